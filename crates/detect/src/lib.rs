@@ -1,0 +1,1 @@
+//! The detection engine (Sigma, IOC matching). Built in issue 3.
