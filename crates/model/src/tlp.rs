@@ -56,6 +56,16 @@ impl Tlp {
         }
     }
 
+    /// The level as a number, 0 (CLEAR) to 4 (RED), as stored in `tlp_rank` columns.
+    pub fn rank(self) -> i64 {
+        self as i64
+    }
+
+    /// The level for a stored rank.
+    pub fn from_rank(rank: i64) -> Option<Tlp> {
+        usize::try_from(rank).ok().and_then(|r| Tlp::ALL.get(r).copied())
+    }
+
     /// Whether reading material at this level must be written to the audit log.
     pub fn read_is_audited(self) -> bool {
         self >= Tlp::Amber

@@ -1,0 +1,228 @@
+//! Storage for the hub. [`Store`] is a closed enum over the two backends, SQLite (the embedded
+//! default, WAL mode, one file) and PostgreSQL, chosen by the database URL. Every repository
+//! method runs the same SQL text on either backend (the statements are written in the common
+//! dialect, with `$n` parameters that both accept); only the migrations differ per backend.
+//!
+//! Repositories: organisations ([`orgs`]), users ([`users`]), API tokens ([`tokens`]), web
+//! sessions ([`sessions`]), sharing groups ([`groups`]), the hash-chained audit log ([`audit`]).
+//! [`visibility`] renders the access policy's list filter as SQL for tables of marked objects.
+
+pub mod audit;
+mod error;
+pub mod groups;
+pub mod orgs;
+mod page;
+mod secret;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
+pub mod visibility;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+pub use error::StoreError;
+pub use page::{Page, PageRequest};
+
+/// Runs `$body` with `$pool` bound to whichever backend pool `$store` holds. The body is compiled
+/// once per backend, so the same statement text and row types serve both.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match $store {
+            $crate::Store::Sqlite(p) => {
+                let $pool = p;
+                $body
+            }
+            $crate::Store::Postgres(p) => {
+                let $pool = p;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Which database a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+/// The hub's storage: a connection pool on one of the supported backends.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// What [`Store::migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Versions applied by this call.
+    pub applied: Vec<i64>,
+    /// The newest version now in the database.
+    pub current: i64,
+}
+
+impl Store {
+    /// Opens the database named by `url` (`sqlite://PATH` or `postgres://...`). An SQLite file
+    /// and its parent directory are created when missing. Does not migrate.
+    pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Store, StoreError> {
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let path = rest.split('?').next().unwrap_or(rest);
+            if let Some(parent) = std::path::Path::new(path).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| StoreError::Unavailable {
+                    backend: Backend::Sqlite,
+                    message: format!("cannot create {}: {e}", parent.display()),
+                })?;
+            }
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::BadUrl(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.connect_timeout)
+                .connect_with(options)
+                .await
+                .map_err(|e| StoreError::unavailable(Backend::Sqlite, e))?;
+            Ok(Store::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options =
+                PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.connect_timeout)
+                .connect_with(options)
+                .await
+                .map_err(|e| StoreError::unavailable(Backend::Postgres, e))?;
+            Ok(Store::Postgres(pool))
+        } else {
+            Err(StoreError::BadUrl(format!(
+                "unsupported database URL scheme in {:?}: use sqlite:// or postgres://",
+                redact_url(url)
+            )))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Sqlite(_) => Backend::Sqlite,
+            Store::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies every pending migration of this backend.
+    pub async fn migrate(&self) -> Result<MigrationReport, StoreError> {
+        let before = self.applied_versions().await.unwrap_or_default();
+        let result = match self {
+            Store::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+            Store::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+        };
+        result.map_err(|e| StoreError::Migration(e.to_string()))?;
+        let after = self.applied_versions().await?;
+        Ok(MigrationReport {
+            applied: after.iter().filter(|v| !before.contains(v)).copied().collect(),
+            current: after.iter().copied().max().unwrap_or(0),
+        })
+    }
+
+    /// Versions recorded as applied (empty before the first migration).
+    pub async fn applied_versions(&self) -> Result<Vec<i64>, StoreError> {
+        const SQL: &str = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
+        let rows: Vec<(i64,)> = on_pool!(self, |pool| sqlx::query_as(SQL)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?);
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let _: (i64,) = on_pool!(self, |pool| sqlx::query_as("SELECT CAST(1 AS BIGINT)")
+            .fetch_one(pool)
+            .await
+            .map_err(|e| StoreError::unavailable(self.backend(), e))?);
+        Ok(())
+    }
+
+    /// Closes every connection (on shutdown).
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+}
+
+/// The URL with any password replaced, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Milliseconds since the epoch, now.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_password() {
+        assert_eq!(
+            super::redact_url("postgres://mamori:s3cret@127.0.0.1:5432/db"),
+            "postgres://mamori:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}
