@@ -1,0 +1,161 @@
+//! The validated configuration and its defaults.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Smallest accepted `http.body_limit_bytes` (1 KiB).
+pub(crate) const BODY_LIMIT_MIN: u64 = 1024;
+/// Largest accepted `http.body_limit_bytes` (1 GiB).
+pub(crate) const BODY_LIMIT_MAX: u64 = 1024 * 1024 * 1024;
+/// Longest accepted `auth.session_ttl_minutes` (one year).
+pub(crate) const SESSION_TTL_MAX: u64 = 365 * 24 * 60;
+
+/// The complete, validated configuration of a Mamori hub.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// Directory for all local state. Default `./mamori-data`.
+    pub data_dir: PathBuf,
+    /// Address the HTTP server binds. Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// Database connection.
+    pub database: DatabaseConfig,
+    /// HTTP server limits.
+    pub http: HttpConfig,
+    /// Login and session settings.
+    pub auth: AuthConfig,
+    /// The URL users reach the hub at, e.g. `https://hub.example.go.jp`.
+    pub public_url: Option<String>,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[database]`
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct DatabaseConfig {
+    /// Connection URL; `None` means a SQLite file under `data_dir`.
+    pub url: Option<SecretString>,
+}
+
+/// `[http]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpConfig {
+    /// Largest accepted request body. Default 2 MiB, allowed 1 KiB ..= 1 GiB.
+    pub body_limit_bytes: usize,
+    /// Time limit for one request, in seconds. Default 30, must be > 0.
+    pub request_timeout_secs: u64,
+}
+
+/// `[auth]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthConfig {
+    /// Session lifetime in minutes. Default 720 (12 hours).
+    pub session_ttl_minutes: u64,
+    /// `Secure` cookie flag; `None` = automatic (on when `public_url` is https).
+    pub secure_cookies: Option<bool>,
+    /// Failed logins allowed within `login_window_secs`. Default 5.
+    pub login_max_failures: u32,
+    /// Window for counting failed logins, in seconds. Default 900.
+    pub login_window_secs: u64,
+}
+
+/// `[log]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LogConfig {
+    /// A tracing filter such as `info` or `info,mamori_detect=debug`.
+    pub level: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// The name used in the file and the environment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./mamori-data"),
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
+            database: DatabaseConfig::default(),
+            http: HttpConfig::default(),
+            auth: AuthConfig::default(),
+            public_url: None,
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            session_ttl_minutes: 720,
+            secure_cookies: None,
+            login_max_failures: 5,
+            login_window_secs: 900,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".to_owned(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Config {
+    /// The database URL to connect to. This exposes the secret: do not log it.
+    ///
+    /// Without a configured URL: `sqlite://{data_dir}/mamori.db?mode=rwc`.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!("sqlite://{}/mamori.db?mode=rwc", self.data_dir.display()),
+        }
+    }
+
+    /// Whether cookies get the `Secure` flag: as configured, or else on exactly
+    /// when `public_url` is an `https` URL.
+    pub fn secure_cookies(&self) -> bool {
+        self.auth.secure_cookies.unwrap_or_else(|| {
+            self.public_url.as_deref().is_some_and(|url| {
+                url.get(..8)
+                    .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+            })
+        })
+    }
+}

@@ -1,0 +1,165 @@
+//! Validation of values with a syntax of their own: log filters, the public
+//! URL and the database URL.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::LogFormat;
+
+const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// A tracing `EnvFilter`-style filter: comma-separated directives, each a level
+/// or `target=level`. Bare targets are refused, so that a misspelt level
+/// (`infoo`) is caught rather than read as a target.
+pub(crate) fn log_level(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("must not be empty; use a level such as \"info\"".to_owned());
+    }
+    for directive in s.split(',').map(str::trim) {
+        let ok = match directive.rsplit_once('=') {
+            Some((target, level)) => {
+                !target.trim().is_empty()
+                    && !target.chars().any(char::is_whitespace)
+                    && is_level(level)
+            }
+            None => is_level(directive),
+        };
+        if !ok {
+            return Err(format!(
+                "invalid log directive {directive:?}: expected a level ({}) or target=level",
+                LEVELS.join(", ")
+            ));
+        }
+    }
+    Ok(s.to_owned())
+}
+
+fn is_level(s: &str) -> bool {
+    LEVELS
+        .iter()
+        .any(|level| level.eq_ignore_ascii_case(s.trim()))
+}
+
+pub(crate) fn log_format(s: &str) -> Result<LogFormat, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err(format!("expected \"text\" or \"json\", got {s:?}")),
+    }
+}
+
+/// An absolute `http`/`https` URL with a host, without credentials.
+pub(crate) fn public_url(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let bad = |why: &str| Err(format!("invalid URL {s:?}: {why}"));
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("contains whitespace");
+    }
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return bad("expected http://HOST or https://HOST");
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return bad("scheme must be http or https");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return bad("must not contain credentials");
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((host, tail)) if host.parse::<std::net::Ipv6Addr>().is_ok() => {
+                (host, tail.strip_prefix(':'))
+            }
+            _ => return bad("invalid IPv6 host"),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return bad("missing host");
+    }
+    if !host
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | ':'))
+    {
+        return bad("invalid host");
+    }
+    if let Some(port) = port
+        && port.parse::<u16>().is_err()
+    {
+        return bad("invalid port");
+    }
+    Ok(s.to_owned())
+}
+
+/// A URL with a scheme (`postgres://…`, `sqlite://…`). The value is never
+/// echoed: it may hold a password.
+pub(crate) fn database_url(url: SecretString) -> Result<SecretString, String> {
+    let exposed = url.expose_secret();
+    let scheme_ok = exposed.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if scheme_ok && !exposed.chars().any(char::is_control) {
+        Ok(url)
+    } else {
+        Err("must be a URL such as postgres://user:password@host/db or sqlite://path (value not shown)".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_levels() {
+        for ok in [
+            "info",
+            "DEBUG",
+            "warn,mamori_detect=trace",
+            "a::b=error",
+            "off",
+        ] {
+            assert!(log_level(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "infoo", "info,", "=info", "target=loud", "mamori"] {
+            assert!(log_level(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn public_urls() {
+        for ok in [
+            "https://hub.example.go.jp",
+            "http://localhost:8080/",
+            "https://[::1]:8443/mamori",
+            "HTTPS://Hub.Example",
+        ] {
+            assert!(public_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "hub.example",
+            "ftp://hub",
+            "https://",
+            "https://u:p@hub",
+            "https://hub:99999",
+            "https://hu b",
+            "https://[zz]",
+        ] {
+            assert!(public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn database_urls_never_echo_the_value() {
+        assert!(database_url(SecretString::from("postgres://u:p@h/db")).is_ok());
+        assert!(database_url(SecretString::from("sqlite://./x.db?mode=rwc")).is_ok());
+        let err = database_url(SecretString::from("hunter2-no-scheme")).err();
+        assert!(err.is_some_and(|e| !e.contains("hunter2")));
+    }
+}
