@@ -63,7 +63,9 @@ impl Tlp {
 
     /// The level for a stored rank.
     pub fn from_rank(rank: i64) -> Option<Tlp> {
-        usize::try_from(rank).ok().and_then(|r| Tlp::ALL.get(r).copied())
+        usize::try_from(rank)
+            .ok()
+            .and_then(|r| Tlp::ALL.get(r).copied())
     }
 
     /// Whether reading material at this level must be written to the audit log.

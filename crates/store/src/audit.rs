@@ -184,7 +184,9 @@ impl Store {
                 .bind(&rec.detail)
                 .bind(&rec.prev_hash)
                 .bind(&rec.hash)
-                .execute(pool).await.map(|r| r.rows_affected()));
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()));
             match res.map_err(StoreError::from) {
                 Ok(_) => return Ok(rec.seq),
                 Err(StoreError::Conflict(_)) => {
@@ -208,12 +210,15 @@ impl Store {
         limit: u32,
     ) -> Result<Page<AuditRecord>, StoreError> {
         let limit = limit.clamp(1, 500);
-        let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2");
-        let rows: Vec<Row> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(i64::from(limit) + 1)
-            .fetch_all(pool)
-            .await)?;
+        let sql =
+            format!("SELECT {COLUMNS} FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2");
+        let rows: Vec<Row> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(pool)
+        .await)?;
         let mut items: Vec<AuditRecord> = rows.into_iter().map(AuditRecord::from).collect();
         let next_cursor = if items.len() > limit as usize {
             items.truncate(limit as usize);
@@ -234,11 +239,13 @@ impl Store {
         let mut rows = 0u64;
         let mut after = 0i64;
         loop {
-            let batch: Vec<Row> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(after)
-                .bind(BATCH)
-                .fetch_all(pool)
-                .await)?;
+            let batch: Vec<Row> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+                sql.as_str()
+            ))
+            .bind(after)
+            .bind(BATCH)
+            .fetch_all(pool)
+            .await)?;
             if batch.is_empty() {
                 break;
             }

@@ -66,7 +66,10 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.message().to_owned())
             }
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            sqlx::Error::Database(db)
+                if db.is_foreign_key_violation()
+                    || db.message().contains("FOREIGN KEY constraint failed") =>
+            {
                 StoreError::Reference(db.message().to_owned())
             }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {

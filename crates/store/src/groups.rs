@@ -31,7 +31,9 @@ impl Store {
     pub async fn create_group(&self, new: &NewGroup) -> Result<SharingGroup, StoreError> {
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(StoreError::Invalid("a group needs a name of 1-100 characters".into()));
+            return Err(StoreError::Invalid(
+                "a group needs a name of 1-100 characters".into(),
+            ));
         }
         let id = GroupId::new();
         let now = now_millis();
@@ -44,9 +46,13 @@ impl Store {
         .bind(new.description.trim())
         .bind(new.owner_org.to_string())
         .bind(now)
-        .execute(pool).await.map(|r| r.rows_affected()))
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
         .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => StoreError::Conflict(format!("a group named {name:?} exists")),
+            StoreError::Conflict(_) => {
+                StoreError::Conflict(format!("a group named {name:?} exists"))
+            }
             StoreError::Reference(_) => StoreError::NotFound("organisation"),
             other => other,
         })?;
@@ -63,7 +69,9 @@ impl Store {
         )
         .bind(group.to_string())
         .bind(org.to_string())
-        .execute(pool).await.map(|r| r.rows_affected()))
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
         .map_err(|e| match StoreError::from(e) {
             StoreError::Reference(_) => StoreError::NotFound("group or organisation"),
             other => other,
@@ -84,17 +92,22 @@ impl Store {
         )
         .bind(group.to_string())
         .bind(org.to_string())
-        .execute(pool).await.map(|r| r.rows_affected()))?;
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn get_group(&self, id: GroupId) -> Result<SharingGroup, StoreError> {
-        let row: Option<GroupRow> = on_pool!(self, |pool| sqlx::query_as(
+        let row: Option<GroupRow> =
+            on_pool!(self, |pool| {
+                sqlx::query_as(
             "SELECT id, name, description, owner_org, created_at FROM sharing_groups WHERE id = $1"
         )
         .bind(id.to_string())
         .fetch_optional(pool)
-        .await)?;
+        .await
+            })?;
         let row = row.ok_or(StoreError::NotFound("sharing group"))?;
         self.group_from_row(row).await
     }
@@ -104,22 +117,27 @@ impl Store {
         if let Ok(id) = id_or_name.parse::<GroupId>() {
             return self.get_group(id).await;
         }
-        let row: Option<GroupRow> = on_pool!(self, |pool| sqlx::query_as(
+        let row: Option<GroupRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
             "SELECT id, name, description, owner_org, created_at FROM sharing_groups WHERE name = $1"
         )
         .bind(id_or_name)
         .fetch_optional(pool)
-        .await)?;
+        .await
+        })?;
         self.group_from_row(row.ok_or(StoreError::NotFound("sharing group"))?)
             .await
     }
 
     pub async fn list_groups(&self) -> Result<Vec<SharingGroup>, StoreError> {
-        let rows: Vec<GroupRow> = on_pool!(self, |pool| sqlx::query_as(
+        let rows: Vec<GroupRow> =
+            on_pool!(self, |pool| {
+                sqlx::query_as(
             "SELECT id, name, description, owner_org, created_at FROM sharing_groups ORDER BY name"
         )
         .fetch_all(pool)
-        .await)?;
+        .await
+            })?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             out.push(self.group_from_row(r).await?);
@@ -136,14 +154,21 @@ impl Store {
         .fetch_all(pool)
         .await)?;
         rows.into_iter()
-            .map(|(g,)| g.parse().map_err(|e| StoreError::corrupt("group_members.group_id", e)))
+            .map(|(g,)| {
+                g.parse()
+                    .map_err(|e| StoreError::corrupt("group_members.group_id", e))
+            })
             .collect()
     }
 
     pub async fn delete_group(&self, id: GroupId) -> Result<(), StoreError> {
-        let done = on_pool!(self, |pool| sqlx::query("DELETE FROM sharing_groups WHERE id = $1")
-            .bind(id.to_string())
-            .execute(pool).await.map(|r| r.rows_affected()))?;
+        let done = on_pool!(self, |pool| sqlx::query(
+            "DELETE FROM sharing_groups WHERE id = $1"
+        )
+        .bind(id.to_string())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         if done == 0 {
             return Err(StoreError::NotFound("sharing group"));
         }
@@ -158,7 +183,10 @@ impl Store {
         .fetch_all(pool)
         .await)?;
         Ok(SharingGroup {
-            id: row.id.parse().map_err(|e| StoreError::corrupt("sharing_groups.id", e))?,
+            id: row
+                .id
+                .parse()
+                .map_err(|e| StoreError::corrupt("sharing_groups.id", e))?,
             name: row.name,
             description: row.description,
             owner_org: row
@@ -167,7 +195,10 @@ impl Store {
                 .map_err(|e| StoreError::corrupt("sharing_groups.owner_org", e))?,
             members: members
                 .into_iter()
-                .map(|(m,)| m.parse().map_err(|e| StoreError::corrupt("group_members.org_id", e)))
+                .map(|(m,)| {
+                    m.parse()
+                        .map_err(|e| StoreError::corrupt("group_members.org_id", e))
+                })
                 .collect::<Result<_, _>>()?,
             created_at: row.created_at,
         })

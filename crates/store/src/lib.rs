@@ -163,7 +163,11 @@ impl Store {
         result.map_err(|e| StoreError::Migration(e.to_string()))?;
         let after = self.applied_versions().await?;
         Ok(MigrationReport {
-            applied: after.iter().filter(|v| !before.contains(v)).copied().collect(),
+            applied: after
+                .iter()
+                .filter(|v| !before.contains(v))
+                .copied()
+                .collect(),
             current: after.iter().copied().max().unwrap_or(0),
         })
     }
@@ -185,6 +189,18 @@ impl Store {
             .await
             .map_err(|e| StoreError::unavailable(self.backend(), e))?);
         Ok(())
+    }
+
+    /// Runs one statement as given, with no parameters. For maintenance scripts and tests (the
+    /// tamper tests use it to edit the audit log behind the hub's back); never for user input.
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
+        let sql = sql.to_owned();
+        Ok(on_pool!(self, |pool| sqlx::raw_sql(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
     }
 
     /// Closes every connection (on shutdown).

@@ -103,7 +103,9 @@ fn validate_names(ja: &str, en: &str) -> Result<(), StoreError> {
         ));
     }
     if ja.chars().count() > 200 || en.chars().count() > 200 {
-        return Err(StoreError::Invalid("names are limited to 200 characters".into()));
+        return Err(StoreError::Invalid(
+            "names are limited to 200 characters".into(),
+        ));
     }
     Ok(())
 }
@@ -125,11 +127,17 @@ struct OrgRow {
 impl OrgRow {
     fn into_org(self) -> Result<Org, StoreError> {
         Ok(Org {
-            id: self.id.parse().map_err(|e| StoreError::corrupt("orgs.id", e))?,
+            id: self
+                .id
+                .parse()
+                .map_err(|e| StoreError::corrupt("orgs.id", e))?,
             slug: self.slug,
             name_ja: self.name_ja,
             name_en: self.name_en,
-            kind: self.kind.parse().map_err(|e| StoreError::corrupt("orgs.kind", e))?,
+            kind: self
+                .kind
+                .parse()
+                .map_err(|e| StoreError::corrupt("orgs.kind", e))?,
             sector: self.sector,
             cidrs: serde_json::from_str(&self.cidrs)
                 .map_err(|e| StoreError::corrupt("orgs.cidrs", e))?,
@@ -142,7 +150,8 @@ impl OrgRow {
     }
 }
 
-const COLUMNS: &str = "id, slug, name_ja, name_en, kind, sector, cidrs, domains, contacts, created_at";
+const COLUMNS: &str =
+    "id, slug, name_ja, name_en, kind, sector, cidrs, domains, contacts, created_at";
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Invalid(e.to_string()))
@@ -172,7 +181,8 @@ impl Store {
         };
         const SQL: &str = "INSERT INTO orgs (id, slug, name_ja, name_en, kind, sector, cidrs, \
             domains, contacts, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10)";
-        let (cidrs, domains, contacts) = (json(&org.cidrs)?, json(&org.domains)?, json(&org.contacts)?);
+        let (cidrs, domains, contacts) =
+            (json(&org.cidrs)?, json(&org.domains)?, json(&org.contacts)?);
         on_pool!(self, |pool| sqlx::query(SQL)
             .bind(org.id.to_string())
             .bind(&org.slug)
@@ -184,7 +194,9 @@ impl Store {
             .bind(&domains)
             .bind(&contacts)
             .bind(org.created_at)
-            .execute(pool).await.map(|r| r.rows_affected()))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
         .map_err(|e| match StoreError::from(e) {
             StoreError::Conflict(_) => {
                 StoreError::Conflict(format!("an organisation with slug {:?} exists", org.slug))
@@ -196,19 +208,23 @@ impl Store {
 
     pub async fn get_org(&self, id: OrgId) -> Result<Org, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM orgs WHERE id = $1");
-        let row: Option<OrgRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(id.to_string())
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<OrgRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await)?;
         row.ok_or(StoreError::NotFound("organisation"))?.into_org()
     }
 
     pub async fn get_org_by_slug(&self, slug: &str) -> Result<Org, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM orgs WHERE slug = $1");
-        let row: Option<OrgRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(slug)
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<OrgRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(slug)
+        .fetch_optional(pool)
+        .await)?;
         row.ok_or(StoreError::NotFound("organisation"))?.into_org()
     }
 
@@ -222,11 +238,13 @@ impl Store {
 
     pub async fn list_orgs(&self, page: &PageRequest) -> Result<Page<Org>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM orgs WHERE id > $1 ORDER BY id LIMIT $2");
-        let rows: Vec<OrgRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(page.after_key())
-            .bind(page.fetch_limit())
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<OrgRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(page.after_key())
+        .bind(page.fetch_limit())
+        .fetch_all(pool)
+        .await)?;
         let orgs = rows
             .into_iter()
             .map(OrgRow::into_org)
@@ -271,7 +289,8 @@ impl Store {
         validate_names(&org.name_ja, &org.name_en)?;
         const SQL: &str = "UPDATE orgs SET name_ja=$1, name_en=$2, kind=$3, sector=$4, cidrs=$5, \
             domains=$6, contacts=$7, updated_at=$8 WHERE id=$9";
-        let (cidrs, domains, contacts) = (json(&org.cidrs)?, json(&org.domains)?, json(&org.contacts)?);
+        let (cidrs, domains, contacts) =
+            (json(&org.cidrs)?, json(&org.domains)?, json(&org.contacts)?);
         on_pool!(self, |pool| sqlx::query(SQL)
             .bind(&org.name_ja)
             .bind(&org.name_en)
@@ -282,7 +301,9 @@ impl Store {
             .bind(&contacts)
             .bind(now_millis())
             .bind(id.to_string())
-            .execute(pool).await.map(|r| r.rows_affected()))?;
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(org)
     }
 
@@ -290,7 +311,9 @@ impl Store {
     pub async fn delete_org(&self, id: OrgId) -> Result<(), StoreError> {
         let done = on_pool!(self, |pool| sqlx::query("DELETE FROM orgs WHERE id = $1")
             .bind(id.to_string())
-            .execute(pool).await.map(|r| r.rows_affected()))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
         .map_err(|e| match StoreError::from(e) {
             StoreError::Reference(_) => StoreError::Conflict(
                 "the organisation still has users or runs a sharing group".into(),

@@ -36,7 +36,9 @@ impl PageRequest {
         };
         Ok(Self {
             after,
-            limit: limit.unwrap_or(Self::DEFAULT_LIMIT).clamp(1, Self::MAX_LIMIT),
+            limit: limit
+                .unwrap_or(Self::DEFAULT_LIMIT)
+                .clamp(1, Self::MAX_LIMIT),
         })
     }
 
@@ -58,7 +60,11 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    pub(crate) fn from_rows(mut rows: Vec<T>, req: &PageRequest, key: impl Fn(&T) -> String) -> Self {
+    pub(crate) fn from_rows(
+        mut rows: Vec<T>,
+        req: &PageRequest,
+        key: impl Fn(&T) -> String,
+    ) -> Self {
         let limit = req.limit.max(1) as usize;
         let next_cursor = if rows.len() > limit {
             rows.truncate(limit);

@@ -47,7 +47,9 @@ impl Store {
             .bind(session.expires_at)
             .bind(source_ip)
             .bind(&ua)
-            .execute(pool).await.map(|r| r.rows_affected()))?;
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(session)
     }
 
@@ -67,11 +69,13 @@ impl Store {
             "SELECT {USER_COLUMNS}, s.csrf_token, s.expires_at FROM sessions s \
              JOIN users u ON u.id = s.user_id WHERE s.secret_hash = $1 AND s.expires_at > $2"
         );
-        let row: Option<Row> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(secret::hash(secret))
-            .bind(now_millis())
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<Row> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(secret::hash(secret))
+        .bind(now_millis())
+        .fetch_optional(pool)
+        .await)?;
         let Some(row) = row else { return Ok(None) };
         let user = row.user.into_user()?;
         if user.disabled {
@@ -85,24 +89,36 @@ impl Store {
     }
 
     pub async fn delete_session(&self, secret: &str) -> Result<(), StoreError> {
-        on_pool!(self, |pool| sqlx::query("DELETE FROM sessions WHERE secret_hash = $1")
-            .bind(secret::hash(secret))
-            .execute(pool).await.map(|r| r.rows_affected()))?;
+        on_pool!(self, |pool| sqlx::query(
+            "DELETE FROM sessions WHERE secret_hash = $1"
+        )
+        .bind(secret::hash(secret))
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn delete_sessions_of(&self, user: UserId) -> Result<(), StoreError> {
-        on_pool!(self, |pool| sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user.to_string())
-            .execute(pool).await.map(|r| r.rows_affected()))?;
+        on_pool!(self, |pool| sqlx::query(
+            "DELETE FROM sessions WHERE user_id = $1"
+        )
+        .bind(user.to_string())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Removes expired sessions; returns how many.
     pub async fn purge_expired_sessions(&self) -> Result<u64, StoreError> {
-        let done = on_pool!(self, |pool| sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(now_millis())
-            .execute(pool).await.map(|r| r.rows_affected()))?;
+        let done = on_pool!(self, |pool| sqlx::query(
+            "DELETE FROM sessions WHERE expires_at <= $1"
+        )
+        .bind(now_millis())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(done)
     }
 }

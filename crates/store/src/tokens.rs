@@ -2,7 +2,6 @@
 
 use mamori_model::{ApiToken, Scope, TokenId, User, UserId};
 
-use crate::users::{USER_COLUMNS, UserRow};
 use crate::{Store, StoreError, now_millis, on_pool, secret};
 
 /// The prefix of every API token, so that leaked tokens are easy to find (secret scanners).
@@ -23,7 +22,10 @@ struct TokenRow {
 impl TokenRow {
     fn into_token(self) -> Result<ApiToken, StoreError> {
         Ok(ApiToken {
-            id: self.id.parse().map_err(|e| StoreError::corrupt("api_tokens.id", e))?,
+            id: self
+                .id
+                .parse()
+                .map_err(|e| StoreError::corrupt("api_tokens.id", e))?,
             user_id: self
                 .user_id
                 .parse()
@@ -41,7 +43,10 @@ impl TokenRow {
 fn parse_scopes(s: &str) -> Result<Vec<Scope>, StoreError> {
     s.split(',')
         .filter(|p| !p.is_empty())
-        .map(|p| p.parse().map_err(|e| StoreError::corrupt("api_tokens.scopes", e)))
+        .map(|p| {
+            p.parse()
+                .map_err(|e| StoreError::corrupt("api_tokens.scopes", e))
+        })
         .collect()
 }
 
@@ -59,10 +64,14 @@ impl Store {
         expires_at: Option<i64>,
     ) -> Result<(ApiToken, String), StoreError> {
         if name.trim().is_empty() || name.len() > 100 {
-            return Err(StoreError::Invalid("a token needs a name of 1-100 characters".into()));
+            return Err(StoreError::Invalid(
+                "a token needs a name of 1-100 characters".into(),
+            ));
         }
         if scopes.is_empty() {
-            return Err(StoreError::Invalid("a token needs at least one scope".into()));
+            return Err(StoreError::Invalid(
+                "a token needs at least one scope".into(),
+            ));
         }
         let now = now_millis();
         if expires_at.is_some_and(|e| e <= now) {
@@ -98,7 +107,9 @@ impl Store {
             .bind(&scopes_text)
             .bind(token.created_at)
             .bind(token.expires_at)
-            .execute(pool).await.map(|r| r.rows_affected()))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
         .map_err(|e| match StoreError::from(e) {
             StoreError::Reference(_) => StoreError::NotFound("user"),
             other => other,
@@ -115,49 +126,50 @@ impl Store {
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 100 {
             return Ok(None);
         }
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            token: TokenRow,
-            #[sqlx(flatten)]
-            user: UserRow,
-        }
-        let sql = format!(
-            "SELECT {COLUMNS}, {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.secret_hash = $1"
-        );
-        let row: Option<Row> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(secret::hash(secret))
-            .fetch_optional(pool)
-            .await)?;
+        let sql = format!("SELECT {COLUMNS} FROM api_tokens t WHERE t.secret_hash = $1");
+        let row: Option<TokenRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(secret::hash(secret))
+        .fetch_optional(pool)
+        .await)?;
         let Some(row) = row else { return Ok(None) };
-        let (token, user) = (row.token.into_token()?, row.user.into_user()?);
+        let token = row.into_token()?;
+        let user = self.get_user(token.user_id).await?;
         let now = now_millis();
         if !token.is_live(now) || user.disabled {
             return Ok(None);
         }
-        on_pool!(self, |pool| sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(token.id.to_string())
-            .execute(pool).await.map(|r| r.rows_affected()))?;
+        on_pool!(self, |pool| sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2"
+        )
+        .bind(now)
+        .bind(token.id.to_string())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(Some((token, user)))
     }
 
     pub async fn list_tokens(&self, user: UserId) -> Result<Vec<ApiToken>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM api_tokens t WHERE t.user_id = $1 ORDER BY t.id");
-        let rows: Vec<TokenRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(user.to_string())
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<TokenRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(user.to_string())
+        .fetch_all(pool)
+        .await)?;
         rows.into_iter().map(TokenRow::into_token).collect()
     }
 
     pub async fn get_token(&self, id: TokenId) -> Result<ApiToken, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM api_tokens t WHERE t.id = $1");
-        let row: Option<TokenRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(id.to_string())
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<TokenRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await)?;
         row.ok_or(StoreError::NotFound("token"))?.into_token()
     }
 
@@ -168,7 +180,9 @@ impl Store {
         )
         .bind(now_millis())
         .bind(id.to_string())
-        .execute(pool).await.map(|r| r.rows_affected()))?;
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         self.get_token(id).await
     }
 }

@@ -66,13 +66,25 @@ pub(crate) struct UserRow {
 impl UserRow {
     pub(crate) fn into_user(self) -> Result<User, StoreError> {
         Ok(User {
-            id: self.id.parse().map_err(|e| StoreError::corrupt("users.id", e))?,
-            org_id: self.org_id.parse().map_err(|e| StoreError::corrupt("users.org_id", e))?,
+            id: self
+                .id
+                .parse()
+                .map_err(|e| StoreError::corrupt("users.id", e))?,
+            org_id: self
+                .org_id
+                .parse()
+                .map_err(|e| StoreError::corrupt("users.org_id", e))?,
             username: self.username,
             display_name: self.display_name,
             email: self.email,
-            role: self.role.parse().map_err(|e| StoreError::corrupt("users.role", e))?,
-            lang: self.lang.parse().map_err(|e| StoreError::corrupt("users.lang", e))?,
+            role: self
+                .role
+                .parse()
+                .map_err(|e| StoreError::corrupt("users.role", e))?,
+            lang: self
+                .lang
+                .parse()
+                .map_err(|e| StoreError::corrupt("users.lang", e))?,
             disabled: self.disabled,
             created_at: self.created_at,
         })
@@ -90,7 +102,9 @@ impl Store {
     ) -> Result<User, StoreError> {
         validate_username(&new.username)?;
         if new.display_name.chars().count() > 200 || new.email.len() > 254 {
-            return Err(StoreError::Invalid("display name or e-mail too long".into()));
+            return Err(StoreError::Invalid(
+                "display name or e-mail too long".into(),
+            ));
         }
         let user = User {
             id: UserId::new(),
@@ -121,7 +135,9 @@ impl Store {
             .bind(password_hash)
             .bind(false)
             .bind(user.created_at)
-            .execute(pool).await.map(|r| r.rows_affected()))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
         .map_err(|e| match StoreError::from(e) {
             StoreError::Conflict(_) => {
                 StoreError::Conflict(format!("the username {:?} is taken", user.username))
@@ -134,10 +150,12 @@ impl Store {
 
     pub async fn get_user(&self, id: UserId) -> Result<User, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
-        let row: Option<UserRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(id.to_string())
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<UserRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await)?;
         row.ok_or(StoreError::NotFound("user"))?.into_user()
     }
 
@@ -152,11 +170,14 @@ impl Store {
             user: UserRow,
             password_hash: Option<String>,
         }
-        let sql = format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1");
-        let row: Option<Row> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(username)
-            .fetch_optional(pool)
-            .await)?;
+        let sql =
+            format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1");
+        let row: Option<Row> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(username)
+        .fetch_optional(pool)
+        .await)?;
         row.map(|r| Ok((r.user.into_user()?, r.password_hash)))
             .transpose()
     }
@@ -183,12 +204,14 @@ impl Store {
              ORDER BY u.id LIMIT $3"
         );
         let org = org.map(|o| o.to_string()).unwrap_or_default();
-        let rows: Vec<UserRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(page.after_key())
-            .bind(&org)
-            .bind(page.fetch_limit())
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<UserRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(page.after_key())
+        .bind(&org)
+        .bind(page.fetch_limit())
+        .fetch_all(pool)
+        .await)?;
         let users = rows
             .into_iter()
             .map(UserRow::into_user)
@@ -230,7 +253,9 @@ impl Store {
             .bind(user.disabled)
             .bind(now_millis())
             .bind(id.to_string())
-            .execute(pool).await.map(|r| r.rows_affected()))?;
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         if user.disabled {
             self.delete_sessions_of(id).await?;
         }
@@ -245,7 +270,9 @@ impl Store {
         .bind(hash)
         .bind(now_millis())
         .bind(id.to_string())
-        .execute(pool).await.map(|r| r.rows_affected()))?;
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         if done == 0 {
             return Err(StoreError::NotFound("user"));
         }

@@ -96,12 +96,24 @@ impl Postgres {
             }
         }
         let out = as_pg_user(root, &bindir.join("initdb"))
-            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale", "-D"])
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "-D",
+            ])
             .arg(&data)
             .output()
             .map_err(|e| format!("initdb: {e}"))?;
         if !out.status.success() {
-            return Err(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr)));
+            return Err(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
         let port = free_port();
         // The watchdog shell starts postgres and stops it (fast shutdown) once this process is gone.
@@ -109,7 +121,7 @@ impl Postgres {
             "'{pg}' -D '{data}' -p {port} -h 127.0.0.1 -k '{sock}' -c fsync=off \
              -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
              > '{log}' 2>&1 & PG=$!; \
-             while kill -0 {parent} 2>/dev/null && kill -0 $PG 2>/dev/null; do sleep 0.5; done; \
+             while [ -d /proc/{parent} ] && kill -0 $PG 2>/dev/null; do sleep 0.5; done; \
              kill -INT $PG 2>/dev/null; wait $PG",
             pg = bindir.join("postgres").display(),
             data = data.display(),
@@ -134,8 +146,11 @@ impl Postgres {
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() > deadline {
-                let log = std::fs::read_to_string(dir.path().join("postgres.log")).unwrap_or_default();
-                return Err(format!("postgres did not listen on {port} within 30 s: {log}"));
+                let log =
+                    std::fs::read_to_string(dir.path().join("postgres.log")).unwrap_or_default();
+                return Err(format!(
+                    "postgres did not listen on {port} within 30 s: {log}"
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -172,7 +187,15 @@ impl Postgres {
             .filter(|p| p.exists())
             .unwrap_or_else(|| PathBuf::from("psql"));
         let out = Command::new(psql)
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-c"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-c",
+            ])
             .arg(format!("CREATE DATABASE {name}"))
             .output()
             .unwrap_or_else(|e| panic!("psql: {e}"));

@@ -1,0 +1,545 @@
+//! The storage conformance suite: every test runs against a real SQLite file and a real
+//! PostgreSQL server started by the test kit, through the same `Store` API.
+
+use std::collections::BTreeSet;
+
+use mamori_access::VisibilityFilter;
+use mamori_model::{Contact, GroupId, Lang, OrgId, OrgKind, Role, Scope, Tlp};
+use mamori_store::audit::AuditEntry;
+use mamori_store::groups::NewGroup;
+use mamori_store::orgs::{NewOrg, OrgPatch};
+use mamori_store::users::{NewUser, UserPatch};
+use mamori_store::visibility::{MarkingColumns, predicate};
+use mamori_store::{ConnectOptions, PageRequest, Store, StoreError};
+
+struct Db {
+    store: Store,
+    _guard: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Db {
+    let (dir, url) = mamori_testkit::fresh_sqlite_url();
+    let store = Store::connect(&url, &ConnectOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    Db {
+        store,
+        _guard: Some(dir),
+    }
+}
+
+async fn postgres() -> Db {
+    let url = mamori_testkit::Postgres::shared().fresh_database_url();
+    let store = Store::connect(&url, &ConnectOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    Db {
+        store,
+        _guard: None,
+    }
+}
+
+fn new_org(slug: &str) -> NewOrg {
+    NewOrg {
+        slug: slug.into(),
+        name_ja: format!("{slug} 省"),
+        name_en: format!("Ministry {slug}"),
+        kind: OrgKind::Ministry,
+        sector: Some("government".into()),
+        cidrs: vec!["192.0.2.0/24".parse().unwrap()],
+        domains: vec!["Example.GO.JP.".into()],
+        contacts: vec![Contact {
+            name: "担当者".into(),
+            email: "csirt@example.go.jp".into(),
+            lang: Lang::Ja,
+        }],
+    }
+}
+
+fn new_user(org: OrgId, name: &str, role: Role) -> NewUser {
+    NewUser {
+        org_id: org,
+        username: name.into(),
+        display_name: String::new(),
+        email: format!("{name}@example.go.jp"),
+        role,
+        lang: Lang::En,
+    }
+}
+
+fn entry(action: &str) -> AuditEntry {
+    AuditEntry {
+        actor_user: None,
+        actor_org: None,
+        actor_name: "system".into(),
+        action: action.into(),
+        object_type: "org".into(),
+        object_id: "x".into(),
+        tlp: Some(Tlp::Amber),
+        source: "127.0.0.1".into(),
+        request_id: "r".into(),
+        detail: serde_json::json!({"k": "値"}),
+    }
+}
+
+async fn migrations_are_idempotent(db: Db) {
+    let again = db.store.migrate().await.unwrap();
+    assert!(again.applied.is_empty());
+    assert!(again.current >= 1);
+    db.store.ping().await.unwrap();
+}
+
+async fn org_lifecycle(db: Db) {
+    let s = &db.store;
+    let org = s.create_org(&new_org("mic")).await.unwrap();
+    assert_eq!(org.domains, vec!["example.go.jp"]);
+    assert_eq!(s.get_org(org.id).await.unwrap(), org);
+    assert_eq!(s.get_org_by_slug("mic").await.unwrap().name_ja, "mic 省");
+    assert_eq!(s.find_org(&org.id.to_string()).await.unwrap().id, org.id);
+    assert!(matches!(
+        s.create_org(&new_org("mic")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.create_org(&new_org("Bad Slug")).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let mut bad = new_org("bad-domain");
+    bad.domains = vec!["not a domain".into()];
+    assert!(matches!(
+        s.create_org(&bad).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    let patched = s
+        .update_org(
+            org.id,
+            &OrgPatch {
+                name_en: Some("MIC".into()),
+                kind: Some(OrgKind::Agency),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (patched.name_en.as_str(), patched.kind),
+        ("MIC", OrgKind::Agency)
+    );
+    assert_eq!(s.get_org(org.id).await.unwrap(), patched);
+
+    // An organisation with users can not be deleted; an empty one can.
+    s.create_user(&new_user(org.id, "alice", Role::Member), None)
+        .await
+        .unwrap();
+    let del = s.delete_org(org.id).await;
+    assert!(matches!(del, Err(StoreError::Conflict(_))), "{del:?}");
+    let empty = s.create_org(&new_org("empty")).await.unwrap();
+    s.delete_org(empty.id).await.unwrap();
+    assert!(matches!(
+        s.get_org(empty.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn org_pagination(db: Db) {
+    let s = &db.store;
+    for i in 0..7 {
+        s.create_org(&new_org(&format!("org-{i}"))).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let req = PageRequest::from_cursor(cursor.as_deref(), Some(3)).unwrap();
+        let page = s.list_orgs(&req).await.unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.into_iter().map(|o| o.slug));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 7);
+    assert_eq!(seen.iter().collect::<BTreeSet<_>>().len(), 7);
+    assert!(PageRequest::from_cursor(Some("!!!"), None).is_err());
+}
+
+async fn users_and_sessions(db: Db) {
+    let s = &db.store;
+    let org = s.create_org(&new_org("npa")).await.unwrap();
+    let u = s
+        .create_user(&new_user(org.id, "bob", Role::Analyst), Some("hash"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_user(&new_user(org.id, "bob", Role::Member), None)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.create_user(&new_user(OrgId::new(), "carol", Role::Member), None)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let (found, hash) = s.get_user_for_login("bob").await.unwrap().unwrap();
+    assert_eq!((found.id, hash.as_deref()), (u.id, Some("hash")));
+    assert!(s.get_user_for_login("nobody").await.unwrap().is_none());
+    assert_eq!(
+        s.list_users(Some(org.id), &PageRequest::from_cursor(None, None).unwrap())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+
+    let sess = s
+        .create_session(u.id, 60_000, "127.0.0.1", "test")
+        .await
+        .unwrap();
+    let info = s.resolve_session(&sess.secret).await.unwrap().unwrap();
+    assert_eq!(
+        (info.user.id, info.csrf_token),
+        (u.id, sess.csrf_token.clone())
+    );
+    assert!(s.resolve_session("forged").await.unwrap().is_none());
+
+    // Disabling a user ends their sessions.
+    s.update_user(
+        u.id,
+        &UserPatch {
+            disabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(s.resolve_session(&sess.secret).await.unwrap().is_none());
+
+    // Expired sessions do not resolve and are purged.
+    let short = s.create_session(u.id, -1, "127.0.0.1", "t").await.unwrap();
+    assert!(s.resolve_session(&short.secret).await.unwrap().is_none());
+    assert!(s.purge_expired_sessions().await.unwrap() >= 1);
+}
+
+async fn tokens(db: Db) {
+    let s = &db.store;
+    let org = s.create_org(&new_org("soumu")).await.unwrap();
+    let u = s
+        .create_user(&new_user(org.id, "dave", Role::Member), None)
+        .await
+        .unwrap();
+    let (tok, secret) = s
+        .create_token(u.id, "ci", &[Scope::Write, Scope::Read, Scope::Read], None)
+        .await
+        .unwrap();
+    assert!(secret.starts_with("mmr_"));
+    assert_eq!(tok.scopes, vec![Scope::Read, Scope::Write]);
+    let (t2, user) = s.authenticate_token(&secret).await.unwrap().unwrap();
+    assert_eq!((t2.id, user.id), (tok.id, u.id));
+    assert!(s.get_token(tok.id).await.unwrap().last_used_at.is_some());
+    assert!(s.authenticate_token("mmr_wrong").await.unwrap().is_none());
+    assert!(
+        s.create_token(u.id, "past", &[Scope::Read], Some(1))
+            .await
+            .is_err()
+    );
+
+    s.revoke_token(tok.id).await.unwrap();
+    assert!(s.authenticate_token(&secret).await.unwrap().is_none());
+
+    let (exp, exp_secret) = s
+        .create_token(
+            u.id,
+            "soon",
+            &[Scope::Read],
+            Some(mamori_store::now_millis() + 60_000),
+        )
+        .await
+        .unwrap();
+    assert!(s.authenticate_token(&exp_secret).await.unwrap().is_some());
+    s.execute_raw(&format!(
+        "UPDATE api_tokens SET expires_at = 1 WHERE id = '{}'",
+        exp.id
+    ))
+    .await
+    .unwrap();
+    assert!(s.authenticate_token(&exp_secret).await.unwrap().is_none());
+    assert_eq!(s.list_tokens(u.id).await.unwrap().len(), 2);
+}
+
+async fn groups(db: Db) {
+    let s = &db.store;
+    let a = s.create_org(&new_org("isac-a")).await.unwrap();
+    let b = s.create_org(&new_org("isac-b")).await.unwrap();
+    let g = s
+        .create_group(&NewGroup {
+            name: "金融ISAC".into(),
+            description: "Financial ISAC".into(),
+            owner_org: a.id,
+            members: vec![b.id],
+        })
+        .await
+        .unwrap();
+    assert_eq!(g.members.len(), 2);
+    assert_eq!(s.groups_of_org(b.id).await.unwrap(), vec![g.id]);
+    assert_eq!(s.find_group("金融ISAC").await.unwrap().id, g.id);
+    assert!(s.remove_group_member(g.id, a.id).await.is_err());
+    s.remove_group_member(g.id, b.id).await.unwrap();
+    assert!(s.groups_of_org(b.id).await.unwrap().is_empty());
+    assert!(matches!(
+        s.add_group_member(g.id, OrgId::new()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.list_groups().await.unwrap().len(), 1);
+}
+
+async fn audit_chain_and_tamper(db: Db) {
+    let s = &db.store;
+    for i in 0..10 {
+        s.append_audit(&entry(&format!("test.{i}"))).await.unwrap();
+    }
+    let ok = s.verify_audit().await.unwrap();
+    assert_eq!((ok.rows, ok.first_broken.clone()), (10, None));
+
+    // The database itself refuses changes.
+    assert!(
+        s.execute_raw("UPDATE audit_log SET action = 'x' WHERE seq = 3")
+            .await
+            .is_err()
+    );
+    assert!(
+        s.execute_raw("DELETE FROM audit_log WHERE seq = 3")
+            .await
+            .is_err()
+    );
+
+    // Someone with raw database access drops the guard and edits a row: verify names it.
+    match s {
+        Store::Sqlite(_) => {
+            s.execute_raw("DROP TRIGGER audit_log_no_update")
+                .await
+                .unwrap();
+            s.execute_raw("DROP TRIGGER audit_log_no_delete")
+                .await
+                .unwrap();
+        }
+        Store::Postgres(_) => {
+            s.execute_raw("DROP TRIGGER audit_log_no_change ON audit_log")
+                .await
+                .unwrap();
+        }
+    }
+    s.execute_raw("UPDATE audit_log SET actor_name = 'mallory' WHERE seq = 4")
+        .await
+        .unwrap();
+    let bad = s.verify_audit().await.unwrap();
+    let broken = bad.first_broken.unwrap();
+    assert_eq!(broken.seq, 4, "{}", broken.reason);
+    assert!(broken.reason.contains("altered"));
+
+    // Restore that row's field, then remove a row instead.
+    s.execute_raw("UPDATE audit_log SET actor_name = 'system' WHERE seq = 4")
+        .await
+        .unwrap();
+    assert!(s.verify_audit().await.unwrap().first_broken.is_none());
+    s.execute_raw("DELETE FROM audit_log WHERE seq = 7")
+        .await
+        .unwrap();
+    let gap = s.verify_audit().await.unwrap().first_broken.unwrap();
+    assert_eq!(gap.seq, 7, "{}", gap.reason);
+
+    // Listing pages newest first.
+    let page = s.list_audit(None, 3).await.unwrap();
+    assert_eq!(
+        page.items.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![10, 9, 8]
+    );
+}
+
+async fn audit_concurrent_appends(db: Db) {
+    let s = db.store.clone();
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.append_audit(&entry(&format!("c.{i}"))).await.unwrap()
+        }));
+    }
+    let mut seqs = BTreeSet::new();
+    for t in tasks {
+        seqs.insert(t.await.unwrap());
+    }
+    assert_eq!(seqs, (1..=24).collect());
+    let report = s.verify_audit().await.unwrap();
+    assert_eq!((report.rows, report.first_broken), (24, None));
+}
+
+/// The SQL rendering of the visibility filter admits exactly what the policy admits, for every
+/// reader over a spread of markings.
+async fn visibility_sql_matches_policy(db: Db) {
+    let s = &db.store;
+    s.execute_raw(
+        "CREATE TABLE marked_objects (id TEXT PRIMARY KEY, tlp_rank BIGINT NOT NULL, \
+         owner_org TEXT NOT NULL, sharing_group TEXT)",
+    )
+    .await
+    .unwrap();
+    s.execute_raw(
+        "CREATE TABLE marked_object_recipients (object_id TEXT NOT NULL, org_id TEXT NOT NULL)",
+    )
+    .await
+    .unwrap();
+    let orgs: Vec<OrgId> = (0..5)
+        .map(|i| OrgId(uuid::Uuid::from_u128(100 + i)))
+        .collect();
+    let groups: Vec<GroupId> = (0..3)
+        .map(|i| GroupId(uuid::Uuid::from_u128(200 + i)))
+        .collect();
+    // Deterministic spread: every TLP x owner x (no group | group) x (no recipient | one).
+    let mut objects = Vec::new();
+    let mut n = 0u128;
+    for tlp in Tlp::ALL {
+        for (oi, owner) in orgs.iter().enumerate() {
+            for g in [None, Some(groups[oi % 3])] {
+                for r in [None, Some(orgs[(oi + 2) % 5])] {
+                    n += 1;
+                    let id = format!("obj-{n}");
+                    let m = mamori_model::Marking {
+                        tlp,
+                        owner_org: *owner,
+                        sharing_group: g,
+                        recipients: r.into_iter().collect(),
+                    };
+                    s.execute_raw(&format!(
+                        "INSERT INTO marked_objects VALUES ('{id}', {}, '{owner}', {})",
+                        tlp.rank(),
+                        g.map_or("NULL".to_owned(), |g| format!("'{g}'"))
+                    ))
+                    .await
+                    .unwrap();
+                    if let Some(r) = r {
+                        s.execute_raw(&format!(
+                            "INSERT INTO marked_object_recipients VALUES ('{id}', '{r}')"
+                        ))
+                        .await
+                        .unwrap();
+                    }
+                    objects.push((id, m));
+                }
+            }
+        }
+    }
+    let cols = MarkingColumns {
+        id: "o.id",
+        tlp_rank: "o.tlp_rank",
+        owner_org: "o.owner_org",
+        sharing_group: "o.sharing_group",
+        recipients_table: "marked_object_recipients",
+    };
+    let mut filters = vec![VisibilityFilter::anonymous()];
+    for (i, org) in orgs.iter().enumerate() {
+        for admin in [false, true] {
+            let member_of: Vec<GroupId> = groups
+                .iter()
+                .enumerate()
+                .filter(|(g, _)| (i + g) % 2 == 0)
+                .map(|(_, g)| *g)
+                .collect();
+            filters.push(VisibilityFilter {
+                org: Some(*org),
+                groups: member_of,
+                admin,
+            });
+            filters.push(VisibilityFilter {
+                org: Some(*org),
+                groups: vec![],
+                admin,
+            });
+        }
+    }
+    for f in filters {
+        let p = predicate(&f, &cols, 1);
+        let sql = format!(
+            "SELECT o.id FROM marked_objects o WHERE {} ORDER BY o.id",
+            p.sql
+        );
+        let got: BTreeSet<String> = match s {
+            Store::Sqlite(pool) => {
+                let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql.as_str()));
+                for b in &p.binds {
+                    q = q.bind(b);
+                }
+                q.fetch_all(pool)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.0)
+                    .collect()
+            }
+            Store::Postgres(pool) => {
+                let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql.as_str()));
+                for b in &p.binds {
+                    q = q.bind(b);
+                }
+                q.fetch_all(pool)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.0)
+                    .collect()
+            }
+        };
+        let want: BTreeSet<String> = objects
+            .iter()
+            .filter(|(_, m)| f.admits(m))
+            .map(|(id, _)| id.clone())
+            .collect();
+        assert_eq!(got, want, "filter {f:?}");
+    }
+}
+
+macro_rules! conformance {
+    ($backend:ident) => {
+        mod $backend {
+            macro_rules! case {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        super::$name(super::$backend().await).await;
+                    }
+                };
+            }
+            case!(migrations_are_idempotent);
+            case!(org_lifecycle);
+            case!(org_pagination);
+            case!(users_and_sessions);
+            case!(tokens);
+            case!(groups);
+            case!(audit_chain_and_tamper);
+            case!(audit_concurrent_appends);
+            case!(visibility_sql_matches_policy);
+        }
+    };
+}
+
+conformance!(sqlite);
+conformance!(postgres);
+
+#[tokio::test]
+async fn unreachable_database_is_a_clear_error() {
+    let port = mamori_testkit::free_port();
+    let opts = ConnectOptions {
+        max_connections: 1,
+        connect_timeout: std::time::Duration::from_secs(2),
+    };
+    let err = Store::connect(&format!("postgres://u:secret@127.0.0.1:{port}/x"), &opts)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
+    assert!(!err.to_string().contains("secret"));
+    let err = Store::connect("mysql://x", &opts).await.unwrap_err();
+    assert!(matches!(err, StoreError::BadUrl(_)));
+}
