@@ -20,5 +20,5 @@
 mod manage;
 mod visibility;
 
-pub use manage::{may_administer, may_manage_org, may_read_audit, may_write};
+pub use manage::{may_administer, may_manage_org, may_read_audit, may_write, role_scopes};
 pub use visibility::{VisibilityFilter, may_see};

@@ -23,3 +23,13 @@ pub fn may_write(p: &Principal) -> bool {
 pub fn may_read_audit(p: &Principal) -> bool {
     matches!(p.role, Role::Admin | Role::Auditor) && p.has_scope(Scope::Read)
 }
+
+/// The scopes a role's credentials may carry. A session gets all of them; a token gets the ones
+/// it was created with, which must be among these.
+pub fn role_scopes(role: Role) -> &'static [Scope] {
+    match role {
+        Role::Admin => &[Scope::Read, Scope::Write, Scope::Admin],
+        Role::Analyst | Role::Member => &[Scope::Read, Scope::Write],
+        Role::Auditor => &[Scope::Read],
+    }
+}

@@ -99,15 +99,14 @@ impl Store {
     }
 
     pub async fn get_group(&self, id: GroupId) -> Result<SharingGroup, StoreError> {
-        let row: Option<GroupRow> =
-            on_pool!(self, |pool| {
-                sqlx::query_as(
+        let row: Option<GroupRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
             "SELECT id, name, description, owner_org, created_at FROM sharing_groups WHERE id = $1"
         )
         .bind(id.to_string())
         .fetch_optional(pool)
         .await
-            })?;
+        })?;
         let row = row.ok_or(StoreError::NotFound("sharing group"))?;
         self.group_from_row(row).await
     }
@@ -130,14 +129,13 @@ impl Store {
     }
 
     pub async fn list_groups(&self) -> Result<Vec<SharingGroup>, StoreError> {
-        let rows: Vec<GroupRow> =
-            on_pool!(self, |pool| {
-                sqlx::query_as(
+        let rows: Vec<GroupRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
             "SELECT id, name, description, owner_org, created_at FROM sharing_groups ORDER BY name"
         )
         .fetch_all(pool)
         .await
-            })?;
+        })?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             out.push(self.group_from_row(r).await?);

@@ -1,0 +1,90 @@
+//! `mamori serve` and `mamori migrate`.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use mamori_config::{Config, LogFormat};
+
+use super::{GlobalArgs, runtime};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Also load demo member organisations, users and sharing groups.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = global.load(args.listen)?;
+    init_logging(&config);
+    runtime()?.block_on(async move {
+        mamori_server::serve(config, args.demo, |s| {
+            println!("Mamori is serving on http://{}/", s.addr);
+            println!("  database: {}", s.database);
+            if !s.migrations_applied.is_empty() {
+                println!("  migrations applied: {:?}", s.migrations_applied);
+            }
+            if let Some(first) = &s.first_run {
+                println!();
+                println!("  First run: an administrator account was created.");
+                println!("    username: {}", first.username);
+                println!("    password: {}", first.password);
+                println!("  This password is shown once. Change it after signing in.");
+            }
+            if let Some(demo) = &s.demo {
+                if let Some(pass) = &demo.user_password {
+                    println!();
+                    println!(
+                        "  Demo data: {} organisations, {} users, {} sharing groups.",
+                        demo.orgs, demo.users, demo.groups
+                    );
+                    println!("    every demo user (e.g. mic.analyst, sendai.member) has the password: {pass}");
+                } else {
+                    println!("  Demo data is already loaded.");
+                }
+            }
+        })
+        .await
+        .context("the hub stopped with an error")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn migrate(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let config = global.load(None)?;
+    runtime()?.block_on(async move {
+        let store = mamori_store::Store::connect(
+            &config.database_url(),
+            &mamori_store::ConnectOptions::default(),
+        )
+        .await
+        .context("cannot open the database")?;
+        let report = store.migrate().await.context("migration failed")?;
+        if report.applied.is_empty() {
+            println!("database is up to date (version {})", report.current);
+        } else {
+            println!(
+                "applied migrations {:?}; database is at version {}",
+                report.applied, report.current
+            );
+        }
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,264 @@
+//! The console's message catalogue in Japanese and English, and the choice of language: the
+//! `mamori_lang` cookie set by the switch on every page, else the browser's Accept-Language,
+//! else Japanese.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use axum::http::HeaderMap;
+use axum_extra::extract::CookieJar;
+use mamori_model::Lang;
+
+/// The cookie remembering the chosen language.
+pub const LANG_COOKIE: &str = "mamori_lang";
+
+/// Every message: key, Japanese, English.
+const MESSAGES: &[(&str, &str, &str)] = &[
+    ("app.name", "Mamori 守り", "Mamori"),
+    ("app.tagline", "サイバー防御ハブ", "Cyber-defence hub"),
+    ("nav.dashboard", "ダッシュボード", "Dashboard"),
+    ("nav.orgs", "組織", "Organisations"),
+    ("nav.users", "ユーザー", "Users"),
+    ("nav.groups", "共有グループ", "Sharing groups"),
+    ("nav.tokens", "APIトークン", "API tokens"),
+    ("nav.audit", "監査ログ", "Audit log"),
+    ("nav.logout", "ログアウト", "Sign out"),
+    ("nav.language", "言語", "Language"),
+    ("login.title", "ログイン", "Sign in"),
+    ("login.username", "ユーザー名", "Username"),
+    ("login.password", "パスワード", "Password"),
+    ("login.submit", "ログイン", "Sign in"),
+    (
+        "login.failed",
+        "ユーザー名またはパスワードが違います",
+        "Wrong username or password",
+    ),
+    (
+        "login.limited",
+        "試行回数が多すぎます。しばらくしてから再試行してください",
+        "Too many attempts; try again later",
+    ),
+    ("dash.title", "ダッシュボード", "Dashboard"),
+    ("dash.orgs", "組織数", "Organisations"),
+    ("dash.users", "ユーザー数", "Users"),
+    ("dash.groups", "共有グループ数", "Sharing groups"),
+    ("dash.audit", "監査ログ件数", "Audit entries"),
+    ("dash.by_kind", "種別ごとの組織", "Organisations by kind"),
+    ("dash.by_role", "ロールごとのユーザー", "Users by role"),
+    ("dash.welcome", "ようこそ", "Welcome"),
+    ("org.title", "組織", "Organisations"),
+    ("org.create", "組織を作成", "Create organisation"),
+    ("org.slug", "識別子", "Handle"),
+    ("org.name_ja", "名称(日本語)", "Name (Japanese)"),
+    ("org.name_en", "名称(英語)", "Name (English)"),
+    ("org.kind", "種別", "Kind"),
+    ("org.sector", "セクター", "Sector"),
+    ("org.cidrs", "IPアドレス範囲", "IP ranges"),
+    ("org.domains", "ドメイン", "Domains"),
+    ("org.contact", "通知先", "Notice contact"),
+    ("org.contact_name", "通知先の名前", "Contact name"),
+    ("org.contact_email", "通知先メール", "Contact e-mail"),
+    ("org.contact_lang", "通知の言語", "Contact language"),
+    ("org.created", "組織を作成しました", "Organisation created"),
+    ("org.deleted", "組織を削除しました", "Organisation deleted"),
+    ("kind.ministry", "府省庁", "Ministry"),
+    ("kind.agency", "機関", "Agency"),
+    ("kind.municipality", "地方公共団体", "Municipality"),
+    ("kind.university", "大学", "University"),
+    (
+        "kind.critical-infrastructure",
+        "重要インフラ",
+        "Critical infrastructure",
+    ),
+    ("kind.isp", "ISP", "ISP"),
+    ("kind.csirt", "CSIRT", "CSIRT"),
+    ("kind.vendor", "ベンダー", "Vendor"),
+    ("user.title", "ユーザー", "Users"),
+    ("user.create", "ユーザーを作成", "Create user"),
+    ("user.username", "ユーザー名", "Username"),
+    ("user.display_name", "表示名", "Display name"),
+    ("user.email", "メール", "E-mail"),
+    ("user.org", "組織", "Organisation"),
+    ("user.role", "ロール", "Role"),
+    ("user.lang", "言語", "Language"),
+    (
+        "user.password",
+        "初期パスワード(12文字以上)",
+        "Initial password (12+ characters)",
+    ),
+    ("user.status", "状態", "Status"),
+    ("user.disabled", "無効", "Disabled"),
+    ("user.active", "有効", "Active"),
+    ("user.created", "ユーザーを作成しました", "User created"),
+    ("role.admin", "管理者", "Administrator"),
+    ("role.analyst", "アナリスト", "Analyst"),
+    ("role.member", "メンバー", "Member"),
+    ("role.auditor", "監査者", "Auditor"),
+    ("group.title", "共有グループ", "Sharing groups"),
+    ("group.create", "グループを作成", "Create group"),
+    ("group.name", "グループ名", "Group name"),
+    ("group.description", "説明", "Description"),
+    ("group.owner", "運営組織", "Run by"),
+    ("group.members", "メンバー組織", "Member organisations"),
+    ("group.add_member", "メンバーを追加", "Add member"),
+    ("group.created", "グループを作成しました", "Group created"),
+    ("group.updated", "グループを更新しました", "Group updated"),
+    ("token.title", "APIトークン", "API tokens"),
+    ("token.create", "トークンを発行", "Create token"),
+    ("token.name", "名前", "Name"),
+    ("token.scopes", "スコープ", "Scopes"),
+    (
+        "token.expires_days",
+        "有効期間(日、空欄で無期限)",
+        "Valid for (days, empty for no expiry)",
+    ),
+    (
+        "token.secret_once",
+        "このトークンは今だけ表示されます。安全な場所に保存してください。",
+        "This token is shown now and never again. Store it safely.",
+    ),
+    ("token.revoke", "失効", "Revoke"),
+    ("token.revoked", "失効済み", "Revoked"),
+    ("token.live", "有効", "Live"),
+    ("token.expires", "有効期限", "Expires"),
+    ("token.last_used", "最終利用", "Last used"),
+    ("token.never", "なし", "never"),
+    ("audit.title", "監査ログ", "Audit log"),
+    ("audit.verify", "チェーンを検証", "Verify chain"),
+    (
+        "audit.intact",
+        "ハッシュチェーンは完全です",
+        "The hash chain is intact",
+    ),
+    (
+        "audit.broken",
+        "ハッシュチェーンが壊れています",
+        "The hash chain is broken",
+    ),
+    ("audit.at", "日時", "Time"),
+    ("audit.actor", "実行者", "Actor"),
+    ("audit.action", "操作", "Action"),
+    ("audit.object", "対象", "Object"),
+    ("audit.source", "送信元", "Source"),
+    ("common.save", "保存", "Save"),
+    ("common.delete", "削除", "Delete"),
+    ("common.created_at", "作成日時", "Created"),
+    ("common.actions", "操作", "Actions"),
+    ("common.none", "なし", "none"),
+    ("common.error", "エラー", "Error"),
+    (
+        "common.forbidden",
+        "この操作の権限がありません",
+        "You may not do this",
+    ),
+    ("common.next", "次へ", "Next"),
+    ("common.confirm_delete", "削除しますか?", "Delete this?"),
+];
+
+fn table() -> &'static HashMap<&'static str, (&'static str, &'static str)> {
+    static TABLE: OnceLock<HashMap<&'static str, (&'static str, &'static str)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        MESSAGES
+            .iter()
+            .map(|(k, ja, en)| (*k, (*ja, *en)))
+            .collect()
+    })
+}
+
+/// Translations for one language.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr {
+    pub lang: Lang,
+}
+
+impl Tr {
+    /// The message for `key`; an unknown key shows itself so that gaps are visible.
+    pub fn get<'a>(&self, key: &'a str) -> &'a str {
+        match table().get(key) {
+            Some((ja, en)) => match self.lang {
+                Lang::Ja => ja,
+                Lang::En => en,
+            },
+            None => key,
+        }
+    }
+
+    /// The language code for `<html lang>`.
+    pub fn code(&self) -> &'static str {
+        self.lang.as_str()
+    }
+}
+
+/// The language for a request: the cookie, else Accept-Language, else Japanese.
+pub fn choose(headers: &HeaderMap) -> Lang {
+    let jar = CookieJar::from_headers(headers);
+    if let Some(lang) = jar.get(LANG_COOKIE).and_then(|c| c.value().parse().ok()) {
+        return lang;
+    }
+    headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(from_accept_language)
+        .unwrap_or(Lang::Ja)
+}
+
+/// The supported language the browser prefers most (q-values respected).
+pub fn from_accept_language(value: &str) -> Option<Lang> {
+    let mut best: Option<(f32, Lang)> = None;
+    for part in value.split(',').take(32) {
+        let mut it = part.split(';');
+        let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = it
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let primary = tag.split('-').next().unwrap_or("");
+        let lang = match primary {
+            "ja" => Lang::Ja,
+            "en" => Lang::En,
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, lang));
+        }
+    }
+    best.map(|(_, l)| l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language() {
+        assert_eq!(
+            from_accept_language("en-US,en;q=0.9,ja;q=0.8"),
+            Some(Lang::En)
+        );
+        assert_eq!(from_accept_language("ja,en-US;q=0.7"), Some(Lang::Ja));
+        assert_eq!(
+            from_accept_language("fr-FR, ja;q=0.5, en;q=0.4"),
+            Some(Lang::Ja)
+        );
+        assert_eq!(from_accept_language("de"), None);
+        assert_eq!(from_accept_language("en;q=0"), None);
+    }
+
+    #[test]
+    fn every_key_used_in_templates_exists_in_both_languages() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        let mut used = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for piece in text.split("t.get(\"").skip(1) {
+                let key = piece.split('"').next().unwrap();
+                assert!(table().contains_key(key), "missing message {key}");
+                used += 1;
+            }
+        }
+        assert!(used > 50, "only {used} messages found in templates");
+        for (k, ja, en) in MESSAGES {
+            assert!(!ja.is_empty() && !en.is_empty(), "{k}");
+        }
+    }
+}

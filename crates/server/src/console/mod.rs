@@ -1,0 +1,247 @@
+//! The web console: server-rendered pages (askama templates compiled into the binary), a session
+//! cookie with a per-session CSRF token in every form, Japanese and English, and SVG charts drawn
+//! on the server. Assets are embedded; nothing is fetched from the internet. Pages call the same
+//! [`crate::ops`] as the API.
+
+mod account;
+mod admin;
+mod audit;
+mod chart;
+mod dashboard;
+pub mod i18n;
+mod session;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use mamori_model::{Role, User};
+use serde::Deserialize;
+
+use crate::auth::{Auth, Credential, constant_time_eq};
+use crate::{ApiError, AppState};
+use i18n::Tr;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(dashboard::page))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/lang/{code}", get(session::switch_language))
+        .route("/orgs", get(admin::orgs_page).post(admin::create_org))
+        .route("/orgs/{id}/delete", post(admin::delete_org))
+        .route("/users", get(admin::users_page).post(admin::create_user))
+        .route("/groups", get(admin::groups_page).post(admin::create_group))
+        .route("/groups/{id}/members", post(admin::add_member))
+        .route(
+            "/tokens",
+            get(account::tokens_page).post(account::create_token),
+        )
+        .route("/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/audit", get(audit::page))
+        .route("/assets/style.css", get(style))
+        .route("/assets/app.js", get(script))
+}
+
+async fn style() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/style.css"),
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/app.js"),
+    )
+}
+
+/// One-shot messages carried in the query string after a form post.
+#[derive(Debug, Default, Deserialize)]
+pub struct Flash {
+    /// A message key that worked out.
+    pub ok: Option<String>,
+    /// An error text.
+    pub err: Option<String>,
+}
+
+/// What every page's frame shows.
+pub struct Frame {
+    pub t: Tr,
+    pub user: Option<User>,
+    pub is_admin: bool,
+    pub can_audit: bool,
+    pub csrf: String,
+    pub path: String,
+    pub active: &'static str,
+    pub ok: Option<String>,
+    pub err: Option<String>,
+}
+
+impl Frame {
+    pub fn role_name(&self) -> &str {
+        self.user
+            .as_ref()
+            .map_or("", |u| self.t.get(role_key(u.role)))
+    }
+}
+
+pub fn role_key(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "role.admin",
+        Role::Analyst => "role.analyst",
+        Role::Member => "role.member",
+        Role::Auditor => "role.auditor",
+    }
+}
+
+/// The console's view of a request: the language, and the session if there is one.
+pub struct Console {
+    pub t: Tr,
+    pub auth: Option<Auth>,
+    pub path: String,
+}
+
+impl FromRequestParts<AppState> for Console {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let t = Tr {
+            lang: i18n::choose(&parts.headers),
+        };
+        // Only session cookies count in the console; bearer tokens are for the API.
+        let auth = match Auth::resolve(parts, state).await {
+            Ok(Some(a)) if matches!(a.credential, Credential::Session { .. }) => Some(a),
+            Ok(_) | Err(ApiError::Unauthenticated) => None,
+            Err(e) => return Err(e.into_response()),
+        };
+        Ok(Console {
+            t,
+            auth,
+            path: parts.uri.path().to_owned(),
+        })
+    }
+}
+
+impl Console {
+    /// The session, or a redirect to the login page that comes back here.
+    pub fn require_login(&self) -> Result<&Auth, Response> {
+        self.auth.as_ref().ok_or_else(|| {
+            Redirect::to(&format!("/login?next={}", urlencode(&self.path))).into_response()
+        })
+    }
+
+    /// Checks a form's CSRF token against the session's.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), Response> {
+        let ok = match self.auth.as_ref().map(|a| &a.credential) {
+            Some(Credential::Session { csrf_token }) => {
+                constant_time_eq(sent.as_bytes(), csrf_token.as_bytes())
+            }
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ApiError::Csrf.into_response())
+        }
+    }
+
+    pub fn frame(&self, active: &'static str, flash: Flash) -> Frame {
+        let (user, csrf, is_admin, can_audit) = match &self.auth {
+            Some(a) => (
+                Some(a.user.clone()),
+                match &a.credential {
+                    Credential::Session { csrf_token } => csrf_token.clone(),
+                    Credential::Token => String::new(),
+                },
+                mamori_access::may_administer(&a.principal),
+                mamori_access::may_read_audit(&a.principal),
+            ),
+            None => (None, String::new(), false, false),
+        };
+        Frame {
+            t: self.t,
+            user,
+            is_admin,
+            can_audit,
+            csrf,
+            path: self.path.clone(),
+            active,
+            ok: flash.ok.map(|k| self.t.get(&k).to_owned()),
+            err: flash.err,
+        }
+    }
+}
+
+/// Renders a template as an HTML response.
+pub fn render(t: impl askama::Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => ApiError::Internal(format!("template: {e}")).into_response(),
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Redirects back to a page with a success message key or an error text.
+pub fn back(path: &str, result: Result<&'static str, ApiError>) -> Response {
+    match result {
+        Ok(key) => Redirect::to(&format!("{path}?ok={}", urlencode(key))).into_response(),
+        Err(e @ (ApiError::Internal(_) | ApiError::Unavailable)) => e.into_response(),
+        Err(e) => {
+            Redirect::to(&format!("{path}?err={}", urlencode(&e.to_string()))).into_response()
+        }
+    }
+}
+
+/// A forbidden page for console users without the right role.
+pub fn forbidden(t: Tr) -> Response {
+    (StatusCode::FORBIDDEN, Html(format!(
+        "<!doctype html><meta charset=\"utf-8\"><title>403</title><p>{}</p><p><a href=\"/\">←</a></p>",
+        t.get("common.forbidden")
+    )))
+        .into_response()
+}
+
+/// Formats epoch milliseconds as `YYYY-MM-DD HH:MM` UTC.
+pub fn fmt_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_time() {
+        assert_eq!(super::fmt_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::fmt_time(1_764_072_000_000), "2025-11-25 12:00 UTC");
+    }
+}

@@ -1,0 +1,107 @@
+//! Running the hub: open and migrate storage, first-run set-up, optional demo data, bind, serve
+//! until SIGINT/SIGTERM, then drain in-flight requests and close storage.
+
+use std::net::SocketAddr;
+
+use mamori_config::Config;
+use mamori_store::{ConnectOptions, Store, StoreError, redact_url};
+
+use crate::bootstrap::{self, DemoReport, FirstRun};
+use crate::{ApiError, AppState, app, metrics_handle};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("set-up: {0}")]
+    Setup(#[from] ApiError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What happened at start-up, for the command line to show.
+#[derive(Debug)]
+pub struct Started {
+    pub addr: SocketAddr,
+    pub database: String,
+    pub migrations_applied: Vec<i64>,
+    pub first_run: Option<FirstRun>,
+    pub demo: Option<DemoReport>,
+}
+
+/// Opens and migrates the configured database.
+pub async fn open_store(config: &Config) -> Result<(Store, Vec<i64>), StoreError> {
+    let store = Store::connect(&config.database_url(), &ConnectOptions::default()).await?;
+    let report = store.migrate().await?;
+    Ok((store, report.applied))
+}
+
+/// Runs the hub until a shutdown signal. `on_started` is called once the socket is bound.
+pub async fn serve(
+    config: Config,
+    demo: bool,
+    on_started: impl FnOnce(&Started),
+) -> Result<(), ServeError> {
+    let (store, applied) = open_store(&config).await?;
+    let first_run = bootstrap::ensure_admin(&store).await?;
+    let demo = if demo {
+        Some(bootstrap::load_demo(&store).await?)
+    } else {
+        None
+    };
+    let addr = config.listen;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let bound = listener.local_addr()?;
+    on_started(&Started {
+        addr: bound,
+        database: redact_url(&config.database_url()),
+        migrations_applied: applied,
+        first_run,
+        demo,
+    });
+    let state = AppState::new(store.clone(), config, metrics_handle());
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("shutting down: closing storage");
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = term => tracing::info!("SIGTERM received"),
+    }
+}
