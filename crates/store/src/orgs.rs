@@ -11,7 +11,9 @@ use crate::{Page, PageRequest, Store, StoreError, now_millis, on_pool};
 #[serde(deny_unknown_fields)]
 pub struct NewOrg {
     pub slug: String,
+    #[serde(default)]
     pub name_ja: String,
+    #[serde(default)]
     pub name_en: String,
     pub kind: OrgKind,
     #[serde(default)]
