@@ -1,0 +1,202 @@
+//! The console driven by a real headless Chromium through ChromeDriver (fantoccini): sign in,
+//! switch language, manage organisations, sign out. Needs Debian's `chromium` and
+//! `chromium-driver` (installed by `.ci/setup`); when they are absent the test says so and
+//! passes, unless MAMORI_REQUIRE_BROWSER=1 (set by `test.sh`) makes their absence a failure.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Backend, hub};
+use fantoccini::{ClientBuilder, Locator};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn find(bin: &str) -> Option<String> {
+    ["/usr/bin/", "/usr/local/bin/"]
+        .iter()
+        .map(|d| format!("{d}{bin}"))
+        .find(|p| std::path::Path::new(p).exists())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_login_language_and_org_management_in_chromium() {
+    let (Some(chromium), Some(chromedriver)) = (find("chromium"), find("chromedriver")) else {
+        if std::env::var("MAMORI_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!("chromium/chromedriver are not installed (run .ci/setup)");
+        }
+        eprintln!(
+            "SKIPPED: chromium and chromedriver are not installed; the browser test did not run"
+        );
+        return;
+    };
+
+    // The hub on a real loopback socket.
+    let h = hub(Backend::Sqlite).await;
+    let pass = "browser-password-1";
+    let admin = h.store.find_user("admin").await.unwrap();
+    h.store
+        .set_password_hash(admin.id, &mamori_server::password::hash(pass).unwrap())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = h.app.clone();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let base = format!("http://{addr}");
+
+    let port = mamori_testkit::free_port();
+    let _driver = Driver(
+        Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--lang=ja", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+            "prefs": {"intl.accept_languages": "ja"}
+        }),
+    );
+    let c = ClientBuilder::rustls()
+        .expect("rustls")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("connect to chromedriver");
+
+    let result = async {
+        // Japanese by default (Accept-Language: ja).
+        c.goto(&format!("{base}/orgs")).await?;
+        assert!(c.current_url().await?.as_str().contains("/login?next="));
+        let title = c.find(Locator::Css("h1")).await?.text().await?;
+        assert_eq!(title, "ログイン");
+
+        // A wrong password is refused with a message.
+        c.find(Locator::Id("username"))
+            .await?
+            .send_keys("admin")
+            .await?;
+        c.find(Locator::Id("password"))
+            .await?
+            .send_keys("wrong-password-xx")
+            .await?;
+        c.find(Locator::Id("login-submit")).await?.click().await?;
+        let err = c.find(Locator::Id("login-error")).await?.text().await?;
+        assert!(err.contains("パスワード"), "{err}");
+
+        c.find(Locator::Id("username"))
+            .await?
+            .send_keys("admin")
+            .await?;
+        c.find(Locator::Id("password"))
+            .await?
+            .send_keys(pass)
+            .await?;
+        c.find(Locator::Id("login-submit")).await?.click().await?;
+        assert!(c.current_url().await?.path().ends_with("/orgs"));
+        assert_eq!(
+            c.find(Locator::Id("page-title")).await?.text().await?,
+            "組織"
+        );
+
+        // Switch to English; the choice sticks across pages.
+        c.find(Locator::Id("lang-en")).await?.click().await?;
+        assert_eq!(
+            c.find(Locator::Id("page-title")).await?.text().await?,
+            "Organisations"
+        );
+        c.goto(&format!("{base}/")).await?;
+        assert_eq!(
+            c.find(Locator::Id("page-title")).await?.text().await?,
+            "Dashboard"
+        );
+        c.find(Locator::Css("svg.chart")).await?;
+
+        // Create an organisation with a Japanese name through the form.
+        c.goto(&format!("{base}/orgs")).await?;
+        c.find(Locator::Id("org-slug"))
+            .await?
+            .send_keys("pref-fukushima")
+            .await?;
+        c.find(Locator::Id("org-name-ja"))
+            .await?
+            .send_keys("福島県")
+            .await?;
+        c.find(Locator::Id("org-name-en"))
+            .await?
+            .send_keys("Fukushima Prefecture")
+            .await?;
+        c.find(Locator::Css("#org-kind option[value='municipality']"))
+            .await?
+            .click()
+            .await?;
+        c.find(Locator::Id("org-submit")).await?.click().await?;
+        let ok = c.find(Locator::Css(".flash.ok")).await?.text().await?;
+        assert_eq!(ok, "Organisation created");
+        let row = c
+            .find(Locator::Css("tr[data-slug='pref-fukushima']"))
+            .await?
+            .text()
+            .await?;
+        assert!(
+            row.contains("福島県") && row.contains("Municipality"),
+            "{row}"
+        );
+
+        // Back to Japanese: the same row, translated kind.
+        c.find(Locator::Id("lang-ja")).await?.click().await?;
+        let row = c
+            .find(Locator::Css("tr[data-slug='pref-fukushima']"))
+            .await?
+            .text()
+            .await?;
+        assert!(row.contains("地方公共団体"), "{row}");
+        if let Ok(dir) = std::env::var("MAMORI_SCREENSHOT_DIR") {
+            let png = c.screenshot().await?;
+            std::fs::write(format!("{dir}/console-orgs.png"), png).ok();
+        }
+
+        // Sign out: protected pages redirect to the login page again.
+        c.find(Locator::Id("logout")).await?.click().await?;
+        c.goto(&format!("{base}/orgs")).await?;
+        assert!(c.current_url().await?.as_str().contains("/login"));
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    c.close().await.ok();
+    result.expect("browser session");
+    assert!(h.store.get_org_by_slug("pref-fukushima").await.is_ok());
+}
