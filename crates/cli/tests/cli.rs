@@ -1,0 +1,395 @@
+//! The `mamori` binary driven as a user would: config check, migrate, admin, audit verify, serve.
+//! Storage-touching cases run on SQLite and on a throwaway PostgreSQL.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mamori");
+
+fn mamori(args: &[&str], dir: &std::path::Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("MAMORI_CONFIG")
+        .env_remove("MAMORI_DATABASE_URL")
+        .env_remove("MAMORI_DATA_DIR")
+        .env_remove("MAMORI_LISTEN")
+        .output()
+        .expect("run mamori")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn config_check_names_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("good.toml"),
+        "listen = \"127.0.0.1:9090\"\n[http]\nbody_limit_bytes = 4096\n",
+    )
+    .unwrap();
+    let o = mamori(&["config", "check", "good.toml"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("OK"));
+
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "listen = \"127.0.0.1:9090\"\n\n[http]\nbody_limit_bytes = 12\nbody_limt = 3\n",
+    )
+    .unwrap();
+    let o = mamori(&["config", "check", "bad.toml"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    let t = text(&o);
+    assert!(
+        t.contains("bad.toml:4") && t.contains("http.body_limit_bytes"),
+        "{t}"
+    );
+    assert!(t.contains("bad.toml:5") && t.contains("body_limt"), "{t}");
+
+    let o = mamori(&["config", "example"], dir.path());
+    std::fs::write(dir.path().join("example.toml"), &o.stdout).unwrap();
+    let o = mamori(&["config", "check", "example.toml"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+
+    // A broken config stops `serve` with the same precise message and exit code 2.
+    let o = mamori(&["--config", "bad.toml", "serve"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("bad.toml:4"));
+}
+
+fn admin_and_audit(db: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = db.to_vec();
+        all.extend_from_slice(args);
+        mamori(&all, dir.path())
+    };
+    let o = run(&["migrate"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["migrate"]);
+    assert!(text(&o).contains("up to date"), "{}", text(&o));
+
+    let o = run(&[
+        "admin",
+        "org",
+        "create",
+        "--slug",
+        "mhlw",
+        "--name-ja",
+        "厚生労働省",
+        "--name-en",
+        "Ministry of Health, Labour and Welfare",
+        "--kind",
+        "ministry",
+        "--cidr",
+        "192.0.2.0/25",
+        "--domain",
+        "mhlw.example.jp",
+        "--contact",
+        "CSIRT <csirt@mhlw.example.jp>",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&[
+        "admin",
+        "org",
+        "create",
+        "--slug",
+        "mhlw",
+        "--name-en",
+        "Again",
+        "--kind",
+        "ministry",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("exists"), "{}", text(&o));
+    let o = run(&[
+        "admin",
+        "org",
+        "create",
+        "--slug",
+        "x",
+        "--kind",
+        "spaceship",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("spaceship"));
+
+    let o = run(&["admin", "org", "list"]);
+    assert!(text(&o).contains("厚生労働省"));
+    let o = run(&["admin", "org", "show", "mhlw"]);
+    assert!(text(&o).contains("csirt@mhlw.example.jp"));
+
+    let o = run(&[
+        "admin",
+        "user",
+        "create",
+        "--org",
+        "mhlw",
+        "--username",
+        "mhlw.analyst",
+        "--role",
+        "analyst",
+        "--generate-password",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("password (shown once): "));
+    let o = run(&[
+        "admin",
+        "token",
+        "create",
+        "--user",
+        "mhlw.analyst",
+        "--name",
+        "sensor",
+        "--scope",
+        "read,write",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let secret = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    assert!(secret.starts_with("mmr_"));
+    // An analyst may not hold an admin token.
+    let o = run(&[
+        "admin",
+        "token",
+        "create",
+        "--user",
+        "mhlw.analyst",
+        "--name",
+        "x",
+        "--scope",
+        "admin",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = run(&[
+        "admin",
+        "org",
+        "create",
+        "--slug",
+        "mof",
+        "--name-ja",
+        "財務省",
+        "--kind",
+        "ministry",
+    ]);
+    assert!(o.status.success());
+    let o = run(&[
+        "admin",
+        "group",
+        "create",
+        "--name",
+        "省庁連絡会",
+        "--owner",
+        "mhlw",
+        "--member",
+        "mof",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["admin", "group", "list"]);
+    assert!(text(&o).contains("省庁連絡会") && text(&o).contains("mof"));
+    let o = run(&["admin", "user", "disable", "mhlw.analyst"]);
+    assert!(o.status.success());
+
+    let o = run(&["audit", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("intact"));
+    let o = run(&["audit", "list", "--limit", "3", "--json"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3);
+}
+
+/// Alters one audit row behind the hub's back (as someone with database access could) and
+/// checks that `mamori audit verify` names it.
+fn audit_tamper(db_url: &str, db: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = db.to_vec();
+        all.extend_from_slice(args);
+        mamori(&all, dir.path())
+    };
+    for slug in ["aa", "bb", "cc"] {
+        let o = run(&[
+            "admin",
+            "org",
+            "create",
+            "--slug",
+            slug,
+            "--name-en",
+            slug,
+            "--kind",
+            "vendor",
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = mamori_store::Store::connect(db_url, &Default::default())
+            .await
+            .unwrap();
+        match store.backend() {
+            mamori_store::Backend::Sqlite => {
+                store
+                    .execute_raw("DROP TRIGGER audit_log_no_update")
+                    .await
+                    .unwrap();
+            }
+            mamori_store::Backend::Postgres => {
+                store
+                    .execute_raw("DROP TRIGGER audit_log_no_change ON audit_log")
+                    .await
+                    .unwrap();
+            }
+        }
+        store
+            .execute_raw("UPDATE audit_log SET object_id = 'forged' WHERE seq = 2")
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let o = run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("BROKEN at row 2"), "{}", text(&o));
+}
+
+#[test]
+fn admin_and_audit_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/m.db", dir.path().display());
+    admin_and_audit(&["--database", &url]);
+    let url2 = format!("sqlite://{}/t.db", dir.path().display());
+    audit_tamper(&url2, &["--database", &url2]);
+}
+
+#[test]
+fn admin_and_audit_on_postgres() {
+    let pg = mamori_testkit::Postgres::shared();
+    let url = pg.fresh_database_url();
+    admin_and_audit(&["--database", &url]);
+    let url2 = pg.fresh_database_url();
+    audit_tamper(&url2, &["--database", &url2]);
+}
+
+#[test]
+fn unreachable_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = mamori_testkit::free_port();
+    let url = format!("postgres://mamori:hunter2@127.0.0.1:{port}/x");
+    let start = Instant::now();
+    let o = mamori(&["--database", &url, "migrate"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let t = text(&o);
+    assert!(t.contains("unreachable"), "{t}");
+    assert!(!t.contains("hunter2"), "password leaked: {t}");
+    assert!(start.elapsed() < Duration::from_secs(30));
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn serve_first_run_demo_health_and_graceful_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = mamori_testkit::free_port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env_remove("MAMORI_CONFIG")
+        .env("MAMORI_LOG__LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !seen.contains("every demo user") {
+        assert!(Instant::now() < deadline, "serve did not start: {seen}");
+        match lines.next() {
+            Some(Ok(l)) => {
+                seen.push_str(&l);
+                seen.push('\n');
+            }
+            _ => panic!("serve exited: {seen}"),
+        }
+    }
+    assert!(
+        seen.contains("username: admin") && seen.contains("password: "),
+        "{seen}"
+    );
+    assert!(
+        dir.path().join("mamori-data/mamori.db").exists(),
+        "data not under ./mamori-data"
+    );
+    assert!(http_get(port, "/healthz").contains("200 OK"));
+    assert!(http_get(port, "/readyz").contains("\"ready\""));
+    assert!(http_get(port, "/metrics").contains("mamori_http_requests_total"));
+    assert!(http_get(port, "/api/openapi.json").contains("\"openapi\""));
+    assert!(http_get(port, "/login").contains("<meta charset=\"utf-8\">"));
+
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit after SIGTERM: {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no graceful exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // A second start finds the admin and the demo in place and creates neither again.
+    let port = mamori_testkit::free_port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env_remove("MAMORI_CONFIG")
+        .env("MAMORI_LOG__LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    while !seen.contains("Demo data") {
+        match lines.next() {
+            Some(Ok(l)) => {
+                seen.push_str(&l);
+                seen.push('\n');
+            }
+            _ => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!seen.contains("First run"), "{seen}");
+    assert!(seen.contains("already loaded"), "{seen}");
+
+    // The port in use: a clear error.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port();
+    let o = mamori(
+        &["serve", "--listen", &format!("127.0.0.1:{busy_port}")],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("cannot listen on"), "{}", text(&o));
+}
