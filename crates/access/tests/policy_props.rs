@@ -2,6 +2,8 @@
 //! random memberships, random markings and random principals. The policy is compared with an
 //! independent, set-based reading of TLP 2.0, and with the invariants any reading must keep.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 use std::collections::BTreeSet;
 
 use mamori_access::{VisibilityFilter, may_see};
@@ -175,11 +177,11 @@ proptest! {
 
     #[test]
     fn red_reaches_no_one_unnamed(c in case()) {
-        if c.tlp == Tlp::Red {
-            if let Some((o, _)) = c.reader {
-                let named = o == c.owner || c.recipients.contains(&o);
-                prop_assert_eq!(may_see(c.principal().as_ref(), &c.marking()), named);
-            }
+        if c.tlp == Tlp::Red
+            && let Some((o, _)) = c.reader
+        {
+            let named = o == c.owner || c.recipients.contains(&o);
+            prop_assert_eq!(may_see(c.principal().as_ref(), &c.marking()), named);
         }
     }
 

@@ -1,6 +1,8 @@
 //! The TLP 2.0 definitions as a table: one row per (marking, reader) case, with the answer the
 //! definition gives.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 use mamori_access::{VisibilityFilter, may_see};
 use mamori_model::{GroupId, Marking, OrgId, Principal, Role, Scope, Tlp, UserId};
 

@@ -1,6 +1,8 @@
 //! The `mamori` binary driven as a user would: config check, migrate, admin, audit verify, serve.
 //! Storage-touching cases run on SQLite and on a throwaway PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

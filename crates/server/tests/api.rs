@@ -1,6 +1,8 @@
 //! API tests through `app(state).oneshot(..)` over real storage, stamped for SQLite and
 //! PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 mod common;
 
 use axum::body::Body;

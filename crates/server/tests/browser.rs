@@ -3,6 +3,8 @@
 //! `chromium-driver` (installed by `.ci/setup`); when they are absent the test says so and
 //! passes, unless MAMORI_REQUIRE_BROWSER=1 (set by `test.sh`) makes their absence a failure.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 mod common;
 
 use std::net::SocketAddr;

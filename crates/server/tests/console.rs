@@ -1,5 +1,7 @@
 //! Console behaviour over HTTP: login, sessions, CSRF, rate limiting and language choice.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 mod common;
 
 use axum::body::Body;

@@ -1,6 +1,8 @@
 //! The storage conformance suite: every test runs against a real SQLite file and a real
 //! PostgreSQL server started by the test kit, through the same `Store` API.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 use std::collections::BTreeSet;
 
 use mamori_access::VisibilityFilter;

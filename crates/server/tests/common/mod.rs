@@ -1,6 +1,8 @@
 //! Shared set-up for the server tests: a real store (SQLite file or throwaway PostgreSQL), the
 //! app over it, and helpers to send requests through `oneshot`.
-#![allow(dead_code)]
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(dead_code)] // each test binary uses a different part of this module
 
 use axum::Router;
 use axum::body::Body;
