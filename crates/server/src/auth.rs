@@ -153,6 +153,9 @@ impl FromRequestParts<AppState> for Auth {
         let auth = Auth::resolve(parts, state)
             .await?
             .ok_or(ApiError::Unauthenticated)?;
+        if let Some(slot) = parts.extensions.get::<crate::rejected::WhoSlot>() {
+            slot.set(auth.user.id, auth.user.org_id, &auth.user.username);
+        }
         if let Credential::Session { csrf_token } = &auth.credential
             && is_unsafe(&parts.method)
         {

@@ -12,6 +12,7 @@ mod health;
 mod limiter;
 pub mod ops;
 pub mod password;
+mod rejected;
 mod serve;
 mod state;
 
@@ -65,6 +66,10 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .merge(console::router())
         .fallback(|| async { ApiError::NotFound("page".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rejected::record,
+        ))
         .layer(axum::middleware::from_fn(health::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

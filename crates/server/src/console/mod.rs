@@ -124,7 +124,12 @@ impl FromRequestParts<AppState> for Console {
         };
         // Only session cookies count in the console; bearer tokens are for the API.
         let auth = match Auth::resolve(parts, state).await {
-            Ok(Some(a)) if matches!(a.credential, Credential::Session { .. }) => Some(a),
+            Ok(Some(a)) if matches!(a.credential, Credential::Session { .. }) => {
+                if let Some(slot) = parts.extensions.get::<crate::rejected::WhoSlot>() {
+                    slot.set(a.user.id, a.user.org_id, &a.user.username);
+                }
+                Some(a)
+            }
             Ok(_) | Err(ApiError::Unauthenticated) => None,
             Err(e) => return Err(e.into_response()),
         };
