@@ -5,6 +5,7 @@ mod group;
 mod id;
 mod identity;
 mod org;
+mod sharing;
 mod string_enum;
 mod tlp;
 
@@ -12,6 +13,10 @@ pub use group::SharingGroup;
 pub use id::{GroupId, OrgId, TokenId, UserId};
 pub use identity::{ApiToken, Principal, Role, Scope, User};
 pub use org::{Contact, Lang, Org, OrgKind};
+pub use sharing::{
+    Indicator, IndicatorId, Observable, ObservableId, Report, ReportId, Sighting, SightingId,
+    SightingSource, ValueKind,
+};
 pub use tlp::{Marking, Tlp};
 
 /// A value that could not be parsed from its textual form (CLI argument, config value, database
