@@ -23,7 +23,13 @@ pub fn half_life_days(kind: Option<ValueKind>) -> f64 {
         Some(ValueKind::Url | ValueKind::Cidr) => 60.0,
         Some(ValueKind::Domain) => 90.0,
         Some(ValueKind::Email) => 180.0,
-        Some(ValueKind::Md5 | ValueKind::Sha1 | ValueKind::Sha256 | ValueKind::Ssdeep | ValueKind::Tlsh) => 730.0,
+        Some(
+            ValueKind::Md5
+            | ValueKind::Sha1
+            | ValueKind::Sha256
+            | ValueKind::Ssdeep
+            | ValueKind::Tlsh,
+        ) => 730.0,
         _ => 180.0,
     }
 }
@@ -45,7 +51,9 @@ pub fn score(i: &DecayInput, now: i64) -> u8 {
         return 0;
     }
     let base = f64::from(i.base_confidence.unwrap_or(50).min(100));
-    let last = i.last_sighting.map_or(i.valid_from, |s| s.max(i.valid_from));
+    let last = i
+        .last_sighting
+        .map_or(i.valid_from, |s| s.max(i.valid_from));
     let age_days = ((now - last) as f64 / DAY_MS).max(0.0);
     let s = base
         * 0.5f64.powf(age_days / half_life_days(i.kind))
@@ -74,13 +82,25 @@ mod tests {
         assert_eq!(score(&input(), 0), 80);
         assert_eq!(score(&input(), 30 * d), 40);
         assert_eq!(score(&input(), 60 * d), 20);
-        let seen = DecayInput { last_sighting: Some(59 * d), ..input() };
+        let seen = DecayInput {
+            last_sighting: Some(59 * d),
+            ..input()
+        };
         assert_eq!(score(&seen, 60 * d), 78);
-        let fp = DecayInput { false_positives: 1, ..input() };
+        let fp = DecayInput {
+            false_positives: 1,
+            ..input()
+        };
         assert_eq!(score(&fp, 0), 40);
-        let expired = DecayInput { valid_until: Some(d), ..input() };
+        let expired = DecayInput {
+            valid_until: Some(d),
+            ..input()
+        };
         assert_eq!(score(&expired, 2 * d), 0);
-        let hash = DecayInput { kind: Some(ValueKind::Sha256), ..input() };
+        let hash = DecayInput {
+            kind: Some(ValueKind::Sha256),
+            ..input()
+        };
         assert_eq!(score(&hash, 30 * d), 78);
     }
 }

@@ -19,11 +19,23 @@ const MAX_LEN: usize = 4096;
 /// Removes the usual defanging: `hxxp`, `[.]`, `(.)`, `{.}`, `[:]`, `[@]`.
 pub fn refang(s: &str) -> String {
     let mut out = s.trim().to_owned();
-    for (from, to) in [("[.]", "."), ("(.)", "."), ("{.}", "."), ("[dot]", "."), ("[:]", ":"), ("[@]", "@"), ("[at]", "@")] {
+    for (from, to) in [
+        ("[.]", "."),
+        ("(.)", "."),
+        ("{.}", "."),
+        ("[dot]", "."),
+        ("[:]", ":"),
+        ("[@]", "@"),
+        ("[at]", "@"),
+    ] {
         out = out.replace(from, to);
     }
     let lower = out.to_ascii_lowercase();
-    for (from, to) in [("hxxps://", "https://"), ("hxxp://", "http://"), ("fxp://", "ftp://")] {
+    for (from, to) in [
+        ("hxxps://", "https://"),
+        ("hxxp://", "http://"),
+        ("fxp://", "ftp://"),
+    ] {
         if lower.starts_with(from) {
             out = format!("{to}{}", &out[from.len()..]);
             break;
@@ -58,12 +70,17 @@ pub fn domain(v: &str) -> Result<String, InvalidValue> {
         && d.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
     if ok {
         Ok(d)
     } else {
-        Err(err(ValueKind::Domain, v, "not a domain name (use punycode for IDNs)"))
+        Err(err(
+            ValueKind::Domain,
+            v,
+            "not a domain name (use punycode for IDNs)",
+        ))
     }
 }
 
@@ -74,7 +91,11 @@ pub fn url(v: &str) -> Result<String, InvalidValue> {
         .split_once("://")
         .ok_or_else(|| err(ValueKind::Url, v, "no scheme"))?;
     let scheme = scheme.to_ascii_lowercase();
-    if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.') {
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
+    {
         return Err(err(ValueKind::Url, v, "bad scheme"));
     }
     let rest = rest.split('#').next().unwrap_or("");
@@ -101,7 +122,11 @@ pub fn url(v: &str) -> Result<String, InvalidValue> {
     let host = host.to_ascii_lowercase();
     let host = host.trim_end_matches('.');
     let port = match (port, scheme.as_str()) {
-        (Some("80"), "http") | (Some("443"), "https") | (Some("21"), "ftp") | (Some(""), _) | (None, _) => None,
+        (Some("80"), "http")
+        | (Some("443"), "https")
+        | (Some("21"), "ftp")
+        | (Some(""), _)
+        | (None, _) => None,
         (Some(p), _) if p.bytes().all(|b| b.is_ascii_digit()) => Some(p),
         _ => return Err(err(ValueKind::Url, v, "bad port")),
     };
@@ -156,7 +181,8 @@ pub fn normalise(kind: ValueKind, v: &str) -> Result<String, InvalidValue> {
         ValueKind::Tlsh => {
             let h = t.to_ascii_uppercase();
             let body = h.strip_prefix("T1").unwrap_or(&h);
-            if (body.len() == 70 || body.len() == 72) && body.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if (body.len() == 70 || body.len() == 72) && body.bytes().all(|b| b.is_ascii_hexdigit())
+            {
                 Ok(h)
             } else {
                 Err(err(kind, v, "not a TLSH digest"))
@@ -175,7 +201,10 @@ pub fn normalise(kind: ValueKind, v: &str) -> Result<String, InvalidValue> {
             let mut parts = c.splitn(3, '-');
             match (parts.next(), parts.next(), parts.next()) {
                 (Some("CVE"), Some(y), Some(n))
-                    if y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) && n.len() >= 4 && n.bytes().all(|b| b.is_ascii_digit()) =>
+                    if y.len() == 4
+                        && y.bytes().all(|b| b.is_ascii_digit())
+                        && n.len() >= 4
+                        && n.bytes().all(|b| b.is_ascii_digit()) =>
                 {
                     Ok(c)
                 }
@@ -194,7 +223,11 @@ pub fn guess_kind(v: &str) -> Option<ValueKind> {
     let r = refang(v);
     let t = r.trim();
     if let Ok(ip) = t.parse::<IpAddr>() {
-        return Some(if ip.is_ipv4() { ValueKind::Ipv4 } else { ValueKind::Ipv6 });
+        return Some(if ip.is_ipv4() {
+            ValueKind::Ipv4
+        } else {
+            ValueKind::Ipv6
+        });
     }
     if t.parse::<ipnet::IpNet>().is_ok() {
         return Some(ValueKind::Cidr);
@@ -229,17 +262,47 @@ mod tests {
 
     #[test]
     fn canonical_forms() {
-        assert_eq!(normalise(ValueKind::Url, "HXXP://Evil.Example[.]com:80/a?b=1#frag").unwrap(), "http://evil.example.com/a?b=1");
-        assert_eq!(normalise(ValueKind::Url, "https://EXAMPLE.jp").unwrap(), "https://example.jp/");
-        assert_eq!(normalise(ValueKind::Url, "http://[2001:DB8::1]:8080/x").unwrap(), "http://[2001:db8::1]:8080/x");
-        assert_eq!(normalise(ValueKind::Domain, "Phish.Example.JP.").unwrap(), "phish.example.jp");
-        assert_eq!(normalise(ValueKind::Ipv4, "192.0.2[.]1").unwrap(), "192.0.2.1");
-        assert_eq!(normalise(ValueKind::Ipv6, "2001:DB8:0:0::1").unwrap(), "2001:db8::1");
-        assert_eq!(normalise(ValueKind::Cidr, "192.0.2.77/24").unwrap(), "192.0.2.0/24");
-        assert_eq!(normalise(ValueKind::Email, "Taro@Example.JP").unwrap(), "taro@example.jp");
-        assert_eq!(normalise(ValueKind::Sha256, &"AB".repeat(32)).unwrap(), "ab".repeat(32));
+        assert_eq!(
+            normalise(ValueKind::Url, "HXXP://Evil.Example[.]com:80/a?b=1#frag").unwrap(),
+            "http://evil.example.com/a?b=1"
+        );
+        assert_eq!(
+            normalise(ValueKind::Url, "https://EXAMPLE.jp").unwrap(),
+            "https://example.jp/"
+        );
+        assert_eq!(
+            normalise(ValueKind::Url, "http://[2001:DB8::1]:8080/x").unwrap(),
+            "http://[2001:db8::1]:8080/x"
+        );
+        assert_eq!(
+            normalise(ValueKind::Domain, "Phish.Example.JP.").unwrap(),
+            "phish.example.jp"
+        );
+        assert_eq!(
+            normalise(ValueKind::Ipv4, "192.0.2[.]1").unwrap(),
+            "192.0.2.1"
+        );
+        assert_eq!(
+            normalise(ValueKind::Ipv6, "2001:DB8:0:0::1").unwrap(),
+            "2001:db8::1"
+        );
+        assert_eq!(
+            normalise(ValueKind::Cidr, "192.0.2.77/24").unwrap(),
+            "192.0.2.0/24"
+        );
+        assert_eq!(
+            normalise(ValueKind::Email, "Taro@Example.JP").unwrap(),
+            "taro@example.jp"
+        );
+        assert_eq!(
+            normalise(ValueKind::Sha256, &"AB".repeat(32)).unwrap(),
+            "ab".repeat(32)
+        );
         assert_eq!(normalise(ValueKind::Asn, "as2497").unwrap(), "AS2497");
-        assert_eq!(normalise(ValueKind::Cve, "cve-2024-3400").unwrap(), "CVE-2024-3400");
+        assert_eq!(
+            normalise(ValueKind::Cve, "cve-2024-3400").unwrap(),
+            "CVE-2024-3400"
+        );
         assert!(normalise(ValueKind::Md5, "xyz").is_err());
         assert!(normalise(ValueKind::Ipv4, "2001:db8::1").is_err());
         assert!(normalise(ValueKind::Url, "no scheme").is_err());

@@ -191,7 +191,12 @@ impl WarningLists {
     pub fn summary(&self) -> Vec<(String, usize)> {
         self.lists
             .iter()
-            .map(|l| (l.name.clone(), l.cidrs.len() + l.domains.len() + l.strings.len()))
+            .map(|l| {
+                (
+                    l.name.clone(),
+                    l.cidrs.len() + l.domains.len() + l.strings.len(),
+                )
+            })
             .collect()
     }
 
@@ -199,7 +204,9 @@ impl WarningLists {
     pub fn check(&self, kind: ValueKind, value: &str) -> Vec<WarningHit> {
         let mut hits = Vec::new();
         let ip_net: Option<IpNet> = match kind {
-            ValueKind::Ipv4 | ValueKind::Ipv6 => value.parse::<std::net::IpAddr>().ok().map(IpNet::from),
+            ValueKind::Ipv4 | ValueKind::Ipv6 => {
+                value.parse::<std::net::IpAddr>().ok().map(IpNet::from)
+            }
             ValueKind::Cidr => value.parse().ok(),
             _ => None,
         };
@@ -245,10 +252,22 @@ mod tests {
     fn built_in_lists_flag_the_usual_suspects() {
         let w = WarningLists::built_in();
         assert_eq!(w.summary().len(), 3);
-        assert_eq!(w.check(ValueKind::Ipv4, "10.1.2.3")[0].list, "private-and-reserved-ranges");
-        assert_eq!(w.check(ValueKind::Ipv4, "8.8.8.8")[0].list, "public-dns-resolvers");
-        assert_eq!(w.check(ValueKind::Domain, "login.microsoftonline.com")[0].entry, "microsoftonline.com");
-        assert_eq!(w.check(ValueKind::Url, "https://www.google.com/search?q=x")[0].list, "popular-domains");
+        assert_eq!(
+            w.check(ValueKind::Ipv4, "10.1.2.3")[0].list,
+            "private-and-reserved-ranges"
+        );
+        assert_eq!(
+            w.check(ValueKind::Ipv4, "8.8.8.8")[0].list,
+            "public-dns-resolvers"
+        );
+        assert_eq!(
+            w.check(ValueKind::Domain, "login.microsoftonline.com")[0].entry,
+            "microsoftonline.com"
+        );
+        assert_eq!(
+            w.check(ValueKind::Url, "https://www.google.com/search?q=x")[0].list,
+            "popular-domains"
+        );
         assert!(w.check(ValueKind::Domain, "notgoogle.com").is_empty());
         assert!(w.check(ValueKind::Ipv4, "45.33.32.156").is_empty());
         assert!(w.check(ValueKind::Cidr, "10.0.0.0/24").len() == 1);
@@ -263,8 +282,16 @@ mod tests {
         )
         .unwrap();
         let w = WarningLists::load(dir.path()).unwrap();
-        assert!(w.check(ValueKind::Ipv4, "203.0.113.5").iter().any(|h| h.list == "example-cloud"));
-        std::fs::write(dir.path().join("bad.txt"), "# type: cidr\n10.0.0.0/8\nnot-an-ip\n").unwrap();
+        assert!(
+            w.check(ValueKind::Ipv4, "203.0.113.5")
+                .iter()
+                .any(|h| h.list == "example-cloud")
+        );
+        std::fs::write(
+            dir.path().join("bad.txt"),
+            "# type: cidr\n10.0.0.0/8\nnot-an-ip\n",
+        )
+        .unwrap();
         let e = WarningLists::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("bad.txt:3"), "{e}");
     }

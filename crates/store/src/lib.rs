@@ -12,6 +12,7 @@ mod error;
 pub mod groups;
 pub mod orgs;
 mod page;
+pub mod reports;
 mod secret;
 pub mod sessions;
 pub mod tokens;

@@ -7,9 +7,13 @@ use std::collections::BTreeSet;
 
 use mamori_access::VisibilityFilter;
 use mamori_model::{Contact, GroupId, Lang, OrgId, OrgKind, Role, Scope, Tlp};
+use mamori_model::{SightingSource, ValueKind};
 use mamori_store::audit::AuditEntry;
 use mamori_store::groups::NewGroup;
 use mamori_store::orgs::{NewOrg, OrgPatch};
+use mamori_store::reports::{
+    NewIndicator, NewObservable, NewReport, ReportPatch, ReportQuery, StoredReport,
+};
 use mamori_store::users::{NewUser, UserPatch};
 use mamori_store::visibility::{MarkingColumns, predicate};
 use mamori_store::{ConnectOptions, PageRequest, Store, StoreError};
@@ -503,6 +507,288 @@ async fn visibility_sql_matches_policy(db: Db) {
     }
 }
 
+fn report(owner: OrgId, tlp: Tlp, title: &str, values: &[(ValueKind, &str)]) -> NewReport {
+    NewReport {
+        title: title.into(),
+        description: "標的型メールによる攻撃。添付ファイルに注意".into(),
+        owner_org: owner,
+        anonymous: false,
+        tlp,
+        sharing_group: None,
+        recipients: vec![],
+        confidence: Some(80),
+        labels: vec!["phishing".into()],
+        attack_techniques: vec!["T1566.001".into()],
+        created_by: None,
+        indicators: values
+            .iter()
+            .map(|(k, v)| NewIndicator {
+                kind: Some(*k),
+                value: Some((*v).into()),
+                ..Default::default()
+            })
+            .collect(),
+        observables: vec![NewObservable {
+            kind: ValueKind::Domain,
+            value: "shared.example.jp".into(),
+            comment: String::new(),
+        }],
+    }
+}
+
+async fn reports_visibility_search_and_correlation(db: Db) {
+    let s = &db.store;
+    let author = s.create_org(&new_org("author")).await.unwrap();
+    let peer = s.create_org(&new_org("peer")).await.unwrap();
+    let outsider = s.create_org(&new_org("outsider")).await.unwrap();
+    let isac = s
+        .create_group(&NewGroup {
+            name: "isac".into(),
+            description: String::new(),
+            owner_org: author.id,
+            members: vec![peer.id],
+        })
+        .await
+        .unwrap();
+    let mut amber = report(
+        author.id,
+        Tlp::Amber,
+        "標的型メール 2026-11",
+        &[(ValueKind::Ipv4, "198.51.100.7")],
+    );
+    amber.sharing_group = Some(isac.id);
+    let amber = s.create_report(&amber).await.unwrap();
+    let green = s
+        .create_report(&report(
+            peer.id,
+            Tlp::Green,
+            "Scanning from 198.51.100.7",
+            &[(ValueKind::Ipv4, "198.51.100.7")],
+        ))
+        .await
+        .unwrap();
+    let red = s
+        .create_report(&report(
+            outsider.id,
+            Tlp::Red,
+            "red",
+            &[(ValueKind::Ipv4, "198.51.100.7")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(s.report_indicators(amber.report.id).await.unwrap().len(), 1);
+    assert_eq!(
+        s.report_observables(amber.report.id).await.unwrap().len(),
+        1
+    );
+
+    let viewer = |org: OrgId, groups: Vec<GroupId>| VisibilityFilter {
+        org: Some(org),
+        groups,
+        admin: false,
+    };
+    let all = PageRequest::from_cursor(None, None).unwrap();
+    let titles = |p: mamori_store::Page<StoredReport>| {
+        p.items
+            .into_iter()
+            .map(|r| r.report.title)
+            .collect::<BTreeSet<_>>()
+    };
+    let q = ReportQuery::default();
+    let peer_sees = titles(
+        s.list_reports(&viewer(peer.id, vec![isac.id]), &q, &all)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(peer_sees.len(), 2, "{peer_sees:?}");
+    let out_sees = titles(
+        s.list_reports(&viewer(outsider.id, vec![]), &q, &all)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        out_sees,
+        ["Scanning from 198.51.100.7".to_owned(), "red".to_owned()].into()
+    );
+    assert!(
+        s.list_reports(&VisibilityFilter::anonymous(), &q, &all)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    // Japanese substring search, and LIKE wildcards in the query are literal.
+    let jq = ReportQuery {
+        text: Some("メール".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        titles(
+            s.list_reports(&viewer(peer.id, vec![isac.id]), &jq, &all)
+                .await
+                .unwrap()
+        )
+        .len(),
+        2
+    );
+    let pq = ReportQuery {
+        text: Some("%".into()),
+        ..Default::default()
+    };
+    assert!(
+        s.list_reports(&viewer(author.id, vec![isac.id]), &pq, &all)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    // Correlations only show reports the viewer may see.
+    let c_author = s
+        .correlations(amber.report.id, &viewer(author.id, vec![isac.id]))
+        .await
+        .unwrap();
+    let linked: BTreeSet<_> = c_author.iter().map(|c| c.report_id).collect();
+    assert_eq!(
+        linked,
+        [green.report.id].into(),
+        "RED of another org leaked through correlation"
+    );
+    let hits = s
+        .find_value(
+            Some(ValueKind::Ipv4),
+            "198.51.100.7",
+            &viewer(outsider.id, vec![]),
+            100,
+        )
+        .await
+        .unwrap();
+    let hit_reports: BTreeSet<_> = hits.iter().map(|h| h.report_id).collect();
+    assert_eq!(hit_reports, [green.report.id, red.report.id].into());
+
+    // Updating the reach moves visibility; revocation hides from default lists.
+    s.update_report(
+        amber.report.id,
+        &ReportPatch {
+            recipients: Some(vec![outsider.id]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        titles(
+            s.list_reports(&viewer(outsider.id, vec![]), &q, &all)
+                .await
+                .unwrap()
+        )
+        .contains("標的型メール 2026-11")
+    );
+    s.revoke_report(green.report.id).await.unwrap();
+    assert!(
+        !titles(
+            s.list_reports(&viewer(peer.id, vec![]), &q, &all)
+                .await
+                .unwrap()
+        )
+        .contains("Scanning from 198.51.100.7")
+    );
+
+    // Indicators list follows the same filter.
+    let inds = s
+        .list_indicators(&viewer(outsider.id, vec![]), &all)
+        .await
+        .unwrap();
+    assert!(
+        inds.items
+            .iter()
+            .all(|(i, _)| i.report_id != green.report.id)
+    );
+
+    // Sightings aggregate without naming who.
+    s.add_sighting(
+        ValueKind::Ipv4,
+        "198.51.100.7",
+        peer.id,
+        SightingSource::Member,
+        3,
+        1_000,
+    )
+    .await
+    .unwrap();
+    s.add_sighting(
+        ValueKind::Ipv4,
+        "198.51.100.7",
+        outsider.id,
+        SightingSource::Detection,
+        1,
+        2_000,
+    )
+    .await
+    .unwrap();
+    s.add_sighting(
+        ValueKind::Ipv4,
+        "198.51.100.7",
+        author.id,
+        SightingSource::FalsePositive,
+        1,
+        3_000,
+    )
+    .await
+    .unwrap();
+    let st = s
+        .sighting_stats(ValueKind::Ipv4, "198.51.100.7")
+        .await
+        .unwrap();
+    assert_eq!(
+        (st.count, st.organisations, st.last_seen, st.false_positives),
+        (4, 3, Some(2_000), 1)
+    );
+
+    // All or nothing: a bad indicator stores no report at all.
+    let before = s
+        .list_reports(
+            &viewer(author.id, vec![isac.id]),
+            &ReportQuery {
+                include_revoked: true,
+                ..Default::default()
+            },
+            &all,
+        )
+        .await
+        .unwrap()
+        .items
+        .len();
+    let mut bad = report(author.id, Tlp::Green, "bad", &[]);
+    bad.indicators.push(NewIndicator {
+        kind: None,
+        value: None,
+        ..Default::default()
+    });
+    assert!(s.create_report(&bad).await.is_err());
+    let mut bad = report(author.id, Tlp::Green, "bad group", &[]);
+    bad.sharing_group = Some(GroupId::new());
+    assert!(matches!(
+        s.create_report(&bad).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let after = s
+        .list_reports(
+            &viewer(author.id, vec![isac.id]),
+            &ReportQuery {
+                include_revoked: true,
+                ..Default::default()
+            },
+            &all,
+        )
+        .await
+        .unwrap()
+        .items
+        .len();
+    assert_eq!(before, after);
+}
+
 macro_rules! conformance {
     ($backend:ident) => {
         mod $backend {
@@ -523,6 +809,7 @@ macro_rules! conformance {
             case!(audit_chain_and_tamper);
             case!(audit_concurrent_appends);
             case!(visibility_sql_matches_policy);
+            case!(reports_visibility_search_and_correlation);
         }
     };
 }
