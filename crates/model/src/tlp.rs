@@ -5,19 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::{GroupId, OrgId, ParseEnumError};
 
 /// The Traffic Light Protocol 2.0 levels, ordered from least to most restrictive.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub enum Tlp {
     /// Recipients can spread this to the world; there is no limit on disclosure.
     #[serde(rename = "CLEAR")]
@@ -89,7 +77,7 @@ impl std::str::FromStr for Tlp {
             .strip_prefix("TLP:")
             .or_else(|| t.strip_prefix("tlp:"))
             .unwrap_or(t);
-        match t.to_ascii_uppercase().replace(['_', '-'], "+").as_str() {
+        match t.to_ascii_uppercase().replace(['_', '-', ' '], "+").as_str() {
             "CLEAR" | "WHITE" => Ok(Tlp::Clear),
             "GREEN" => Ok(Tlp::Green),
             "AMBER" => Ok(Tlp::Amber),
@@ -101,6 +89,15 @@ impl std::str::FromStr for Tlp {
                 expected: "CLEAR, GREEN, AMBER, AMBER+STRICT, RED",
             }),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Tlp {
+    /// Accepts what [`FromStr`](std::str::FromStr) accepts, so that `AMBER+STRICT` survives a
+    /// query string (where `+` arrives as a space) and `TLP:GREEN` works as well as `GREEN`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -125,6 +122,7 @@ mod tests {
         assert_eq!("TLP:AMBER+STRICT".parse::<Tlp>(), Ok(Tlp::AmberStrict));
         assert_eq!("amber_strict".parse::<Tlp>(), Ok(Tlp::AmberStrict));
         assert_eq!("white".parse::<Tlp>(), Ok(Tlp::Clear));
+        assert_eq!("AMBER STRICT".parse::<Tlp>(), Ok(Tlp::AmberStrict));
         assert!("purple".parse::<Tlp>().is_err());
         for t in Tlp::ALL {
             assert_eq!(t.as_str().parse::<Tlp>(), Ok(t));

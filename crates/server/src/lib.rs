@@ -14,6 +14,7 @@ pub mod ops;
 pub mod password;
 mod rejected;
 mod serve;
+pub mod sharing;
 mod state;
 
 use std::sync::OnceLock;

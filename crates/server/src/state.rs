@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mamori_config::Config;
+use mamori_share::warninglist::WarningLists;
 use mamori_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -18,6 +19,7 @@ pub struct Inner {
     pub config: Config,
     pub limiter: LoginLimiter,
     pub metrics: Option<PrometheusHandle>,
+    pub warninglists: WarningLists,
     pub started: Instant,
 }
 
@@ -27,11 +29,19 @@ impl AppState {
             config.auth.login_max_failures,
             Duration::from_secs(config.auth.login_window_secs),
         );
+        let warninglists = match WarningLists::load(&config.data_dir.join("warninglists")) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!(error = %e, "warning lists: using the built-in lists only");
+                WarningLists::built_in()
+            }
+        };
         AppState(Arc::new(Inner {
             store,
             config,
             limiter,
             metrics,
+            warninglists,
             started: Instant::now(),
         }))
     }

@@ -4,8 +4,10 @@
 
 mod audit;
 mod groups;
+mod indicators;
 mod me;
 mod orgs;
+mod reports;
 mod tokens;
 mod users;
 
@@ -75,4 +77,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tokens::router())
         .merge(groups::router())
         .merge(audit::router())
+        .merge(reports::router())
+        .merge(indicators::router())
 }
