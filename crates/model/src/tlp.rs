@@ -77,7 +77,11 @@ impl std::str::FromStr for Tlp {
             .strip_prefix("TLP:")
             .or_else(|| t.strip_prefix("tlp:"))
             .unwrap_or(t);
-        match t.to_ascii_uppercase().replace(['_', '-', ' '], "+").as_str() {
+        match t
+            .to_ascii_uppercase()
+            .replace(['_', '-', ' '], "+")
+            .as_str()
+        {
             "CLEAR" | "WHITE" => Ok(Tlp::Clear),
             "GREEN" => Ok(Tlp::Green),
             "AMBER" => Ok(Tlp::Amber),

@@ -156,22 +156,31 @@ fn member() -> SightingSource {
 }
 
 fn filter(actor: &Actor) -> VisibilityFilter {
-    actor
-        .principal
-        .as_ref()
-        .map_or(VisibilityFilter { org: None, groups: vec![], admin: true }, VisibilityFilter::for_principal)
+    actor.principal.as_ref().map_or(
+        VisibilityFilter {
+            org: None,
+            groups: vec![],
+            admin: true,
+        },
+        VisibilityFilter::for_principal,
+    )
 }
 
 fn require_writer(actor: &Actor) -> Result<(), ApiError> {
     match &actor.principal {
-        Some(p) if !may_write(p) => Err(ApiError::forbidden("share material (analysts and administrators may)")),
+        Some(p) if !may_write(p) => Err(ApiError::forbidden(
+            "share material (analysts and administrators may)",
+        )),
         _ => Ok(()),
     }
 }
 
 /// Whether the reader belongs to the author organisation or runs the hub.
 fn insider(actor: &Actor, owner: OrgId) -> bool {
-    actor.principal.as_ref().is_none_or(|p| p.org_id == owner || p.role == mamori_model::Role::Admin)
+    actor
+        .principal
+        .as_ref()
+        .is_none_or(|p| p.org_id == owner || p.role == mamori_model::Role::Admin)
 }
 
 /// The report as this reader may see it: the author hidden for anonymous submissions.
@@ -194,25 +203,34 @@ fn may_read(actor: &Actor, stored: &StoredReport) -> bool {
 fn may_edit(actor: &Actor, stored: &StoredReport) -> bool {
     match &actor.principal {
         None => true,
-        Some(p) => may_write(p) && (p.org_id == stored.owner_org || p.role == mamori_model::Role::Admin),
+        Some(p) => {
+            may_write(p) && (p.org_id == stored.owner_org || p.role == mamori_model::Role::Admin)
+        }
     }
 }
 
 fn normalise_indicator(i: &IndicatorInput, n: usize) -> Result<NewIndicator, ApiError> {
     let value = match (i.kind, &i.value) {
         (Some(k), Some(v)) => Some(
-            normalise::normalise(k, v).map_err(|e| ApiError::Invalid(format!("indicators[{n}]: {e}")))?,
+            normalise::normalise(k, v)
+                .map_err(|e| ApiError::Invalid(format!("indicators[{n}]: {e}")))?,
         ),
         (None, Some(v)) => {
-            return Err(ApiError::Invalid(format!("indicators[{n}]: value {v:?} needs a kind")));
+            return Err(ApiError::Invalid(format!(
+                "indicators[{n}]: value {v:?} needs a kind"
+            )));
         }
         _ => None,
     };
     if value.is_none() && i.pattern.as_deref().is_none_or(|p| p.trim().is_empty()) {
-        return Err(ApiError::Invalid(format!("indicators[{n}]: give a kind and value, or a pattern")));
+        return Err(ApiError::Invalid(format!(
+            "indicators[{n}]: give a kind and value, or a pattern"
+        )));
     }
     if i.pattern.as_deref().is_some_and(|p| p.len() > 64 * 1024) {
-        return Err(ApiError::Invalid(format!("indicators[{n}]: pattern longer than 64 KiB")));
+        return Err(ApiError::Invalid(format!(
+            "indicators[{n}]: pattern longer than 64 KiB"
+        )));
     }
     Ok(NewIndicator {
         kind: i.kind,
@@ -251,31 +269,55 @@ async fn check_reach(
                 "TLP:RED goes to named recipients only; a sharing group can not carry it".into(),
             ));
         }
-        let group = state.store.get_group(g).await.map_err(|_| ApiError::Invalid("the sharing group does not exist".into()))?;
+        let group = state
+            .store
+            .get_group(g)
+            .await
+            .map_err(|_| ApiError::Invalid("the sharing group does not exist".into()))?;
         if actor.principal.is_some() && !group.members.contains(&owner) {
-            return Err(ApiError::Forbidden("your organisation is not a member of that sharing group".into()));
+            return Err(ApiError::Forbidden(
+                "your organisation is not a member of that sharing group".into(),
+            ));
         }
     }
     if recipients.len() > 1000 {
-        return Err(ApiError::Invalid("at most 1000 recipient organisations".into()));
+        return Err(ApiError::Invalid(
+            "at most 1000 recipient organisations".into(),
+        ));
     }
     for r in recipients {
-        state.store.get_org(*r).await.map_err(|_| ApiError::Invalid(format!("recipient organisation {r} does not exist")))?;
+        state
+            .store
+            .get_org(*r)
+            .await
+            .map_err(|_| ApiError::Invalid(format!("recipient organisation {r} does not exist")))?;
     }
     Ok(())
 }
 
-pub async fn create_report(state: &AppState, actor: &Actor, input: &ReportInput) -> Result<ReportView, ApiError> {
+pub async fn create_report(
+    state: &AppState,
+    actor: &Actor,
+    input: &ReportInput,
+) -> Result<ReportView, ApiError> {
     require_writer(actor)?;
-    let owner = actor
-        .principal
-        .as_ref()
-        .map(|p| p.org_id)
-        .ok_or_else(|| ApiError::Invalid("reports are submitted by a user of a member organisation".into()))?;
+    let owner = actor.principal.as_ref().map(|p| p.org_id).ok_or_else(|| {
+        ApiError::Invalid("reports are submitted by a user of a member organisation".into())
+    })?;
     if input.indicators.len() + input.observables.len() > 100_000 {
-        return Err(ApiError::Invalid("at most 100,000 indicators and observables per report".into()));
+        return Err(ApiError::Invalid(
+            "at most 100,000 indicators and observables per report".into(),
+        ));
     }
-    check_reach(state, actor, owner, input.tlp, input.sharing_group, &input.recipients).await?;
+    check_reach(
+        state,
+        actor,
+        owner,
+        input.tlp,
+        input.sharing_group,
+        &input.recipients,
+    )
+    .await?;
     let indicators = input
         .indicators
         .iter()
@@ -319,7 +361,11 @@ pub async fn create_report(state: &AppState, actor: &Actor, input: &ReportInput)
     view(state, actor, stored).await
 }
 
-async fn view(state: &AppState, actor: &Actor, stored: StoredReport) -> Result<ReportView, ApiError> {
+async fn view(
+    state: &AppState,
+    actor: &Actor,
+    stored: StoredReport,
+) -> Result<ReportView, ApiError> {
     let id = stored.report.id;
     let editable = may_edit(actor, &stored);
     let report_conf = stored.report.confidence;
@@ -355,7 +401,10 @@ async fn indicator_view(
     now: i64,
 ) -> Result<IndicatorView, ApiError> {
     let (warnings, sightings) = match (i.kind, &i.value) {
-        (Some(k), Some(v)) => (state.warninglists.check(k, v), state.store.sighting_stats(k, v).await?),
+        (Some(k), Some(v)) => (
+            state.warninglists.check(k, v),
+            state.store.sighting_stats(k, v).await?,
+        ),
         _ => (Vec::new(), SightingStats::default()),
     };
     let score = decay::score(
@@ -369,12 +418,21 @@ async fn indicator_view(
         },
         now,
     );
-    Ok(IndicatorView { indicator: i, score, warnings, sightings })
+    Ok(IndicatorView {
+        indicator: i,
+        score,
+        warnings,
+        sightings,
+    })
 }
 
 /// Loads a report the actor may see; a report they may not see is "not found", so that its
 /// existence does not leak.
-async fn load_visible(state: &AppState, actor: &Actor, id: ReportId) -> Result<StoredReport, ApiError> {
+async fn load_visible(
+    state: &AppState,
+    actor: &Actor,
+    id: ReportId,
+) -> Result<StoredReport, ApiError> {
     let stored = state.store.get_report(id).await?;
     if !may_read(actor, &stored) {
         return Err(ApiError::NotFound("report".into()));
@@ -382,9 +440,20 @@ async fn load_visible(state: &AppState, actor: &Actor, id: ReportId) -> Result<S
     Ok(stored)
 }
 
-pub async fn get_report(state: &AppState, actor: &Actor, id: ReportId) -> Result<ReportView, ApiError> {
+pub async fn get_report(
+    state: &AppState,
+    actor: &Actor,
+    id: ReportId,
+) -> Result<ReportView, ApiError> {
     let stored = load_visible(state, actor, id).await?;
-    audit_read(&state.store, actor, "report", &id.to_string(), stored.report.tlp).await?;
+    audit_read(
+        &state.store,
+        actor,
+        "report",
+        &id.to_string(),
+        stored.report.tlp,
+    )
+    .await?;
     view(state, actor, stored).await
 }
 
@@ -394,19 +463,30 @@ pub async fn list_reports(
     query: &ReportQuery,
     page: &PageRequest,
 ) -> Result<Page<Report>, ApiError> {
-    let page = state.store.list_reports(&filter(actor), query, page).await?;
+    let page = state
+        .store
+        .list_reports(&filter(actor), query, page)
+        .await?;
     Ok(page.map(|s| present(actor, s)))
 }
 
-async fn load_editable(state: &AppState, actor: &Actor, id: ReportId) -> Result<StoredReport, ApiError> {
+async fn load_editable(
+    state: &AppState,
+    actor: &Actor,
+    id: ReportId,
+) -> Result<StoredReport, ApiError> {
     let stored = load_visible(state, actor, id).await?;
     if !may_edit(actor, &stored) {
-        return Err(ApiError::forbidden("change a report of another organisation"));
+        return Err(ApiError::forbidden(
+            "change a report of another organisation",
+        ));
     }
     if let Some(p) = &actor.principal
         && !p.has_scope(Scope::Write)
     {
-        return Err(ApiError::Forbidden("this credential lacks the write scope".into()));
+        return Err(ApiError::Forbidden(
+            "this credential lacks the write scope".into(),
+        ));
     }
     Ok(stored)
 }
@@ -420,7 +500,10 @@ pub async fn update_report(
     let stored = load_editable(state, actor, id).await?;
     let tlp = patch.tlp.unwrap_or(stored.report.tlp);
     let group = patch.sharing_group.unwrap_or(stored.report.sharing_group);
-    let recipients = patch.recipients.clone().unwrap_or_else(|| stored.report.recipients.clone());
+    let recipients = patch
+        .recipients
+        .clone()
+        .unwrap_or_else(|| stored.report.recipients.clone());
     check_reach(state, actor, stored.owner_org, tlp, group, &recipients).await?;
     let updated = state
         .store
@@ -451,10 +534,23 @@ pub async fn update_report(
     view(state, actor, updated).await
 }
 
-pub async fn revoke_report(state: &AppState, actor: &Actor, id: ReportId) -> Result<ReportView, ApiError> {
+pub async fn revoke_report(
+    state: &AppState,
+    actor: &Actor,
+    id: ReportId,
+) -> Result<ReportView, ApiError> {
     load_editable(state, actor, id).await?;
     let stored = state.store.revoke_report(id).await?;
-    audit(&state.store, actor, "report.revoke", "report", &id.to_string(), Some(stored.report.tlp), json!({})).await?;
+    audit(
+        &state.store,
+        actor,
+        "report.revoke",
+        "report",
+        &id.to_string(),
+        Some(stored.report.tlp),
+        json!({}),
+    )
+    .await?;
     view(state, actor, stored).await
 }
 
@@ -465,9 +561,27 @@ pub async fn add_indicator(
     input: &IndicatorInput,
 ) -> Result<IndicatorView, ApiError> {
     let stored = load_editable(state, actor, id).await?;
-    let i = state.store.add_indicator(id, &normalise_indicator(input, 0)?).await?;
-    audit(&state.store, actor, "indicator.create", "report", &id.to_string(), Some(stored.report.tlp), json!({"indicator": i.id})).await?;
-    indicator_view(state, i, stored.report.confidence, mamori_store::now_millis()).await
+    let i = state
+        .store
+        .add_indicator(id, &normalise_indicator(input, 0)?)
+        .await?;
+    audit(
+        &state.store,
+        actor,
+        "indicator.create",
+        "report",
+        &id.to_string(),
+        Some(stored.report.tlp),
+        json!({"indicator": i.id}),
+    )
+    .await?;
+    indicator_view(
+        state,
+        i,
+        stored.report.confidence,
+        mamori_store::now_millis(),
+    )
+    .await
 }
 
 pub async fn add_observable(
@@ -477,9 +591,24 @@ pub async fn add_observable(
     input: &ObservableInput,
 ) -> Result<ObservableView, ApiError> {
     let stored = load_editable(state, actor, id).await?;
-    let o = state.store.add_observable(id, &normalise_observable(input, 0)?).await?;
-    audit(&state.store, actor, "observable.create", "report", &id.to_string(), Some(stored.report.tlp), json!({"observable": o.id})).await?;
-    Ok(ObservableView { warnings: state.warninglists.check(o.kind, &o.value), observable: o })
+    let o = state
+        .store
+        .add_observable(id, &normalise_observable(input, 0)?)
+        .await?;
+    audit(
+        &state.store,
+        actor,
+        "observable.create",
+        "report",
+        &id.to_string(),
+        Some(stored.report.tlp),
+        json!({"observable": o.id}),
+    )
+    .await?;
+    Ok(ObservableView {
+        warnings: state.warninglists.check(o.kind, &o.value),
+        observable: o,
+    })
 }
 
 /// Where a value appears (in what the actor may see), with warning-list hits and sightings.
@@ -497,46 +626,98 @@ pub async fn search_value(
     if value.is_empty() || value.len() > 4096 {
         return Err(ApiError::Invalid("give a value of 1-4096 bytes".into()));
     }
-    let hits = state.store.find_value(kind, &value, &filter(actor), 500).await?;
-    let warnings = kind.map(|k| state.warninglists.check(k, &value)).unwrap_or_default();
+    let hits = state
+        .store
+        .find_value(kind, &value, &filter(actor), 500)
+        .await?;
+    let warnings = kind
+        .map(|k| state.warninglists.check(k, &value))
+        .unwrap_or_default();
     // Sighting counts are shown only to readers who may see the value in some report.
     let sightings = match kind {
         Some(k) if !hits.is_empty() => Some(state.store.sighting_stats(k, &value).await?),
         _ => None,
     };
     for h in hits.iter().filter(|h| h.report_tlp.read_is_audited()) {
-        audit_read(&state.store, actor, "report", &h.report_id.to_string(), h.report_tlp).await?;
+        audit_read(
+            &state.store,
+            actor,
+            "report",
+            &h.report_id.to_string(),
+            h.report_tlp,
+        )
+        .await?;
     }
-    Ok(SearchResult { kind, value, hits, warnings, sightings })
+    Ok(SearchResult {
+        kind,
+        value,
+        hits,
+        warnings,
+        sightings,
+    })
 }
 
-pub async fn add_sighting(state: &AppState, actor: &Actor, input: &SightingInput) -> Result<SightingStats, ApiError> {
+pub async fn add_sighting(
+    state: &AppState,
+    actor: &Actor,
+    input: &SightingInput,
+) -> Result<SightingStats, ApiError> {
     let Some(p) = &actor.principal else {
-        return Err(ApiError::Invalid("sightings are reported by a user of a member organisation".into()));
+        return Err(ApiError::Invalid(
+            "sightings are reported by a user of a member organisation".into(),
+        ));
     };
     if !p.has_scope(Scope::Write) {
-        return Err(ApiError::Forbidden("this credential lacks the write scope".into()));
+        return Err(ApiError::Forbidden(
+            "this credential lacks the write scope".into(),
+        ));
     }
     if input.source == SightingSource::Detection {
-        return Err(ApiError::Invalid("detection sightings come from the detection engine".into()));
+        return Err(ApiError::Invalid(
+            "detection sightings come from the detection engine".into(),
+        ));
     }
-    let value = normalise::normalise(input.kind, &input.value).map_err(|e| ApiError::Invalid(e.to_string()))?;
+    let value = normalise::normalise(input.kind, &input.value)
+        .map_err(|e| ApiError::Invalid(e.to_string()))?;
     let seen_at = input.seen_at.unwrap_or_else(mamori_store::now_millis);
     let s = state
         .store
-        .add_sighting(input.kind, &value, p.org_id, input.source, input.count.clamp(1, 1_000_000), seen_at)
+        .add_sighting(
+            input.kind,
+            &value,
+            p.org_id,
+            input.source,
+            input.count.clamp(1, 1_000_000),
+            seen_at,
+        )
         .await?;
-    audit(&state.store, actor, "sighting.create", "sighting", &s.id.to_string(), None, json!({"kind": input.kind, "source": input.source})).await?;
+    audit(
+        &state.store,
+        actor,
+        "sighting.create",
+        "sighting",
+        &s.id.to_string(),
+        None,
+        json!({"kind": input.kind, "source": input.source}),
+    )
+    .await?;
     Ok(state.store.sighting_stats(input.kind, &value).await?)
 }
 
 /// Indicators the actor may see, with scores.
-pub async fn list_indicators(state: &AppState, actor: &Actor, page: &PageRequest) -> Result<Page<IndicatorView>, ApiError> {
+pub async fn list_indicators(
+    state: &AppState,
+    actor: &Actor,
+    page: &PageRequest,
+) -> Result<Page<IndicatorView>, ApiError> {
     let page = state.store.list_indicators(&filter(actor), page).await?;
     let now = mamori_store::now_millis();
     let mut items = Vec::with_capacity(page.items.len());
     for (i, conf) in page.items {
         items.push(indicator_view(state, i, conf, now).await?);
     }
-    Ok(Page { items, next_cursor: page.next_cursor })
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
 }

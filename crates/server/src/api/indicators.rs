@@ -25,7 +25,11 @@ async fn list_indicators(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<PageOf<IndicatorView>>, ApiError> {
     let page = PageRequest::from_cursor(q.cursor.as_deref(), q.limit)?;
-    Ok(Json(sharing::list_indicators(&state, &Actor::from_auth(&auth), &page).await?.into()))
+    Ok(Json(
+        sharing::list_indicators(&state, &Actor::from_auth(&auth), &page)
+            .await?
+            .into(),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -45,7 +49,9 @@ async fn search(
     auth: Auth,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<SearchResult>, ApiError> {
-    Ok(Json(sharing::search_value(&state, &Actor::from_auth(&auth), &q.value, q.kind).await?))
+    Ok(Json(
+        sharing::search_value(&state, &Actor::from_auth(&auth), &q.value, q.kind).await?,
+    ))
 }
 
 /// Reports a sighting (or a false positive) of a value by the caller's organisation.

@@ -72,7 +72,9 @@ async fn get_report(
     auth: Auth,
     ApiPath(id): ApiPath<ReportId>,
 ) -> Result<Json<ReportView>, ApiError> {
-    Ok(Json(sharing::get_report(&state, &Actor::from_auth(&auth), id).await?))
+    Ok(Json(
+        sharing::get_report(&state, &Actor::from_auth(&auth), id).await?,
+    ))
 }
 
 /// Changes a report (its authoring organisation's analysts, or hub administrators).
@@ -85,7 +87,9 @@ async fn update_report(
     ApiPath(id): ApiPath<ReportId>,
     ApiJson(patch): ApiJson<ReportPatchInput>,
 ) -> Result<Json<ReportView>, ApiError> {
-    Ok(Json(sharing::update_report(&state, &Actor::from_auth(&auth), id, &patch).await?))
+    Ok(Json(
+        sharing::update_report(&state, &Actor::from_auth(&auth), id, &patch).await?,
+    ))
 }
 
 /// Revokes a report.
@@ -96,7 +100,9 @@ async fn revoke_report(
     auth: Auth,
     ApiPath(id): ApiPath<ReportId>,
 ) -> Result<Json<ReportView>, ApiError> {
-    Ok(Json(sharing::revoke_report(&state, &Actor::from_auth(&auth), id).await?))
+    Ok(Json(
+        sharing::revoke_report(&state, &Actor::from_auth(&auth), id).await?,
+    ))
 }
 
 /// Adds an indicator to a report.
