@@ -191,6 +191,32 @@ async fn console_login_language_and_org_management_in_chromium() {
             std::fs::write(format!("{dir}/console-orgs.png"), png).ok();
         }
 
+        // Share a report through the form; the defanged indicator is normalised and scored.
+        c.goto(&format!("{base}/reports")).await?;
+        c.find(Locator::Id("report-title"))
+            .await?
+            .send_keys("標的型メール(ブラウザ試験)")
+            .await?;
+        c.find(Locator::Css("#report-tlp option[value='GREEN']"))
+            .await?
+            .click()
+            .await?;
+        c.find(Locator::Id("report-indicators"))
+            .await?
+            .send_keys("url hxxp://evil.example[.]com/a.zip")
+            .await?;
+        c.find(Locator::Id("report-submit")).await?.click().await?;
+        assert_eq!(
+            c.find(Locator::Id("report-tlp")).await?.text().await?,
+            "TLP:GREEN"
+        );
+        let table = c.find(Locator::Id("indicators")).await?.text().await?;
+        assert!(table.contains("http://evil.example.com/a.zip"), "{table}");
+        if let Ok(dir) = std::env::var("MAMORI_SCREENSHOT_DIR") {
+            let png = c.screenshot().await?;
+            std::fs::write(format!("{dir}/console-report.png"), png).ok();
+        }
+
         // Sign out: protected pages redirect to the login page again.
         c.find(Locator::Id("logout")).await?.click().await?;
         c.goto(&format!("{base}/orgs")).await?;

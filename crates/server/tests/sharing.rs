@@ -540,8 +540,73 @@ async fn leak_matrix(h: Hub) {
             }
         }
         assert_eq!(got, want, "indicator list leak/miss for {name}");
+        // Paths 6 and 7: the console's report list and report pages, through a session.
+        let cookie = console_login(&h, &p.username).await;
+        let html = send(&h.app, get_with_cookie("/reports", &cookie))
+            .await
+            .body;
+        let got: BTreeSet<String> = html
+            .split("data-id=\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(got, want, "console list leak/miss for {name}");
+        for id in expected_markings.keys() {
+            let r = send(&h.app, get_with_cookie(&format!("/reports/{id}"), &cookie)).await;
+            assert_eq!(
+                r.status == StatusCode::OK,
+                want.contains(id),
+                "console page {id} for {name}"
+            );
+        }
     }
     let _ = UserId::new();
+}
+
+fn get_with_cookie(uri: &str, cookie: &str) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::builder()
+        .uri(uri)
+        .header(axum::http::header::COOKIE, cookie)
+        .body(axum::body::Body::empty())
+        .unwrap()
+}
+
+/// Gives the user a password and signs in through the login form; returns the session cookie.
+async fn console_login(h: &Hub, username: &str) -> String {
+    let user = h.store.find_user(username).await.unwrap();
+    let pass = "matrix-password-123";
+    h.store
+        .set_password_hash(user.id, &mamori_server::password::hash(pass).unwrap())
+        .await
+        .unwrap();
+    let r = send(
+        &h.app,
+        axum::http::Request::builder()
+            .method("POST")
+            .uri("/login")
+            .header(
+                axum::http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(axum::body::Body::from(format!(
+                "username={username}&password={pass}"
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "login {username}: {}",
+        r.body
+    );
+    r.headers
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("mamori_session="))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+        .unwrap()
 }
 
 macro_rules! suite {

@@ -428,7 +428,7 @@ impl Store {
         .fetch_optional(pool)
         .await)?;
         let row = row.ok_or(StoreError::NotFound("report"))?;
-        let recipients = self.recipients_of(&[row.id.clone()]).await?;
+        let recipients = self.recipients_of(std::slice::from_ref(&row.id)).await?;
         let mine = recipients
             .into_iter()
             .filter(|(r, _)| *r == row.id)

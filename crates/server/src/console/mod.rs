@@ -14,6 +14,7 @@ mod chart;
 mod dashboard;
 pub mod i18n;
 mod session;
+mod sharing;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -45,6 +46,13 @@ pub fn router() -> Router<AppState> {
         )
         .route("/tokens/{id}/revoke", post(account::revoke_token))
         .route("/audit", get(audit::page))
+        .route(
+            "/reports",
+            get(sharing::reports_page).post(sharing::create_report),
+        )
+        .route("/reports/{id}", get(sharing::report_page))
+        .route("/reports/{id}/revoke", post(sharing::revoke_report))
+        .route("/search", get(sharing::search_page))
         .route("/assets/style.css", get(style))
         .route("/assets/app.js", get(script))
 }

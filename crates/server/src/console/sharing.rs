@@ -1,0 +1,409 @@
+//! Report pages: list and full-text search, share a report, view one with its scored
+//! indicators, warning-list hits and related reports, revoke; and the value search.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use mamori_model::{OrgId, Report, ReportId, Tlp, ValueKind};
+use mamori_store::PageRequest;
+use mamori_store::reports::ReportQuery;
+use serde::Deserialize;
+
+use super::{Console, Flash, Frame, back, fmt_time, render, urlencode};
+use crate::ops::Actor;
+use crate::sharing::{
+    self, IndicatorInput, ObservableInput, ReportInput, ReportView, SearchResult,
+};
+use crate::{ApiError, AppState};
+
+/// CSS class suffix for a TLP badge.
+pub fn tlp_class(t: Tlp) -> &'static str {
+    match t {
+        Tlp::Clear => "CLEAR",
+        Tlp::Green => "GREEN",
+        Tlp::Amber => "AMBER",
+        Tlp::AmberStrict => "AMBER-STRICT",
+        Tlp::Red => "RED",
+    }
+}
+
+pub struct ReportRow {
+    pub report: Report,
+    pub tlp_class: &'static str,
+    pub modified: String,
+}
+
+#[derive(Template)]
+#[template(path = "reports.html")]
+struct ReportsPage {
+    f: Frame,
+    rows: Vec<ReportRow>,
+    q: String,
+    next: Option<String>,
+    can_share: bool,
+    groups: Vec<(String, String)>,
+    tlps: Vec<&'static str>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    q: Option<String>,
+    cursor: Option<String>,
+    ok: Option<String>,
+    err: Option<String>,
+}
+
+pub async fn reports_page(
+    State(state): State<AppState>,
+    c: Console,
+    Query(p): Query<ListParams>,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let actor = Actor::from_auth(auth);
+    let result: Result<ReportsPage, ApiError> = async {
+        let page = PageRequest::from_cursor(p.cursor.as_deref(), Some(50))?;
+        let query = ReportQuery {
+            text: p.q.clone(),
+            ..Default::default()
+        };
+        let page = sharing::list_reports(&state, &actor, &query, &page).await?;
+        let mut groups = Vec::new();
+        for g in state.store.list_groups().await? {
+            if g.members.contains(&auth.user.org_id) {
+                groups.push((g.id.to_string(), g.name));
+            }
+        }
+        let flash = Flash {
+            ok: p.ok.clone(),
+            err: p.err.clone(),
+        };
+        Ok(ReportsPage {
+            f: c.frame("reports", flash),
+            rows: page
+                .items
+                .into_iter()
+                .rev()
+                .map(|r| ReportRow {
+                    tlp_class: tlp_class(r.tlp),
+                    modified: fmt_time(r.modified_at),
+                    report: r,
+                })
+                .collect(),
+            q: p.q.clone().unwrap_or_default(),
+            next: page.next_cursor,
+            can_share: mamori_access::may_write(&auth.principal),
+            groups,
+            tlps: Tlp::ALL.iter().map(|t| t.as_str()).collect(),
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => render(page),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReportForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    tlp: String,
+    #[serde(default)]
+    sharing_group: String,
+    #[serde(default)]
+    anonymous: Option<String>,
+    #[serde(default)]
+    confidence: String,
+    #[serde(default)]
+    labels: String,
+    #[serde(default)]
+    attack_techniques: String,
+    #[serde(default)]
+    indicators: String,
+    #[serde(default)]
+    observables: String,
+}
+
+/// `kind value` or a bare value (kind guessed), one per line.
+fn parse_values(text: &str, what: &str) -> Result<Vec<(ValueKind, String)>, ApiError> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (kind, value) = match line.split_once(char::is_whitespace) {
+            Some((k, v)) if k.parse::<ValueKind>().is_ok() => {
+                (k.parse::<ValueKind>().ok(), v.trim())
+            }
+            _ => (None, line),
+        };
+        let kind = kind
+            .or_else(|| mamori_share::normalise::guess_kind(value))
+            .ok_or_else(|| {
+                ApiError::Invalid(format!(
+                    "{what}, line {}: cannot tell the kind of {value:?}; write `kind value`",
+                    n + 1
+                ))
+            })?;
+        out.push((kind, value.to_owned()));
+    }
+    Ok(out)
+}
+
+fn report_from_form(f: &ReportForm) -> Result<ReportInput, ApiError> {
+    let tlp: Tlp = f
+        .tlp
+        .parse()
+        .map_err(|e: mamori_model::ParseEnumError| ApiError::Invalid(e.to_string()))?;
+    let confidence = match f.confidence.trim() {
+        "" => None,
+        c => Some(
+            c.parse::<u8>()
+                .ok()
+                .filter(|c| *c <= 100)
+                .ok_or_else(|| ApiError::Invalid("confidence is 0-100".into()))?,
+        ),
+    };
+    Ok(ReportInput {
+        title: f.title.clone(),
+        description: f.description.clone(),
+        tlp,
+        sharing_group: match f.sharing_group.trim() {
+            "" => None,
+            g => Some(
+                g.parse()
+                    .map_err(|_| ApiError::Invalid("unknown sharing group".into()))?,
+            ),
+        },
+        recipients: Vec::<OrgId>::new(),
+        confidence,
+        labels: f.labels.split_whitespace().map(str::to_owned).collect(),
+        attack_techniques: f
+            .attack_techniques
+            .split([' ', ','])
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        anonymous: f.anonymous.is_some(),
+        indicators: parse_values(&f.indicators, "indicators")?
+            .into_iter()
+            .map(|(kind, value)| IndicatorInput {
+                kind: Some(kind),
+                value: Some(value),
+                pattern: None,
+                description: String::new(),
+                valid_from: None,
+                valid_until: None,
+                kill_chain_phases: vec![],
+                confidence: None,
+            })
+            .collect(),
+        observables: parse_values(&f.observables, "observables")?
+            .into_iter()
+            .map(|(kind, value)| ObservableInput {
+                kind,
+                value,
+                comment: String::new(),
+            })
+            .collect(),
+    })
+}
+
+pub async fn create_report(
+    State(state): State<AppState>,
+    c: Console,
+    Form(form): Form<ReportForm>,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(r) = c.check_csrf(&form.csrf) {
+        return r;
+    }
+    let input = match report_from_form(&form) {
+        Ok(i) => i,
+        Err(e) => return back("/reports", Err(e)),
+    };
+    match sharing::create_report(&state, &Actor::from_auth(auth), &input).await {
+        Ok(v) => Redirect::to(&format!(
+            "/reports/{}?ok={}",
+            v.report.id,
+            urlencode("report.created")
+        ))
+        .into_response(),
+        Err(e) => back("/reports", Err(e)),
+    }
+}
+
+pub struct IndicatorRow {
+    pub kind: String,
+    pub value: String,
+    pub score: u8,
+    pub bar: u32,
+    pub warnings: String,
+    pub sightings: i64,
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct ReportPage {
+    f: Frame,
+    v: ReportView,
+    tlp_class: &'static str,
+    author: String,
+    indicators: Vec<IndicatorRow>,
+    modified: String,
+}
+
+impl ReportPage {
+    fn tlp(&self, t: &Tlp) -> &'static str {
+        tlp_class(*t)
+    }
+}
+
+pub async fn report_page(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<ReportId>() else {
+        return ApiError::NotFound("report".into()).into_response();
+    };
+    let actor = Actor::from_auth(auth);
+    let v = match sharing::get_report(&state, &actor, id).await {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    let t = c.t;
+    let author = match v.report.author_org {
+        Some(o) => state
+            .store
+            .get_org(o)
+            .await
+            .map(|o| o.name(t.lang).to_owned())
+            .unwrap_or_else(|_| o.to_string()),
+        None => t.get("report.anonymous_author").to_owned(),
+    };
+    let indicators = v
+        .indicators
+        .iter()
+        .map(|i| IndicatorRow {
+            kind: i
+                .indicator
+                .kind
+                .map_or_else(|| "pattern".to_owned(), |k| k.as_str().to_owned()),
+            value: i
+                .indicator
+                .value
+                .clone()
+                .or_else(|| i.indicator.pattern.clone())
+                .unwrap_or_default(),
+            score: i.score,
+            bar: u32::from(i.score) * 8 / 10,
+            warnings: i
+                .warnings
+                .iter()
+                .map(|w| w.list.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            sightings: i.sightings.count,
+        })
+        .collect();
+    render(ReportPage {
+        f: c.frame("reports", flash),
+        tlp_class: tlp_class(v.report.tlp),
+        author,
+        indicators,
+        modified: fmt_time(v.report.modified_at),
+        v,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn revoke_report(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(r) = c.check_csrf(&form.csrf) {
+        return r;
+    }
+    let Ok(rid) = id.parse::<ReportId>() else {
+        return ApiError::NotFound("report".into()).into_response();
+    };
+    let result = sharing::revoke_report(&state, &Actor::from_auth(auth), rid)
+        .await
+        .map(|_| "report.revoked_ok");
+    back(&format!("/reports/{rid}"), result)
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    f: Frame,
+    value: String,
+    result: Option<SearchResult>,
+}
+
+impl SearchPage {
+    fn tlp(&self, t: &Tlp) -> &'static str {
+        tlp_class(*t)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchParams {
+    value: Option<String>,
+}
+
+pub async fn search_page(
+    State(state): State<AppState>,
+    c: Console,
+    Query(p): Query<SearchParams>,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let value = p.value.unwrap_or_default();
+    let (result, err) = if value.trim().is_empty() {
+        (None, None)
+    } else {
+        match sharing::search_value(&state, &Actor::from_auth(auth), &value, None).await {
+            Ok(r) => (Some(r), None),
+            Err(ApiError::Invalid(m)) => (None, Some(m)),
+            Err(e) => return e.into_response(),
+        }
+    };
+    render(SearchPage {
+        f: c.frame("search", Flash { ok: None, err }),
+        value,
+        result,
+    })
+}
