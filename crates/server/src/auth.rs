@@ -71,11 +71,11 @@ pub struct Auth {
 /// Builds the principal for a user: their organisation's groups and the given scopes, narrowed to
 /// what the role allows.
 pub async fn principal_for(
-    state: &AppState,
+    store: &mamori_store::Store,
     user: &User,
     scopes: &[Scope],
 ) -> Result<Principal, ApiError> {
-    let groups = state.store.groups_of_org(user.org_id).await?;
+    let groups = store.groups_of_org(user.org_id).await?;
     let allowed = role_scopes(user.role);
     Ok(Principal {
         user_id: user.id,
@@ -105,7 +105,7 @@ impl Auth {
             let Some((tok, user)) = state.store.authenticate_token(token).await? else {
                 return Err(ApiError::Unauthenticated);
             };
-            let principal = principal_for(state, &user, &tok.scopes).await?;
+            let principal = principal_for(&state.store, &user, &tok.scopes).await?;
             return Ok(Some(Auth {
                 principal,
                 user,
@@ -118,7 +118,8 @@ impl Auth {
             let Some(info) = state.store.resolve_session(cookie.value()).await? else {
                 return Ok(None);
             };
-            let principal = principal_for(state, &info.user, role_scopes(info.user.role)).await?;
+            let principal =
+                principal_for(&state.store, &info.user, role_scopes(info.user.role)).await?;
             return Ok(Some(Auth {
                 principal,
                 user: info.user,

@@ -5,7 +5,7 @@
 //! (RFC 5737 / RFC 3849) and contact addresses are under `example.jp`, so that nothing a demo
 //! produces can reach a real party.
 
-use mamori_model::{Contact, Lang, OrgKind, Role};
+use mamori_model::{Contact, Lang, OrgKind, Role, Tlp, ValueKind};
 use mamori_store::Store;
 use mamori_store::groups::NewGroup;
 use mamori_store::orgs::NewOrg;
@@ -77,6 +77,7 @@ pub struct DemoReport {
     pub orgs: usize,
     pub users: usize,
     pub groups: usize,
+    pub reports: usize,
     /// The password of every demo user, shown once; `None` when the demo was already loaded.
     pub user_password: Option<String>,
 }
@@ -308,5 +309,141 @@ pub async fn load_demo(store: &Store) -> Result<DemoReport, ApiError> {
         .await?;
         report.groups += 1;
     }
+    report.reports = load_demo_reports(store).await?;
     Ok(report)
+}
+
+/// (author username, TLP, group name, anonymous, title, description, indicators)
+type DemoReportSpec = (
+    &'static str,
+    Tlp,
+    Option<&'static str>,
+    bool,
+    &'static str,
+    &'static str,
+    &'static [(ValueKind, &'static str)],
+);
+
+const DEMO_REPORTS: &[DemoReportSpec] = &[
+    (
+        "npa.analyst",
+        Tlp::Amber,
+        Some("政府CSIRT連絡会 / Government CSIRTs"),
+        false,
+        "年金関連を装う標的型メール / Targeted mail posing as pension notices",
+        "件名「年金記録の確認について」、パスワード付きZIPを添付し、パスワードは別メールで送付。Encrypted ZIP attached; password sent in a second mail.",
+        &[
+            (ValueKind::Domain, "nenkin-kakunin.example.net"),
+            (ValueKind::Ipv4, "198.51.100.23"),
+            (
+                ValueKind::Sha256,
+                "3f786850e387550fdab836ed7e6dc881de23001b3f786850e387550fdab836ed",
+            ),
+        ],
+    ),
+    (
+        "minato.analyst",
+        Tlp::Amber,
+        Some("電力ISAC / Electricity ISAC"),
+        true,
+        "制御系ベンダーを騙るフィッシング / Phishing impersonating an ICS vendor",
+        "保守契約更新を装いVPN認証情報を窃取。Steals VPN credentials under the guise of a maintenance renewal.",
+        &[
+            (ValueKind::Url, "https://ics-support.example.org/login"),
+            (ValueKind::Ipv4, "198.51.100.23"),
+        ],
+    ),
+    (
+        "csirt.analyst",
+        Tlp::Green,
+        None,
+        false,
+        "IoT機器を狙うボットネットのC2 / C2 servers of an IoT botnet",
+        "Telnet総当たりで感染を広げるMirai亜種のC2。C2 of a Mirai variant spreading by Telnet brute force.",
+        &[
+            (ValueKind::Ipv4, "203.0.113.77"),
+            (ValueKind::Domain, "cnc.botnet.example"),
+        ],
+    ),
+    (
+        "nisc.analyst",
+        Tlp::Clear,
+        None,
+        false,
+        "既知の脆弱性の悪用に関する注意喚起 / Advisory: exploitation of a known vulnerability",
+        "VPN装置の脆弱性を悪用する攻撃を観測。Exploitation of a VPN appliance vulnerability observed.",
+        &[
+            (ValueKind::Cve, "CVE-2024-3400"),
+            (ValueKind::Ipv4, "8.8.8.8"),
+        ],
+    ),
+    (
+        "mic.analyst",
+        Tlp::Red,
+        None,
+        false,
+        "調査中の侵害事案 / Intrusion under investigation",
+        "受信者限定。For named recipients only.",
+        &[(ValueKind::Domain, "exfil.example.com")],
+    ),
+];
+
+async fn load_demo_reports(store: &Store) -> Result<usize, ApiError> {
+    let mut n = 0;
+    for (author, tlp, group, anonymous, title, description, values) in DEMO_REPORTS {
+        let user = store.find_user(author).await?;
+        let mut principal = crate::auth::principal_for(store, &user, &[]).await?;
+        principal.scopes = mamori_access::role_scopes(user.role).to_vec();
+        let actor = Actor {
+            principal: Some(principal),
+            name: user.username.clone(),
+            source: "local".into(),
+            request_id: "demo".into(),
+        };
+        let sharing_group = match group {
+            Some(name) => Some(store.find_group(name).await?.id),
+            None => None,
+        };
+        let recipients = if *tlp == Tlp::Red {
+            vec![store.get_org_by_slug("nisc").await?.id]
+        } else {
+            vec![]
+        };
+        let lists = mamori_share::warninglist::WarningLists::built_in();
+        crate::sharing::create_report(
+            &crate::sharing::ShareCtx {
+                store,
+                warninglists: &lists,
+            },
+            &actor,
+            &crate::sharing::ReportInput {
+                title: (*title).into(),
+                description: (*description).into(),
+                tlp: *tlp,
+                sharing_group,
+                recipients,
+                confidence: Some(70),
+                labels: vec!["demo".into()],
+                attack_techniques: vec![],
+                anonymous: *anonymous,
+                indicators: values
+                    .iter()
+                    .map(|(k, v)| crate::sharing::IndicatorInput {
+                        kind: Some(*k),
+                        value: Some((*v).into()),
+                        pattern: None,
+                        description: String::new(),
+                        valid_from: None,
+                        valid_until: None,
+                        kill_chain_phases: vec![],
+                        confidence: None,
+                    })
+                    .collect(),
+                observables: vec![],
+            },
+        )
+        .await?;
+        n += 1;
+    }
+    Ok(n)
 }

@@ -508,7 +508,7 @@ pub async fn login(
         Some((user, _)) if verified => {
             state.limiter.record_success(&username);
             let mut actor = actor;
-            actor.principal = Some(crate::auth::principal_for(state, &user, &[]).await?);
+            actor.principal = Some(crate::auth::principal_for(&state.store, &user, &[]).await?);
             audit(
                 &state.store,
                 &actor,

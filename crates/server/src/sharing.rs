@@ -21,6 +21,24 @@ use serde_json::json;
 
 use crate::ops::{Actor, audit, audit_read};
 use crate::{ApiError, AppState};
+use mamori_share::warninglist::WarningLists;
+use mamori_store::Store;
+
+/// What sharing operations need: storage and the warning lists.
+pub struct ShareCtx<'a> {
+    pub store: &'a Store,
+    pub warninglists: &'a WarningLists,
+}
+
+impl AppState {
+    /// The sharing context of the running hub.
+    pub fn share(&self) -> ShareCtx<'_> {
+        ShareCtx {
+            store: &self.store,
+            warninglists: &self.warninglists,
+        }
+    }
+}
 
 /// An indicator as submitted.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -256,7 +274,7 @@ fn normalise_observable(o: &ObservableInput, n: usize) -> Result<NewObservable, 
 /// Checks the reach an author asks for: an existing group the author's organisation belongs to,
 /// existing recipient organisations, and no sharing group on RED.
 async fn check_reach(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     owner: OrgId,
     tlp: Tlp,
@@ -296,7 +314,7 @@ async fn check_reach(
 }
 
 pub async fn create_report(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     input: &ReportInput,
 ) -> Result<ReportView, ApiError> {
@@ -362,7 +380,7 @@ pub async fn create_report(
 }
 
 async fn view(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     stored: StoredReport,
 ) -> Result<ReportView, ApiError> {
@@ -395,7 +413,7 @@ async fn view(
 }
 
 async fn indicator_view(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     i: Indicator,
     report_confidence: Option<u8>,
     now: i64,
@@ -429,7 +447,7 @@ async fn indicator_view(
 /// Loads a report the actor may see; a report they may not see is "not found", so that its
 /// existence does not leak.
 async fn load_visible(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     id: ReportId,
 ) -> Result<StoredReport, ApiError> {
@@ -441,7 +459,7 @@ async fn load_visible(
 }
 
 pub async fn get_report(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     id: ReportId,
 ) -> Result<ReportView, ApiError> {
@@ -458,7 +476,7 @@ pub async fn get_report(
 }
 
 pub async fn list_reports(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     query: &ReportQuery,
     page: &PageRequest,
@@ -471,7 +489,7 @@ pub async fn list_reports(
 }
 
 async fn load_editable(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     id: ReportId,
 ) -> Result<StoredReport, ApiError> {
@@ -492,7 +510,7 @@ async fn load_editable(
 }
 
 pub async fn update_report(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     id: ReportId,
     patch: &ReportPatchInput,
@@ -535,7 +553,7 @@ pub async fn update_report(
 }
 
 pub async fn revoke_report(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     id: ReportId,
 ) -> Result<ReportView, ApiError> {
@@ -555,7 +573,7 @@ pub async fn revoke_report(
 }
 
 pub async fn add_indicator(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     id: ReportId,
     input: &IndicatorInput,
@@ -585,7 +603,7 @@ pub async fn add_indicator(
 }
 
 pub async fn add_observable(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     id: ReportId,
     input: &ObservableInput,
@@ -613,7 +631,7 @@ pub async fn add_observable(
 
 /// Where a value appears (in what the actor may see), with warning-list hits and sightings.
 pub async fn search_value(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     raw: &str,
     kind: Option<ValueKind>,
@@ -658,7 +676,7 @@ pub async fn search_value(
 }
 
 pub async fn add_sighting(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     input: &SightingInput,
 ) -> Result<SightingStats, ApiError> {
@@ -706,7 +724,7 @@ pub async fn add_sighting(
 
 /// Indicators the actor may see, with scores.
 pub async fn list_indicators(
-    state: &AppState,
+    state: &ShareCtx<'_>,
     actor: &Actor,
     page: &PageRequest,
 ) -> Result<Page<IndicatorView>, ApiError> {

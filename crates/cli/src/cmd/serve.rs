@@ -51,8 +51,8 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 if let Some(pass) = &demo.user_password {
                     println!();
                     println!(
-                        "  Demo data: {} organisations, {} users, {} sharing groups.",
-                        demo.orgs, demo.users, demo.groups
+                        "  Demo data: {} organisations, {} users, {} sharing groups, {} reports.",
+                        demo.orgs, demo.users, demo.groups, demo.reports
                     );
                     println!("    every demo user (e.g. mic.analyst, sendai.member) has the password: {pass}");
                 } else {

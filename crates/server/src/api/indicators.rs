@@ -26,7 +26,7 @@ async fn list_indicators(
 ) -> Result<Json<PageOf<IndicatorView>>, ApiError> {
     let page = PageRequest::from_cursor(q.cursor.as_deref(), q.limit)?;
     Ok(Json(
-        sharing::list_indicators(&state, &Actor::from_auth(&auth), &page)
+        sharing::list_indicators(&state.share(), &Actor::from_auth(&auth), &page)
             .await?
             .into(),
     ))
@@ -50,7 +50,7 @@ async fn search(
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<SearchResult>, ApiError> {
     Ok(Json(
-        sharing::search_value(&state, &Actor::from_auth(&auth), &q.value, q.kind).await?,
+        sharing::search_value(&state.share(), &Actor::from_auth(&auth), &q.value, q.kind).await?,
     ))
 }
 
@@ -62,7 +62,7 @@ async fn add_sighting(
     auth: Auth,
     ApiJson(input): ApiJson<SightingInput>,
 ) -> Result<(StatusCode, Json<SightingStats>), ApiError> {
-    let s = sharing::add_sighting(&state, &Actor::from_auth(&auth), &input).await?;
+    let s = sharing::add_sighting(&state.share(), &Actor::from_auth(&auth), &input).await?;
     Ok((StatusCode::CREATED, Json(s)))
 }
 

@@ -47,7 +47,8 @@ async fn list_reports(
         tlp: q.tlp,
         include_revoked: q.revoked,
     };
-    let page = sharing::list_reports(&state, &Actor::from_auth(&auth), &query, &page).await?;
+    let page =
+        sharing::list_reports(&state.share(), &Actor::from_auth(&auth), &query, &page).await?;
     Ok(Json(page.into()))
 }
 
@@ -59,7 +60,7 @@ async fn create_report(
     auth: Auth,
     ApiJson(input): ApiJson<ReportInput>,
 ) -> Result<(StatusCode, Json<ReportView>), ApiError> {
-    let v = sharing::create_report(&state, &Actor::from_auth(&auth), &input).await?;
+    let v = sharing::create_report(&state.share(), &Actor::from_auth(&auth), &input).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -73,7 +74,7 @@ async fn get_report(
     ApiPath(id): ApiPath<ReportId>,
 ) -> Result<Json<ReportView>, ApiError> {
     Ok(Json(
-        sharing::get_report(&state, &Actor::from_auth(&auth), id).await?,
+        sharing::get_report(&state.share(), &Actor::from_auth(&auth), id).await?,
     ))
 }
 
@@ -88,7 +89,7 @@ async fn update_report(
     ApiJson(patch): ApiJson<ReportPatchInput>,
 ) -> Result<Json<ReportView>, ApiError> {
     Ok(Json(
-        sharing::update_report(&state, &Actor::from_auth(&auth), id, &patch).await?,
+        sharing::update_report(&state.share(), &Actor::from_auth(&auth), id, &patch).await?,
     ))
 }
 
@@ -101,7 +102,7 @@ async fn revoke_report(
     ApiPath(id): ApiPath<ReportId>,
 ) -> Result<Json<ReportView>, ApiError> {
     Ok(Json(
-        sharing::revoke_report(&state, &Actor::from_auth(&auth), id).await?,
+        sharing::revoke_report(&state.share(), &Actor::from_auth(&auth), id).await?,
     ))
 }
 
@@ -115,7 +116,7 @@ async fn add_indicator(
     ApiPath(id): ApiPath<ReportId>,
     ApiJson(input): ApiJson<IndicatorInput>,
 ) -> Result<(StatusCode, Json<IndicatorView>), ApiError> {
-    let v = sharing::add_indicator(&state, &Actor::from_auth(&auth), id, &input).await?;
+    let v = sharing::add_indicator(&state.share(), &Actor::from_auth(&auth), id, &input).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -129,7 +130,7 @@ async fn add_observable(
     ApiPath(id): ApiPath<ReportId>,
     ApiJson(input): ApiJson<ObservableInput>,
 ) -> Result<(StatusCode, Json<ObservableView>), ApiError> {
-    let v = sharing::add_observable(&state, &Actor::from_auth(&auth), id, &input).await?;
+    let v = sharing::add_observable(&state.share(), &Actor::from_auth(&auth), id, &input).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 

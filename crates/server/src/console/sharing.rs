@@ -70,7 +70,7 @@ pub async fn reports_page(
             text: p.q.clone(),
             ..Default::default()
         };
-        let page = sharing::list_reports(&state, &actor, &query, &page).await?;
+        let page = sharing::list_reports(&state.share(), &actor, &query, &page).await?;
         let mut groups = Vec::new();
         for g in state.store.list_groups().await? {
             if g.members.contains(&auth.user.org_id) {
@@ -235,7 +235,7 @@ pub async fn create_report(
         Ok(i) => i,
         Err(e) => return back("/reports", Err(e)),
     };
-    match sharing::create_report(&state, &Actor::from_auth(auth), &input).await {
+    match sharing::create_report(&state.share(), &Actor::from_auth(auth), &input).await {
         Ok(v) => Redirect::to(&format!(
             "/reports/{}?ok={}",
             v.report.id,
@@ -286,7 +286,7 @@ pub async fn report_page(
         return ApiError::NotFound("report".into()).into_response();
     };
     let actor = Actor::from_auth(auth);
-    let v = match sharing::get_report(&state, &actor, id).await {
+    let v = match sharing::get_report(&state.share(), &actor, id).await {
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
@@ -357,7 +357,7 @@ pub async fn revoke_report(
     let Ok(rid) = id.parse::<ReportId>() else {
         return ApiError::NotFound("report".into()).into_response();
     };
-    let result = sharing::revoke_report(&state, &Actor::from_auth(auth), rid)
+    let result = sharing::revoke_report(&state.share(), &Actor::from_auth(auth), rid)
         .await
         .map(|_| "report.revoked_ok");
     back(&format!("/reports/{rid}"), result)
@@ -395,7 +395,7 @@ pub async fn search_page(
     let (result, err) = if value.trim().is_empty() {
         (None, None)
     } else {
-        match sharing::search_value(&state, &Actor::from_auth(auth), &value, None).await {
+        match sharing::search_value(&state.share(), &Actor::from_auth(auth), &value, None).await {
             Ok(r) => (Some(r), None),
             Err(ApiError::Invalid(m)) => (None, Some(m)),
             Err(e) => return e.into_response(),
