@@ -1,0 +1,326 @@
+//! Loading rule files into an immutable [`Ruleset`] (compile once, scan many) and the
+//! scanning entry point [`Ruleset::scan`] with its [`FindingSink`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::correlation::{Correlation, compile_correlation};
+use crate::error::RuleError;
+use crate::event::EventView;
+use crate::mapping::{FieldMapping, Route, Router};
+use crate::sigma::ast::{DocKind, RawDoc, collect_docs};
+use crate::sigma::compile::{CompiledRule, compile_filter, compile_rule};
+use crate::sigma::modifiers::Placeholders;
+use crate::sigma::yaml::parse_documents;
+
+/// Receives rule matches; return `false` to stop scanning the current event.
+pub trait FindingSink {
+    /// Called for each rule that matches `event`.
+    fn on_match(&mut self, rule_index: usize, rule: &CompiledRule, event: &EventView) -> bool;
+}
+
+impl<F: FnMut(usize, &CompiledRule, &EventView) -> bool> FindingSink for F {
+    fn on_match(&mut self, rule_index: usize, rule: &CompiledRule, event: &EventView) -> bool {
+        self(rule_index, rule, event)
+    }
+}
+
+/// Collects rule documents and builds a [`Ruleset`].
+#[derive(Debug, Default)]
+pub struct RulesetBuilder {
+    docs: Vec<RawDoc>,
+    errors: Vec<RuleError>,
+    placeholders: Placeholders,
+    files: usize,
+}
+
+/// Whether a path looks like a Sigma rule file.
+pub fn is_rule_file(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+}
+
+impl RulesetBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets placeholder values for the `expand` modifier.
+    pub fn placeholders(&mut self, ph: Placeholders) -> &mut Self {
+        self.placeholders = ph;
+        self
+    }
+
+    /// Adds a rule file or every `.yml`/`.yaml` under a directory (sorted, recursive).
+    pub fn add_path(&mut self, path: &Path) -> &mut Self {
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = walkdir::WalkDir::new(path)
+                .follow_links(true)
+                .into_iter()
+                .filter_map(|e| match e {
+                    Ok(e) => Some(e),
+                    Err(err) => {
+                        self.errors.push(RuleError::new(
+                            err.path().unwrap_or(path).display().to_string(),
+                            0,
+                            None,
+                            format!("cannot read: {err}"),
+                        ));
+                        None
+                    }
+                })
+                .filter(|e| e.file_type().is_file() && is_rule_file(e.path()))
+                .map(|e| e.into_path())
+                .collect();
+            files.sort();
+            for f in files {
+                self.add_file(&f);
+            }
+        } else {
+            self.add_file(path);
+        }
+        self
+    }
+
+    fn add_file(&mut self, path: &Path) {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                self.add_source(&path.display().to_string(), &text);
+            }
+            Err(e) => self.errors.push(RuleError::new(
+                path.display().to_string(),
+                0,
+                None,
+                format!("cannot read: {e}"),
+            )),
+        }
+    }
+
+    /// Adds the documents of one YAML text named `name`.
+    pub fn add_source(&mut self, name: &str, text: &str) -> &mut Self {
+        self.files += 1;
+        let file: Arc<str> = Arc::from(name);
+        match parse_documents(text) {
+            Err(e) => self.errors.push(RuleError::new(
+                name.to_owned(),
+                e.line,
+                None,
+                format!("YAML: {}", e.message),
+            )),
+            Ok(nodes) => match collect_docs(&file, nodes) {
+                Ok(docs) => self.docs.extend(docs),
+                Err((line, m)) => self.errors.push(RuleError::new(name.to_owned(), line, None, m)),
+            },
+        }
+        self
+    }
+
+    /// Compiles everything. Invalid rules are reported and left out; the rest load.
+    pub fn build(self) -> (Ruleset, Vec<RuleError>) {
+        let RulesetBuilder {
+            docs,
+            mut errors,
+            placeholders,
+            files,
+        } = self;
+        let mut rules: Vec<CompiledRule> = Vec::new();
+        let mut filters = Vec::new();
+        let mut correlations = Vec::new();
+        for d in &docs {
+            let title = d.meta().title;
+            match d.kind() {
+                Some(DocKind::Detection) => match compile_rule(d, &placeholders) {
+                    Ok(r) => rules.push(r),
+                    Err(e) => errors.push(RuleError::new(
+                        d.file.to_string(),
+                        e.line.max(d.line),
+                        Some(title),
+                        e.message,
+                    )),
+                },
+                Some(DocKind::Filter) => filters.push(d),
+                Some(DocKind::Correlation) => correlations.push(d),
+                None => errors.push(RuleError::new(
+                    d.file.to_string(),
+                    d.line,
+                    Some(title),
+                    "document has no detection, correlation or filter section".into(),
+                )),
+            }
+        }
+        let mut by_ref: HashMap<String, usize> = HashMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            if !r.meta.id.is_empty() {
+                by_ref.entry(r.meta.id.clone()).or_insert(i);
+            }
+            if let Some(n) = &r.meta.name {
+                by_ref.entry(n.clone()).or_insert(i);
+            }
+        }
+        let mut filter_count = 0;
+        for d in filters {
+            let title = d.meta().title;
+            match compile_filter(d, &placeholders) {
+                Ok((f, targets)) => {
+                    filter_count += 1;
+                    for t in targets {
+                        match by_ref.get(&t) {
+                            Some(&i) => {
+                                if let Some(r) = rules.get_mut(i) {
+                                    r.filters.push(f.clone());
+                                }
+                            }
+                            None => errors.push(RuleError::warning(
+                                d.file.to_string(),
+                                d.line,
+                                Some(title.clone()),
+                                format!("filter target '{t}' is not loaded"),
+                            )),
+                        }
+                    }
+                }
+                Err(e) => errors.push(RuleError::new(
+                    d.file.to_string(),
+                    e.line.max(d.line),
+                    Some(title),
+                    e.message,
+                )),
+            }
+        }
+        let lookup = |r: &str| by_ref.get(r).copied();
+        let mut corrs = Vec::new();
+        for d in correlations {
+            match compile_correlation(d, &lookup) {
+                Ok(c) => corrs.push(c),
+                Err((line, m)) => errors.push(RuleError::new(
+                    d.file.to_string(),
+                    line.max(d.line),
+                    Some(d.meta().title),
+                    m,
+                )),
+            }
+        }
+        let router = Router::new(rules.iter().map(|r| &r.route));
+        let mut suppressed = vec![false; rules.len()];
+        let mut corr_of_rule: Vec<Vec<usize>> = vec![Vec::new(); rules.len()];
+        for (ci, c) in corrs.iter().enumerate() {
+            for &r in &c.rules {
+                if let Some(v) = corr_of_rule.get_mut(r) {
+                    v.push(ci);
+                }
+                if !c.generate
+                    && let Some(s) = suppressed.get_mut(r)
+                {
+                    *s = true;
+                }
+            }
+        }
+        (
+            Ruleset {
+                rules,
+                correlations: corrs,
+                corr_of_rule,
+                suppressed,
+                router,
+                mapping: FieldMapping::builtin(),
+                files,
+                filters: filter_count,
+            },
+            errors,
+        )
+    }
+}
+
+/// An immutable, compiled set of rules.
+#[derive(Debug)]
+pub struct Ruleset {
+    rules: Vec<CompiledRule>,
+    correlations: Vec<Correlation>,
+    corr_of_rule: Vec<Vec<usize>>,
+    suppressed: Vec<bool>,
+    router: Router,
+    mapping: FieldMapping,
+    files: usize,
+    filters: usize,
+}
+
+impl Ruleset {
+    /// The detection rules.
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    /// The correlation rules.
+    pub fn correlations(&self) -> &[Correlation] {
+        &self.correlations
+    }
+
+    /// Correlations that reference rule `i`.
+    pub fn correlations_of(&self, i: usize) -> &[usize] {
+        self.corr_of_rule.get(i).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether rule `i` only feeds correlations (`generate: false`).
+    pub fn is_suppressed(&self, i: usize) -> bool {
+        self.suppressed.get(i).copied().unwrap_or(false)
+    }
+
+    /// Number of rule files read.
+    pub fn files(&self) -> usize {
+        self.files
+    }
+
+    /// Number of meta filter rules loaded.
+    pub fn filter_count(&self) -> usize {
+        self.filters
+    }
+
+    /// The field mapping applied by [`Ruleset::prepare`].
+    pub fn mapping(&self) -> &FieldMapping {
+        &self.mapping
+    }
+
+    /// Replaces the field mapping (e.g. with a user file merged in).
+    pub fn set_mapping(&mut self, m: FieldMapping) {
+        self.mapping = m;
+    }
+
+    /// Applies the field mapping to an event (call once per event before scanning).
+    pub fn prepare(&self, ev: &mut EventView) {
+        self.mapping.apply(ev);
+    }
+
+    /// Evaluates every rule whose logsource fits the event; calls the sink per match.
+    pub fn scan(&self, ev: &EventView, sink: &mut dyn FindingSink) {
+        self.router.for_each(ev, |i| match self.rules.get(i) {
+            Some(r) if r.matches(ev) => sink.on_match(i, r, ev),
+            _ => true,
+        });
+    }
+
+    /// Evaluates every rule against the event ignoring logsource routing (for tests).
+    pub fn scan_unrouted(&self, ev: &EventView, sink: &mut dyn FindingSink) {
+        for (i, r) in self.rules.iter().enumerate() {
+            if r.matches(ev) && !sink.on_match(i, r, ev) {
+                return;
+            }
+        }
+    }
+
+    /// Number of rules per route kind: (channel-routed, any-windows, non-windows).
+    pub fn route_stats(&self) -> (usize, usize, usize) {
+        let mut s = (0, 0, 0);
+        for r in &self.rules {
+            match r.route {
+                Route::Channels(_) => s.0 += 1,
+                Route::AnyWindows => s.1 += 1,
+                Route::NonWindows => s.2 += 1,
+            }
+        }
+        s
+    }
+}
