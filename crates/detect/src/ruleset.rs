@@ -134,7 +134,17 @@ impl RulesetBuilder {
             let title = d.meta().title;
             match d.kind() {
                 Some(DocKind::Detection) => match compile_rule(d, &placeholders) {
-                    Ok(r) => rules.push(r),
+                    Ok(r) => {
+                        for (line, w) in &r.warnings {
+                            errors.push(RuleError::warning(
+                                d.file.to_string(),
+                                *line,
+                                Some(title.clone()),
+                                w.clone(),
+                            ));
+                        }
+                        rules.push(r);
+                    }
                     Err(e) => errors.push(RuleError::new(
                         d.file.to_string(),
                         e.line.max(d.line),

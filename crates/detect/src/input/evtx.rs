@@ -61,7 +61,13 @@ fn flatten_data(ev: &mut EventView, data: &Value) {
                             ev.push(k, FieldValue::new("", ValueKind::Null));
                         }
                     }
-                    _ => push_json(ev, k, v),
+                    _ => {
+                        push_json(ev, k, v);
+                        // Defender & co. name fields "Source Name"; Sigma says SourceName.
+                        if k.contains(' ') {
+                            push_json(ev, &k.replace(' ', ""), v);
+                        }
+                    }
                 }
             }
         }

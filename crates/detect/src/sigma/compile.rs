@@ -24,6 +24,8 @@ pub struct CompiledRule {
     pub fields: Vec<String>,
     /// Meta filters (from filter rules) that veto a match.
     pub filters: Vec<CompiledFilter>,
+    /// Non-fatal problems found while compiling (line, message).
+    pub warnings: Vec<(u32, String)>,
 }
 
 /// The detection part of a meta filter rule, attached to its target rules.
@@ -213,6 +215,7 @@ pub fn compile_rule(doc: &RawDoc, ph: &Placeholders) -> Result<CompiledRule, Com
         cond,
         fields,
         filters: Vec::new(),
+        warnings: placeholder_warnings(det, ph),
     })
 }
 
@@ -245,4 +248,48 @@ pub fn compile_filter(
         },
         targets,
     ))
+}
+
+/// Warnings for `expand` placeholders that have no configured values.
+fn placeholder_warnings(det: &Node, ph: &Placeholders) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    let mut visit = |key: &str, v: &Node| {
+        if !key.split('|').any(|m| m == "expand") {
+            return;
+        }
+        let vals: Vec<&Node> = match &v.value {
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![v],
+        };
+        for n in vals {
+            for name in n
+                .as_scalar_string()
+                .map(|s| super::modifiers::placeholder_names(&s))
+                .unwrap_or_default()
+            {
+                if !ph.contains_key(&name) {
+                    out.push((
+                        n.line,
+                        format!("placeholder %{name}% has no values (give --placeholders); it matches nothing"),
+                    ));
+                }
+            }
+        }
+    };
+    if let Value::Map(searches) = &det.value {
+        for (_, s) in searches {
+            let maps: Vec<&Node> = match &s.value {
+                Value::Seq(items) => items.iter().collect(),
+                _ => vec![s],
+            };
+            for m in maps {
+                if let Value::Map(entries) = &m.value {
+                    for (k, v) in entries {
+                        visit(k, v);
+                    }
+                }
+            }
+        }
+    }
+    out
 }

@@ -11,7 +11,7 @@ use super::eval::{CmpOp, CondKind, FieldCond, Matcher, RefMode, StrMatch, StrMat
 use super::yaml::{Node, Value};
 
 /// Compiled regex size limit (bytes) for rule regexes.
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+pub const REGEX_SIZE_LIMIT: usize = 16 << 20;
 
 /// A value modifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +255,20 @@ pub fn base64_offsets(data: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// Placeholder names (`%name%`) used in a value.
+pub fn placeholder_names(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(a) = rest.find('%') {
+        let Some(b) = rest[a + 1..].find('%') else {
+            break;
+        };
+        out.push(rest[a + 1..a + 1 + b].to_owned());
+        rest = &rest[a + b + 2..];
+    }
+    out
+}
+
 fn expand(s: &str, ph: &Placeholders) -> Result<Vec<String>, String> {
     let mut outs = vec![String::new()];
     let mut rest = s;
@@ -263,9 +277,10 @@ fn expand(s: &str, ph: &Placeholders) -> Result<Vec<String>, String> {
             break;
         };
         let name = &rest[a + 1..a + 1 + b];
-        let vals = ph
-            .get(name)
-            .ok_or_else(|| format!("unknown placeholder %{name}% (expand modifier)"))?;
+        // Unknown placeholders expand to nothing (the value matches nothing); the rule
+        // compiler reports them as warnings.
+        let empty = Vec::new();
+        let vals = ph.get(name).unwrap_or(&empty);
         let prefix = &rest[..a];
         outs = outs
             .iter()
@@ -427,7 +442,7 @@ pub fn build_field_cond(key: &str, value: &Node, ph: &Placeholders) -> Result<Fi
             matchers.push(Matcher::Str(compile_pattern(&p, pat_cased)?));
         }
     }
-    if matchers.is_empty() {
+    if matchers.is_empty() && !has(Modifier::Expand) {
         return Err(format!("'{key}': empty value list"));
     }
     Ok(FieldCond {
@@ -478,6 +493,6 @@ mod tests {
         let mut ph = Placeholders::new();
         ph.insert("Admins".into(), vec!["root".into(), "admin".into()]);
         assert_eq!(expand("x%Admins%y", &ph).unwrap(), vec!["xrooty", "xadminy"]);
-        assert!(expand("%nope%", &ph).is_err());
+        assert!(expand("%nope%", &ph).unwrap().is_empty());
     }
 }
