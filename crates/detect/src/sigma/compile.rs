@@ -22,7 +22,7 @@ pub struct CompiledRule {
     pub cond: Expr,
     /// Fields referenced by the detection (original spelling, deduplicated).
     pub fields: Vec<String>,
-    /// Meta filters (from filter rules) that veto a match.
+    /// Meta filters (from filter rules) whose conditions are AND-ed to the rule's.
     pub filters: Vec<CompiledFilter>,
     /// Non-fatal problems found while compiling (line, message).
     pub warnings: Vec<(u32, String)>,
@@ -40,13 +40,12 @@ pub struct CompiledFilter {
 }
 
 impl CompiledRule {
-    /// Evaluates the rule (condition, then meta filters) against an event.
+    /// Evaluates the rule against an event: its condition AND the condition of every meta
+    /// filter attached to it (a filter's condition says what may still alert, e.g.
+    /// `not selection`).
     pub fn matches(&self, ev: &EventView) -> bool {
         self.cond.eval(&self.searches, ev)
-            && !self
-                .filters
-                .iter()
-                .any(|f| f.cond.eval(&f.searches, ev))
+            && self.filters.iter().all(|f| f.cond.eval(&f.searches, ev))
     }
 }
 
