@@ -10,6 +10,7 @@
 pub mod correlation;
 pub mod error;
 pub mod event;
+pub mod hunt;
 pub mod input;
 pub mod ioc;
 pub mod mapping;
