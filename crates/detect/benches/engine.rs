@@ -2,6 +2,8 @@
 //! set (all of rules/, rules-emerging-threats/, rules-threat-hunting/) with logsource
 //! routing, versus a small built-in rule set when the corpus is absent.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::path::Path;
 
@@ -74,7 +76,9 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 fn bench(c: &mut Criterion) {
     let root = corpus();
     if root.is_none() {
-        eprintln!("corpus ../shared/corpora not found: benchmarking a built-in rule and synthetic events");
+        eprintln!(
+            "corpus ../shared/corpora not found: benchmarking a built-in rule and synthetic events"
+        );
     }
     let rs = ruleset(root.as_deref());
     let mut evs = events(root.as_deref());
@@ -83,31 +87,37 @@ fn bench(c: &mut Criterion) {
     }
     let mut g = c.benchmark_group("scan");
     g.throughput(Throughput::Elements(evs.len() as u64));
-    g.bench_function(format!("routed/{}rules/{}events", rs.rules().len(), evs.len()), |b| {
-        b.iter(|| {
-            let mut n = 0usize;
-            for e in &evs {
-                rs.scan(e, &mut |_: usize, _: &CompiledRule, _: &EventView| {
-                    n += 1;
-                    true
-                });
-            }
-            black_box(n)
-        })
-    });
+    g.bench_function(
+        format!("routed/{}rules/{}events", rs.rules().len(), evs.len()),
+        |b| {
+            b.iter(|| {
+                let mut n = 0usize;
+                for e in &evs {
+                    rs.scan(e, &mut |_: usize, _: &CompiledRule, _: &EventView| {
+                        n += 1;
+                        true
+                    });
+                }
+                black_box(n)
+            })
+        },
+    );
     g.sample_size(10);
-    g.bench_function(format!("unrouted/{}rules/{}events", rs.rules().len(), evs.len()), |b| {
-        b.iter(|| {
-            let mut n = 0usize;
-            for e in &evs {
-                rs.scan_unrouted(e, &mut |_: usize, _: &CompiledRule, _: &EventView| {
-                    n += 1;
-                    true
-                });
-            }
-            black_box(n)
-        })
-    });
+    g.bench_function(
+        format!("unrouted/{}rules/{}events", rs.rules().len(), evs.len()),
+        |b| {
+            b.iter(|| {
+                let mut n = 0usize;
+                for e in &evs {
+                    rs.scan_unrouted(e, &mut |_: usize, _: &CompiledRule, _: &EventView| {
+                        n += 1;
+                        true
+                    });
+                }
+                black_box(n)
+            })
+        },
+    );
     g.finish();
 }
 

@@ -106,13 +106,21 @@ pub fn compile_correlation(
     let Some(c) = doc.node.get("correlation") else {
         return Err(cerr(doc.line, "no correlation section"));
     };
-    let ty = c.get("type").and_then(Node::as_scalar_string).unwrap_or_default();
+    let ty = c
+        .get("type")
+        .and_then(Node::as_scalar_string)
+        .unwrap_or_default();
     let kind = match ty.as_str() {
         "event_count" => CorrelationType::EventCount,
         "value_count" => CorrelationType::ValueCount,
         "temporal" => CorrelationType::Temporal,
         "temporal_ordered" => CorrelationType::TemporalOrdered,
-        other => return Err(cerr(c.line, format!("unsupported correlation type '{other}'"))),
+        other => {
+            return Err(cerr(
+                c.line,
+                format!("unsupported correlation type '{other}'"),
+            ));
+        }
     };
     let refs = c.get("rules").map(Node::string_list).unwrap_or_default();
     if refs.is_empty() {
@@ -182,7 +190,10 @@ pub fn compile_correlation(
                     threshold = Some(Threshold { op, n });
                 }
                 other => {
-                    return Err(cerr(v.line, format!("unsupported correlation condition '{other}'")));
+                    return Err(cerr(
+                        v.line,
+                        format!("unsupported correlation condition '{other}'"),
+                    ));
                 }
             }
         }
@@ -216,7 +227,12 @@ pub fn compile_correlation(
 impl Correlation {
     /// Builds the observation for a base match of rule `rule_idx`, if it is referenced and
     /// the event has a timestamp and the group-by fields.
-    pub fn observe(&self, rule_idx: usize, ev: &EventView, detection: usize) -> Option<Observation> {
+    pub fn observe(
+        &self,
+        rule_idx: usize,
+        ev: &EventView,
+        detection: usize,
+    ) -> Option<Observation> {
         let rule_pos = self.rules.iter().position(|r| *r == rule_idx)?;
         let ts = ev.timestamp_ms?;
         let fields = self.per_rule_fields.get(&rule_idx)?;
@@ -258,7 +274,12 @@ impl Correlation {
                 if let Some(count) = self.fires(window) {
                     hits.push(CorrelationHit {
                         correlation: index,
-                        key: self.group_by.iter().cloned().zip(k.iter().cloned()).collect(),
+                        key: self
+                            .group_by
+                            .iter()
+                            .cloned()
+                            .zip(k.iter().cloned())
+                            .collect(),
                         first_ts: window[0].ts,
                         last_ts: g[end].ts,
                         count,

@@ -135,14 +135,17 @@ impl EventView {
 
     /// The first value of a field as text.
     pub fn first(&self, name: &str) -> Option<&str> {
-        self.get(name).and_then(|v| v.first()).map(|v| v.raw.as_str())
+        self.get(name)
+            .and_then(|v| v.first())
+            .map(|v| v.raw.as_str())
     }
 
     /// Every (field name, value) in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &FieldValue)> {
-        self.order.iter().filter_map(|k| self.fields.get(k)).flat_map(|e| {
-            e.values.iter().map(move |v| (e.name.as_str(), v))
-        })
+        self.order
+            .iter()
+            .filter_map(|k| self.fields.get(k))
+            .flat_map(|e| e.values.iter().map(move |v| (e.name.as_str(), v)))
     }
 
     /// Number of distinct fields.
@@ -163,6 +166,9 @@ impl EventView {
         if self.timestamp.is_none() {
             self.timestamp = self.first("TimeCreated").map(str::to_owned);
         }
-        self.timestamp_ms = self.timestamp.as_deref().and_then(crate::time::parse_timestamp_ms);
+        self.timestamp_ms = self
+            .timestamp
+            .as_deref()
+            .and_then(crate::time::parse_timestamp_ms);
     }
 }

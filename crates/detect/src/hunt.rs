@@ -154,7 +154,9 @@ impl Hunter {
         let rs = &self.ruleset;
         rs.prepare(&mut ev);
         let mut out: Vec<Found> = Vec::new();
-        rs.scan(&ev, &mut |i: usize, r: &crate::CompiledRule, e: &EventView| {
+        rs.scan(&ev, &mut |i: usize,
+                           r: &crate::CompiledRule,
+                           e: &EventView| {
             let suppressed = rs.is_suppressed(i);
             let corrs = rs.correlations_of(i);
             if r.meta.level < self.min_level && !suppressed && corrs.is_empty() {
@@ -311,14 +313,20 @@ impl Hunter {
                 d.suppressed = false;
                 d.matched = hit.key.clone();
                 d.matched.push(("count".into(), hit.count.to_string()));
-                d.matched.push(("window_start".into(), ms_to_rfc3339(hit.first_ts)));
+                d.matched
+                    .push(("window_start".into(), ms_to_rfc3339(hit.first_ts)));
                 corr_dets.push(d);
             }
         }
         dets.retain(|d| !d.suppressed);
         dets.extend(corr_dets);
         dets.sort_by(|a, b| {
-            (a.ts_ms, &a.file, &a.record_id, &a.rule_id).cmp(&(b.ts_ms, &b.file, &b.record_id, &b.rule_id))
+            (a.ts_ms, &a.file, &a.record_id, &a.rule_id).cmp(&(
+                b.ts_ms,
+                &b.file,
+                &b.record_id,
+                &b.rule_id,
+            ))
         });
         (dets, stats)
     }

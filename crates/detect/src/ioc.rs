@@ -181,7 +181,7 @@ impl IocSet {
             }
         }
         let mut v: Vec<_> = nets.into_iter().map(|((p, v4), m)| (p, v4, m)).collect();
-        v.sort_by(|a, b| b.0.cmp(&a.0));
+        v.sort_by_key(|n| std::cmp::Reverse(n.0));
         set.nets = v;
         Ok(set)
     }
@@ -314,7 +314,10 @@ mod tests {
     fn kinds_and_lookup() {
         let s = IocSet::parse("l", LIST).unwrap();
         assert_eq!(s.len(), 7);
-        assert_eq!(s.lookup("44D88612FEA8A8F36DE82E1278ABB02F").unwrap().kind, IocKind::Hash);
+        assert_eq!(
+            s.lookup("44D88612FEA8A8F36DE82E1278ABB02F").unwrap().kind,
+            IocKind::Hash
+        );
         assert_eq!(s.lookup("10.1.2.3").unwrap().value, "10.1.0.0/16");
         assert_eq!(s.lookup("10.2.2.3").unwrap().value, "10.0.0.0/8");
         assert!(s.lookup("11.0.0.1").is_none());

@@ -29,7 +29,14 @@ pub enum Route {
 }
 
 fn ch(c: &str, ids: &[u32]) -> (String, Option<Vec<u32>>) {
-    (c.to_owned(), if ids.is_empty() { None } else { Some(ids.to_vec()) })
+    (
+        c.to_owned(),
+        if ids.is_empty() {
+            None
+        } else {
+            Some(ids.to_vec())
+        },
+    )
 }
 
 fn category_route(cat: &str) -> Option<Vec<(String, Option<Vec<u32>>)>> {
@@ -120,7 +127,9 @@ fn service_channels(svc: &str) -> Option<Vec<&'static str>> {
         ],
         "ldap_debug" | "ldap" => vec!["microsoft-windows-ldap-client/debug"],
         "appxdeployment-server" => vec!["microsoft-windows-appxdeploymentserver/operational"],
-        "appxpackaging-om" => vec!["microsoft-windows-appxpackagingom/microsoft-windows-appxpackaging/operational"],
+        "appxpackaging-om" => {
+            vec!["microsoft-windows-appxpackagingom/microsoft-windows-appxpackaging/operational"]
+        }
         "lsa-server" => vec!["microsoft-windows-lsa/operational"],
         "appmodel-runtime" => vec!["microsoft-windows-appmodel-runtime/admin"],
         "capi2" => vec!["microsoft-windows-capi2/operational"],
@@ -143,9 +152,9 @@ fn service_channels(svc: &str) -> Option<Vec<&'static str>> {
             "microsoft-windows-application-experience/program-telemetry",
             "microsoft-windows-application-experience/program-compatibility-assistant",
         ],
-        "rdp" | "terminalservices-remoteconnectionmanager" => vec![
-            "microsoft-windows-terminalservices-remoteconnectionmanager/operational",
-        ],
+        "rdp" | "terminalservices-remoteconnectionmanager" => {
+            vec!["microsoft-windows-terminalservices-remoteconnectionmanager/operational"]
+        }
         _ => return None,
     })
 }
@@ -200,7 +209,10 @@ impl FieldMapping {
         let pairs: &[(&str, &[&str])] = &[
             ("CommandLine", &["process.command_line"]),
             ("Image", &["NewProcessName", "process.executable"]),
-            ("ParentImage", &["ParentProcessName", "process.parent.executable"]),
+            (
+                "ParentImage",
+                &["ParentProcessName", "process.parent.executable"],
+            ),
             ("ParentCommandLine", &["process.parent.command_line"]),
             ("ProcessId", &["NewProcessId", "process.pid"]),
             ("ParentProcessId", &["process.parent.pid"]),
@@ -235,7 +247,10 @@ impl FieldMapping {
         for d in docs {
             let map = d.get("fieldmappings").unwrap_or(&d);
             let Value::Map(entries) = &map.value else {
-                return Err(format!("line {}: expected a map of field mappings", map.line));
+                return Err(format!(
+                    "line {}: expected a map of field mappings",
+                    map.line
+                ));
             };
             for (k, v) in entries {
                 let srcs = v.string_list();
@@ -336,8 +351,14 @@ mod tests {
             route_for(Some("windows"), None, Some("security")),
             Route::Channels(vec![ch("security", &[])])
         );
-        assert_eq!(route_for(Some("linux"), Some("process_creation"), None), Route::NonWindows);
-        assert_eq!(route_for(Some("windows"), Some("weird"), None), Route::AnyWindows);
+        assert_eq!(
+            route_for(Some("linux"), Some("process_creation"), None),
+            Route::NonWindows
+        );
+        assert_eq!(
+            route_for(Some("windows"), Some("weird"), None),
+            Route::AnyWindows
+        );
     }
 
     #[test]

@@ -113,7 +113,9 @@ impl RulesetBuilder {
             )),
             Ok(nodes) => match collect_docs(&file, nodes) {
                 Ok(docs) => self.docs.extend(docs),
-                Err((line, m)) => self.errors.push(RuleError::new(name.to_owned(), line, None, m)),
+                Err((line, m)) => self
+                    .errors
+                    .push(RuleError::new(name.to_owned(), line, None, m)),
             },
         }
         self

@@ -1,6 +1,8 @@
 //! Correlation rules over hand-made event streams, including windows that straddle the
 //! timespan boundary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use mamori_detect::correlation::{CorrelationHit, Observation};
 use mamori_detect::{CompiledRule, EventView, RulesetBuilder};
 
@@ -101,18 +103,29 @@ level: high
 fn event_count_inside_window_fires() {
     let hits = run(
         EVENT_COUNT,
-        &[(0, 4625, "alice", "", "h"), (30, 4625, "alice", "", "h"), (59, 4625, "alice", "", "h")],
+        &[
+            (0, 4625, "alice", "", "h"),
+            (30, 4625, "alice", "", "h"),
+            (59, 4625, "alice", "", "h"),
+        ],
     );
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].count, 3);
-    assert_eq!(hits[0].key, vec![("TargetUserName".to_owned(), "alice".to_owned())]);
+    assert_eq!(
+        hits[0].key,
+        vec![("TargetUserName".to_owned(), "alice".to_owned())]
+    );
 }
 
 #[test]
 fn event_count_on_the_boundary_is_inclusive() {
     let hits = run(
         EVENT_COUNT,
-        &[(0, 4625, "alice", "", "h"), (30, 4625, "alice", "", "h"), (60, 4625, "alice", "", "h")],
+        &[
+            (0, 4625, "alice", "", "h"),
+            (30, 4625, "alice", "", "h"),
+            (60, 4625, "alice", "", "h"),
+        ],
     );
     assert_eq!(hits.len(), 1);
 }
@@ -121,7 +134,11 @@ fn event_count_on_the_boundary_is_inclusive() {
 fn event_count_across_the_boundary_does_not_fire() {
     let hits = run(
         EVENT_COUNT,
-        &[(0, 4625, "bob", "", "h"), (40, 4625, "bob", "", "h"), (61, 4625, "bob", "", "h")],
+        &[
+            (0, 4625, "bob", "", "h"),
+            (40, 4625, "bob", "", "h"),
+            (61, 4625, "bob", "", "h"),
+        ],
     );
     assert!(hits.is_empty(), "{hits:?}");
     // Sliding window: a fourth event within 1m of the second and third fires.
@@ -142,7 +159,11 @@ fn event_count_across_the_boundary_does_not_fire() {
 fn event_count_groups_are_separate() {
     let hits = run(
         EVENT_COUNT,
-        &[(0, 4625, "alice", "", "h"), (1, 4625, "bob", "", "h"), (2, 4625, "alice", "", "h")],
+        &[
+            (0, 4625, "alice", "", "h"),
+            (1, 4625, "bob", "", "h"),
+            (2, 4625, "alice", "", "h"),
+        ],
     );
     assert!(hits.is_empty());
 }
@@ -196,7 +217,10 @@ level: high
 #[test]
 fn temporal_any_order_within_timespan() {
     let c = TEMPORAL.replace("TYPE", "temporal");
-    assert_eq!(run(&c, &[(0, 2, "", "", "h"), (29, 1, "", "", "h")]).len(), 1);
+    assert_eq!(
+        run(&c, &[(0, 2, "", "", "h"), (29, 1, "", "", "h")]).len(),
+        1
+    );
     assert!(run(&c, &[(0, 2, "", "", "h"), (31, 1, "", "", "h")]).is_empty());
     assert!(run(&c, &[(0, 2, "", "", "h1"), (1, 1, "", "", "h2")]).is_empty());
 }
@@ -204,7 +228,10 @@ fn temporal_any_order_within_timespan() {
 #[test]
 fn temporal_ordered() {
     let c = TEMPORAL.replace("TYPE", "temporal_ordered");
-    assert_eq!(run(&c, &[(0, 1, "", "", "h"), (10, 2, "", "", "h")]).len(), 1);
+    assert_eq!(
+        run(&c, &[(0, 1, "", "", "h"), (10, 2, "", "", "h")]).len(),
+        1
+    );
     assert!(run(&c, &[(0, 2, "", "", "h"), (10, 1, "", "", "h")]).is_empty());
     assert!(run(&c, &[(0, 1, "", "", "h"), (31, 2, "", "", "h")]).is_empty());
 }

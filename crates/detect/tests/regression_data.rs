@@ -2,6 +2,8 @@
 //! times (at least once when no count is given), with rules, rules-emerging-threats and
 //! rules-threat-hunting all loaded together and logsource routing on.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use mamori_detect::input::evtx::read_evtx;
@@ -103,7 +105,9 @@ fn regression_data() {
         for mut ev in events {
             rs.prepare(&mut ev);
             let mut hit = false;
-            rs.scan(&ev, &mut |_i: usize, r: &mamori_detect::CompiledRule, _e: &EventView| {
+            rs.scan(&ev, &mut |_i: usize,
+                               r: &mamori_detect::CompiledRule,
+                               _e: &EventView| {
                 if c.rule_ids.contains(&r.meta.id) {
                     hit = true;
                 }

@@ -1,5 +1,7 @@
 //! Sigma semantics: one test per modifier and condition form, on hand-made events.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use mamori_detect::{EventView, FieldValue, RulesetBuilder, ValueKind};
 
 fn rule(detection: &str) -> String {
@@ -25,7 +27,9 @@ fn matches(detection: &str, e: &EventView) -> bool {
     assert!(errors.iter().all(|e| e.warning), "{errors:?}");
     assert_eq!(rs.rules().len(), 1);
     let mut hit = false;
-    rs.scan_unrouted(e, &mut |_: usize, _: &mamori_detect::CompiledRule, _: &EventView| {
+    rs.scan_unrouted(e, &mut |_: usize,
+                              _: &mamori_detect::CompiledRule,
+                              _: &EventView| {
         hit = true;
         false
     });
@@ -37,40 +41,80 @@ fn rejects(detection: &str) -> String {
     b.add_source("t.yml", &rule(detection));
     let (rs, errors) = b.build();
     assert_eq!(rs.rules().len(), 0, "rule should be rejected");
-    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+    errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
 fn exact_is_case_insensitive() {
     let e = ev(&[("Image", "C:\\Windows\\CMD.exe")]);
-    assert!(matches("  sel:\n    Image: 'c:\\windows\\cmd.EXE'\n  condition: sel", &e));
-    assert!(!matches("  sel:\n    Image: 'cmd.exe'\n  condition: sel", &e));
+    assert!(matches(
+        "  sel:\n    Image: 'c:\\windows\\cmd.EXE'\n  condition: sel",
+        &e
+    ));
+    assert!(!matches(
+        "  sel:\n    Image: 'cmd.exe'\n  condition: sel",
+        &e
+    ));
 }
 
 #[test]
 fn contains_startswith_endswith() {
     let e = ev(&[("CommandLine", "powershell -Enc AAAA")]);
-    assert!(matches("  s:\n    CommandLine|contains: ' -enc '\n  condition: s", &e));
-    assert!(matches("  s:\n    CommandLine|startswith: 'POWERSHELL'\n  condition: s", &e));
-    assert!(matches("  s:\n    CommandLine|endswith: 'aaaa'\n  condition: s", &e));
-    assert!(!matches("  s:\n    CommandLine|endswith: 'power'\n  condition: s", &e));
+    assert!(matches(
+        "  s:\n    CommandLine|contains: ' -enc '\n  condition: s",
+        &e
+    ));
+    assert!(matches(
+        "  s:\n    CommandLine|startswith: 'POWERSHELL'\n  condition: s",
+        &e
+    ));
+    assert!(matches(
+        "  s:\n    CommandLine|endswith: 'aaaa'\n  condition: s",
+        &e
+    ));
+    assert!(!matches(
+        "  s:\n    CommandLine|endswith: 'power'\n  condition: s",
+        &e
+    ));
 }
 
 #[test]
 fn lists_or_and_all() {
     let e = ev(&[("CommandLine", "net user admin /add")]);
-    assert!(matches("  s:\n    CommandLine|contains:\n      - 'nope'\n      - '/add'\n  condition: s", &e));
-    assert!(matches("  s:\n    CommandLine|contains|all:\n      - 'user'\n      - '/add'\n  condition: s", &e));
-    assert!(!matches("  s:\n    CommandLine|contains|all:\n      - 'user'\n      - '/del'\n  condition: s", &e));
+    assert!(matches(
+        "  s:\n    CommandLine|contains:\n      - 'nope'\n      - '/add'\n  condition: s",
+        &e
+    ));
+    assert!(matches(
+        "  s:\n    CommandLine|contains|all:\n      - 'user'\n      - '/add'\n  condition: s",
+        &e
+    ));
+    assert!(!matches(
+        "  s:\n    CommandLine|contains|all:\n      - 'user'\n      - '/del'\n  condition: s",
+        &e
+    ));
 }
 
 #[test]
 fn wildcards_and_escapes() {
     let e = ev(&[("Image", "C:\\a\\b*c.exe"), ("X", "abc")]);
     // `\\` is one backslash, `\*` a literal star, a lone `\` before other chars is literal.
-    assert!(matches("  s:\n    Image: 'C:\\\\*\\b\\*c.exe'\n  condition: s", &e));
-    assert!(!matches("  s:\n    Image: 'C:\\*\\b\\*c.exe'\n  condition: s", &e));
-    assert!(!matches("  s:\n    Image: 'C:\\\\*\\bx\\*c.exe'\n  condition: s", &e));
+    assert!(matches(
+        "  s:\n    Image: 'C:\\\\*\\b\\*c.exe'\n  condition: s",
+        &e
+    ));
+    assert!(!matches(
+        "  s:\n    Image: 'C:\\*\\b\\*c.exe'\n  condition: s",
+        &e
+    ));
+    assert!(!matches(
+        "  s:\n    Image: 'C:\\\\*\\bx\\*c.exe'\n  condition: s",
+        &e
+    ));
     assert!(matches("  s:\n    X: 'a?c'\n  condition: s", &e));
     assert!(!matches("  s:\n    X: 'a\\?c'\n  condition: s", &e));
     assert!(matches("  s:\n    X: '*'\n  condition: s", &e));
@@ -79,12 +123,30 @@ fn wildcards_and_escapes() {
 #[test]
 fn regex_and_flags() {
     let e = ev(&[("CommandLine", "Foo\nBAR")]);
-    assert!(matches("  s:\n    CommandLine|re: 'Foo'\n  condition: s", &e));
-    assert!(!matches("  s:\n    CommandLine|re: 'foo'\n  condition: s", &e));
-    assert!(matches("  s:\n    CommandLine|re|i: 'foo'\n  condition: s", &e));
-    assert!(matches("  s:\n    CommandLine|re|m: '^BAR$'\n  condition: s", &e));
-    assert!(!matches("  s:\n    CommandLine|re: 'Foo.BAR'\n  condition: s", &e));
-    assert!(matches("  s:\n    CommandLine|re|s: 'Foo.BAR'\n  condition: s", &e));
+    assert!(matches(
+        "  s:\n    CommandLine|re: 'Foo'\n  condition: s",
+        &e
+    ));
+    assert!(!matches(
+        "  s:\n    CommandLine|re: 'foo'\n  condition: s",
+        &e
+    ));
+    assert!(matches(
+        "  s:\n    CommandLine|re|i: 'foo'\n  condition: s",
+        &e
+    ));
+    assert!(matches(
+        "  s:\n    CommandLine|re|m: '^BAR$'\n  condition: s",
+        &e
+    ));
+    assert!(!matches(
+        "  s:\n    CommandLine|re: 'Foo.BAR'\n  condition: s",
+        &e
+    ));
+    assert!(matches(
+        "  s:\n    CommandLine|re|s: 'Foo.BAR'\n  condition: s",
+        &e
+    ));
     let err = rejects("  s:\n    CommandLine|re: '(unclosed'\n  condition: s");
     assert!(err.contains("t.yml:8"), "{err}");
 }
@@ -93,10 +155,19 @@ fn regex_and_flags() {
 fn base64_and_offset() {
     // base64("/bin/sh") = L2Jpbi9zaA==
     let e = ev(&[("CommandLine", "echo L2Jpbi9zaA== | base64 -d")]);
-    assert!(matches("  s:\n    CommandLine|base64|contains: '/bin/sh'\n  condition: s", &e));
+    assert!(matches(
+        "  s:\n    CommandLine|base64|contains: '/bin/sh'\n  condition: s",
+        &e
+    ));
     let e2 = ev(&[("CommandLine", "xx9iaW4vc2yy")]);
-    assert!(matches("  s:\n    CommandLine|base64offset|contains: '/bin/sh'\n  condition: s", &e2));
-    assert!(!matches("  s:\n    CommandLine|base64offset|contains: '/bin/bash'\n  condition: s", &e2));
+    assert!(matches(
+        "  s:\n    CommandLine|base64offset|contains: '/bin/sh'\n  condition: s",
+        &e2
+    ));
+    assert!(!matches(
+        "  s:\n    CommandLine|base64offset|contains: '/bin/bash'\n  condition: s",
+        &e2
+    ));
 }
 
 #[test]
@@ -108,30 +179,69 @@ fn utf16_wide_base64() {
     let mut bom = vec![0xFF, 0xFE];
     bom.extend(&le);
     let e = ev(&[("A", &enc(&le)), ("B", &enc(&be)), ("C", &enc(&bom))]);
-    assert!(matches("  s:\n    A|wide|base64: 'ping'\n  condition: s", &e));
-    assert!(matches("  s:\n    A|utf16le|base64: 'ping'\n  condition: s", &e));
-    assert!(matches("  s:\n    B|utf16be|base64: 'ping'\n  condition: s", &e));
-    assert!(matches("  s:\n    C|utf16|base64: 'ping'\n  condition: s", &e));
-    assert!(matches("  s:\n    A|wide|base64offset|contains: 'ping'\n  condition: s", &e));
+    assert!(matches(
+        "  s:\n    A|wide|base64: 'ping'\n  condition: s",
+        &e
+    ));
+    assert!(matches(
+        "  s:\n    A|utf16le|base64: 'ping'\n  condition: s",
+        &e
+    ));
+    assert!(matches(
+        "  s:\n    B|utf16be|base64: 'ping'\n  condition: s",
+        &e
+    ));
+    assert!(matches(
+        "  s:\n    C|utf16|base64: 'ping'\n  condition: s",
+        &e
+    ));
+    assert!(matches(
+        "  s:\n    A|wide|base64offset|contains: 'ping'\n  condition: s",
+        &e
+    ));
     rejects("  s:\n    A|wide: 'ping'\n  condition: s");
 }
 
 #[test]
 fn windash() {
-    for cl in ["x -enc y", "x /enc y", "x \u{2013}enc y", "x \u{2014}enc y", "x \u{2015}enc y"] {
+    for cl in [
+        "x -enc y",
+        "x /enc y",
+        "x \u{2013}enc y",
+        "x \u{2014}enc y",
+        "x \u{2015}enc y",
+    ] {
         let e = ev(&[("CommandLine", cl)]);
-        assert!(matches("  s:\n    CommandLine|windash|contains: ' -enc '\n  condition: s", &e), "{cl}");
+        assert!(
+            matches(
+                "  s:\n    CommandLine|windash|contains: ' -enc '\n  condition: s",
+                &e
+            ),
+            "{cl}"
+        );
     }
     let e = ev(&[("CommandLine", "x +enc y")]);
-    assert!(!matches("  s:\n    CommandLine|windash|contains: ' -enc '\n  condition: s", &e));
+    assert!(!matches(
+        "  s:\n    CommandLine|windash|contains: ' -enc '\n  condition: s",
+        &e
+    ));
 }
 
 #[test]
 fn cidr() {
     let e = ev(&[("DestinationIp", "10.1.2.3"), ("V6", "fe80::1")]);
-    assert!(matches("  s:\n    DestinationIp|cidr: '10.0.0.0/8'\n  condition: s", &e));
-    assert!(!matches("  s:\n    DestinationIp|cidr: '192.168.0.0/16'\n  condition: s", &e));
-    assert!(matches("  s:\n    V6|cidr: 'fe80::/10'\n  condition: s", &e));
+    assert!(matches(
+        "  s:\n    DestinationIp|cidr: '10.0.0.0/8'\n  condition: s",
+        &e
+    ));
+    assert!(!matches(
+        "  s:\n    DestinationIp|cidr: '192.168.0.0/16'\n  condition: s",
+        &e
+    ));
+    assert!(matches(
+        "  s:\n    V6|cidr: 'fe80::/10'\n  condition: s",
+        &e
+    ));
     rejects("  s:\n    DestinationIp|cidr: 'nonsense'\n  condition: s");
 }
 
@@ -160,30 +270,48 @@ fn fieldref() {
     let e = ev(&[("A", "Same"), ("B", "same"), ("C", "xsamex")]);
     assert!(matches("  s:\n    A|fieldref: B\n  condition: s", &e));
     assert!(!matches("  s:\n    A|fieldref: C\n  condition: s", &e));
-    assert!(matches("  s:\n    C|fieldref|contains: A\n  condition: s", &e));
-    assert!(!matches("  s:\n    A|fieldref|cased: B\n  condition: s", &e));
+    assert!(matches(
+        "  s:\n    C|fieldref|contains: A\n  condition: s",
+        &e
+    ));
+    assert!(!matches(
+        "  s:\n    A|fieldref|cased: B\n  condition: s",
+        &e
+    ));
 }
 
 #[test]
 fn expand_with_placeholders() {
     let mut b = RulesetBuilder::new();
     let mut ph = std::collections::HashMap::new();
-    ph.insert("admins".to_owned(), vec!["root".to_owned(), "admin".to_owned()]);
+    ph.insert(
+        "admins".to_owned(),
+        vec!["root".to_owned(), "admin".to_owned()],
+    );
     b.placeholders(ph);
-    b.add_source("t.yml", &rule("  s:\n    User|expand: '%admins%'\n  condition: s"));
+    b.add_source(
+        "t.yml",
+        &rule("  s:\n    User|expand: '%admins%'\n  condition: s"),
+    );
     let (rs, errors) = b.build();
     assert!(errors.is_empty());
     let mut n = 0;
     for u in ["ADMIN", "root", "bob"] {
-        rs.scan_unrouted(&ev(&[("User", u)]), &mut |_: usize, _: &mamori_detect::CompiledRule, _: &EventView| {
-            n += 1;
-            true
-        });
+        rs.scan_unrouted(
+            &ev(&[("User", u)]),
+            &mut |_: usize, _: &mamori_detect::CompiledRule, _: &EventView| {
+                n += 1;
+                true
+            },
+        );
     }
     assert_eq!(n, 2);
     // Without placeholder values the rule loads with a warning and the value matches nothing.
     let mut b = RulesetBuilder::new();
-    b.add_source("t.yml", &rule("  s:\n    User|expand: '%admins%'\n  condition: s"));
+    b.add_source(
+        "t.yml",
+        &rule("  s:\n    User|expand: '%admins%'\n  condition: s"),
+    );
     let (rs, errors) = b.build();
     assert_eq!(rs.rules().len(), 1);
     assert!(errors.iter().all(|e| e.warning) && errors.len() == 1);
@@ -194,7 +322,10 @@ fn cased() {
     let e = ev(&[("A", "MiXed")]);
     assert!(matches("  s:\n    A|cased: 'MiXed'\n  condition: s", &e));
     assert!(!matches("  s:\n    A|cased: 'mixed'\n  condition: s", &e));
-    assert!(matches("  s:\n    A|contains|cased: 'Xe'\n  condition: s", &e));
+    assert!(matches(
+        "  s:\n    A|contains|cased: 'Xe'\n  condition: s",
+        &e
+    ));
 }
 
 #[test]
@@ -213,9 +344,18 @@ fn null_and_empty() {
 #[test]
 fn keywords() {
     let e = ev(&[("A", "some mimikatz here"), ("B", "other")]);
-    assert!(matches("  keywords:\n    - 'MIMIKATZ'\n    - 'nothing'\n  condition: keywords", &e));
-    assert!(!matches("  keywords:\n    - 'nothing'\n  condition: keywords", &e));
-    assert!(matches("  keywords:\n    '|all':\n      - 'mimi'\n      - 'other'\n  condition: keywords", &e));
+    assert!(matches(
+        "  keywords:\n    - 'MIMIKATZ'\n    - 'nothing'\n  condition: keywords",
+        &e
+    ));
+    assert!(!matches(
+        "  keywords:\n    - 'nothing'\n  condition: keywords",
+        &e
+    ));
+    assert!(matches(
+        "  keywords:\n    '|all':\n      - 'mimi'\n      - 'other'\n  condition: keywords",
+        &e
+    ));
 }
 
 #[test]
@@ -245,7 +385,10 @@ fn condition_forms() {
     assert!(c("sel_a and not 1 of filter*"));
     assert!(c("not sel_c and not filter"));
     // A list of conditions is OR-ed.
-    assert!(matches(&format!("{d}  condition:\n    - sel_c\n    - sel_a"), &e));
+    assert!(matches(
+        &format!("{d}  condition:\n    - sel_c\n    - sel_a"),
+        &e
+    ));
 }
 
 #[test]
@@ -255,7 +398,10 @@ fn condition_errors_have_lines() {
     let err = rejects("  s:\n    A: 1\n  condition: s | count() > 5");
     assert!(err.contains("aggregation"), "{err}");
     let err = rejects("  s:\n    A|frobnicate: 1\n  condition: s");
-    assert!(err.contains("frobnicate") && err.contains("t.yml:8"), "{err}");
+    assert!(
+        err.contains("frobnicate") && err.contains("t.yml:8"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -280,10 +426,13 @@ fn collections_global_and_repeat() {
     let ids: Vec<&str> = rs.rules().iter().map(|r| r.meta.id.as_str()).collect();
     assert_eq!(ids, ["r1", "r2", "r3"]);
     let mut hits = Vec::new();
-    rs.scan_unrouted(&ev(&[("A", "2")]), &mut |_: usize, r: &mamori_detect::CompiledRule, _: &EventView| {
-        hits.push(r.meta.id.clone());
-        true
-    });
+    rs.scan_unrouted(
+        &ev(&[("A", "2")]),
+        &mut |_: usize, r: &mamori_detect::CompiledRule, _: &EventView| {
+            hits.push(r.meta.id.clone());
+            true
+        },
+    );
     assert_eq!(hits, ["r2", "r3"]);
 }
 
@@ -299,7 +448,9 @@ fn meta_filter_rules() {
     assert_eq!(rs.filter_count(), 1);
     let count = |e: &EventView| {
         let mut n = 0;
-        rs.scan_unrouted(e, &mut |_: usize, _: &mamori_detect::CompiledRule, _: &EventView| {
+        rs.scan_unrouted(e, &mut |_: usize,
+                                  _: &mamori_detect::CompiledRule,
+                                  _: &EventView| {
             n += 1;
             true
         });
@@ -317,14 +468,37 @@ fn logsource_routing() {
     let (rs, _) = b.build();
     let count = |fields: &[(&str, &str)]| {
         let mut n = 0;
-        rs.scan(&ev(fields), &mut |_: usize, _: &mamori_detect::CompiledRule, _: &EventView| {
-            n += 1;
-            true
-        });
+        rs.scan(
+            &ev(fields),
+            &mut |_: usize, _: &mamori_detect::CompiledRule, _: &EventView| {
+                n += 1;
+                true
+            },
+        );
         n
     };
-    assert_eq!(count(&[("Channel", "Microsoft-Windows-Sysmon/Operational"), ("EventID", "1"), ("A", "1")]), 1);
-    assert_eq!(count(&[("Channel", "Security"), ("EventID", "4688"), ("A", "1")]), 1);
-    assert_eq!(count(&[("Channel", "Microsoft-Windows-Sysmon/Operational"), ("EventID", "3"), ("A", "1")]), 0);
-    assert_eq!(count(&[("Channel", "System"), ("EventID", "1"), ("A", "1")]), 0);
+    assert_eq!(
+        count(&[
+            ("Channel", "Microsoft-Windows-Sysmon/Operational"),
+            ("EventID", "1"),
+            ("A", "1")
+        ]),
+        1
+    );
+    assert_eq!(
+        count(&[("Channel", "Security"), ("EventID", "4688"), ("A", "1")]),
+        1
+    );
+    assert_eq!(
+        count(&[
+            ("Channel", "Microsoft-Windows-Sysmon/Operational"),
+            ("EventID", "3"),
+            ("A", "1")
+        ]),
+        0
+    );
+    assert_eq!(
+        count(&[("Channel", "System"), ("EventID", "1"), ("A", "1")]),
+        0
+    );
 }

@@ -26,9 +26,11 @@ pub enum OutputFormat {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit status: 0 = nothing at or above --min-level found, \
+#[command(
+    after_help = "Exit status: 0 = nothing at or above --min-level found, \
 1 = detections found, 2 = error (bad arguments, unreadable rules/inputs).\n\
-Rules that fail to compile are reported on stderr and skipped; the hunt goes on.")]
+Rules that fail to compile are reported on stderr and skipped; the hunt goes on."
+)]
 pub struct HuntArgs {
     /// Files or directories to scan (.evtx, .json, .jsonl; directories are walked).
     #[arg(required = true)]
@@ -73,7 +75,11 @@ fn load_placeholders(path: &PathBuf) -> anyhow::Result<HashMap<String, Vec<Strin
     let mut out = HashMap::new();
     for d in docs {
         let Value::Map(entries) = &d.value else {
-            anyhow::bail!("{}:{}: expected a map of placeholders", path.display(), d.line);
+            anyhow::bail!(
+                "{}:{}: expected a map of placeholders",
+                path.display(),
+                d.line
+            );
         };
         for (k, v) in entries {
             out.insert(k.clone(), v.string_list());
@@ -138,7 +144,9 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
             ruleset.rules().len(),
             ruleset.correlations().len(),
             rejected,
-            iocs.as_ref().map(|i| format!(", {} indicators", i.len())).unwrap_or_default(),
+            iocs.as_ref()
+                .map(|i| format!(", {} indicators", i.len()))
+                .unwrap_or_default(),
             compile_time.as_secs_f64(),
             files.len()
         );
@@ -211,7 +219,11 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn write_detections(out: &mut dyn Write, dets: &[Detection], fmt: OutputFormat) -> anyhow::Result<()> {
+fn write_detections(
+    out: &mut dyn Write,
+    dets: &[Detection],
+    fmt: OutputFormat,
+) -> anyhow::Result<()> {
     match fmt {
         OutputFormat::Jsonl => {
             for d in dets {

@@ -140,7 +140,10 @@ pub fn read_evtx<U: Send + 'static>(
         let json = rec.into_json_value()?;
         let mut ev = event_from_json(&json.data);
         if !ev.has("EventRecordID") {
-            ev.push("EventRecordID", FieldValue::new(rec_id.to_string(), ValueKind::Num));
+            ev.push(
+                "EventRecordID",
+                FieldValue::new(rec_id.to_string(), ValueKind::Num),
+            );
         }
         ev.source = Some(src.clone());
         Ok((map.clone())(ev))

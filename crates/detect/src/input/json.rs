@@ -104,7 +104,9 @@ pub fn read_json(path: &Path, sink: &mut dyn FnMut(EventView)) -> Result<ReadSta
                     });
                 }
                 // Resynchronise on the next line.
-                stats.skip(format!("{name}: skipped invalid JSON at byte {offset}: {e}"));
+                stats.skip(format!(
+                    "{name}: skipped invalid JSON at byte {offset}: {e}"
+                ));
                 return resync_lines(path, offset, &name, stats, &mut emit);
             }
         }
@@ -137,7 +139,9 @@ fn resync_lines(
         }
         match serde_json::from_slice::<Value>(&line) {
             Ok(v) => emit(&v, &mut stats),
-            Err(e) => stats.skip(format!("{name}: skipped invalid JSON line at byte {start}: {e}")),
+            Err(e) => stats.skip(format!(
+                "{name}: skipped invalid JSON line at byte {start}: {e}"
+            )),
         }
     }
     Ok(stats)

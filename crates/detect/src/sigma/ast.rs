@@ -124,7 +124,11 @@ impl RawDoc {
                 .and_then(|l| Level::parse(&l))
                 .unwrap_or(Level::Medium),
             status: s("status"),
-            tags: self.node.get("tags").map(Node::string_list).unwrap_or_default(),
+            tags: self
+                .node
+                .get("tags")
+                .map(Node::string_list)
+                .unwrap_or_default(),
             file: self.file.clone(),
             line: self.line,
         }

@@ -167,7 +167,10 @@ pub fn compile_detection_section(
             .iter()
             .map(|i| (i.line, i.as_scalar_string().unwrap_or_default()))
             .collect(),
-        _ => vec![(cond_node.line, cond_node.as_scalar_string().unwrap_or_default())],
+        _ => vec![(
+            cond_node.line,
+            cond_node.as_scalar_string().unwrap_or_default(),
+        )],
     };
     let mut exprs = Vec::new();
     for (line, c) in cond_strings {
@@ -201,7 +204,9 @@ pub fn compile_rule(doc: &RawDoc, ph: &Placeholders) -> Result<CompiledRule, Com
         return Err(err(doc.line, "rule has no detection"));
     };
     if let Some(l) = doc.node.get("level")
-        && l.as_scalar_string().and_then(|s| super::ast::Level::parse(&s)).is_none()
+        && l.as_scalar_string()
+            .and_then(|s| super::ast::Level::parse(&s))
+            .is_none()
     {
         return Err(err(l.line, "invalid level"));
     }

@@ -205,7 +205,9 @@ pub fn resolve(ast: &CondAst, names: &[String]) -> Result<Expr, String> {
             .map(|(i, _)| i)
             .collect();
         if idx.is_empty() {
-            return Err(format!("condition refers to '{pat}' which matches no search"));
+            return Err(format!(
+                "condition refers to '{pat}' which matches no search"
+            ));
         }
         Ok(idx)
     };
@@ -215,8 +217,16 @@ pub fn resolve(ast: &CondAst, names: &[String]) -> Result<Expr, String> {
             None => return Err(format!("condition refers to unknown search '{n}'")),
         },
         CondAst::Not(e) => Expr::Not(Box::new(resolve(e, names)?)),
-        CondAst::And(es) => Expr::And(es.iter().map(|e| resolve(e, names)).collect::<Result<_, _>>()?),
-        CondAst::Or(es) => Expr::Or(es.iter().map(|e| resolve(e, names)).collect::<Result<_, _>>()?),
+        CondAst::And(es) => Expr::And(
+            es.iter()
+                .map(|e| resolve(e, names))
+                .collect::<Result<_, _>>()?,
+        ),
+        CondAst::Or(es) => Expr::Or(
+            es.iter()
+                .map(|e| resolve(e, names))
+                .collect::<Result<_, _>>()?,
+        ),
         CondAst::OneOf(p) => Expr::Or(group(p)?.into_iter().map(Expr::Ref).collect()),
         CondAst::AllOf(p) => Expr::And(group(p)?.into_iter().map(Expr::Ref).collect()),
     })

@@ -105,8 +105,11 @@ impl Matcher {
     fn matches(&self, v: &FieldValue, ev: &EventView) -> bool {
         match self {
             Matcher::Null => v.is_empty_or_null(),
-            Matcher::Str(s) => v.kind != ValueKind::Null && s.matches(v)
-                || (v.kind == ValueKind::Null && matches!(&s.m, StrMatch::Exact(l) if l.is_empty())),
+            Matcher::Str(s) => {
+                v.kind != ValueKind::Null && s.matches(v)
+                    || (v.kind == ValueKind::Null
+                        && matches!(&s.m, StrMatch::Exact(l) if l.is_empty()))
+            }
             Matcher::Re(re) => re.is_match(&v.raw),
             Matcher::Cidr(net) => v
                 .raw
@@ -119,23 +122,21 @@ impl Matcher {
                 CmpOp::Lt => x < *n,
                 CmpOp::Lte => x <= *n,
             }),
-            Matcher::FieldRef { field, mode, cased } => {
-                ev.get_lower(field).is_some_and(|others| {
-                    others.iter().any(|o| {
-                        let (a, b) = if *cased {
-                            (v.raw.as_str(), o.raw.as_str())
-                        } else {
-                            (v.lower.as_str(), o.lower.as_str())
-                        };
-                        match mode {
-                            RefMode::Eq => a == b,
-                            RefMode::Contains => a.contains(b),
-                            RefMode::Prefix => a.starts_with(b),
-                            RefMode::Suffix => a.ends_with(b),
-                        }
-                    })
+            Matcher::FieldRef { field, mode, cased } => ev.get_lower(field).is_some_and(|others| {
+                others.iter().any(|o| {
+                    let (a, b) = if *cased {
+                        (v.raw.as_str(), o.raw.as_str())
+                    } else {
+                        (v.lower.as_str(), o.lower.as_str())
+                    };
+                    match mode {
+                        RefMode::Eq => a == b,
+                        RefMode::Contains => a.contains(b),
+                        RefMode::Prefix => a.starts_with(b),
+                        RefMode::Suffix => a.ends_with(b),
+                    }
                 })
-            }
+            }),
         }
     }
 }

@@ -145,7 +145,13 @@ fn literal_of(p: &[Part]) -> String {
 
 /// Compiles a pattern into the cheapest string matcher.
 fn compile_pattern(parts: &[Part], cased: bool) -> Result<StrMatcher, String> {
-    let norm = |s: &str| if cased { s.to_owned() } else { s.to_lowercase() };
+    let norm = |s: &str| {
+        if cased {
+            s.to_owned()
+        } else {
+            s.to_lowercase()
+        }
+    };
     // Collapse consecutive stars.
     let mut p: Vec<Part> = Vec::with_capacity(parts.len());
     for x in parts {
@@ -190,7 +196,9 @@ fn windash_variants(s: &str) -> Vec<String> {
         .filter(|&i| {
             (chars[i] == '-' || chars[i] == '/')
                 && (i == 0 || !chars[i - 1].is_alphanumeric())
-                && chars.get(i + 1).is_some_and(|c| c.is_alphanumeric() || *c == '?')
+                && chars
+                    .get(i + 1)
+                    .is_some_and(|c| c.is_alphanumeric() || *c == '?')
         })
         .collect();
     if positions.is_empty() {
@@ -363,7 +371,11 @@ pub fn build_field_cond(key: &str, value: &Node, ph: &Placeholders) -> Result<Fi
             let net = text
                 .trim()
                 .parse::<ipnet::IpNet>()
-                .or_else(|_| text.trim().parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .or_else(|_| {
+                    text.trim()
+                        .parse::<std::net::IpAddr>()
+                        .map(ipnet::IpNet::from)
+                })
                 .map_err(|_| format!("'{key}': '{text}' is not a CIDR network"))?;
             matchers.push(Matcher::Cidr(net));
             continue;
@@ -492,7 +504,10 @@ mod tests {
     fn expand_placeholders() {
         let mut ph = Placeholders::new();
         ph.insert("Admins".into(), vec!["root".into(), "admin".into()]);
-        assert_eq!(expand("x%Admins%y", &ph).unwrap(), vec!["xrooty", "xadminy"]);
+        assert_eq!(
+            expand("x%Admins%y", &ph).unwrap(),
+            vec!["xrooty", "xadminy"]
+        );
         assert!(expand("%nope%", &ph).unwrap().is_empty());
     }
 }

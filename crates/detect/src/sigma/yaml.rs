@@ -184,7 +184,12 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
                 .location()
                 .and_then(|l| u32::try_from(l.line()).ok())
                 .unwrap_or(0),
-            message: e.to_string().lines().next().unwrap_or("YAML error").to_owned(),
+            message: e
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("YAML error")
+                .to_owned(),
         })
 }
 
