@@ -14,6 +14,7 @@ pub mod hunt;
 pub mod input;
 pub mod ioc;
 pub mod mapping;
+pub mod prefilter;
 pub mod ruleset;
 pub mod sigma;
 pub mod time;

@@ -9,6 +9,7 @@ use crate::correlation::{Correlation, compile_correlation};
 use crate::error::RuleError;
 use crate::event::EventView;
 use crate::mapping::{FieldMapping, Route, Router};
+use crate::prefilter::Prefilter;
 use crate::sigma::ast::{DocKind, RawDoc, collect_docs};
 use crate::sigma::compile::{CompiledRule, compile_filter, compile_rule};
 use crate::sigma::modifiers::Placeholders;
@@ -217,6 +218,7 @@ impl RulesetBuilder {
             }
         }
         let router = Router::new(rules.iter().map(|r| &r.route));
+        let prefilter = Prefilter::new(&rules);
         let mut suppressed = vec![false; rules.len()];
         let mut corr_of_rule: Vec<Vec<usize>> = vec![Vec::new(); rules.len()];
         for (ci, c) in corrs.iter().enumerate() {
@@ -238,6 +240,7 @@ impl RulesetBuilder {
                 corr_of_rule,
                 suppressed,
                 router,
+                prefilter,
                 mapping: FieldMapping::builtin(),
                 files,
                 filters: filter_count,
@@ -255,6 +258,7 @@ pub struct Ruleset {
     corr_of_rule: Vec<Vec<usize>>,
     suppressed: Vec<bool>,
     router: Router,
+    prefilter: Prefilter,
     mapping: FieldMapping,
     files: usize,
     filters: usize,
@@ -308,10 +312,26 @@ impl Ruleset {
 
     /// Evaluates every rule whose logsource fits the event; calls the sink per match.
     pub fn scan(&self, ev: &EventView, sink: &mut dyn FindingSink) {
+        let found = self.prefilter.scan(ev);
+        self.router.for_each(ev, |i| match self.rules.get(i) {
+            Some(r) if self.prefilter.may_match(i, &found) && r.matches(ev) => {
+                sink.on_match(i, r, ev)
+            }
+            _ => true,
+        });
+    }
+
+    /// Like [`Ruleset::scan`] without the literal prefilter (for tests and benchmarks).
+    pub fn scan_without_prefilter(&self, ev: &EventView, sink: &mut dyn FindingSink) {
         self.router.for_each(ev, |i| match self.rules.get(i) {
             Some(r) if r.matches(ev) => sink.on_match(i, r, ev),
             _ => true,
         });
+    }
+
+    /// Number of rules guarded by the literal prefilter.
+    pub fn prefiltered_rules(&self) -> usize {
+        self.prefilter.guarded_rules()
     }
 
     /// Evaluates every rule against the event ignoring logsource routing (for tests).

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use mamori_detect::input::evtx::read_evtx;
 use mamori_detect::sigma::yaml::{Node, parse_documents};
-use mamori_detect::{EventView, RulesetBuilder};
+use mamori_detect::{CompiledRule, EventView, RulesetBuilder};
 
 /// Lowest pass count accepted (raise when the engine improves).
 const FLOOR: usize = 198;
@@ -97,6 +97,8 @@ fn regression_data() {
     println!("rules loaded: {}, rejected: {rejected}", rs.rules().len());
     let cases = cases(&root);
     let mut pass = 0;
+    let mut prefilter_diffs = 0usize;
+    let mut total_matches = 0usize;
     let mut failures = Vec::new();
     for c in &cases {
         let mut events: Vec<EventView> = Vec::new();
@@ -105,14 +107,24 @@ fn regression_data() {
         for mut ev in events {
             rs.prepare(&mut ev);
             let mut hit = false;
-            rs.scan(&ev, &mut |_i: usize,
-                               r: &mamori_detect::CompiledRule,
-                               _e: &EventView| {
+            let mut matched = Vec::new();
+            rs.scan(&ev, &mut |i: usize, r: &CompiledRule, _e: &EventView| {
+                matched.push(i);
                 if c.rule_ids.contains(&r.meta.id) {
                     hit = true;
                 }
                 true
             });
+            // The literal prefilter must never change results.
+            let mut unfiltered = Vec::new();
+            rs.scan_without_prefilter(&ev, &mut |i: usize, _: &CompiledRule, _: &EventView| {
+                unfiltered.push(i);
+                true
+            });
+            if matched != unfiltered {
+                prefilter_diffs += 1;
+            }
+            total_matches += matched.len();
             hits += usize::from(hit);
         }
         let ok = match c.count {
@@ -134,5 +146,10 @@ fn regression_data() {
         println!("FAIL {f}");
     }
     println!("regression_data: {pass}/{} passed", cases.len());
+    println!(
+        "prefilter guards {} rules; {total_matches} rule matches, {prefilter_diffs} events differ without it",
+        rs.prefiltered_rules()
+    );
+    assert_eq!(prefilter_diffs, 0);
     assert!(pass >= FLOOR, "only {pass}/{} passed", cases.len());
 }

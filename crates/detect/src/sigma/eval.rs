@@ -13,8 +13,8 @@ use crate::event::{EventView, FieldValue, ValueKind};
 pub enum StrMatch {
     /// Whole value equals.
     Exact(String),
-    /// Value contains.
-    Contains(String),
+    /// Value contains (with a precompiled substring searcher).
+    Contains(String, memchr::memmem::Finder<'static>),
     /// Value starts with.
     Prefix(String),
     /// Value ends with.
@@ -35,13 +35,25 @@ pub struct StrMatcher {
 }
 
 impl StrMatcher {
+    /// The literal every matching value contains (lowercased), if there is one.
+    pub fn required_literal(&self) -> Option<String> {
+        let l = match &self.m {
+            StrMatch::Exact(l)
+            | StrMatch::Contains(l, _)
+            | StrMatch::Prefix(l)
+            | StrMatch::Suffix(l) => l,
+            StrMatch::Glob(_) | StrMatch::Any => return None,
+        };
+        (!l.is_empty() && l.is_ascii()).then(|| l.to_ascii_lowercase())
+    }
+
     /// Tests one value.
     #[inline]
     pub fn matches(&self, v: &FieldValue) -> bool {
         let s = if self.cased { &v.raw } else { &v.lower };
         match &self.m {
             StrMatch::Exact(l) => s == l,
-            StrMatch::Contains(l) => s.contains(l.as_str()),
+            StrMatch::Contains(_, f) => f.find(s.as_bytes()).is_some(),
             StrMatch::Prefix(l) => s.starts_with(l.as_str()),
             StrMatch::Suffix(l) => s.ends_with(l.as_str()),
             StrMatch::Glob(re) => re.is_match(&v.raw),

@@ -164,7 +164,11 @@ fn compile_pattern(parts: &[Part], cased: bool) -> Result<StrMatcher, String> {
         [] => StrMatch::Exact(String::new()),
         [Part::Star] => StrMatch::Any,
         [Part::Lit(l)] => StrMatch::Exact(norm(l)),
-        [Part::Star, Part::Lit(l), Part::Star] => StrMatch::Contains(norm(l)),
+        [Part::Star, Part::Lit(l), Part::Star] => {
+            let l = norm(l);
+            let f = memchr::memmem::Finder::new(l.as_bytes()).into_owned();
+            StrMatch::Contains(l, f)
+        }
         [Part::Lit(l), Part::Star] => StrMatch::Prefix(norm(l)),
         [Part::Star, Part::Lit(l)] => StrMatch::Suffix(norm(l)),
         _ => {
