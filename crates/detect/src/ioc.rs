@@ -118,7 +118,11 @@ fn classify(v: &str) -> Option<(IocKind, String)> {
         return Some((IocKind::Email, v.to_lowercase()));
     }
     let d = v.trim_end_matches('.').to_lowercase();
-    if d.contains('.') && !d.contains(char::is_whitespace) {
+    let host_chars = d
+        .trim_start_matches("*.")
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if d.contains('.') && host_chars && !d.starts_with('.') && !d.contains("..") {
         return Some((IocKind::Domain, d.trim_start_matches("*.").to_owned()));
     }
     None

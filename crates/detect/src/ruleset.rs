@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use crate::correlation::{Correlation, compile_correlation};
 use crate::error::RuleError;
 use crate::event::EventView;
@@ -77,8 +79,14 @@ impl RulesetBuilder {
                 .map(|e| e.into_path())
                 .collect();
             files.sort();
-            for f in files {
-                self.add_file(&f);
+            // Read and parse in parallel; merge in file order.
+            let parsed: Vec<_> = files.par_iter().map(|f| parse_file(f)).collect();
+            for p in parsed {
+                self.files += 1;
+                match p {
+                    Ok(docs) => self.docs.extend(docs),
+                    Err(e) => self.errors.push(e),
+                }
             }
         } else {
             self.add_file(path);
@@ -87,37 +95,19 @@ impl RulesetBuilder {
     }
 
     fn add_file(&mut self, path: &Path) {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                self.add_source(&path.display().to_string(), &text);
-            }
-            Err(e) => self.errors.push(RuleError::new(
-                path.display().to_string(),
-                0,
-                None,
-                format!("cannot read: {e}"),
-            )),
+        self.files += 1;
+        match parse_file(path) {
+            Ok(docs) => self.docs.extend(docs),
+            Err(e) => self.errors.push(e),
         }
     }
 
     /// Adds the documents of one YAML text named `name`.
     pub fn add_source(&mut self, name: &str, text: &str) -> &mut Self {
         self.files += 1;
-        let file: Arc<str> = Arc::from(name);
-        match parse_documents(text) {
-            Err(e) => self.errors.push(RuleError::new(
-                name.to_owned(),
-                e.line,
-                None,
-                format!("YAML: {}", e.message),
-            )),
-            Ok(nodes) => match collect_docs(&file, nodes) {
-                Ok(docs) => self.docs.extend(docs),
-                Err((line, m)) => self
-                    .errors
-                    .push(RuleError::new(name.to_owned(), line, None, m)),
-            },
+        match parse_source(name, text) {
+            Ok(docs) => self.docs.extend(docs),
+            Err(e) => self.errors.push(e),
         }
         self
     }
@@ -133,10 +123,19 @@ impl RulesetBuilder {
         let mut rules: Vec<CompiledRule> = Vec::new();
         let mut filters = Vec::new();
         let mut correlations = Vec::new();
-        for d in &docs {
+        let compiled: Vec<_> = docs
+            .par_iter()
+            .map(|d| (d.kind() == Some(DocKind::Detection)).then(|| compile_rule(d, &placeholders)))
+            .collect();
+        for (d, compiled) in docs.iter().zip(compiled) {
             let title = d.meta().title;
             match d.kind() {
-                Some(DocKind::Detection) => match compile_rule(d, &placeholders) {
+                Some(DocKind::Detection) => match compiled.unwrap_or_else(|| {
+                    Err(crate::sigma::compile::CompileError {
+                        line: d.line,
+                        message: "internal: rule not compiled".into(),
+                    })
+                }) {
                     Ok(r) => {
                         for (line, w) in &r.warnings {
                             errors.push(RuleError::warning(
@@ -248,6 +247,27 @@ impl RulesetBuilder {
             errors,
         )
     }
+}
+
+fn parse_file(path: &Path) -> Result<Vec<RawDoc>, RuleError> {
+    let name = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => parse_source(&name, &String::from_utf8_lossy(&bytes)),
+        Err(e) => Err(RuleError::new(name, 0, None, format!("cannot read: {e}"))),
+    }
+}
+
+fn parse_source(name: &str, text: &str) -> Result<Vec<RawDoc>, RuleError> {
+    let file: Arc<str> = Arc::from(name);
+    let nodes = parse_documents(text).map_err(|e| {
+        RuleError::new(
+            name.to_owned(),
+            e.line,
+            None,
+            format!("YAML: {}", e.message),
+        )
+    })?;
+    collect_docs(&file, nodes).map_err(|(line, m)| RuleError::new(name.to_owned(), line, None, m))
 }
 
 /// An immutable, compiled set of rules.

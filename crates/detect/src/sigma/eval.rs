@@ -14,7 +14,7 @@ pub enum StrMatch {
     /// Whole value equals.
     Exact(String),
     /// Value contains (with a precompiled substring searcher).
-    Contains(String, memchr::memmem::Finder<'static>),
+    Contains(String, Box<memchr::memmem::Finder<'static>>),
     /// Value starts with.
     Prefix(String),
     /// Value ends with.

@@ -166,7 +166,7 @@ fn compile_pattern(parts: &[Part], cased: bool) -> Result<StrMatcher, String> {
         [Part::Lit(l)] => StrMatch::Exact(norm(l)),
         [Part::Star, Part::Lit(l), Part::Star] => {
             let l = norm(l);
-            let f = memchr::memmem::Finder::new(l.as_bytes()).into_owned();
+            let f = Box::new(memchr::memmem::Finder::new(l.as_bytes()).into_owned());
             StrMatch::Contains(l, f)
         }
         [Part::Lit(l), Part::Star] => StrMatch::Prefix(norm(l)),

@@ -1,0 +1,88 @@
+//! Input robustness: JSON shapes, corrupt EVTX files (no panic; skipped records counted
+//! with the file and offset named).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use mamori_detect::input::evtx::read_evtx;
+use mamori_detect::input::json::read_json;
+use mamori_detect::input::{Format, detect_format};
+
+fn tmp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("mamori-inputs-{name}-{}", std::process::id()))
+}
+
+fn sample_evtx() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/sigma/regression_data/rules/windows/process_creation");
+    let dir = std::fs::read_dir(&p).ok()?;
+    for e in dir.flatten() {
+        for f in std::fs::read_dir(e.path()).ok()?.flatten() {
+            if f.path().extension().is_some_and(|x| x == "evtx") {
+                return Some(f.path());
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn json_array_lines_and_winlogbeat() {
+    let p = tmp("array.json");
+    std::fs::write(
+        &p,
+        r##"[{"Event":{"System":{"Channel":"Security","EventID":{"#attributes":{"Qualifiers":0},"#text":4625}},"EventData":{"TargetUserName":"bob"}}},
+           {"winlog":{"channel":"System","event_id":7045,"event_data":{"ServiceName":"evil"}}}]"##,
+    )
+    .unwrap();
+    assert_eq!(detect_format(&p).unwrap(), Some(Format::Json));
+    let mut evs = Vec::new();
+    let st = read_json(&p, &mut |e| evs.push(e)).unwrap();
+    assert_eq!(st.events, 2);
+    assert_eq!(evs[0].event_id, Some(4625));
+    assert_eq!(evs[0].channel.as_deref(), Some("security"));
+    assert_eq!(evs[0].first("TargetUserName"), Some("bob"));
+    assert_eq!(evs[1].event_id, Some(7045));
+    assert_eq!(evs[1].first("ServiceName"), Some("evil"));
+    std::fs::remove_file(&p).unwrap();
+}
+
+#[test]
+fn invalid_json_is_an_error_not_a_panic() {
+    let p = tmp("bad.json");
+    std::fs::write(&p, "{not json").unwrap();
+    let err = read_json(&p, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("bad.json"));
+    std::fs::remove_file(&p).unwrap();
+}
+
+#[test]
+fn corrupt_evtx_is_skipped_with_warnings() {
+    let Some(src) = sample_evtx() else {
+        println!("SKIP corrupt_evtx: corpus ../shared/corpora/sigma not found");
+        return;
+    };
+    let mut bytes = std::fs::read(&src).unwrap();
+    let mut good = 0;
+    read_evtx(&src, 1, Some, &mut |_| good += 1).unwrap();
+    assert!(good > 0);
+    // Garble the record area of the first chunk (keep file and chunk headers).
+    for b in bytes.iter_mut().skip(4096 + 512 + 64).take(2048) {
+        *b = 0xA5;
+    }
+    let p = tmp("corrupt.evtx");
+    std::fs::write(&p, &bytes).unwrap();
+    let mut n = 0;
+    let st = read_evtx(&p, 1, Some, &mut |_| n += 1).unwrap();
+    assert!(st.skipped > 0 || n < good, "corruption went unnoticed");
+    if st.skipped > 0 {
+        assert!(st.warnings[0].contains("corrupt.evtx"), "{:?}", st.warnings);
+    }
+    // Truncated file and garbage header: errors or warnings, never a panic.
+    std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    let _ = read_evtx(&p, 1, Some, &mut |_| {});
+    std::fs::write(&p, b"ElfFile\0garbage").unwrap();
+    let _ = read_evtx(&p, 1, Some, &mut |_| {});
+    std::fs::remove_file(&p).unwrap();
+}
