@@ -86,3 +86,59 @@ fn corrupt_evtx_is_skipped_with_warnings() {
     let _ = read_evtx(&p, 1, Some, &mut |_| {});
     std::fs::remove_file(&p).unwrap();
 }
+
+#[test]
+fn ecs_process_event_routes_to_process_creation() {
+    use mamori_detect::input::json::event_from_value;
+    let v: serde_json::Value = serde_json::from_str(
+        r#"{"@timestamp":"2024-05-01T10:00:00Z","host":{"name":"ws1","os":{"type":"windows"}},
+            "event":{"category":["process"],"type":["start"]},
+            "process":{"executable":"C:\\Windows\\System32\\whoami.exe","command_line":"whoami /all",
+                       "parent":{"executable":"C:\\Windows\\cmd.exe"}}}"#,
+    )
+    .unwrap();
+    let mut ev = event_from_value(&v);
+    let mut b = mamori_detect::RulesetBuilder::new();
+    b.add_source(
+        "r.yml",
+        "title: w\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  s:\n    Image|endswith: '\\whoami.exe'\n    ParentImage|endswith: '\\cmd.exe'\n  condition: s\n",
+    );
+    let (rs, _) = b.build();
+    rs.prepare(&mut ev);
+    assert_eq!(ev.event_id, Some(1));
+    assert_eq!(ev.first("Computer"), Some("ws1"));
+    let mut n = 0;
+    rs.scan(
+        &ev,
+        &mut |_: usize, _: &mamori_detect::CompiledRule, _: &mamori_detect::EventView| {
+            n += 1;
+            true
+        },
+    );
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn security_4688_maps_to_sysmon_names() {
+    let mut ev = mamori_detect::EventView::new();
+    ev.push_str("Channel", "Security");
+    ev.push_str("EventID", "4688");
+    ev.push_str("NewProcessName", "C:\\Windows\\System32\\whoami.exe");
+    ev.finish();
+    let mut b = mamori_detect::RulesetBuilder::new();
+    b.add_source(
+        "r.yml",
+        "title: w\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  s:\n    Image|endswith: '\\whoami.exe'\n  condition: s\n",
+    );
+    let (rs, _) = b.build();
+    rs.prepare(&mut ev);
+    let mut n = 0;
+    rs.scan(
+        &ev,
+        &mut |_: usize, _: &mamori_detect::CompiledRule, _: &mamori_detect::EventView| {
+            n += 1;
+            true
+        },
+    );
+    assert_eq!(n, 1);
+}

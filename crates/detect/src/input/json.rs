@@ -61,8 +61,52 @@ pub fn event_from_value(v: &Value) -> EventView {
     ] {
         ev.alias(sigma, src);
     }
+    if !ev.has("Channel") {
+        ecs_route(&mut ev);
+    }
     ev.finish();
     ev
+}
+
+/// Pure ECS events (no Windows channel): derive the Sysmon channel and EventID that the
+/// event's `event.category`/`event.type` correspond to, so Sigma logsource routing applies
+/// (e.g. a process start routes to `process_creation` rules).
+fn ecs_route(ev: &mut EventView) {
+    let has = |field: &str, value: &str| {
+        ev.get(field)
+            .is_some_and(|vs| vs.iter().any(|v| v.lower == value))
+    };
+    let windows = has("host.os.type", "windows")
+        || has("host.os.family", "windows")
+        || has("host.os.platform", "windows")
+        || has("os.type", "windows");
+    if !windows {
+        return;
+    }
+    let id = if has("event.category", "process") && has("event.type", "start") {
+        1
+    } else if has("event.category", "network") {
+        3
+    } else if has("event.category", "library") || has("event.category", "driver") {
+        7
+    } else if has("event.category", "registry") {
+        13
+    } else if has("event.category", "file") && has("event.type", "creation") {
+        11
+    } else if has("event.category", "file") && has("event.type", "deletion") {
+        23
+    } else if has("event.category", "dns")
+        || has("event.category", "network") && ev.has("dns.question.name")
+    {
+        22
+    } else {
+        return;
+    };
+    ev.push_str("Channel", "Microsoft-Windows-Sysmon/Operational");
+    ev.push(
+        "EventID",
+        crate::event::FieldValue::new(id.to_string(), crate::event::ValueKind::Num),
+    );
 }
 
 /// Reads a JSON file and hands each event to `sink`. A top-level array yields its elements.
