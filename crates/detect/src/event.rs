@@ -196,6 +196,14 @@ impl EventView {
             .flat_map(|e| e.values.iter().map(move |v| (e.name.as_str(), v)))
     }
 
+    /// Every (lowercased field name, value).
+    pub fn iter_lower(&self) -> impl Iterator<Item = (&str, &FieldValue)> {
+        self.order
+            .iter()
+            .filter_map(|k| self.fields.get(k).map(|e| (k.as_str(), e)))
+            .flat_map(|(k, e)| e.values.iter().map(move |v| (k, v)))
+    }
+
     /// Number of distinct fields.
     pub fn len(&self) -> usize {
         self.order.len()

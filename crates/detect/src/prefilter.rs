@@ -1,8 +1,11 @@
-//! Aho-Corasick prefilter: for each rule, a set of literals at least one of which must occur
-//! in the (lowercased) event text for the rule to possibly match. One automaton over all
-//! literals runs once per event; rules whose literals are all absent are skipped without
-//! evaluation. Rules without such a guarantee (negations only, regexes, null checks, ...)
-//! are always evaluated.
+//! Aho-Corasick prefilter. For each rule we derive, from its condition, a conjunction of
+//! clauses; each clause lists (field, literal) pairs of which at least one must occur in
+//! that field's lowercased value for the rule to possibly match (field "" = any field,
+//! for keyword searches). Per event, one automaton per field runs over the field's
+//! values; rules with an unsatisfied clause are skipped without evaluation. Rules without
+//! such a guarantee (negations only, regexes, null checks, ...) are always evaluated.
+
+use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
@@ -10,104 +13,190 @@ use crate::event::EventView;
 use crate::sigma::compile::CompiledRule;
 use crate::sigma::eval::{CondKind, Expr, FieldCond, Matcher, Search};
 
-type Req = Option<Vec<String>>;
+/// (lowercased field, lowercased literal)
+type Lit = (String, String);
+/// At least one literal must be present.
+type Clause = Vec<Lit>;
+/// All clauses must hold; `None` = no guarantee.
+type Cnf = Option<Vec<Clause>>;
 
-fn best(reqs: impl Iterator<Item = Req>) -> Req {
-    // Prefer the alternative whose shortest literal is longest (most selective).
-    reqs.flatten().max_by_key(|r| {
-        let min = r.iter().map(String::len).min().unwrap_or(usize::MAX);
-        (min, std::cmp::Reverse(r.len()))
-    })
+const MAX_CLAUSES: usize = 4;
+
+fn clause_score(c: &Clause) -> (usize, std::cmp::Reverse<usize>) {
+    let min = c.iter().map(|l| l.1.len()).min().unwrap_or(usize::MAX);
+    (min, std::cmp::Reverse(c.len()))
 }
 
-fn union(reqs: impl Iterator<Item = Req>) -> Req {
-    let mut out = Vec::new();
-    for r in reqs {
-        out.extend(r?);
+fn best_clause(cnf: &[Clause]) -> Option<&Clause> {
+    cnf.iter().max_by_key(|c| clause_score(c))
+}
+
+fn and(parts: impl Iterator<Item = Cnf>) -> Cnf {
+    let mut out: Vec<Clause> = parts.flatten().flatten().collect();
+    if out.is_empty() {
+        return None;
     }
+    out.sort_by_key(|c| std::cmp::Reverse(clause_score(c)));
+    out.truncate(MAX_CLAUSES);
     Some(out)
 }
 
-fn cond_req(c: &FieldCond) -> Req {
+fn or(parts: impl Iterator<Item = Cnf>) -> Cnf {
+    let mut clause = Vec::new();
+    for p in parts {
+        let p = p?;
+        clause.extend(best_clause(&p)?.iter().cloned());
+    }
+    Some(vec![clause])
+}
+
+fn cond_cnf(c: &FieldCond) -> Cnf {
     let CondKind::Values { matchers, all } = &c.kind else {
         return None;
     };
-    let lit = |m: &Matcher| match m {
-        Matcher::Str(s) => s.required_literal().map(|l| vec![l]),
-        _ => None,
+    // The literals one of which a matcher needs.
+    let lits = |m: &Matcher| -> Option<Clause> {
+        match m {
+            Matcher::Str(s) => s.required_literal().map(|l| vec![(c.field.clone(), l)]),
+            Matcher::AnyContains { lits, .. } => lits
+                .iter()
+                .map(|l| {
+                    (!l.is_empty() && l.is_ascii())
+                        .then(|| (c.field.clone(), l.to_ascii_lowercase()))
+                })
+                .collect(),
+            _ => None,
+        }
     };
     if *all {
-        best(matchers.iter().map(lit))
+        and(matchers.iter().map(|m| lits(m).map(|l| vec![l])))
     } else {
-        union(matchers.iter().map(lit))
+        let clause: Option<Vec<Clause>> = matchers.iter().map(lits).collect();
+        clause.map(|cs| vec![cs.into_iter().flatten().collect()])
     }
 }
 
-fn search_req(s: &Search) -> Req {
+fn search_cnf(s: &Search) -> Cnf {
     match s {
-        Search::And(conds) => best(conds.iter().map(cond_req)),
-        Search::Or(items) => union(items.iter().map(search_req)),
+        Search::And(conds) => and(conds.iter().map(cond_cnf)),
+        Search::Or(items) => or(items.iter().map(search_cnf)),
     }
 }
 
-fn expr_req(e: &Expr, searches: &[Search]) -> Req {
+fn expr_cnf(e: &Expr, searches: &[Search]) -> Cnf {
     match e {
-        Expr::Ref(i) => searches.get(*i).and_then(search_req),
-        Expr::Not(_) => None,
-        Expr::And(es) => best(es.iter().map(|e| expr_req(e, searches))),
-        Expr::Or(es) => union(es.iter().map(|e| expr_req(e, searches))),
-        Expr::Const(false) => Some(Vec::new()),
-        Expr::Const(true) => None,
+        Expr::Ref(i) => searches.get(*i).and_then(search_cnf),
+        Expr::Not(_) | Expr::Const(true) => None,
+        Expr::And(es) => and(es.iter().map(|e| expr_cnf(e, searches))),
+        Expr::Or(es) => or(es.iter().map(|e| expr_cnf(e, searches))),
+        Expr::Const(false) => Some(vec![Vec::new()]),
+    }
+}
+
+/// One automaton and the literal id of each of its patterns.
+#[derive(Debug, Clone)]
+struct Automaton {
+    ac: AhoCorasick,
+    ids: Vec<u32>,
+}
+
+impl Automaton {
+    fn build(patterns: Vec<(String, u32)>) -> Option<Self> {
+        let (lits, ids): (Vec<String>, Vec<u32>) = patterns.into_iter().unzip();
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&lits)
+            .ok()?;
+        Some(Automaton { ac, ids })
+    }
+
+    fn scan(&self, text: &str, bits: &mut [u64]) {
+        for m in self.ac.find_overlapping_iter(text) {
+            if let Some(&id) = self.ids.get(m.pattern().as_usize()) {
+                let id = id as usize;
+                if let Some(w) = bits.get_mut(id / 64) {
+                    *w |= 1 << (id % 64);
+                }
+            }
+        }
     }
 }
 
 /// The compiled prefilter of a ruleset.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
-    ac: Option<AhoCorasick>,
+    by_field: HashMap<String, Automaton>,
+    any_field: Option<Automaton>,
     words: usize,
-    /// Per rule: literal ids (one must be present), or `None` = always evaluate.
-    reqs: Vec<Option<Vec<u32>>>,
+    /// Per rule: clauses of literal ids (each needs one present), `None` = always evaluate.
+    reqs: Vec<Option<Vec<Vec<u32>>>>,
 }
 
 /// Literals found in one event.
 #[derive(Debug, Clone)]
 pub struct Found(Vec<u64>);
 
+impl Found {
+    #[inline]
+    fn has(&self, id: u32) -> bool {
+        let id = id as usize;
+        self.0
+            .get(id / 64)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
+    }
+}
+
 impl Prefilter {
     /// Builds the prefilter for the rules.
     pub fn new(rules: &[CompiledRule]) -> Self {
-        let mut lits: Vec<String> = Vec::new();
-        let mut index: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+        let mut index: HashMap<Lit, u32> = HashMap::new();
         let mut reqs = Vec::with_capacity(rules.len());
         for r in rules {
-            let req = expr_req(&r.cond, &r.searches).map(|ls| {
-                let mut ids: Vec<u32> = ls
+            let cnf = expr_cnf(&r.cond, &r.searches);
+            reqs.push(cnf.map(|clauses| {
+                clauses
                     .into_iter()
-                    .map(|l| {
-                        *index.entry(l.clone()).or_insert_with(|| {
-                            lits.push(l);
-                            (lits.len() - 1) as u32
-                        })
+                    .map(|c| {
+                        let mut ids: Vec<u32> = c
+                            .into_iter()
+                            .map(|l| {
+                                let n = index.len() as u32;
+                                *index.entry(l).or_insert(n)
+                            })
+                            .collect();
+                        ids.sort_unstable();
+                        ids.dedup();
+                        ids
                     })
-                    .collect();
-                ids.sort_unstable();
-                ids.dedup();
-                ids
-            });
-            reqs.push(req);
+                    .collect()
+            }));
         }
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(&lits)
-            .ok();
-        // Without an automaton every rule is evaluated.
-        if ac.is_none() {
+        let mut per_field: HashMap<String, Vec<(String, u32)>> = HashMap::new();
+        for ((field, lit), id) in &index {
+            per_field
+                .entry(field.clone())
+                .or_default()
+                .push((lit.clone(), *id));
+        }
+        let any_field = per_field.remove("").and_then(Automaton::build);
+        let mut ok = true;
+        let mut by_field = HashMap::new();
+        for (f, pats) in per_field {
+            match Automaton::build(pats) {
+                Some(a) => {
+                    by_field.insert(f, a);
+                }
+                None => ok = false,
+            }
+        }
+        if !ok {
+            // An automaton failed to build: never skip anything.
             reqs.iter_mut().for_each(|r| *r = None);
         }
         Prefilter {
-            ac,
-            words: lits.len().div_ceil(64),
+            by_field,
+            any_field,
+            words: index.len().div_ceil(64),
             reqs,
         }
     }
@@ -117,17 +206,15 @@ impl Prefilter {
         self.reqs.iter().filter(|r| r.is_some()).count()
     }
 
-    /// Runs the automaton over every value of the event.
+    /// Runs the automata over the values of the event.
     pub fn scan(&self, ev: &EventView) -> Found {
         let mut bits = vec![0u64; self.words];
-        if let Some(ac) = &self.ac {
-            for (_, v) in ev.iter() {
-                for m in ac.find_overlapping_iter(v.lower.as_str()) {
-                    let id = m.pattern().as_usize();
-                    if let Some(w) = bits.get_mut(id / 64) {
-                        *w |= 1 << (id % 64);
-                    }
-                }
+        for (key, v) in ev.iter_lower() {
+            if let Some(a) = self.by_field.get(key) {
+                a.scan(&v.lower, &mut bits);
+            }
+            if let Some(a) = &self.any_field {
+                a.scan(&v.lower, &mut bits);
             }
         }
         Found(bits)
@@ -137,13 +224,7 @@ impl Prefilter {
     #[inline]
     pub fn may_match(&self, i: usize, found: &Found) -> bool {
         match self.reqs.get(i) {
-            Some(Some(ids)) => ids.iter().any(|&id| {
-                let id = id as usize;
-                found
-                    .0
-                    .get(id / 64)
-                    .is_some_and(|w| w & (1 << (id % 64)) != 0)
-            }),
+            Some(Some(clauses)) => clauses.iter().all(|c| c.iter().any(|&id| found.has(id))),
             _ => true,
         }
     }

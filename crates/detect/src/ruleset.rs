@@ -349,6 +349,31 @@ impl Ruleset {
         });
     }
 
+    /// (rules routed to the event, of which pass the prefilter): evaluation work per event.
+    pub fn candidates(&self, ev: &EventView) -> (usize, usize) {
+        let found = self.prefilter.scan(ev);
+        let (mut routed, mut passed) = (0, 0);
+        self.router.for_each(ev, |i| {
+            routed += 1;
+            passed += usize::from(self.prefilter.may_match(i, &found));
+            true
+        });
+        (routed, passed)
+    }
+
+    /// Rules that pass the prefilter for an event (diagnostics).
+    pub fn candidate_rules(&self, ev: &EventView) -> Vec<usize> {
+        let found = self.prefilter.scan(ev);
+        let mut out = Vec::new();
+        self.router.for_each(ev, |i| {
+            if self.prefilter.may_match(i, &found) {
+                out.push(i);
+            }
+            true
+        });
+        out
+    }
+
     /// Number of rules guarded by the literal prefilter.
     pub fn prefiltered_rules(&self) -> usize {
         self.prefilter.guarded_rules()

@@ -502,3 +502,15 @@ fn logsource_routing() {
         0
     );
 }
+
+#[test]
+fn many_contains_values_use_one_automaton() {
+    let list: String = (0..12).map(|i| format!("      - 'needle{i}x'\n")).collect();
+    let det = format!("  s:\n    CommandLine|contains:\n{list}      - 'end*here'\n  condition: s");
+    assert!(matches(&det, &ev(&[("CommandLine", "a NEEDLE7X b")])));
+    assert!(matches(&det, &ev(&[("CommandLine", "the end is here")])));
+    assert!(!matches(&det, &ev(&[("CommandLine", "needle7 b")])));
+    let cased = format!("  s:\n    CommandLine|contains|cased:\n{list}  condition: s");
+    assert!(matches(&cased, &ev(&[("CommandLine", "needle3x")])));
+    assert!(!matches(&cased, &ev(&[("CommandLine", "NEEDLE3X")])));
+}

@@ -95,6 +95,15 @@ pub enum Matcher {
     Null,
     /// A string comparison.
     Str(StrMatcher),
+    /// Many `contains` literals of one field, searched at once.
+    AnyContains {
+        /// Automaton over `lits`.
+        ac: Box<aho_corasick::AhoCorasick>,
+        /// The literals (lowercased unless `cased`).
+        lits: Vec<String>,
+        /// Case-sensitive.
+        cased: bool,
+    },
     /// `re` (on the raw value).
     Re(Regex),
     /// `cidr`.
@@ -121,6 +130,9 @@ impl Matcher {
                 v.kind != ValueKind::Null && s.matches(v)
                     || (v.kind == ValueKind::Null
                         && matches!(&s.m, StrMatch::Exact(l) if l.is_empty()))
+            }
+            Matcher::AnyContains { ac, cased, .. } => {
+                v.kind != ValueKind::Null && ac.is_match(if *cased { &v.raw } else { &v.lower })
             }
             Matcher::Re(re) => re.is_match(&v.raw),
             Matcher::Cidr(net) => v

@@ -458,6 +458,9 @@ pub fn build_field_cond(key: &str, value: &Node, ph: &Placeholders) -> Result<Fi
             matchers.push(Matcher::Str(compile_pattern(&p, pat_cased)?));
         }
     }
+    if !all {
+        matchers = merge_contains(matchers);
+    }
     if matchers.is_empty() && !has(Modifier::Expand) {
         return Err(format!("'{key}': empty value list"));
     }
@@ -465,6 +468,49 @@ pub fn build_field_cond(key: &str, value: &Node, ph: &Placeholders) -> Result<Fi
         field: field_lower,
         kind: CondKind::Values { matchers, all },
     })
+}
+
+/// Replaces many plain `contains` matchers (same casing) by one Aho-Corasick matcher.
+fn merge_contains(matchers: Vec<Matcher>) -> Vec<Matcher> {
+    const MIN: usize = 8;
+    for cased in [false, true] {
+        let n = matchers
+            .iter()
+            .filter(|m| matches!(m, Matcher::Str(s) if s.cased == cased && matches!(s.m, StrMatch::Contains(..))))
+            .count();
+        if n < MIN {
+            continue;
+        }
+        let mut lits = Vec::new();
+        let mut rest = Vec::new();
+        for m in matchers {
+            match m {
+                Matcher::Str(StrMatcher {
+                    m: StrMatch::Contains(l, _),
+                    cased: c,
+                }) if c == cased => lits.push(l),
+                other => rest.push(other),
+            }
+        }
+        let Ok(ac) = aho_corasick::AhoCorasick::new(&lits) else {
+            // Fall back to individual searches.
+            rest.extend(lits.into_iter().map(|l| {
+                let f = Box::new(memchr::memmem::Finder::new(l.as_bytes()).into_owned());
+                Matcher::Str(StrMatcher {
+                    m: StrMatch::Contains(l, f),
+                    cased,
+                })
+            }));
+            return rest;
+        };
+        rest.push(Matcher::AnyContains {
+            ac: Box::new(ac),
+            lits,
+            cased,
+        });
+        return merge_contains(rest);
+    }
+    matchers
 }
 
 /// Builds a keyword matcher (unfielded search value).
