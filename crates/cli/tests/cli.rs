@@ -148,3 +148,60 @@ fn hunt_with_iocs() {
         "invalid indicator lines are errors"
     );
 }
+
+#[test]
+fn hunt_reports_correlations() {
+    let d = tmpdir("corr");
+    let rules = d.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("base.yml"),
+        "title: Failed logon\nid: 3f1b0000-0000-0000-0000-000000000001\nname: failed_logon\nlogsource:\n  product: windows\n  service: security\ndetection:\n  sel:\n    EventID: 4625\n  condition: sel\nlevel: low\n",
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("corr.yml"),
+        "title: Brute force\nid: 3f1b0000-0000-0000-0000-000000000002\ncorrelation:\n  type: event_count\n  rules: [failed_logon]\n  group-by: [TargetUserName]\n  timespan: 1m\n  condition:\n    gte: 3\nlevel: high\n",
+    )
+    .unwrap();
+    let line = |s: u32, user: &str| {
+        format!(
+            r#"{{"winlog":{{"channel":"Security","event_id":4625,"computer_name":"dc1","event_data":{{"TargetUserName":"{user}"}}}},"@timestamp":"2024-05-01T10:00:{s:02}.000Z"}}"#
+        )
+    };
+    let ev = d.join("logons.jsonl");
+    let lines = [
+        line(0, "alice"),
+        line(20, "alice"),
+        line(50, "alice"),
+        line(55, "bob"),
+    ];
+    std::fs::write(&ev, lines.join("\n")).unwrap();
+    let out = bin()
+        .args([
+            "hunt",
+            "-q",
+            "--format",
+            "jsonl",
+            "--min-level",
+            "high",
+            "--rules",
+        ])
+        .arg(&rules)
+        .arg(&ev)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    // Base matches are below --min-level (and feed the correlation only).
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(
+        lines[0].contains("\"rule_title\":\"Brute force\""),
+        "{stdout}"
+    );
+    assert!(
+        lines[0].contains("\"TargetUserName\":\"alice\"") && lines[0].contains("\"count\":\"3\"")
+    );
+    assert!(lines[0].contains("\"source\":\"correlation\""));
+}
