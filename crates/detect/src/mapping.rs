@@ -107,7 +107,10 @@ fn service_channels(svc: &str) -> Option<Vec<&'static str>> {
         "dns-server" => vec!["dns server"],
         "dns-server-analytic" => vec!["microsoft-windows-dns-server/analytical"],
         "dns-server-audit" => vec!["microsoft-windows-dns-server/audit"],
-        "dns-client" => vec!["microsoft-windows-dns client events/operational"],
+        "dns-client" => vec!["microsoft-windows-dns-client/operational"],
+        "dhcp" => vec!["microsoft-windows-dhcp-server/operational"],
+        "microsoft-servicebus-client" => vec!["microsoft-servicebus-client"],
+        "smbserver-connectivity" => vec!["microsoft-windows-smbserver/connectivity"],
         "driver-framework" => vec!["microsoft-windows-driverframeworks-usermode/operational"],
         "ntlm" => vec!["microsoft-windows-ntlm/operational"],
         "msexchange-management" => vec!["msexchange management"],
@@ -121,37 +124,21 @@ fn service_channels(svc: &str) -> Option<Vec<&'static str>> {
         "openssh" => vec!["openssh/operational"],
         "diagnosis-scripted" => vec!["microsoft-windows-diagnosis-scripted/operational"],
         "shell-core" => vec!["microsoft-windows-shell-core/operational"],
-        "security-mitigations" => vec![
-            "microsoft-windows-security-mitigations/kernel mode",
-            "microsoft-windows-security-mitigations/user mode",
-        ],
         "ldap_debug" | "ldap" => vec!["microsoft-windows-ldap-client/debug"],
         "appxdeployment-server" => vec!["microsoft-windows-appxdeploymentserver/operational"],
-        "appxpackaging-om" => {
-            vec!["microsoft-windows-appxpackagingom/microsoft-windows-appxpackaging/operational"]
-        }
         "lsa-server" => vec!["microsoft-windows-lsa/operational"],
         "appmodel-runtime" => vec!["microsoft-windows-appmodel-runtime/admin"],
         "capi2" => vec!["microsoft-windows-capi2/operational"],
-        "certificateservicesclient-lifecycle-system" => {
-            vec!["microsoft-windows-certificateservicesclient-lifecycle-system/operational"]
-        }
         "kernel-shimengine" => vec![
             "microsoft-windows-kernel-shimengine/operational",
             "microsoft-windows-kernel-shimengine/diagnostic",
         ],
-        "hyper-v-worker" => vec!["microsoft-windows-hyper-v-worker"],
         "sysmon-operational" => vec![SYSMON],
-        "vhdmp" => vec!["microsoft-windows-vhdmp/operational"],
         "iis-configuration" => vec![
             "microsoft-iis-configuration/operational",
             "microsoft-iis-configuration/administrative",
         ],
         "bitlocker" => vec!["microsoft-windows-bitlocker/bitlocker management"],
-        "application-experience" => vec![
-            "microsoft-windows-application-experience/program-telemetry",
-            "microsoft-windows-application-experience/program-compatibility-assistant",
-        ],
         "rdp" | "terminalservices-remoteconnectionmanager" => {
             vec!["microsoft-windows-terminalservices-remoteconnectionmanager/operational"]
         }

@@ -38,6 +38,12 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
                     rejected += 1;
                 }
             }
+            let (routed, any_windows, non_windows) = rs.route_stats();
+            println!(
+                "routing: {routed} rules by channel/EventID, {any_windows} on every Windows event, \
+{non_windows} on non-Windows events; {} guarded by the literal prefilter",
+                rs.prefiltered_rules()
+            );
             println!(
                 "{} files: {} rules loaded ({} detection, {} correlation, {} filter), {} rejected, {} warnings",
                 rs.files(),

@@ -168,7 +168,7 @@ fn describe_error(file: &str, e: &evtx::err::EvtxError) -> String {
     match e {
         E::FailedToParseChunk { chunk_id, .. } => format!(
             "{file}: skipped corrupt chunk {chunk_id} at offset {:#x}: {e}",
-            HEADER + chunk_id * CHUNK
+            chunk_id.saturating_mul(CHUNK).saturating_add(HEADER)
         ),
         E::FailedToReadRecordAt {
             chunk: Some(c),
@@ -176,7 +176,9 @@ fn describe_error(file: &str, e: &evtx::err::EvtxError) -> String {
             ..
         } => format!(
             "{file}: skipped unreadable record at offset {:#x}: {e}",
-            HEADER + c * CHUNK + offset
+            c.saturating_mul(CHUNK)
+                .saturating_add(HEADER)
+                .saturating_add(*offset)
         ),
         E::FailedToParseRecord { record_id, .. } => {
             format!("{file}: skipped corrupt record {record_id}: {e}")
