@@ -17,10 +17,17 @@ use crate::sigma::compile::{CompiledRule, compile_filter, compile_rule};
 use crate::sigma::modifiers::Placeholders;
 use crate::sigma::yaml::parse_documents;
 
-/// Receives rule matches; return `false` to stop scanning the current event.
+/// Receives rule matches (and indicator hits); return `false` to stop scanning the current
+/// event.
 pub trait FindingSink {
     /// Called for each rule that matches `event`.
     fn on_match(&mut self, rule_index: usize, rule: &CompiledRule, event: &EventView) -> bool;
+
+    /// Called for each indicator found in `event` (by [`crate::Detector::scan`]).
+    fn on_ioc(&mut self, hit: &crate::ioc::IocHit<'_>, event: &EventView) -> bool {
+        let _ = (hit, event);
+        true
+    }
 }
 
 impl<F: FnMut(usize, &CompiledRule, &EventView) -> bool> FindingSink for F {
