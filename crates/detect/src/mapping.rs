@@ -134,6 +134,20 @@ fn service_channels(svc: &str) -> Option<Vec<&'static str>> {
             "microsoft-windows-kernel-shimengine/diagnostic",
         ],
         "sysmon-operational" => vec![SYSMON],
+        "certificateservicesclient-lifecycle-system" => {
+            vec!["microsoft-windows-certificateservicesclient-lifecycle-system/operational"]
+        }
+        "hyper-v-worker" => vec!["microsoft-windows-hyper-v-worker-admin"],
+        "vhdmp" => vec!["microsoft-windows-vhdmp-operational"],
+        "appxpackaging-om" => vec!["microsoft-windows-appxpackaging/operational"],
+        "application-experience" => vec![
+            "microsoft-windows-application-experience/program-telemetry",
+            "microsoft-windows-application-experience/program-compatibility-assistant",
+        ],
+        "security-mitigations" => vec![
+            "microsoft-windows-security-mitigations/kernel mode",
+            "microsoft-windows-security-mitigations/user mode",
+        ],
         "iis-configuration" => vec![
             "microsoft-iis-configuration/operational",
             "microsoft-iis-configuration/administrative",

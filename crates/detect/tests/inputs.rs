@@ -142,3 +142,59 @@ fn security_4688_maps_to_sysmon_names() {
     );
     assert_eq!(n, 1);
 }
+
+#[test]
+fn streaming_evtx_json_equals_value_path() {
+    use mamori_detect::input::evtx::{event_from_json, event_from_json_str};
+    let root =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/sigma/regression_data");
+    if !root.is_dir() {
+        println!("SKIP streaming_evtx_json: corpus not found");
+        return;
+    }
+    let mut stack = vec![root];
+    let mut compared = 0;
+    let flat = |e: &mamori_detect::EventView| -> Vec<(String, String, mamori_detect::ValueKind)> {
+        e.iter()
+            .map(|(k, v)| (k.to_owned(), v.raw.clone(), v.kind))
+            .collect()
+    };
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for v in serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>()
+                {
+                    let v = v.unwrap();
+                    let a = event_from_json(&v);
+                    let b = event_from_json_str(&v.to_string()).unwrap();
+                    assert_eq!(flat(&a), flat(&b), "{}", p.display());
+                    assert_eq!(
+                        (a.channel, a.event_id, a.timestamp_ms),
+                        (b.channel, b.event_id, b.timestamp_ms)
+                    );
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared >= 200, "{compared}");
+    // Odd shapes: null/scalar/array EventData, UserData nesting, #text EventID.
+    for t in [
+        r##"{"Event":{"System":{"EventID":{"#attributes":{"Qualifiers":16384},"#text":7045},"Channel":"System"},"EventData":null}}"##,
+        r##"{"Event":{"System":{"EventID":1},"EventData":"plain"}}"##,
+        r##"{"Event":{"System":{"EventID":1},"EventData":{"Data":["a","b"],"Binary":null}}}"##,
+        r##"{"Event":{"System":{"EventID":1},"UserData":{"LogFileCleared":{"#attributes":{"xmlns":"x"},"SubjectUserName":"bob","Empty":{}}}}}"##,
+    ] {
+        let v: serde_json::Value = serde_json::from_str(t).unwrap();
+        assert_eq!(
+            flat(&event_from_json(&v)),
+            flat(&event_from_json_str(t).unwrap()),
+            "{t}"
+        );
+    }
+    assert!(event_from_json_str("{\"Event\": [").is_err());
+}

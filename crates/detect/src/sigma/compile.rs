@@ -212,14 +212,33 @@ pub fn compile_rule(doc: &RawDoc, ph: &Placeholders) -> Result<CompiledRule, Com
     }
     let mut fields = Vec::new();
     let (searches, cond) = compile_detection_section(det, ph, &mut fields)?;
+    let route = doc_route(doc);
+    let mut warnings = placeholder_warnings(det, ph);
+    if route == Route::AnyWindows {
+        let [_, c, s] = doc.logsource();
+        if c.is_some() || s.is_some() {
+            let line = doc.node.get("logsource").map_or(doc.line, |n| n.line);
+            warnings.push((
+                line,
+                format!(
+                    "logsource {} has no known Windows channel; the rule runs on every Windows event",
+                    [c.map(|c| format!("category '{c}'")), s.map(|s| format!("service '{s}'"))]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                ),
+            ));
+        }
+    }
     Ok(CompiledRule {
         meta,
-        route: doc_route(doc),
+        route,
         searches,
         cond,
         fields,
         filters: Vec::new(),
-        warnings: placeholder_warnings(det, ph),
+        warnings,
     })
 }
 
