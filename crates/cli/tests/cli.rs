@@ -205,3 +205,22 @@ fn hunt_reports_correlations() {
     );
     assert!(lines[0].contains("\"source\":\"correlation\""));
 }
+
+#[test]
+fn hunt_fails_when_no_input_is_readable() {
+    let d = tmpdir("unreadable");
+    let rules = d.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("good.yml"), GOOD).unwrap();
+    let bad = d.join("bad.evtx");
+    std::fs::write(&bad, b"ElfFile\0not really").unwrap();
+    let out = bin()
+        .args(["hunt", "--rules"])
+        .arg(&rules)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.evtx"), "{stderr}");
+}

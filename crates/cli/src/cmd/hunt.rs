@@ -177,6 +177,12 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         pb.finish_and_clear();
     }
     let scan_time = scan_start.elapsed();
+    if stats.failed_files == stats.files {
+        for w in stats.warnings.iter().take(20) {
+            eprintln!("warning: {w}");
+        }
+        anyhow::bail!("none of the {} input files could be read", stats.files);
+    }
 
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
