@@ -302,7 +302,7 @@ fn summary(dets: &[Detection], stats: &mamori_detect::hunt::HuntStats, secs: f64
         *by_host.entry(d.computer.as_str()).or_default() += 1;
     }
     eprintln!(
-        "scanned {} events in {} files ({} skipped records, {} unreadable files) in {:.2}s ({:.0} events/s)",
+        "scanned {} events in {} files ({} corrupt records/chunks skipped, {} unreadable files) in {:.2}s ({:.0} events/s)",
         stats.events,
         stats.files,
         stats.skipped,

@@ -270,13 +270,26 @@ pub fn read_evtx<U: Send + 'static>(
     Ok(stats)
 }
 
+/// The error and its causes, `a: b: c`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
+}
+
 fn describe_error(file: &str, e: &evtx::err::EvtxError) -> String {
+    let msg = chain(e);
     use evtx::err::EvtxError as E;
     const HEADER: u64 = 4096;
     const CHUNK: u64 = 65536;
     match e {
         E::FailedToParseChunk { chunk_id, .. } => format!(
-            "{file}: skipped corrupt chunk {chunk_id} at offset {:#x}: {e}",
+            "{file}: skipped corrupt chunk {chunk_id} at offset {:#x}: {msg}",
             chunk_id.saturating_mul(CHUNK).saturating_add(HEADER)
         ),
         E::FailedToReadRecordAt {
@@ -284,14 +297,14 @@ fn describe_error(file: &str, e: &evtx::err::EvtxError) -> String {
             offset,
             ..
         } => format!(
-            "{file}: skipped unreadable record at offset {:#x}: {e}",
+            "{file}: skipped unreadable record at offset {:#x}: {msg}",
             c.saturating_mul(CHUNK)
                 .saturating_add(HEADER)
                 .saturating_add(*offset)
         ),
         E::FailedToParseRecord { record_id, .. } => {
-            format!("{file}: skipped corrupt record {record_id}: {e}")
+            format!("{file}: skipped corrupt record {record_id}: {msg}")
         }
-        other => format!("{file}: skipped record: {other}"),
+        _ => format!("{file}: skipped record: {msg}"),
     }
 }
