@@ -79,7 +79,6 @@ fn category_route(cat: &str) -> Option<Vec<(String, Option<Vec<u32>>)>> {
         "ps_classic_script" => vec![ch(PS_CLASSIC, &[800])],
         "file_access" => vec![ch("microsoft-windows-kernel-file/analytic", &[])],
         "file_rename" => vec![ch("microsoft-windows-kernel-file/analytic", &[])],
-        "registry_rename_kernel" => return None,
         _ => return None,
     })
 }

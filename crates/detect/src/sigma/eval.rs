@@ -126,11 +126,11 @@ impl Matcher {
     fn matches(&self, v: &FieldValue, ev: &EventView) -> bool {
         match self {
             Matcher::Null => v.is_empty_or_null(),
-            Matcher::Str(s) => {
-                v.kind != ValueKind::Null && s.matches(v)
-                    || (v.kind == ValueKind::Null
-                        && matches!(&s.m, StrMatch::Exact(l) if l.is_empty()))
-            }
+            // Null values only match an empty exact value; everything else needs text.
+            Matcher::Str(s) => match v.kind {
+                ValueKind::Null => matches!(&s.m, StrMatch::Exact(l) if l.is_empty()),
+                _ => s.matches(v),
+            },
             Matcher::AnyContains { ac, cased, .. } => {
                 v.kind != ValueKind::Null && ac.is_match(if *cased { &v.raw } else { &v.lower })
             }
