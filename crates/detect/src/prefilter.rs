@@ -201,6 +201,15 @@ impl Prefilter {
         }
     }
 
+    /// Heap bytes used by the automata.
+    pub fn memory_usage(&self) -> usize {
+        self.by_field
+            .values()
+            .chain(self.any_field.as_ref())
+            .map(|a| a.ac.memory_usage() + a.ids.len() * 4)
+            .sum()
+    }
+
     /// Number of rules that can be skipped by the prefilter.
     pub fn guarded_rules(&self) -> usize {
         self.reqs.iter().filter(|r| r.is_some()).count()

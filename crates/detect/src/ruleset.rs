@@ -381,6 +381,11 @@ impl Ruleset {
         out
     }
 
+    /// Heap bytes of the prefilter automata.
+    pub fn prefilter_memory(&self) -> usize {
+        self.prefilter.memory_usage()
+    }
+
     /// Number of rules guarded by the literal prefilter.
     pub fn prefiltered_rules(&self) -> usize {
         self.prefilter.guarded_rules()
