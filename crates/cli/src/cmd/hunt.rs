@@ -68,7 +68,7 @@ fn parse_level(s: &str) -> Result<Level, String> {
     Level::parse(s).ok_or_else(|| format!("unknown level '{s}'"))
 }
 
-fn load_placeholders(path: &PathBuf) -> anyhow::Result<HashMap<String, Vec<String>>> {
+pub(crate) fn load_placeholders(path: &PathBuf) -> anyhow::Result<HashMap<String, Vec<String>>> {
     let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
     let docs = parse_documents(&text)
         .map_err(|e| anyhow::anyhow!("{}:{}: {}", path.display(), e.line, e.message))?;

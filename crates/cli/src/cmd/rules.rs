@@ -14,13 +14,19 @@ pub enum RulesCommand {
         /// Rule files or directories (walked recursively for .yml/.yaml).
         #[arg(required = true)]
         dirs: Vec<std::path::PathBuf>,
+        /// Placeholder values for the `expand` modifier (YAML: `name: [values]`).
+        #[arg(long)]
+        placeholders: Option<std::path::PathBuf>,
     },
 }
 
 pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        RulesCommand::Check { dirs } => {
+        RulesCommand::Check { dirs, placeholders } => {
             let mut b = RulesetBuilder::new();
+            if let Some(p) = &placeholders {
+                b.placeholders(super::hunt::load_placeholders(p)?);
+            }
             for d in &dirs {
                 if !d.exists() {
                     anyhow::bail!("{}: no such file or directory", d.display());
