@@ -22,6 +22,15 @@ pub enum CorrelationType {
     TemporalOrdered,
 }
 
+/// What a correlation refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ref {
+    /// A detection rule (index into the ruleset's rules).
+    Rule(usize),
+    /// Another correlation (index into the ruleset's correlations).
+    Corr(usize),
+}
+
 /// Threshold condition.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Threshold {
@@ -48,11 +57,11 @@ pub struct Correlation {
     pub meta: RuleMeta,
     /// Type.
     pub kind: CorrelationType,
-    /// Referenced base rules (indices into the ruleset), in the order given.
-    pub rules: Vec<usize>,
+    /// Referenced rules and correlations, in the order given.
+    pub rules: Vec<Ref>,
     /// `group-by` fields (after alias resolution per rule: `per_rule[rule][i]`).
     pub group_by: Vec<String>,
-    per_rule_fields: HashMap<usize, Vec<String>>,
+    per_rule_fields: HashMap<Ref, Vec<String>>,
     value_field: Option<String>,
     /// Window length.
     pub timespan_ms: i64,
@@ -97,10 +106,10 @@ fn cerr(line: u32, m: impl Into<String>) -> (u32, String) {
     (line, m.into())
 }
 
-/// Compiles a correlation document; `lookup` resolves a rule id or name to an index.
+/// Compiles a correlation document; `lookup` resolves a rule or correlation id or name.
 pub fn compile_correlation(
     doc: &RawDoc,
-    lookup: &dyn Fn(&str) -> Option<usize>,
+    lookup: &dyn Fn(&str) -> Option<Ref>,
 ) -> Result<Correlation, (u32, String)> {
     let meta = doc.meta();
     let Some(c) = doc.node.get("correlation") else {
@@ -145,7 +154,7 @@ pub fn compile_correlation(
         .and_then(|s| parse_timespan_ms(&s))
         .ok_or_else(|| cerr(c.line, "correlation needs a valid timespan (e.g. 5m)"))?;
     // aliases: {alias: {rule_ref: field}}
-    let mut per_rule_fields: HashMap<usize, Vec<String>> = HashMap::new();
+    let mut per_rule_fields: HashMap<Ref, Vec<String>> = HashMap::new();
     let aliases = c.get("aliases");
     for &ri in &rules {
         let fields = group_by
@@ -233,9 +242,10 @@ impl Correlation {
         ev: &EventView,
         detection: usize,
     ) -> Option<Observation> {
-        let rule_pos = self.rules.iter().position(|r| *r == rule_idx)?;
+        let r = Ref::Rule(rule_idx);
+        let rule_pos = self.rules.iter().position(|x| *x == r)?;
         let ts = ev.timestamp_ms?;
-        let fields = self.per_rule_fields.get(&rule_idx)?;
+        let fields = self.per_rule_fields.get(&r)?;
         let mut key = Vec::with_capacity(fields.len());
         for f in fields {
             key.push(ev.get_lower(f)?.first()?.raw.clone());
@@ -246,6 +256,54 @@ impl Correlation {
         };
         Some(Observation {
             ts,
+            rule_pos,
+            key,
+            value,
+            detection,
+        })
+    }
+
+    /// Renumbers references to correlations (after rejected ones are dropped and the rest
+    /// sorted so that a correlation comes after those it refers to).
+    pub fn remap_correlations(&mut self, map: &dyn Fn(usize) -> usize) {
+        let m = |r: Ref| match r {
+            Ref::Corr(i) => Ref::Corr(map(i)),
+            other => other,
+        };
+        self.rules = self.rules.iter().map(|r| m(*r)).collect();
+        self.per_rule_fields = std::mem::take(&mut self.per_rule_fields)
+            .into_iter()
+            .map(|(k, v)| (m(k), v))
+            .collect();
+    }
+
+    /// Builds the observation for a hit of correlation `corr_idx` that this one refers to:
+    /// group-by values come from the hit's group key.
+    pub fn observe_hit(
+        &self,
+        corr_idx: usize,
+        hit: &CorrelationHit,
+        detection: usize,
+    ) -> Option<Observation> {
+        let r = Ref::Corr(corr_idx);
+        let rule_pos = self.rules.iter().position(|x| *x == r)?;
+        let fields = self.per_rule_fields.get(&r)?;
+        let value_of = |f: &str| {
+            hit.key
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(f))
+                .map(|(_, v)| v.clone())
+        };
+        let key = fields
+            .iter()
+            .map(|f| value_of(f))
+            .collect::<Option<Vec<_>>>()?;
+        let value = match &self.value_field {
+            Some(f) => Some(value_of(f)?),
+            None => None,
+        };
+        Some(Observation {
+            ts: hit.last_ts,
             rule_pos,
             key,
             value,

@@ -295,11 +295,11 @@ impl Hunter {
                 }
             }
         }
-        let mut corr_dets = Vec::new();
-        for (ci, (c, o)) in self.ruleset.correlations().iter().zip(obs).enumerate() {
-            if c.meta.level < self.min_level {
-                continue;
-            }
+        // Correlations are sorted so that each comes after those it refers to: evaluate in
+        // order, feeding each hit to the correlations that refer to it.
+        let rs = &self.ruleset;
+        for (ci, c) in rs.correlations().iter().enumerate() {
+            let o = obs.get_mut(ci).map(std::mem::take).unwrap_or_default();
             for hit in c.evaluate(ci, o) {
                 let Some(last) = hit.detections.last().and_then(|&i| dets.get(i)) else {
                     continue;
@@ -310,16 +310,25 @@ impl Hunter {
                 d.level = c.meta.level;
                 d.tags = c.meta.tags.clone();
                 d.source = Source::Correlation;
-                d.suppressed = false;
+                d.suppressed = rs.is_correlation_suppressed(ci) || c.meta.level < self.min_level;
                 d.matched = hit.key.clone();
                 d.matched.push(("count".into(), hit.count.to_string()));
                 d.matched
                     .push(("window_start".into(), ms_to_rfc3339(hit.first_ts)));
-                corr_dets.push(d);
+                let idx = dets.len();
+                dets.push(d);
+                for &dep in rs.correlation_dependents(ci) {
+                    let ob = rs
+                        .correlations()
+                        .get(dep)
+                        .and_then(|dc| dc.observe_hit(ci, &hit, idx));
+                    if let (Some(ob), Some(v)) = (ob, obs.get_mut(dep)) {
+                        v.push(ob);
+                    }
+                }
             }
         }
         dets.retain(|d| !d.suppressed);
-        dets.extend(corr_dets);
         dets.sort_by(|a, b| {
             (a.ts_ms, &a.file, &a.record_id, &a.rule_id).cmp(&(
                 b.ts_ms,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::correlation::{Correlation, compile_correlation};
+use crate::correlation::{Correlation, Ref, compile_correlation};
 use crate::error::RuleError;
 use crate::event::EventView;
 use crate::mapping::{FieldMapping, Route, Router};
@@ -210,30 +210,25 @@ impl RulesetBuilder {
                 )),
             }
         }
-        let lookup = |r: &str| by_ref.get(r).copied();
-        let mut corrs = Vec::new();
-        for d in correlations {
-            match compile_correlation(d, &lookup) {
-                Ok(c) => corrs.push(c),
-                Err((line, m)) => errors.push(RuleError::new(
-                    d.file.to_string(),
-                    line.max(d.line),
-                    Some(d.meta().title),
-                    m,
-                )),
-            }
-        }
+        let (corrs, corr_errors) = compile_correlations(&correlations, &by_ref);
+        errors.extend(corr_errors);
         let router = Router::new(rules.iter().map(|r| &r.route));
         let prefilter = Prefilter::new(&rules);
         let mut suppressed = vec![false; rules.len()];
         let mut corr_of_rule: Vec<Vec<usize>> = vec![Vec::new(); rules.len()];
+        let mut corr_suppressed = vec![false; corrs.len()];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); corrs.len()];
         for (ci, c) in corrs.iter().enumerate() {
-            for &r in &c.rules {
-                if let Some(v) = corr_of_rule.get_mut(r) {
+            for r in &c.rules {
+                let (list, supp) = match *r {
+                    Ref::Rule(i) => (corr_of_rule.get_mut(i), suppressed.get_mut(i)),
+                    Ref::Corr(j) => (dependents.get_mut(j), corr_suppressed.get_mut(j)),
+                };
+                if let Some(v) = list {
                     v.push(ci);
                 }
                 if !c.generate
-                    && let Some(s) = suppressed.get_mut(r)
+                    && let Some(s) = supp
                 {
                     *s = true;
                 }
@@ -244,6 +239,8 @@ impl RulesetBuilder {
                 rules,
                 correlations: corrs,
                 corr_of_rule,
+                corr_suppressed,
+                dependents,
                 suppressed,
                 router,
                 prefilter,
@@ -277,12 +274,102 @@ fn parse_source(name: &str, text: &str) -> Result<Vec<RawDoc>, RuleError> {
     collect_docs(&file, nodes).map_err(|(line, m)| RuleError::new(name.to_owned(), line, None, m))
 }
 
+/// Compiles correlation documents. References resolve to detection rules first, then to
+/// other correlations. Correlations whose references are rejected or form a cycle are
+/// rejected too; the rest are returned sorted so that each comes after those it refers to.
+fn compile_correlations(
+    docs: &[&RawDoc],
+    rule_refs: &HashMap<String, usize>,
+) -> (Vec<Correlation>, Vec<RuleError>) {
+    let mut errors = Vec::new();
+    let mut corr_refs: HashMap<String, usize> = HashMap::new();
+    for (i, d) in docs.iter().enumerate() {
+        let m = d.meta();
+        if !m.id.is_empty() {
+            corr_refs.entry(m.id).or_insert(i);
+        }
+        if let Some(n) = m.name {
+            corr_refs.entry(n).or_insert(i);
+        }
+    }
+    let lookup = |r: &str| {
+        rule_refs
+            .get(r)
+            .map(|&i| Ref::Rule(i))
+            .or_else(|| corr_refs.get(r).map(|&i| Ref::Corr(i)))
+    };
+    let err = |d: &RawDoc, line: u32, m: String| {
+        RuleError::new(
+            d.file.to_string(),
+            line.max(d.line),
+            Some(d.meta().title),
+            m,
+        )
+    };
+    let mut compiled: Vec<Option<Correlation>> = docs
+        .iter()
+        .map(|d| match compile_correlation(d, &lookup) {
+            Ok(c) => Some(c),
+            Err((line, m)) => {
+                errors.push(err(d, line, m));
+                None
+            }
+        })
+        .collect();
+    // Topological order; whatever cannot be placed refers to a rejected correlation or is
+    // part of a cycle.
+    let mut order: Vec<usize> = Vec::new();
+    let mut placed = vec![false; compiled.len()];
+    loop {
+        let next = (0..compiled.len()).find(|&i| {
+            !placed[i]
+                && compiled[i].as_ref().is_some_and(|c| {
+                    c.rules.iter().all(|r| match r {
+                        Ref::Corr(j) => placed.get(*j).copied().unwrap_or(false),
+                        Ref::Rule(_) => true,
+                    })
+                })
+        });
+        match next {
+            Some(i) => {
+                placed[i] = true;
+                order.push(i);
+            }
+            None => break,
+        }
+    }
+    for (i, d) in docs.iter().enumerate() {
+        if !placed[i] && compiled[i].is_some() {
+            errors.push(err(
+                d,
+                d.line,
+                "correlation refers to a rejected correlation or to itself (cycle)".into(),
+            ));
+        }
+    }
+    let mut new_index = vec![usize::MAX; compiled.len()];
+    for (n, &old) in order.iter().enumerate() {
+        new_index[old] = n;
+    }
+    let map = |old: usize| new_index.get(old).copied().unwrap_or(usize::MAX);
+    let mut out = Vec::with_capacity(order.len());
+    for old in order {
+        if let Some(mut c) = compiled.get_mut(old).and_then(Option::take) {
+            c.remap_correlations(&map);
+            out.push(c);
+        }
+    }
+    (out, errors)
+}
+
 /// An immutable, compiled set of rules.
 #[derive(Debug)]
 pub struct Ruleset {
     rules: Vec<CompiledRule>,
     correlations: Vec<Correlation>,
     corr_of_rule: Vec<Vec<usize>>,
+    corr_suppressed: Vec<bool>,
+    dependents: Vec<Vec<usize>>,
     suppressed: Vec<bool>,
     router: Router,
     prefilter: Prefilter,
@@ -305,6 +392,17 @@ impl Ruleset {
     /// Correlations that reference rule `i`.
     pub fn correlations_of(&self, i: usize) -> &[usize] {
         self.corr_of_rule.get(i).map_or(&[], Vec::as_slice)
+    }
+
+    /// Correlations that refer to correlation `j` (always with a higher index: correlations
+    /// are sorted so that each comes after those it refers to).
+    pub fn correlation_dependents(&self, j: usize) -> &[usize] {
+        self.dependents.get(j).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether correlation `j` only feeds other correlations (`generate: false`).
+    pub fn is_correlation_suppressed(&self, j: usize) -> bool {
+        self.corr_suppressed.get(j).copied().unwrap_or(false)
     }
 
     /// Whether rule `i` only feeds correlations (`generate: false`).

@@ -253,3 +253,117 @@ fn invalid_correlations_are_reported() {
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(errors[0].to_string().contains("unknown rule 'nope'"));
 }
+
+const CHAIN: &str = r#"
+title: Brute force
+id: 33333333-0000-0000-0000-000000000001
+name: brute_force
+correlation:
+  type: event_count
+  rules: [failed_logon]
+  group-by: [TargetUserName]
+  timespan: 1m
+  condition:
+    gte: 3
+level: medium
+---
+title: Success after brute force
+id: 33333333-0000-0000-0000-000000000002
+correlation:
+  type: temporal_ordered
+  rules: [brute_force, proc_a]
+  group-by: [TargetUserName]
+  timespan: 5m
+level: critical
+"#;
+
+fn hunt(rules: &str, events: &[Ev<'_>]) -> Vec<mamori_detect::hunt::Detection> {
+    use std::sync::Arc;
+    let mut b = RulesetBuilder::new();
+    b.add_source("base.yml", BASE);
+    b.add_source("corr.yml", rules);
+    let (rs, errors) = b.build();
+    assert!(errors.is_empty(), "{errors:?}");
+    let lines: Vec<String> = events
+        .iter()
+        .map(|&(s, id, user, ip, host)| {
+            format!(
+                r#"{{"winlog":{{"channel":"Security","event_id":{id},"computer_name":"{host}","event_data":{{"TargetUserName":"{user}","IpAddress":"{ip}"}}}},"@timestamp":"2024-01-01T00:{:02}:{:02}.000Z"}}"#,
+                s / 60,
+                s % 60
+            )
+        })
+        .collect();
+    let p = std::env::temp_dir().join(format!(
+        "mamori-corr-{}-{}.jsonl",
+        std::process::id(),
+        lines.len()
+    ));
+    std::fs::write(&p, lines.join("\n")).unwrap();
+    let h = mamori_detect::hunt::Hunter {
+        ruleset: Arc::new(rs),
+        iocs: None,
+        min_level: mamori_detect::Level::Medium,
+    };
+    let (dets, _) = h.run(std::slice::from_ref(&p), &|_, _| {});
+    std::fs::remove_file(&p).unwrap();
+    dets
+}
+
+#[test]
+fn chained_correlation_fires_on_correlation_hits() {
+    let titles = |d: &[mamori_detect::hunt::Detection]| -> Vec<String> {
+        d.iter().map(|x| x.rule_title.clone()).collect()
+    };
+    // Three failures then a success for alice: both correlations fire; the referenced
+    // brute-force correlation is suppressed (generate: false) and only the chain reports.
+    let d = hunt(
+        CHAIN,
+        &[
+            (0, 4625, "alice", "", "h"),
+            (10, 4625, "alice", "", "h"),
+            (20, 4625, "alice", "", "h"),
+            (100, 1, "alice", "", "h"),
+        ],
+    );
+    assert_eq!(titles(&d), ["Success after brute force"]);
+    assert!(
+        d[0].matched
+            .iter()
+            .any(|(k, v)| k == "TargetUserName" && v == "alice")
+    );
+    // Success before the brute force: no chain.
+    let d = hunt(
+        CHAIN,
+        &[
+            (0, 1, "alice", "", "h"),
+            (10, 4625, "alice", "", "h"),
+            (20, 4625, "alice", "", "h"),
+            (30, 4625, "alice", "", "h"),
+        ],
+    );
+    assert!(d.is_empty(), "{:?}", titles(&d));
+    // Success for another user: no chain.
+    let d = hunt(
+        CHAIN,
+        &[
+            (0, 4625, "alice", "", "h"),
+            (10, 4625, "alice", "", "h"),
+            (20, 4625, "alice", "", "h"),
+            (100, 1, "bob", "", "h"),
+        ],
+    );
+    assert!(d.is_empty(), "{:?}", titles(&d));
+}
+
+#[test]
+fn correlation_cycles_are_rejected() {
+    let cyc = "title: a\nname: ca\ncorrelation:\n  type: temporal\n  rules: [cb, proc_a]\n  timespan: 1m\n---\ntitle: b\nname: cb\ncorrelation:\n  type: temporal\n  rules: [ca, proc_b]\n  timespan: 1m\n";
+    let mut b = RulesetBuilder::new();
+    b.add_source("base.yml", BASE);
+    b.add_source("cyc.yml", cyc);
+    let (rs, errors) = b.build();
+    assert_eq!(rs.correlations().len(), 0);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].message.contains("cycle"));
+}
