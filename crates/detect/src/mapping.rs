@@ -284,7 +284,7 @@ pub fn event_key(ev: &EventView) -> (Option<&str>, Option<u32>) {
 /// Index from (channel, EventID) to rule indices, built once per ruleset.
 #[derive(Debug, Default, Clone)]
 pub struct Router {
-    by_channel_id: HashMap<(String, u32), Vec<usize>>,
+    by_channel_id: HashMap<String, HashMap<u32, Vec<usize>>>,
     by_channel: HashMap<String, Vec<usize>>,
     any_windows: Vec<usize>,
     non_windows: Vec<usize>,
@@ -303,8 +303,9 @@ impl Router {
                         match ids {
                             None => r.by_channel.entry(c.clone()).or_default().push(i),
                             Some(ids) => {
+                                let m = r.by_channel_id.entry(c.clone()).or_default();
                                 for id in ids {
-                                    r.by_channel_id.entry((c.clone(), *id)).or_default().push(i);
+                                    m.entry(*id).or_default().push(i);
                                 }
                             }
                         }
@@ -320,7 +321,7 @@ impl Router {
         let lists: [&[usize]; 3] = match event_key(ev) {
             (Some(c), id) => {
                 let by_id = id
-                    .and_then(|id| self.by_channel_id.get(&(c.to_owned(), id)))
+                    .and_then(|id| self.by_channel_id.get(c).and_then(|m| m.get(&id)))
                     .map_or(&[][..], Vec::as_slice);
                 let by_ch = self.by_channel.get(c).map_or(&[][..], Vec::as_slice);
                 [by_id, by_ch, &self.any_windows]
