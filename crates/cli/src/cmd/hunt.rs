@@ -272,14 +272,14 @@ fn write_detections(
             };
             writeln!(
                 out,
-                "{:<27}  {:<16}  {:>6}  {:<13}  {:<50}  MATCHED",
+                "{:<30}  {:<16}  {:>6}  {:<13}  {:<50}  MATCHED",
                 "TIMESTAMP", "COMPUTER", "EVENT", "LEVEL", "RULE"
             )?;
             for d in dets {
                 writeln!(
                     out,
-                    "{:<27}  {:<16}  {:>6}  {:<13}  {:<50}  {}",
-                    cut(&d.timestamp, 27),
+                    "{:<30}  {:<16}  {:>6}  {:<13}  {:<50}  {}",
+                    cut(&d.timestamp, 30),
                     cut(&d.computer, 16),
                     cut(&d.event_id, 6),
                     d.level.to_string(),
