@@ -1,0 +1,230 @@
+//! The flat event the engine scans: Sigma field name -> one or more scalar values, each
+//! pre-lowercased once so that case-insensitive matching costs no allocation per rule.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FxHash: a fast non-cryptographic hasher for the short field names of an event.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// What kind of scalar a value was in the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A string.
+    Str,
+    /// A number (the text is its decimal rendering).
+    Num,
+    /// A boolean (`true`/`false`).
+    Bool,
+    /// An explicit null / empty element.
+    Null,
+}
+
+/// One scalar value of a field.
+#[derive(Debug, Clone)]
+pub struct FieldValue {
+    /// The value as text.
+    pub raw: String,
+    /// `raw` lowercased.
+    pub lower: String,
+    /// Its kind.
+    pub kind: ValueKind,
+}
+
+impl FieldValue {
+    /// A value of the given kind.
+    pub fn new(raw: impl Into<String>, kind: ValueKind) -> Self {
+        let raw = raw.into();
+        let lower = raw.to_lowercase();
+        FieldValue { raw, lower, kind }
+    }
+
+    /// Whether this is null or the empty string.
+    pub fn is_empty_or_null(&self) -> bool {
+        self.kind == ValueKind::Null || self.raw.is_empty()
+    }
+
+    /// From a JSON scalar; `None` for arrays/objects.
+    pub fn from_json(v: &serde_json::Value) -> Option<Self> {
+        Some(match v {
+            serde_json::Value::Null => FieldValue::new("", ValueKind::Null),
+            serde_json::Value::Bool(b) => FieldValue::new(b.to_string(), ValueKind::Bool),
+            serde_json::Value::Number(n) => FieldValue::new(n.to_string(), ValueKind::Num),
+            serde_json::Value::String(s) => FieldValue::new(s.as_str(), ValueKind::Str),
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    name: String,
+    values: Vec<FieldValue>,
+}
+
+/// A normalised event: fields looked up case-insensitively by Sigma name, plus the
+/// well-known Windows system fields used for routing and output.
+#[derive(Debug, Clone, Default)]
+pub struct EventView {
+    fields: FxMap<String, Entry>,
+    order: Vec<String>,
+    /// Lowercased channel (`Channel`), if any.
+    pub channel: Option<String>,
+    /// `EventID`, if numeric.
+    pub event_id: Option<u32>,
+    /// Timestamp text as found in the source.
+    pub timestamp: Option<String>,
+    /// Timestamp in milliseconds since the Unix epoch, if parseable.
+    pub timestamp_ms: Option<i64>,
+    /// Source file (for output).
+    pub source: Option<std::sync::Arc<str>>,
+}
+
+impl EventView {
+    /// An empty event.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a value to a field (fields may hold several values).
+    pub fn push(&mut self, name: &str, value: FieldValue) {
+        let key = name.to_lowercase();
+        match self.fields.get_mut(&key) {
+            Some(e) => e.values.push(value),
+            None => {
+                self.order.push(key.clone());
+                self.fields.insert(
+                    key,
+                    Entry {
+                        name: name.to_owned(),
+                        values: vec![value],
+                    },
+                );
+            }
+        }
+    }
+
+    /// Appends a string value.
+    pub fn push_str(&mut self, name: &str, value: &str) {
+        self.push(name, FieldValue::new(value, ValueKind::Str));
+    }
+
+    /// Adds `alias` with the values of `source` when `alias` is absent.
+    pub fn alias(&mut self, alias: &str, source: &str) {
+        if self.has(alias) {
+            return;
+        }
+        if let Some(vals) = self.get(source).map(<[FieldValue]>::to_vec) {
+            for v in vals {
+                self.push(alias, v);
+            }
+        }
+    }
+
+    /// Whether the field exists.
+    pub fn has(&self, name: &str) -> bool {
+        self.fields.contains_key(&name.to_lowercase())
+    }
+
+    /// Values of a field by already-lowercased name.
+    #[inline]
+    pub fn get_lower(&self, lower_name: &str) -> Option<&[FieldValue]> {
+        self.fields.get(lower_name).map(|e| e.values.as_slice())
+    }
+
+    /// Values of a field (any case).
+    pub fn get(&self, name: &str) -> Option<&[FieldValue]> {
+        self.get_lower(&name.to_lowercase())
+    }
+
+    /// The first value of a field as text.
+    pub fn first(&self, name: &str) -> Option<&str> {
+        self.get(name)
+            .and_then(|v| v.first())
+            .map(|v| v.raw.as_str())
+    }
+
+    /// Every (field name, value) in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &FieldValue)> {
+        self.order
+            .iter()
+            .filter_map(|k| self.fields.get(k))
+            .flat_map(|e| e.values.iter().map(move |v| (e.name.as_str(), v)))
+    }
+
+    /// Every (lowercased field name, value).
+    pub fn iter_lower(&self) -> impl Iterator<Item = (&str, &FieldValue)> {
+        self.order
+            .iter()
+            .filter_map(|k| self.fields.get(k).map(|e| (k.as_str(), e)))
+            .flat_map(|(k, e)| e.values.iter().map(move |v| (k, v)))
+    }
+
+    /// Number of distinct fields.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Fills `channel`, `event_id` and timestamps from the fields `Channel`, `EventID`,
+    /// `TimeCreated`; call once after all fields are pushed.
+    pub fn finish(&mut self) {
+        self.channel = self.first("Channel").map(str::to_lowercase);
+        self.event_id = self.first("EventID").and_then(|s| s.trim().parse().ok());
+        if self.timestamp.is_none() {
+            self.timestamp = self.first("TimeCreated").map(str::to_owned);
+        }
+        self.timestamp_ms = self
+            .timestamp
+            .as_deref()
+            .and_then(crate::time::parse_timestamp_ms);
+    }
+}

@@ -1,0 +1,349 @@
+//! Indicator (IOC) matching: an immutable compiled [`IocSet`] (hashes, IPs, emails exact;
+//! CIDR longest-prefix; domains including subdomains; normalised URLs), published through
+//! [`SharedIocs`] so a new set can be swapped in atomically while scans run.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use ipnet::IpNet;
+
+use crate::error::ConfigError;
+use crate::event::EventView;
+
+/// Kind of indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IocKind {
+    /// MD5/SHA1/SHA256/SHA512 (hex).
+    Hash,
+    /// A single IP address.
+    Ip,
+    /// A network (longest prefix wins).
+    Cidr,
+    /// A domain; subdomains match too.
+    Domain,
+    /// A URL (normalised).
+    Url,
+    /// An e-mail address.
+    Email,
+}
+
+impl IocKind {
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            IocKind::Hash => "hash",
+            IocKind::Ip => "ip",
+            IocKind::Cidr => "cidr",
+            IocKind::Domain => "domain",
+            IocKind::Url => "url",
+            IocKind::Email => "email",
+        }
+    }
+}
+
+/// One indicator as loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ioc {
+    /// Kind.
+    pub kind: IocKind,
+    /// Normalised value.
+    pub value: String,
+    /// Free-text comment from the file (after `#` or a tab), if any.
+    pub note: Option<String>,
+}
+
+/// A hit of an indicator in an event field.
+#[derive(Debug, Clone)]
+pub struct IocHit<'a> {
+    /// The field.
+    pub field: String,
+    /// The field value that matched.
+    pub value: String,
+    /// The indicator.
+    pub ioc: &'a Ioc,
+}
+
+/// An immutable, compiled set of indicators.
+#[derive(Debug, Default)]
+pub struct IocSet {
+    exact: HashMap<String, Ioc>,
+    domains: HashMap<String, Ioc>,
+    /// (prefix length, v4?, network -> ioc), longest prefix first.
+    nets: Vec<(u8, bool, HashMap<IpNet, Ioc>)>,
+}
+
+/// Normalises a URL: lowercase scheme and host, default port and fragment dropped, trailing
+/// `/` removed.
+pub fn normalize_url(u: &str) -> Option<String> {
+    let u = u.trim();
+    let (scheme, rest) = u.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let rest = rest.split('#').next().unwrap_or("");
+    let (host, path) = match rest.find(['/', '?']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let host = host.rsplit('@').next().unwrap_or(host).to_ascii_lowercase();
+    let host = match (scheme.as_str(), host.rsplit_once(':')) {
+        ("http", Some((h, "80"))) | ("https", Some((h, "443"))) => h.to_owned(),
+        _ => host,
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let path = path.strip_suffix('/').unwrap_or(path);
+    Some(format!("{scheme}://{host}{path}"))
+}
+
+fn classify(v: &str) -> Option<(IocKind, String)> {
+    let v = v.trim();
+    if v.is_empty() {
+        return None;
+    }
+    if matches!(v.len(), 32 | 40 | 64 | 128) && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Some((IocKind::Hash, v.to_ascii_lowercase()));
+    }
+    if let Ok(ip) = v.parse::<IpAddr>() {
+        return Some((IocKind::Ip, ip.to_string()));
+    }
+    if let Ok(net) = v.parse::<IpNet>() {
+        return Some((IocKind::Cidr, net.trunc().to_string()));
+    }
+    if v.contains("://") {
+        return normalize_url(v).map(|u| (IocKind::Url, u));
+    }
+    if v.contains('@') {
+        return Some((IocKind::Email, v.to_lowercase()));
+    }
+    let d = v.trim_end_matches('.').to_lowercase();
+    let host_chars = d
+        .trim_start_matches("*.")
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if d.contains('.') && host_chars && !d.starts_with('.') && !d.contains("..") {
+        return Some((IocKind::Domain, d.trim_start_matches("*.").to_owned()));
+    }
+    None
+}
+
+impl IocSet {
+    /// Parses a list: one indicator per line, optionally `kind:value` (kinds as in
+    /// [`IocKind::name`]); `#` starts a comment; a tab separates a note.
+    pub fn parse(name: &str, text: &str) -> Result<Self, ConfigError> {
+        let mut set = IocSet::default();
+        let mut nets: HashMap<(u8, bool), HashMap<IpNet, Ioc>> = HashMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let (body, note) = match line.split_once('\t').or_else(|| line.split_once(" #")) {
+                Some((b, n)) => (b, Some(n.trim().trim_start_matches('#').trim().to_owned())),
+                None => (line, None),
+            };
+            let body = body.trim();
+            if body.is_empty() || body.starts_with('#') {
+                continue;
+            }
+            let invalid = || ConfigError::Invalid {
+                path: name.to_owned(),
+                message: format!("line {}: not an indicator: '{body}'", i + 1),
+            };
+            let (kind, value) = match body.split_once(':') {
+                Some((k, v)) if ["hash", "ip", "cidr", "domain", "url", "email"].contains(&k) => {
+                    let (ck, cv) = classify(v).ok_or_else(invalid)?;
+                    // Explicit kinds must agree with the value's shape (ip/cidr interchangeable).
+                    let ok = ck.name() == k || (k == "cidr" && ck == IocKind::Ip);
+                    if !ok {
+                        return Err(invalid());
+                    }
+                    if k == "cidr" && ck == IocKind::Ip {
+                        let net = IpNet::from(cv.parse::<IpAddr>().map_err(|_| invalid())?);
+                        (IocKind::Cidr, net.to_string())
+                    } else {
+                        (ck, cv)
+                    }
+                }
+                _ => classify(body).ok_or_else(invalid)?,
+            };
+            let ioc = Ioc {
+                kind,
+                value: value.clone(),
+                note: note.filter(|n| !n.is_empty()),
+            };
+            match kind {
+                IocKind::Domain => {
+                    set.domains.insert(value, ioc);
+                }
+                IocKind::Cidr => {
+                    let net: IpNet = value.parse().map_err(|_| invalid())?;
+                    nets.entry((net.prefix_len(), matches!(net, IpNet::V4(_))))
+                        .or_default()
+                        .insert(net, ioc);
+                }
+                _ => {
+                    set.exact.insert(value, ioc);
+                }
+            }
+        }
+        let mut v: Vec<_> = nets.into_iter().map(|((p, v4), m)| (p, v4, m)).collect();
+        v.sort_by_key(|n| std::cmp::Reverse(n.0));
+        set.nets = v;
+        Ok(set)
+    }
+
+    /// Number of indicators.
+    pub fn len(&self) -> usize {
+        self.exact.len() + self.domains.len() + self.nets.iter().map(|n| n.2.len()).sum::<usize>()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Looks up one value (hash, IP, e-mail, URL or domain).
+    pub fn lookup(&self, value: &str) -> Option<&Ioc> {
+        let v = value.trim();
+        if v.is_empty() {
+            return None;
+        }
+        if let Ok(ip) = v.parse::<IpAddr>() {
+            if let Some(i) = self.exact.get(&ip.to_string()) {
+                return Some(i);
+            }
+            for (plen, v4, map) in &self.nets {
+                if *v4 != ip.is_ipv4() {
+                    continue;
+                }
+                if let Ok(net) = IpNet::new(ip, *plen)
+                    && let Some(i) = map.get(&net.trunc())
+                {
+                    return Some(i);
+                }
+            }
+            return None;
+        }
+        let lower = v.to_lowercase();
+        if let Some(i) = self.exact.get(&lower) {
+            return Some(i);
+        }
+        if lower.contains("://") {
+            if let Some(i) = normalize_url(v).and_then(|u| self.exact.get(&u)) {
+                return Some(i);
+            }
+            return None;
+        }
+        if !self.domains.is_empty() && lower.contains('.') {
+            let mut d = lower.trim_end_matches('.');
+            loop {
+                if let Some(i) = self.domains.get(d) {
+                    return Some(i);
+                }
+                match d.split_once('.') {
+                    Some((_, rest)) if rest.contains('.') || self.domains.contains_key(rest) => {
+                        d = rest;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        None
+    }
+
+    /// Finds indicators in an event: whole values, and tokens of values split on
+    /// `,` `;` `=` `|` and whitespace (e.g. Sysmon `Hashes`).
+    pub fn scan<'a>(&'a self, ev: &EventView) -> Vec<IocHit<'a>> {
+        let mut hits = Vec::new();
+        if self.is_empty() {
+            return hits;
+        }
+        for (field, v) in ev.iter() {
+            if v.raw.is_empty() {
+                continue;
+            }
+            let mut found = self.lookup(&v.raw);
+            if found.is_none() {
+                found = v
+                    .raw
+                    .split([',', ';', '=', '|', ' ', '\t'])
+                    .filter(|t| t.len() >= 4 && t.len() != v.raw.len())
+                    .find_map(|t| self.lookup(t));
+            }
+            if let Some(ioc) = found {
+                hits.push(IocHit {
+                    field: field.to_owned(),
+                    value: v.raw.clone(),
+                    ioc,
+                });
+            }
+        }
+        hits
+    }
+}
+
+/// An atomically swappable indicator set.
+#[derive(Debug, Default)]
+pub struct SharedIocs(ArcSwap<IocSet>);
+
+impl SharedIocs {
+    /// Wraps a set.
+    pub fn new(set: IocSet) -> Self {
+        SharedIocs(ArcSwap::from_pointee(set))
+    }
+
+    /// The current set (cheap; stays valid while held even if swapped).
+    pub fn load(&self) -> Arc<IocSet> {
+        self.0.load_full()
+    }
+
+    /// Publishes a new set.
+    pub fn swap(&self, set: IocSet) {
+        self.0.store(Arc::new(set));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &str = "# comment\n\
+        44d88612fea8a8f36de82e1278abb02f\tEICAR md5\n\
+        10.0.0.0/8\n\
+        10.1.0.0/16 # narrower\n\
+        198.51.100.7\n\
+        evil.example\n\
+        url:HTTP://Bad.Example:80/path/\n\
+        mallory@evil.example\n";
+
+    #[test]
+    fn kinds_and_lookup() {
+        let s = IocSet::parse("l", LIST).unwrap();
+        assert_eq!(s.len(), 7);
+        assert_eq!(
+            s.lookup("44D88612FEA8A8F36DE82E1278ABB02F").unwrap().kind,
+            IocKind::Hash
+        );
+        assert_eq!(s.lookup("10.1.2.3").unwrap().value, "10.1.0.0/16");
+        assert_eq!(s.lookup("10.2.2.3").unwrap().value, "10.0.0.0/8");
+        assert!(s.lookup("11.0.0.1").is_none());
+        assert_eq!(s.lookup("198.51.100.7").unwrap().kind, IocKind::Ip);
+        assert!(s.lookup("a.b.evil.example").is_some());
+        assert!(s.lookup("notevil.example").is_none());
+        assert!(s.lookup("http://bad.example/path").is_some());
+        assert!(s.lookup("http://bad.example/other").is_none());
+        assert!(s.lookup("Mallory@Evil.Example").is_some());
+        assert!(IocSet::parse("l", "hash:nothex\n").is_err());
+    }
+
+    #[test]
+    fn scan_and_swap() {
+        let shared = SharedIocs::new(IocSet::default());
+        let mut ev = EventView::new();
+        ev.push_str("Hashes", "MD5=44D88612FEA8A8F36DE82E1278ABB02F,SHA256=00");
+        ev.push_str("DestinationIp", "10.9.9.9");
+        assert!(shared.load().scan(&ev).is_empty());
+        let old = shared.load();
+        shared.swap(IocSet::parse("l", LIST).unwrap());
+        assert_eq!(shared.load().scan(&ev).len(), 2);
+        assert!(old.is_empty());
+    }
+}

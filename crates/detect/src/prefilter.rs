@@ -1,0 +1,240 @@
+//! Aho-Corasick prefilter. For each rule we derive, from its condition, a conjunction of
+//! clauses; each clause lists (field, literal) pairs of which at least one must occur in
+//! that field's lowercased value for the rule to possibly match (field "" = any field,
+//! for keyword searches). Per event, one automaton per field runs over the field's
+//! values; rules with an unsatisfied clause are skipped without evaluation. Rules without
+//! such a guarantee (negations only, regexes, null checks, ...) are always evaluated.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use crate::event::EventView;
+use crate::sigma::compile::CompiledRule;
+use crate::sigma::eval::{CondKind, Expr, FieldCond, Matcher, Search};
+
+/// (lowercased field, lowercased literal)
+type Lit = (String, String);
+/// At least one literal must be present.
+type Clause = Vec<Lit>;
+/// All clauses must hold; `None` = no guarantee.
+type Cnf = Option<Vec<Clause>>;
+
+const MAX_CLAUSES: usize = 4;
+
+fn clause_score(c: &Clause) -> (usize, std::cmp::Reverse<usize>) {
+    let min = c.iter().map(|l| l.1.len()).min().unwrap_or(usize::MAX);
+    (min, std::cmp::Reverse(c.len()))
+}
+
+fn best_clause(cnf: &[Clause]) -> Option<&Clause> {
+    cnf.iter().max_by_key(|c| clause_score(c))
+}
+
+fn and(parts: impl Iterator<Item = Cnf>) -> Cnf {
+    let mut out: Vec<Clause> = parts.flatten().flatten().collect();
+    if out.is_empty() {
+        return None;
+    }
+    out.sort_by_key(|c| std::cmp::Reverse(clause_score(c)));
+    out.truncate(MAX_CLAUSES);
+    Some(out)
+}
+
+fn or(parts: impl Iterator<Item = Cnf>) -> Cnf {
+    let mut clause = Vec::new();
+    for p in parts {
+        let p = p?;
+        clause.extend(best_clause(&p)?.iter().cloned());
+    }
+    Some(vec![clause])
+}
+
+fn cond_cnf(c: &FieldCond) -> Cnf {
+    let CondKind::Values { matchers, all } = &c.kind else {
+        return None;
+    };
+    // The literals one of which a matcher needs.
+    let lits = |m: &Matcher| -> Option<Clause> {
+        match m {
+            Matcher::Str(s) => s.required_literal().map(|l| vec![(c.field.clone(), l)]),
+            Matcher::AnyContains { lits, .. } => lits
+                .iter()
+                .map(|l| {
+                    (!l.is_empty() && l.is_ascii())
+                        .then(|| (c.field.clone(), l.to_ascii_lowercase()))
+                })
+                .collect(),
+            _ => None,
+        }
+    };
+    if *all {
+        and(matchers.iter().map(|m| lits(m).map(|l| vec![l])))
+    } else {
+        let clause: Option<Vec<Clause>> = matchers.iter().map(lits).collect();
+        clause.map(|cs| vec![cs.into_iter().flatten().collect()])
+    }
+}
+
+fn search_cnf(s: &Search) -> Cnf {
+    match s {
+        Search::And(conds) => and(conds.iter().map(cond_cnf)),
+        Search::Or(items) => or(items.iter().map(search_cnf)),
+    }
+}
+
+fn expr_cnf(e: &Expr, searches: &[Search]) -> Cnf {
+    match e {
+        Expr::Ref(i) => searches.get(*i).and_then(search_cnf),
+        Expr::Not(_) | Expr::Const(true) => None,
+        Expr::And(es) => and(es.iter().map(|e| expr_cnf(e, searches))),
+        Expr::Or(es) => or(es.iter().map(|e| expr_cnf(e, searches))),
+        Expr::Const(false) => Some(vec![Vec::new()]),
+    }
+}
+
+/// One automaton and the literal id of each of its patterns.
+#[derive(Debug, Clone)]
+struct Automaton {
+    ac: AhoCorasick,
+    ids: Vec<u32>,
+}
+
+impl Automaton {
+    fn build(patterns: Vec<(String, u32)>) -> Option<Self> {
+        let (lits, ids): (Vec<String>, Vec<u32>) = patterns.into_iter().unzip();
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&lits)
+            .ok()?;
+        Some(Automaton { ac, ids })
+    }
+
+    fn scan(&self, text: &str, bits: &mut [u64]) {
+        for m in self.ac.find_overlapping_iter(text) {
+            if let Some(&id) = self.ids.get(m.pattern().as_usize()) {
+                let id = id as usize;
+                if let Some(w) = bits.get_mut(id / 64) {
+                    *w |= 1 << (id % 64);
+                }
+            }
+        }
+    }
+}
+
+/// The compiled prefilter of a ruleset.
+#[derive(Debug, Clone)]
+pub struct Prefilter {
+    by_field: HashMap<String, Automaton>,
+    any_field: Option<Automaton>,
+    words: usize,
+    /// Per rule: clauses of literal ids (each needs one present), `None` = always evaluate.
+    reqs: Vec<Option<Vec<Vec<u32>>>>,
+}
+
+/// Literals found in one event.
+#[derive(Debug, Clone)]
+pub struct Found(Vec<u64>);
+
+impl Found {
+    #[inline]
+    fn has(&self, id: u32) -> bool {
+        let id = id as usize;
+        self.0
+            .get(id / 64)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
+    }
+}
+
+impl Prefilter {
+    /// Builds the prefilter for the rules.
+    pub fn new(rules: &[CompiledRule]) -> Self {
+        let mut index: HashMap<Lit, u32> = HashMap::new();
+        let mut reqs = Vec::with_capacity(rules.len());
+        for r in rules {
+            let cnf = expr_cnf(&r.cond, &r.searches);
+            reqs.push(cnf.map(|clauses| {
+                clauses
+                    .into_iter()
+                    .map(|c| {
+                        let mut ids: Vec<u32> = c
+                            .into_iter()
+                            .map(|l| {
+                                let n = index.len() as u32;
+                                *index.entry(l).or_insert(n)
+                            })
+                            .collect();
+                        ids.sort_unstable();
+                        ids.dedup();
+                        ids
+                    })
+                    .collect()
+            }));
+        }
+        let mut per_field: HashMap<String, Vec<(String, u32)>> = HashMap::new();
+        for ((field, lit), id) in &index {
+            per_field
+                .entry(field.clone())
+                .or_default()
+                .push((lit.clone(), *id));
+        }
+        let any_field = per_field.remove("").and_then(Automaton::build);
+        let mut ok = true;
+        let mut by_field = HashMap::new();
+        for (f, pats) in per_field {
+            match Automaton::build(pats) {
+                Some(a) => {
+                    by_field.insert(f, a);
+                }
+                None => ok = false,
+            }
+        }
+        if !ok {
+            // An automaton failed to build: never skip anything.
+            reqs.iter_mut().for_each(|r| *r = None);
+        }
+        Prefilter {
+            by_field,
+            any_field,
+            words: index.len().div_ceil(64),
+            reqs,
+        }
+    }
+
+    /// Heap bytes used by the automata.
+    pub fn memory_usage(&self) -> usize {
+        self.by_field
+            .values()
+            .chain(self.any_field.as_ref())
+            .map(|a| a.ac.memory_usage() + a.ids.len() * 4)
+            .sum()
+    }
+
+    /// Number of rules that can be skipped by the prefilter.
+    pub fn guarded_rules(&self) -> usize {
+        self.reqs.iter().filter(|r| r.is_some()).count()
+    }
+
+    /// Runs the automata over the values of the event.
+    pub fn scan(&self, ev: &EventView) -> Found {
+        let mut bits = vec![0u64; self.words];
+        for (key, v) in ev.iter_lower() {
+            if let Some(a) = self.by_field.get(key) {
+                a.scan(&v.lower, &mut bits);
+            }
+            if let Some(a) = &self.any_field {
+                a.scan(&v.lower, &mut bits);
+            }
+        }
+        Found(bits)
+    }
+
+    /// Whether rule `i` may match given the literals found.
+    #[inline]
+    pub fn may_match(&self, i: usize, found: &Found) -> bool {
+        match self.reqs.get(i) {
+            Some(Some(clauses)) => clauses.iter().all(|c| c.iter().any(|&id| found.has(id))),
+            _ => true,
+        }
+    }
+}
