@@ -367,7 +367,7 @@ pub async fn create_report(
         })
         .await?;
     audit(
-        &state.store,
+        state.store,
         actor,
         "report.create",
         "report",
@@ -465,7 +465,7 @@ pub async fn get_report(
 ) -> Result<ReportView, ApiError> {
     let stored = load_visible(state, actor, id).await?;
     audit_read(
-        &state.store,
+        state.store,
         actor,
         "report",
         &id.to_string(),
@@ -540,7 +540,7 @@ pub async fn update_report(
         )
         .await?;
     audit(
-        &state.store,
+        state.store,
         actor,
         "report.update",
         "report",
@@ -560,7 +560,7 @@ pub async fn revoke_report(
     load_editable(state, actor, id).await?;
     let stored = state.store.revoke_report(id).await?;
     audit(
-        &state.store,
+        state.store,
         actor,
         "report.revoke",
         "report",
@@ -584,7 +584,7 @@ pub async fn add_indicator(
         .add_indicator(id, &normalise_indicator(input, 0)?)
         .await?;
     audit(
-        &state.store,
+        state.store,
         actor,
         "indicator.create",
         "report",
@@ -614,7 +614,7 @@ pub async fn add_observable(
         .add_observable(id, &normalise_observable(input, 0)?)
         .await?;
     audit(
-        &state.store,
+        state.store,
         actor,
         "observable.create",
         "report",
@@ -658,7 +658,7 @@ pub async fn search_value(
     };
     for h in hits.iter().filter(|h| h.report_tlp.read_is_audited()) {
         audit_read(
-            &state.store,
+            state.store,
             actor,
             "report",
             &h.report_id.to_string(),
@@ -710,7 +710,7 @@ pub async fn add_sighting(
         )
         .await?;
     audit(
-        &state.store,
+        state.store,
         actor,
         "sighting.create",
         "sighting",
