@@ -9,6 +9,7 @@ pub mod bootstrap;
 mod console;
 pub mod error;
 mod health;
+pub mod interchange;
 mod limiter;
 pub mod ops;
 pub mod password;

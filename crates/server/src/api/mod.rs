@@ -6,6 +6,7 @@ mod audit;
 mod groups;
 mod indicators;
 mod me;
+mod misp;
 mod orgs;
 mod reports;
 mod tokens;
@@ -79,4 +80,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(reports::router())
         .merge(indicators::router())
+        .merge(misp::router())
 }
