@@ -395,3 +395,76 @@ fn serve_first_run_demo_health_and_graceful_shutdown() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("cannot listen on"), "{}", text(&o));
 }
+
+#[test]
+fn share_import_and_export_misp() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/m.db", dir.path().display());
+    let run = |args: &[&str]| {
+        let mut all = vec!["--database", url.as_str()];
+        all.extend_from_slice(args);
+        mamori(&all, dir.path())
+    };
+    assert!(
+        run(&[
+            "admin",
+            "org",
+            "create",
+            "--slug",
+            "jpcert",
+            "--name-en",
+            "CSIRT",
+            "--kind",
+            "csirt"
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        run(&[
+            "admin",
+            "user",
+            "create",
+            "--org",
+            "jpcert",
+            "--username",
+            "cc.analyst",
+            "--role",
+            "analyst"
+        ])
+        .status
+        .success()
+    );
+    std::fs::write(
+        dir.path().join("event.json"),
+        r#"{"Event": {"uuid": "11111111-1111-4111-8111-111111111111", "info": "ランサムウェアのC2", "Tag": [{"name": "tlp:amber"}],
+            "Attribute": [{"type": "domain", "value": "c2.ransom.example", "to_ids": true}, {"type": "text", "value": "x"}]}}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("broken.json"), "{\"Event\": [").unwrap();
+    let o = run(&[
+        "share",
+        "import-misp",
+        "--as",
+        "cc.analyst",
+        "event.json",
+        "broken.json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("1 indicators")
+            && t.contains("skipped text")
+            && t.contains("1 imported, 1 failed"),
+        "{t}"
+    );
+    let o = run(&["share", "export-misp", "--as", "cc.analyst", "-o", "feed"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let manifest = std::fs::read_to_string(dir.path().join("feed/manifest.json")).unwrap();
+    assert!(
+        manifest.contains("ランサムウェアのC2") && manifest.contains("tlp:amber"),
+        "{manifest}"
+    );
+    let o = run(&["audit", "verify"]);
+    assert!(o.status.success());
+}

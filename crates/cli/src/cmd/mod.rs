@@ -6,6 +6,7 @@ pub mod config;
 pub mod hunt;
 pub mod rules;
 pub mod serve;
+pub mod share;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,6 +81,9 @@ pub enum Command {
     /// Read and verify the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Import and export threat information (MISP events and feeds).
+    #[command(subcommand)]
+    Share(share::ShareCommand),
     /// Run detection rules and indicators over collected logs (EVTX, JSON) and print a timeline.
     Hunt(hunt::HuntArgs),
     /// Work with Sigma rule sets.
@@ -94,6 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(cmd) => config::run(cmd),
         Command::Admin(cmd) => runtime()?.block_on(admin::run(&cli.global, cmd)),
         Command::Audit(cmd) => runtime()?.block_on(audit::run(&cli.global, cmd)),
+        Command::Share(cmd) => runtime()?.block_on(share::run(&cli.global, cmd)),
         Command::Hunt(args) => hunt::run(args),
         Command::Rules(cmd) => rules::run(cmd),
     }
