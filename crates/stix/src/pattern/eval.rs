@@ -22,8 +22,8 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::Observation;
-use super::lexer::decode_hex;
 use super::ast::{ComparisonExpr, Literal, ObservationExpr, Op, PathStep, PropTest, Qualifier};
+use super::lexer::decode_hex;
 use crate::Timestamp;
 
 /// Most bindings kept at any node of the observation-expression tree.
