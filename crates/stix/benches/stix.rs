@@ -59,17 +59,27 @@ fn bench(c: &mut Criterion) {
         b.iter(|| Bundle::parse(black_box(&bytes), Limits::default()).unwrap())
     });
     let bundle = Bundle::parse(&bytes, Limits::default()).unwrap();
-    g.bench_function("to_json_10k_indicators", |b| b.iter(|| black_box(&bundle).to_json()));
+    g.bench_function("to_json_10k_indicators", |b| {
+        b.iter(|| black_box(&bundle).to_json())
+    });
     g.finish();
 
     let mut g = c.benchmark_group("pattern");
-    g.bench_function("parse_simple", |b| b.iter(|| Pattern::parse(black_box(SIMPLE)).unwrap()));
-    g.bench_function("parse_complex", |b| b.iter(|| Pattern::parse(black_box(COMPLEX)).unwrap()));
+    g.bench_function("parse_simple", |b| {
+        b.iter(|| Pattern::parse(black_box(SIMPLE)).unwrap())
+    });
+    g.bench_function("parse_complex", |b| {
+        b.iter(|| Pattern::parse(black_box(COMPLEX)).unwrap())
+    });
     let obs = observations();
     let simple = Pattern::parse(SIMPLE).unwrap();
     let complex = Pattern::parse(COMPLEX).unwrap();
-    g.bench_function("match_simple_10_obs", |b| b.iter(|| simple.matches(black_box(&obs))));
-    g.bench_function("match_complex_10_obs", |b| b.iter(|| complex.matches(black_box(&obs))));
+    g.bench_function("match_simple_10_obs", |b| {
+        b.iter(|| simple.matches(black_box(&obs)))
+    });
+    g.bench_function("match_complex_10_obs", |b| {
+        b.iter(|| complex.matches(black_box(&obs)))
+    });
     g.finish();
 }
 

@@ -32,7 +32,41 @@ pub fn is_sco_type(t: &str) -> bool {
     SCO_TYPES.contains(&t)
 }
 
-/// Properties holding timestamps, checked wherever they appear at the top level of an object.
+/// The STIX 2.1 domain, relationship and meta object types (custom types are not listed).
+const SPEC_NON_SCO_TYPES: [&str; 24] = [
+    "attack-pattern",
+    "campaign",
+    "course-of-action",
+    "grouping",
+    "identity",
+    "incident",
+    "indicator",
+    "infrastructure",
+    "intrusion-set",
+    "location",
+    "malware",
+    "malware-analysis",
+    "note",
+    "observed-data",
+    "opinion",
+    "report",
+    "threat-actor",
+    "tool",
+    "vulnerability",
+    "relationship",
+    "sighting",
+    "marking-definition",
+    "extension-definition",
+    "language-content",
+];
+
+/// True for a type defined by the STIX 2.1 specification (as opposed to a custom type).
+pub fn is_spec_type(t: &str) -> bool {
+    is_sco_type(t) || SPEC_NON_SCO_TYPES.contains(&t)
+}
+
+/// Properties holding timestamps, checked at the top level of objects of specification types
+/// (custom types may use these names for other things).
 const TIMESTAMP_PROPERTIES: [&str; 19] = [
     "valid_from",
     "valid_until",
@@ -132,7 +166,7 @@ pub fn validate_object(o: &StixObject, path: &str) -> Result<(), StixError> {
         return Err(StixError::missing(id, &p("name")));
     }
     for (k, v) in &o.properties {
-        if TIMESTAMP_PROPERTIES.contains(&k.as_str()) {
+        if is_spec_type(t) && TIMESTAMP_PROPERTIES.contains(&k.as_str()) {
             let ok = v.as_str().is_some_and(|s| Timestamp::parse(s).is_ok());
             if !ok {
                 return Err(StixError::invalid(id, &p(k), "must be a STIX timestamp"));

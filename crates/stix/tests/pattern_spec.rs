@@ -132,3 +132,23 @@ fn simple_equalities_for_the_ioc_index() {
         assert!(!p.is_simple_disjunction(), "{not_simple}");
     }
 }
+
+#[test]
+fn equality_patterns_escape_values() {
+    use mamori_stix::pattern::equality_pattern;
+    let p = equality_pattern("windows-registry-key:key", "HKLM\\Run\\it's").unwrap();
+    assert_eq!(
+        p.to_string(),
+        "[windows-registry-key:key = 'HKLM\\\\Run\\\\it\\'s']"
+    );
+    assert_eq!(
+        p.simple_equalities(),
+        vec![(
+            "windows-registry-key:key".to_owned(),
+            "HKLM\\Run\\it's".to_owned()
+        )]
+    );
+    assert!(equality_pattern("file:hashes.SHA-256", "x").is_err());
+    assert!(equality_pattern("ipv4-addr:value = 'a'] OR [x:y", "x").is_err());
+    assert!(equality_pattern("x:y = 'a' OR x:z", "x").is_err());
+}

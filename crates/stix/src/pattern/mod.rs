@@ -103,6 +103,22 @@ impl Pattern {
     }
 }
 
+/// The pattern `[<path> = '<value>']` for one indicator value, e.g.
+/// `equality_pattern("file:hashes.'SHA-256'", "aec0…")`. The value is quoted and escaped; the
+/// path must be a valid object path.
+pub fn equality_pattern(path: &str, value: &str) -> Result<Pattern, PatternError> {
+    let p = Pattern::parse(&format!("[{path} = {}]", ast::quote(value)))?;
+    let single = matches!(&p.root, ObservationExpr::Simple(ComparisonExpr::Test(t))
+        if !t.negated && matches!(&t.op, Op::Eq(Literal::Str(v)) if v == value));
+    if !single {
+        return Err(PatternError::literal(
+            1,
+            format!("{path:?} is not a single object path"),
+        ));
+    }
+    Ok(p)
+}
+
 impl std::fmt::Display for Pattern {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.root)
