@@ -65,6 +65,8 @@ fn errors_carry_offset_and_expectation() {
         ("[x:y = b'!!']", 7, "base64"),
         ("[x:y MATCHES '(?<=a)b']", 13, "regular expression"),
         ("[x:y = 1] REPEATS 0 TIMES", 18, "positive integer"),
+        ("[file:hashes.MD5 = 'abc']", 19, "not a valid MD5 hash"),
+        ("[x:y = 1] WITHIN 0 SECONDS", 17, "positive number"),
         ("[x:y = 1] WITHIN 5", 18, "SECONDS"),
         ("[x:y = 'a\\n']", 10, "after a backslash"),
         ("[x:y < true]", 7, "a literal"),
@@ -104,11 +106,14 @@ fn simple_equalities_for_the_ioc_index() {
     );
     assert!(p.is_simple_disjunction());
 
-    let p = Pattern::parse("[file:hashes.'SHA-256' = 'abc' AND file:name = 'x.exe']").unwrap();
+    let p = Pattern::parse("[file:hashes.'SHA-256' = 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f' AND file:name = 'x.exe']").unwrap();
     assert_eq!(
         p.simple_equalities(),
         vec![
-            ("file:hashes.'SHA-256'".to_owned(), "abc".to_owned()),
+            (
+                "file:hashes.'SHA-256'".to_owned(),
+                "aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f".to_owned()
+            ),
             ("file:name".to_owned(), "x.exe".to_owned()),
         ]
     );

@@ -37,7 +37,7 @@ pub enum ComparisonExpr {
     Test(PropTest),
 }
 
-/// One property test: `path [NOT] op operand`, or `EXISTS path`.
+/// One property test: `path [NOT] op operand`, or `[NOT] EXISTS path`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PropTest {
     pub path: ObjectPath,
@@ -232,7 +232,8 @@ impl fmt::Display for Literal {
 impl fmt::Display for PropTest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.op == Op::Exists {
-            return write!(f, "EXISTS {}", self.path);
+            let not = if self.negated { "NOT " } else { "" };
+            return write!(f, "{not}EXISTS {}", self.path);
         }
         write!(f, "{}", self.path)?;
         if self.negated {

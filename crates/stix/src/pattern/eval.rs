@@ -265,11 +265,12 @@ fn test_root(t: &PropTest, root: &Value, o: &Observation) -> bool {
     for step in &t.path.steps {
         vals = step_all(vals, step, o);
         if vals.is_empty() {
-            return false;
+            // NOT EXISTS holds for a root object where the path leads nowhere.
+            return t.op == Op::Exists && t.negated;
         }
     }
     if t.op == Op::Exists {
-        return true;
+        return !t.negated;
     }
     vals.iter().any(|v| predicate(&t.op, v) != t.negated)
 }

@@ -177,6 +177,9 @@ pub fn tokenize(src: &str) -> Result<Vec<Spanned>, PatternError> {
                     b'h' => Tok::Hex(decode_hex(body).ok_or_else(|| {
                         PatternError::literal(start, "hex literal needs pairs of hex digits")
                     })?),
+                    _ if body.is_empty() => {
+                        return Err(PatternError::literal(start, "empty base64 literal"));
+                    }
                     _ => Tok::Bin(
                         base64::engine::general_purpose::STANDARD
                             .decode(body)

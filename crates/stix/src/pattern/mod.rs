@@ -4,6 +4,7 @@
 //! `path = 'value'` tests that an IOC index can use.
 
 pub mod ast;
+mod check;
 mod eval;
 mod lexer;
 mod observation;

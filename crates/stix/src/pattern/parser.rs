@@ -9,7 +9,7 @@
 //! obsAtom      := '[' cmpOr ']' | '(' obsFollowed ')'
 //! cmpOr        := cmpAnd ('OR' cmpAnd)*
 //! cmpAnd       := propTest ('AND' propTest)*
-//! propTest     := '(' cmpOr ')' | 'EXISTS' path | path 'NOT'? op operand
+//! propTest     := '(' cmpOr ')' | 'NOT'? 'EXISTS' path | path 'NOT'? op operand
 //! ```
 //!
 //! Nesting is bounded ([`MAX_NESTING`]) so hostile input cannot exhaust the stack.
@@ -133,11 +133,17 @@ impl Parser {
                 let secs = match self.bump() {
                     Tok::Int(n) if n > 0 => n as f64,
                     Tok::Float(x) if x > 0.0 && x.is_finite() => x,
-                    _ => {
+                    Tok::Int(_) | Tok::Float(_) => {
+                        return Err(PatternError::literal(
+                            at,
+                            "WITHIN needs a positive number of seconds",
+                        ));
+                    }
+                    other => {
                         return Err(PatternError::syntax(
                             at,
                             "a positive number of seconds",
-                            "something else",
+                            &other.describe(),
                         ));
                     }
                 };
@@ -152,11 +158,17 @@ impl Parser {
                 let n = match self.bump() {
                     Tok::Int(n) if n > 0 => u32::try_from(n)
                         .map_err(|_| PatternError::literal(at, "REPEATS count is too large"))?,
-                    _ => {
+                    Tok::Int(_) => {
+                        return Err(PatternError::literal(
+                            at,
+                            "REPEATS needs a positive integer",
+                        ));
+                    }
+                    other => {
                         return Err(PatternError::syntax(
                             at,
                             "a positive integer",
-                            "something else",
+                            &other.describe(),
                         ));
                     }
                 };
@@ -237,12 +249,20 @@ impl Parser {
             self.depth -= 1;
             return Ok(e);
         }
+        let not_exists = self.is_kw("NOT")
+            && matches!(
+                self.toks.get(self.pos + 1).map(|t| &t.tok),
+                Some(Tok::Kw("EXISTS"))
+            );
+        if not_exists {
+            self.bump();
+        }
         if self.is_kw("EXISTS") {
             self.bump();
             let path = self.object_path()?;
             return Ok(ComparisonExpr::Test(PropTest {
                 path,
-                negated: false,
+                negated: not_exists,
                 op: Op::Exists,
             }));
         }
@@ -252,6 +272,7 @@ impl Parser {
             self.bump();
         }
         let op_at = self.offset();
+        let lit_at = self.toks.get(self.pos + 1).map_or(op_at, |t| t.offset);
         let op = match self.bump() {
             Tok::Eq => Op::Eq(self.literal(true)?),
             Tok::Ne => Op::Ne(self.literal(true)?),
@@ -285,7 +306,11 @@ impl Parser {
                 ));
             }
         };
-        Ok(ComparisonExpr::Test(PropTest { path, negated, op }))
+        let test = PropTest { path, negated, op };
+        if let Some(message) = super::check::hash_error(&test) {
+            return Err(PatternError::literal(lit_at, message));
+        }
+        Ok(ComparisonExpr::Test(test))
     }
 
     fn string(&mut self) -> Result<String, PatternError> {

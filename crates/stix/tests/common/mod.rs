@@ -632,6 +632,13 @@ pub fn cases() -> Vec<(&'static str, &'static str, bool, bool)> {
         ("[EXISTS file:hashes.MD5]", "file-a", true, false),
         ("[EXISTS file:hashes.'SHA-1']", "file-a", false, false),
         (
+            "[NOT EXISTS file:hashes.'SHA-1' AND file:name = 'pdf.exe']",
+            "file-a",
+            true,
+            false,
+        ),
+        ("[NOT EXISTS file:hashes.MD5]", "file-a", false, false),
+        (
             "[ipv6-addr:value ISSUBSET '2001:db8::/32']",
             "ip-domain",
             false,
