@@ -157,3 +157,81 @@ fn equality_patterns_escape_values() {
     assert!(equality_pattern("ipv4-addr:value = 'a'] OR [x:y", "x").is_err());
     assert!(equality_pattern("x:y = 'a' OR x:z", "x").is_err());
 }
+
+#[test]
+fn long_chains_stay_shallow_and_qualifiers_are_bounded() {
+    let n = 20_000;
+    let big = format!(
+        "[{}]",
+        (0..n)
+            .map(|i| format!(
+                "ipv4-addr:value = '10.{}.{}.{}'",
+                i >> 16 & 255,
+                i >> 8 & 255,
+                i & 255
+            ))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    );
+    let p = Pattern::parse(&big).unwrap();
+    assert_eq!(p.simple_equalities().len(), n);
+    assert_eq!(p.simple_equalities()[n - 1].1, "10.0.78.31");
+    assert!(p.is_simple_disjunction());
+    assert_eq!(Pattern::parse(&p.to_string()).unwrap(), p);
+    let obs = common::obs(
+        "2016-01-01T00:00:00Z",
+        "2016-01-01T00:00:00Z",
+        1,
+        vec![common::sco(
+            "ipv4-addr",
+            1,
+            serde_json::json!({"value": "10.0.78.31"}),
+        )],
+    );
+    assert!(p.matches(&[obs]));
+
+    let observations = (0..5_000)
+        .map(|i| format!("[a:b = {i}]"))
+        .collect::<Vec<_>>();
+    for op in [" AND ", " OR ", " FOLLOWEDBY "] {
+        assert!(Pattern::parse(&observations.join(op)).is_ok());
+    }
+    let stacked = format!("[a:b = 1]{}", " WITHIN 1 SECONDS".repeat(10_000));
+    assert!(matches!(
+        Pattern::parse(&stacked),
+        Err(PatternError::TooDeep { .. })
+    ));
+    assert!(Pattern::parse(&format!("[a:b = 1]{}", " REPEATS 2 TIMES".repeat(3))).is_ok());
+}
+
+#[test]
+fn hostile_matching_is_bounded() {
+    // Many identical observations and a pattern with large joins: must finish quickly.
+    let observations: Vec<_> = (0..400)
+        .map(|i| {
+            common::obs(
+                "2016-01-01T00:00:00Z",
+                "2016-01-01T00:00:00Z",
+                64,
+                vec![common::sco(
+                    "ipv4-addr",
+                    i,
+                    serde_json::json!({"value": "10.0.0.1"}),
+                )],
+            )
+        })
+        .collect();
+    let p = Pattern::parse(
+        "([ipv4-addr:value = '10.0.0.1'] AND [ipv4-addr:value = '10.0.0.1'] AND [ipv4-addr:value = '10.0.0.2']) REPEATS 40 TIMES",
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    assert!(!p.matches(&observations));
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+    let p = Pattern::parse("[ipv4-addr:value = '10.0.0.1'] REPEATS 1000 TIMES").unwrap();
+    assert!(p.matches(&observations));
+}

@@ -11,9 +11,11 @@
 //! * Path steps into `*_hex` / `*_bin` properties give bytes; `*_ref(s)` steps resolve to the
 //!   referenced objects of the same observation; `[*]` fans out over list elements.
 //!
-//! Enumeration of bindings is bounded ([`MAX_BINDINGS`]); beyond it some bindings are not
-//! explored, which can only turn a match into a non-match for adversarial inputs.
+//! Enumeration of bindings is bounded ([`MAX_BINDINGS`] per node, [`MAX_WORK`] per call);
+//! beyond that some bindings are not explored, which can only turn a match into a non-match,
+//! and only for patterns and inputs far larger than real indicators and sightings.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -29,6 +31,10 @@ use crate::Timestamp;
 /// Most bindings kept at any node of the observation-expression tree.
 pub const MAX_BINDINGS: usize = 50_000;
 
+/// Most pair checks and search steps in one [`super::Pattern::matches`] call; beyond it the
+/// remaining combinations are not explored (bounded time on hostile patterns and inputs).
+pub const MAX_WORK: u64 = 20_000_000;
+
 /// Most instances of one observation considered (more never helps a pattern whose bindings
 /// are smaller).
 const MAX_INSTANCES: u64 = 64;
@@ -37,8 +43,15 @@ type Inst = (u32, u32);
 type Binding = Vec<Inst>;
 
 pub(super) fn matches(root: &ObservationExpr, observations: &[Observation]) -> bool {
+    if let ObservationExpr::Simple(c) = root {
+        // The common indicator shape: one observation with any matching object suffices.
+        return observations
+            .iter()
+            .any(|o| o.number_observed > 0 && any_root(c, o));
+    }
     let k = binding_size(root).min(MAX_INSTANCES);
     let ctx = Ctx {
+        work: Cell::new(0),
         observations,
         intervals: observations
             .iter()
@@ -63,6 +76,8 @@ fn binding_size(e: &ObservationExpr) -> u64 {
 }
 
 struct Ctx<'a> {
+    /// Pair checks and search steps done so far; see [`MAX_WORK`].
+    work: Cell<u64>,
     observations: &'a [Observation],
     intervals: Vec<(i128, i128)>,
     instances: u64,
@@ -88,6 +103,13 @@ fn union(a: &Binding, b: &Binding) -> Binding {
 }
 
 impl Ctx<'_> {
+    /// Counts one unit of work; false once the budget is exhausted.
+    fn spend(&self) -> bool {
+        let w = self.work.get() + 1;
+        self.work.set(w);
+        w <= MAX_WORK
+    }
+
     fn interval(&self, i: &Inst) -> (i128, i128) {
         self.intervals.get(i.0 as usize).copied().unwrap_or((0, 0))
     }
@@ -174,7 +196,7 @@ impl Ctx<'_> {
         let mut set = BTreeSet::new();
         'outer: for x in l {
             for y in r {
-                if set.len() >= MAX_BINDINGS {
+                if set.len() >= MAX_BINDINGS || !self.spend() {
                     break 'outer;
                 }
                 if disjoint(x, y) && ok(x, y) {
@@ -206,7 +228,7 @@ impl Ctx<'_> {
         let mut stack: Vec<(usize, Binding, usize)> = vec![(0, Vec::new(), 0)];
         while let Some((start, acc, chosen)) = stack.pop() {
             steps += 1;
-            if steps > MAX_BINDINGS * 4 || out.len() >= MAX_BINDINGS {
+            if steps > MAX_BINDINGS * 4 || out.len() >= MAX_BINDINGS || !self.spend() {
                 break;
             }
             if chosen == n {
@@ -214,10 +236,10 @@ impl Ctx<'_> {
                 continue;
             }
             for (i, b) in list.iter().enumerate().skip(start) {
-                if list.len() - i < n - chosen {
+                if list.len() - i < n - chosen || !self.spend() {
                     break;
                 }
-                if disjoint(&acc, b) {
+                if stack.len() < MAX_BINDINGS && disjoint(&acc, b) {
                     stack.push((i + 1, union(&acc, b), chosen + 1));
                 }
             }

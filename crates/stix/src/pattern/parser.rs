@@ -94,39 +94,43 @@ impl Parser {
         Ok(e)
     }
 
-    fn obs_followed(&mut self) -> Result<ObservationExpr, PatternError> {
-        let mut e = self.obs_or()?;
-        while self.is_kw("FOLLOWEDBY") {
+    /// Parses `item (KW item)*` and joins the items into a balanced tree, so that long
+    /// chains (thousands of OR'ed indicators) stay shallow. AND, OR and FOLLOWEDBY are all
+    /// associative under the matching semantics, so the grouping does not change meaning.
+    fn chain<T>(
+        &mut self,
+        kw: &str,
+        item: fn(&mut Parser) -> Result<T, PatternError>,
+        join: fn(Box<T>, Box<T>) -> T,
+    ) -> Result<T, PatternError> {
+        let mut items = vec![item(self)?];
+        while self.is_kw(kw) {
             self.bump();
-            let r = self.obs_or()?;
-            e = ObservationExpr::FollowedBy(Box::new(e), Box::new(r));
+            items.push(item(self)?);
         }
-        Ok(e)
+        balance(items, join).ok_or_else(|| self.err("an expression"))
+    }
+
+    fn obs_followed(&mut self) -> Result<ObservationExpr, PatternError> {
+        self.chain("FOLLOWEDBY", Parser::obs_or, ObservationExpr::FollowedBy)
     }
 
     fn obs_or(&mut self) -> Result<ObservationExpr, PatternError> {
-        let mut e = self.obs_and()?;
-        while self.is_kw("OR") {
-            self.bump();
-            let r = self.obs_and()?;
-            e = ObservationExpr::Or(Box::new(e), Box::new(r));
-        }
-        Ok(e)
+        self.chain("OR", Parser::obs_and, ObservationExpr::Or)
     }
 
     fn obs_and(&mut self) -> Result<ObservationExpr, PatternError> {
-        let mut e = self.obs_qualified()?;
-        while self.is_kw("AND") {
-            self.bump();
-            let r = self.obs_qualified()?;
-            e = ObservationExpr::And(Box::new(e), Box::new(r));
-        }
-        Ok(e)
+        self.chain("AND", Parser::obs_qualified, ObservationExpr::And)
     }
 
     fn obs_qualified(&mut self) -> Result<ObservationExpr, PatternError> {
         let mut e = self.obs_atom()?;
+        let depth_before = self.depth;
         loop {
+            if self.is_kw("WITHIN") || self.is_kw("REPEATS") || self.is_kw("START") {
+                // Each qualifier wraps the expression once more: bound them like nesting.
+                self.enter()?;
+            }
             let q = if self.is_kw("WITHIN") {
                 self.bump();
                 let at = self.offset();
@@ -193,6 +197,7 @@ impl Parser {
                 self.bump();
                 Qualifier::StartStop(start, stop)
             } else {
+                self.depth = depth_before;
                 return Ok(e);
             };
             e = ObservationExpr::Qualified(Box::new(e), q);
@@ -221,23 +226,11 @@ impl Parser {
     }
 
     fn cmp_or(&mut self) -> Result<ComparisonExpr, PatternError> {
-        let mut e = self.cmp_and()?;
-        while self.is_kw("OR") {
-            self.bump();
-            let r = self.cmp_and()?;
-            e = ComparisonExpr::Or(Box::new(e), Box::new(r));
-        }
-        Ok(e)
+        self.chain("OR", Parser::cmp_and, ComparisonExpr::Or)
     }
 
     fn cmp_and(&mut self) -> Result<ComparisonExpr, PatternError> {
-        let mut e = self.prop_test()?;
-        while self.is_kw("AND") {
-            self.bump();
-            let r = self.prop_test()?;
-            e = ComparisonExpr::And(Box::new(e), Box::new(r));
-        }
-        Ok(e)
+        self.chain("AND", Parser::prop_test, ComparisonExpr::And)
     }
 
     fn prop_test(&mut self) -> Result<ComparisonExpr, PatternError> {
@@ -409,4 +402,16 @@ impl Parser {
             _ => Err(self.err(expected)),
         }
     }
+}
+
+/// Joins items pairwise into a tree of depth ⌈log2 n⌉, keeping their left-to-right order.
+fn balance<T>(mut items: Vec<T>, join: fn(Box<T>, Box<T>) -> T) -> Option<T> {
+    if items.len() <= 1 {
+        return items.pop();
+    }
+    let right = items.split_off(items.len() / 2);
+    Some(join(
+        Box::new(balance(items, join)?),
+        Box::new(balance(right, join)?),
+    ))
 }
