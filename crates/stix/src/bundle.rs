@@ -171,7 +171,9 @@ impl Bundle {
         m.insert("type".into(), Value::String("bundle".into()));
         m.insert("id".into(), Value::String(self.id.to_string()));
         for (k, v) in &self.extra {
-            m.insert(k.clone(), v.clone());
+            if !matches!(k.as_str(), "type" | "id" | "objects") {
+                m.insert(k.clone(), v.clone());
+            }
         }
         m.insert(
             "objects".into(),
@@ -182,12 +184,13 @@ impl Bundle {
 
     /// The bundle as compact JSON text.
     pub fn to_json(&self) -> String {
-        self.to_json_value().to_string()
+        // Serialising strings, numbers and maps with string keys cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// The bundle as indented JSON text.
     pub fn to_json_pretty(&self) -> String {
-        serde_json::to_string_pretty(&self.to_json_value()).unwrap_or_else(|_| self.to_json())
+        serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
     fn dangling_refs(&self) -> Vec<Warning> {
@@ -232,5 +235,22 @@ impl Bundle {
             }
         }
         out
+    }
+}
+
+/// Writes the same JSON as [`Bundle::to_json_value`], without building it first.
+impl serde::Serialize for Bundle {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("type", "bundle")?;
+        m.serialize_entry("id", &self.id)?;
+        for (k, v) in &self.extra {
+            if !matches!(k.as_str(), "type" | "id" | "objects") {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.serialize_entry("objects", &self.objects)?;
+        m.end()
     }
 }

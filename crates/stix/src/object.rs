@@ -345,7 +345,7 @@ impl StixObject {
             m.insert("extensions".into(), Value::Object(v.clone()));
         }
         for (k, v) in &self.properties {
-            if !m.contains_key(k) {
+            if !COMMON_PROPERTIES.contains(&k.as_str()) {
                 m.insert(k.clone(), v.clone());
             }
         }
@@ -380,9 +380,55 @@ fn insert_json<T: Serialize>(m: &mut Map<String, Value>, key: &str, v: &Option<T
     }
 }
 
+/// Writes the same JSON as [`StixObject::to_json_map`], without building it first.
 impl Serialize for StixObject {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_json_map().serialize(s)
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("type", &self.object_type)?;
+        if let Some(v) = &self.spec_version {
+            m.serialize_entry("spec_version", v)?;
+        }
+        m.serialize_entry("id", &self.id)?;
+        if let Some(v) = &self.created_by_ref {
+            m.serialize_entry("created_by_ref", v)?;
+        }
+        if let Some(v) = &self.created {
+            m.serialize_entry("created", v)?;
+        }
+        if let Some(v) = &self.modified {
+            m.serialize_entry("modified", v)?;
+        }
+        if let Some(v) = &self.revoked {
+            m.serialize_entry("revoked", v)?;
+        }
+        if let Some(v) = &self.labels {
+            m.serialize_entry("labels", v)?;
+        }
+        if let Some(v) = &self.confidence {
+            m.serialize_entry("confidence", v)?;
+        }
+        if let Some(v) = &self.lang {
+            m.serialize_entry("lang", v)?;
+        }
+        if let Some(v) = &self.external_references {
+            m.serialize_entry("external_references", v)?;
+        }
+        if let Some(v) = &self.object_marking_refs {
+            m.serialize_entry("object_marking_refs", v)?;
+        }
+        if let Some(v) = &self.granular_markings {
+            m.serialize_entry("granular_markings", v)?;
+        }
+        if let Some(v) = &self.extensions {
+            m.serialize_entry("extensions", v)?;
+        }
+        for (k, v) in &self.properties {
+            if !COMMON_PROPERTIES.contains(&k.as_str()) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
     }
 }
 

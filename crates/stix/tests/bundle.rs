@@ -272,3 +272,16 @@ fn exported_report_round_trips_and_matches() {
         View::MarkingDefinition(_)
     ));
 }
+
+#[test]
+fn streaming_and_value_serialisations_agree() {
+    let b = export::exported_bundle();
+    let via_value = b.to_json_value().to_string();
+    assert_eq!(b.to_json(), via_value);
+    for o in b.objects() {
+        assert_eq!(
+            serde_json::to_string(o).unwrap(),
+            o.to_json_value().to_string()
+        );
+    }
+}
