@@ -103,7 +103,11 @@ impl Parser {
         item: fn(&mut Parser) -> Result<T, PatternError>,
         join: fn(Box<T>, Box<T>) -> T,
     ) -> Result<T, PatternError> {
-        let mut items = vec![item(self)?];
+        let first = item(self)?;
+        if !self.is_kw(kw) {
+            return Ok(first);
+        }
+        let mut items = vec![first];
         while self.is_kw(kw) {
             self.bump();
             items.push(item(self)?);
