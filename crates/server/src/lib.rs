@@ -17,6 +17,7 @@ mod rejected;
 mod serve;
 pub mod sharing;
 mod state;
+pub mod taxii;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -67,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .merge(console::router())
+        .merge(taxii::router())
         .fallback(|| async { ApiError::NotFound("page".into()) })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

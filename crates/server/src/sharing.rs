@@ -376,6 +376,7 @@ pub async fn create_report(
         json!({"owner_org": owner, "anonymous": input.anonymous, "indicators": input.indicators.len(), "observables": input.observables.len()}),
     )
     .await?;
+    crate::taxii::sync::sync_report(state, stored.report.id).await?;
     view(state, actor, stored).await
 }
 
@@ -549,6 +550,7 @@ pub async fn update_report(
         json!({"tlp_from": stored.report.tlp, "tlp_to": updated.report.tlp}),
     )
     .await?;
+    crate::taxii::sync::sync_report(state, id).await?;
     view(state, actor, updated).await
 }
 
@@ -559,6 +561,7 @@ pub async fn revoke_report(
 ) -> Result<ReportView, ApiError> {
     load_editable(state, actor, id).await?;
     let stored = state.store.revoke_report(id).await?;
+    crate::taxii::sync::sync_report(state, id).await?;
     audit(
         state.store,
         actor,
@@ -583,6 +586,7 @@ pub async fn add_indicator(
         .store
         .add_indicator(id, &normalise_indicator(input, 0)?)
         .await?;
+    crate::taxii::sync::sync_report(state, id).await?;
     audit(
         state.store,
         actor,
@@ -613,6 +617,7 @@ pub async fn add_observable(
         .store
         .add_observable(id, &normalise_observable(input, 0)?)
         .await?;
+    crate::taxii::sync::sync_report(state, id).await?;
     audit(
         state.store,
         actor,

@@ -15,6 +15,7 @@ mod page;
 pub mod reports;
 mod secret;
 pub mod sessions;
+pub mod stix;
 pub mod tokens;
 pub mod users;
 pub mod visibility;

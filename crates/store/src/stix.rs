@@ -1,0 +1,343 @@
+//! Stored STIX objects for TAXII: rows derived from reports (replaced whenever the report
+//! changes) and rows posted to a collection (kept per version). Reads take the access policy's
+//! filter plus a collection scope; `seq` orders rows by arrival for `next` pagination.
+
+use mamori_access::VisibilityFilter;
+use mamori_model::{GroupId, OrgId, ReportId, Tlp};
+
+use crate::visibility::{MarkingColumns, predicate};
+use crate::{Store, StoreError, now_millis, on_pool};
+
+/// One object to store, with its marking.
+#[derive(Debug, Clone)]
+pub struct NewStixRow {
+    pub id: String,
+    pub version: String,
+    pub version_micros: i64,
+    pub object_type: String,
+    pub spec_version: String,
+    pub json: String,
+    pub tlp: Tlp,
+    pub owner_org: OrgId,
+    pub sharing_group: Option<GroupId>,
+}
+
+/// A stored object.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StixRow {
+    pub seq: i64,
+    pub id: String,
+    pub version: String,
+    pub version_micros: i64,
+    pub object_type: String,
+    pub spec_version: String,
+    pub date_added: i64,
+    pub json: String,
+}
+
+/// Which objects a TAXII collection holds (before the reader's visibility is applied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectionScope {
+    /// Everything the reader may see.
+    All,
+    /// Material for the whole community: no sharing group, CLEAR or GREEN.
+    Community,
+    /// Material released to one sharing group.
+    Group(GroupId),
+    /// Material owned by one organisation.
+    Org(OrgId),
+}
+
+/// Which versions of each object to return.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum VersionMatch {
+    #[default]
+    Last,
+    First,
+    All,
+    /// Exact version timestamps.
+    These(Vec<String>),
+}
+
+/// TAXII `match[...]` and `added_after` filters.
+#[derive(Debug, Clone, Default)]
+pub struct StixQuery {
+    pub added_after: Option<i64>,
+    pub ids: Vec<String>,
+    pub types: Vec<String>,
+    pub spec_versions: Vec<String>,
+    pub versions: VersionMatch,
+}
+
+const COLS: MarkingColumns<'static> = MarkingColumns {
+    id: "o.origin_report",
+    tlp_rank: "o.tlp_rank",
+    owner_org: "o.owner_org",
+    sharing_group: "o.sharing_group",
+    recipients_table: "report_recipients",
+};
+
+fn alias(cols: &MarkingColumns<'static>, a: &'static str) -> MarkingColumns<'static> {
+    match a {
+        "o2" => MarkingColumns {
+            id: "o2.origin_report",
+            tlp_rank: "o2.tlp_rank",
+            owner_org: "o2.owner_org",
+            sharing_group: "o2.sharing_group",
+            recipients_table: cols.recipients_table,
+        },
+        _ => *cols,
+    }
+}
+
+/// SQL for the collection scope over alias `a`, binding values from `$first`.
+fn scope_sql(scope: CollectionScope, a: &str, first: usize, binds: &mut Vec<String>) -> String {
+    match scope {
+        CollectionScope::All => "1 = 1".to_owned(),
+        CollectionScope::Community => format!(
+            "({a}.sharing_group IS NULL AND {a}.tlp_rank <= {})",
+            Tlp::Green.rank()
+        ),
+        CollectionScope::Group(g) => {
+            binds.push(g.to_string());
+            format!("{a}.sharing_group = ${first}")
+        }
+        CollectionScope::Org(o) => {
+            binds.push(o.to_string());
+            format!("{a}.owner_org = ${first}")
+        }
+    }
+}
+
+fn in_list(col: &str, values: &[String], next: &mut usize, binds: &mut Vec<String>) -> String {
+    if values.is_empty() {
+        return "1 = 1".to_owned();
+    }
+    let params: Vec<String> = values
+        .iter()
+        .map(|v| {
+            binds.push(v.clone());
+            *next += 1;
+            format!("${}", *next - 1)
+        })
+        .collect();
+    format!("{col} IN ({})", params.join(", "))
+}
+
+impl Store {
+    /// Replaces the objects derived from a report (after it was created or changed).
+    pub async fn replace_report_objects(
+        &self,
+        report: ReportId,
+        rows: &[NewStixRow],
+    ) -> Result<(), StoreError> {
+        let now = now_millis();
+        let rid = report.to_string();
+        let result: Result<(), sqlx::Error> = on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM stix_objects WHERE origin_report = $1")
+                .bind(&rid)
+                .execute(&mut *tx)
+                .await?;
+            for r in rows {
+                sqlx::query(INSERT)
+                    .bind(&r.id)
+                    .bind(&r.version)
+                    .bind(r.version_micros)
+                    .bind(&r.object_type)
+                    .bind(&r.spec_version)
+                    .bind(now)
+                    .bind(&r.json)
+                    .bind(Some(rid.clone()))
+                    .bind("reports")
+                    .bind(r.tlp.rank())
+                    .bind(r.owner_org.to_string())
+                    .bind(r.sharing_group.map(|g| g.to_string()))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        }
+        .await);
+        result.map_err(StoreError::from)
+    }
+
+    /// Stores posted objects, all or nothing. Objects already stored with the same id and
+    /// version in the collection are left as they are; returns how many rows were new.
+    pub async fn insert_posted_objects(
+        &self,
+        collection: &str,
+        rows: &[NewStixRow],
+    ) -> Result<usize, StoreError> {
+        let now = now_millis();
+        let result: Result<usize, sqlx::Error> = on_pool!(self, |pool| {
+            async {
+            let mut tx = pool.begin().await?;
+            let mut added = 0;
+            for r in rows {
+                let exists: Option<(i64,)> = sqlx::query_as(
+                    "SELECT seq FROM stix_objects WHERE id = $1 AND version = $2 AND collection = $3 \
+                     AND origin_report IS NULL",
+                )
+                .bind(&r.id)
+                .bind(&r.version)
+                .bind(collection)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if exists.is_some() {
+                    continue;
+                }
+                sqlx::query(INSERT)
+                    .bind(&r.id)
+                    .bind(&r.version)
+                    .bind(r.version_micros)
+                    .bind(&r.object_type)
+                    .bind(&r.spec_version)
+                    .bind(now)
+                    .bind(&r.json)
+                    .bind(None::<String>)
+                    .bind(collection)
+                    .bind(r.tlp.rank())
+                    .bind(r.owner_org.to_string())
+                    .bind(r.sharing_group.map(|g| g.to_string()))
+                    .execute(&mut *tx)
+                    .await?;
+                added += 1;
+            }
+            tx.commit().await?;
+            Ok(added)
+        }
+        .await
+        });
+        result.map_err(StoreError::from)
+    }
+
+    /// Objects of a collection that the filter admits, in arrival order after `after_seq`.
+    /// Returns at most `limit` rows and whether more follow.
+    pub async fn list_stix_objects(
+        &self,
+        filter: &VisibilityFilter,
+        scope: CollectionScope,
+        query: &StixQuery,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<(Vec<StixRow>, bool), StoreError> {
+        let vis = predicate(filter, &COLS, 2);
+        let mut binds = vis.binds.clone();
+        let mut next = 2 + binds.len();
+        let scope_o = scope_sql(scope, "o", next, &mut binds);
+        next = 2 + binds.len();
+        let ids = in_list("o.id", &query.ids, &mut next, &mut binds);
+        let types = in_list("o.object_type", &query.types, &mut next, &mut binds);
+        let specs = in_list(
+            "o.spec_version",
+            &query.spec_versions,
+            &mut next,
+            &mut binds,
+        );
+        let versions = match &query.versions {
+            VersionMatch::All => "1 = 1".to_owned(),
+            VersionMatch::These(v) => in_list("o.version", v, &mut next, &mut binds),
+            m @ (VersionMatch::Last | VersionMatch::First) => {
+                // Compare only with versions this reader may see in this collection. The
+                // predicate text is rendered again for alias o2 with the same parameter numbers.
+                let vis2 = predicate(filter, &alias(&COLS, "o2"), 2);
+                let mut scratch = Vec::new();
+                let scope_o2 = scope_sql(scope, "o2", 2 + vis.binds.len(), &mut scratch);
+                let cmp = if *m == VersionMatch::Last { ">" } else { "<" };
+                format!(
+                    "NOT EXISTS (SELECT 1 FROM stix_objects o2 WHERE o2.id = o.id AND \
+                     o2.version_micros {cmp} o.version_micros AND {} AND {scope_o2})",
+                    vis2.sql
+                )
+            }
+        };
+        let added = match query.added_after {
+            Some(t) => {
+                binds.push(t.to_string());
+                next += 1;
+                format!("o.date_added > CAST(${} AS BIGINT)", next - 1)
+            }
+            None => "1 = 1".to_owned(),
+        };
+        let sql = format!(
+            "SELECT o.seq, o.id, o.version, o.version_micros, o.object_type, o.spec_version, \
+             o.date_added, o.json FROM stix_objects o WHERE o.seq > CAST($1 AS BIGINT) AND {} AND \
+             {scope_o} AND {ids} AND {types} AND {specs} AND {versions} AND {added} \
+             ORDER BY o.seq LIMIT {}",
+            vis.sql,
+            i64::from(limit.clamp(1, 10_000)) + 1
+        );
+        let mut rows: Vec<StixRow> = on_pool!(self, |pool| {
+            let mut q =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(after_seq.to_string());
+            for b in &binds {
+                q = q.bind(b);
+            }
+            q.fetch_all(pool).await
+        })?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        Ok((rows, more))
+    }
+
+    /// Deletes posted objects (all versions) of a collection, only those of `owner` when given;
+    /// derived objects are removed by changing their report. Returns how many rows went.
+    pub async fn delete_posted_object(
+        &self,
+        collection: &str,
+        id: &str,
+        owner: Option<OrgId>,
+    ) -> Result<u64, StoreError> {
+        let owner = owner.map(|o| o.to_string()).unwrap_or_default();
+        Ok(on_pool!(self, |pool| sqlx::query(
+            "DELETE FROM stix_objects WHERE id = $1 AND collection = $2 AND origin_report IS NULL \
+             AND ($3 = '' OR owner_org = $3)"
+        )
+        .bind(id)
+        .bind(collection)
+        .bind(&owner)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+    }
+
+    pub async fn put_taxii_status(
+        &self,
+        id: &str,
+        owner_user: &str,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, |pool| sqlx::query(
+            "INSERT INTO taxii_status (id, owner_user, created_at, body) VALUES ($1,$2,$3,$4)"
+        )
+        .bind(id)
+        .bind(owner_user)
+        .bind(now_millis())
+        .bind(body)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// A status resource, if it belongs to this user.
+    pub async fn get_taxii_status(
+        &self,
+        id: &str,
+        owner_user: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT body FROM taxii_status WHERE id = $1 AND owner_user = $2"
+        )
+        .bind(id)
+        .bind(owner_user)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.map(|r| r.0))
+    }
+}
+
+const INSERT: &str = "INSERT INTO stix_objects (id, version, version_micros, object_type, \
+    spec_version, date_added, json, origin_report, collection, tlp_rank, owner_org, sharing_group) \
+    VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)";
