@@ -540,6 +540,36 @@ async fn leak_matrix(h: Hub) {
             }
         }
         assert_eq!(got, want, "indicator list leak/miss for {name}");
+        // Path 8: TAXII, the read-only collection of everything the reader may see.
+        let all = "6d616d6f-7269-4a11-8000-000000000001";
+        let mut got = BTreeSet::new();
+        let mut uri = format!("/taxii2/api/collections/{all}/objects/?limit=13&match[type]=report");
+        loop {
+            let r = send(&h.app, req("GET", &uri, Some(token), None)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            let env = r.json();
+            for o in env["objects"].as_array().into_iter().flatten() {
+                got.insert(o["id"].as_str().unwrap().to_owned());
+            }
+            match env["next"].as_str() {
+                Some(n) => {
+                    uri = format!(
+                        "/taxii2/api/collections/{all}/objects/?limit=13&match[type]=report&next={n}"
+                    )
+                }
+                None => break,
+            }
+        }
+        let want_stix: BTreeSet<String> = want
+            .iter()
+            .map(|id| {
+                mamori_server::taxii::export::report_stix_id(id.parse().unwrap())
+                    .unwrap()
+                    .as_str()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(got, want_stix, "TAXII leak/miss for {name}");
         // Paths 6 and 7: the console's report list and report pages, through a session.
         let cookie = console_login(&h, &p.username).await;
         let html = send(&h.app, get_with_cookie("/reports", &cookie))
