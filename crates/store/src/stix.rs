@@ -175,9 +175,11 @@ impl Store {
             let mut tx = pool.begin().await?;
             let mut added = 0;
             for r in rows {
+                // Already here, posted to this collection or derived from a report: federation
+                // that sends objects back where they came from adds nothing (no duplicates, no loops).
                 let exists: Option<(i64,)> = sqlx::query_as(
-                    "SELECT seq FROM stix_objects WHERE id = $1 AND version = $2 AND collection = $3 \
-                     AND origin_report IS NULL",
+                    "SELECT seq FROM stix_objects WHERE id = $1 AND version = $2 \
+                     AND (collection = $3 OR origin_report IS NOT NULL) LIMIT 1",
                 )
                 .bind(&r.id)
                 .bind(&r.version)

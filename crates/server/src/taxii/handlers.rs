@@ -185,18 +185,18 @@ pub async fn api_root(State(state): State<AppState>, _u: TaxiiUser) -> Response 
 }
 
 /// A collection the caller may use.
-struct Collection {
-    id: Uuid,
-    title: String,
-    description: String,
-    scope: CollectionScope,
-    can_write: bool,
+pub struct Collection {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub scope: CollectionScope,
+    pub can_write: bool,
     /// The key stored with posted objects.
-    key: String,
-    default_tlp: Tlp,
+    pub key: String,
+    pub default_tlp: Tlp,
 }
 
-async fn collections_of(state: &AppState, p: &Principal) -> Result<Vec<Collection>, ApiError> {
+pub async fn collections_of(store: &mamori_store::Store, p: &Principal) -> Result<Vec<Collection>, ApiError> {
     let writer = may_write(p);
     let mut out = vec![
         Collection {
@@ -219,8 +219,8 @@ async fn collections_of(state: &AppState, p: &Principal) -> Result<Vec<Collectio
             default_tlp: Tlp::Green,
         },
     ];
-    let org = state.store.get_org(p.org_id).await?;
-    for g in state.store.list_groups().await? {
+    let org = store.get_org(p.org_id).await?;
+    for g in store.list_groups().await? {
         if g.members.contains(&p.org_id) {
             out.push(Collection {
                 id: g.id.0,
@@ -262,7 +262,7 @@ async fn find_collection(
     cid: &str,
 ) -> Result<Collection, TaxiiError> {
     let id = Uuid::parse_str(cid).map_err(|_| err(StatusCode::NOT_FOUND, "no such collection"))?;
-    collections_of(state, p)
+    collections_of(&state.store, p)
         .await?
         .into_iter()
         .find(|c| c.id == id)
@@ -273,7 +273,7 @@ pub async fn collections(
     State(state): State<AppState>,
     u: TaxiiUser,
 ) -> Result<Response, TaxiiError> {
-    let cs = collections_of(&state, &u.principal).await?;
+    let cs = collections_of(&state.store, &u.principal).await?;
     Ok(taxii(
         StatusCode::OK,
         json!({"collections": cs.iter().map(collection_json).collect::<Vec<_>>()}),
@@ -534,65 +534,7 @@ pub async fn add_objects(
             ));
         }
     }
-    let request_timestamp = Timestamp::from_unix_millis(mamori_store::now_millis());
-    mamori_stix::limits::check_depth(&body, Limits::default().max_depth)
-        .map_err(|e| err(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let envelope: Value = serde_json::from_slice(&body)
-        .map_err(|e| err(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
-    let objects = envelope.get("objects").cloned().ok_or_else(|| {
-        err(
-            StatusCode::BAD_REQUEST,
-            "an envelope needs an objects array",
-        )
-    })?;
-    let bundle_value =
-        json!({"type": "bundle", "id": format!("bundle--{}", Uuid::new_v4()), "objects": objects});
-    let bundle = Bundle::from_json_value(bundle_value, Limits::default())
-        .map_err(|e| err(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
-    let mut rows = Vec::new();
-    let mut refusals = Vec::new();
-    for o in bundle.objects() {
-        match marking_for(&c, &u.principal, o.object_marking_refs.as_ref()) {
-            Ok(m) => rows.push(super::sync::row(o, &m, request_timestamp.as_str())),
-            Err(why) => refusals.push(format!("{}: {why}", o.id.as_str())),
-        }
-    }
-    if !refusals.is_empty() {
-        return Err(err(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("nothing was stored: {}", refusals.join("; ")),
-        ));
-    }
-    state.store.insert_posted_objects(&c.key, &rows).await?;
-    ops::audit(
-        &state.store,
-        &u.actor,
-        "taxii.objects.add",
-        "collection",
-        &c.id.to_string(),
-        rows.iter().map(|r| r.tlp).max(),
-        json!({"objects": rows.len()}),
-    )
-    .await?;
-    let status_id = Uuid::new_v4().to_string();
-    let status = json!({
-        "id": status_id,
-        "status": "complete",
-        "request_timestamp": request_timestamp.as_str(),
-        "total_count": rows.len(),
-        "success_count": rows.len(),
-        "successes": rows.iter().map(|r| json!({"id": r.id, "version": r.version, "message": "stored"})).collect::<Vec<_>>(),
-        "failure_count": 0,
-        "pending_count": 0
-    });
-    state
-        .store
-        .put_taxii_status(
-            &status_id,
-            &u.principal.user_id.to_string(),
-            &status.to_string(),
-        )
-        .await?;
+    let status = ingest(&state.store, &u.principal, &u.actor, &c, &body).await?;
     Ok(taxii(StatusCode::ACCEPTED, status))
 }
 
@@ -645,4 +587,77 @@ pub async fn status(
     let v: Value = serde_json::from_str(&body)
         .map_err(|e| TaxiiError::from(ApiError::Internal(e.to_string())))?;
     Ok(taxii(StatusCode::OK, v))
+}
+
+/// Validates an envelope's objects with `mamori-stix`, marks each for the collection and stores
+/// them all or none; returns the status resource (also stored for `GET status/{id}/`).
+pub async fn ingest(
+    store: &mamori_store::Store,
+    principal: &Principal,
+    actor: &Actor,
+    c: &Collection,
+    body: &[u8],
+) -> Result<Value, TaxiiError> {
+    if !c.can_write {
+        return Err(err(StatusCode::FORBIDDEN, "you may not write to this collection"));
+    }
+    let request_timestamp = Timestamp::from_unix_millis(mamori_store::now_millis());
+    mamori_stix::limits::check_depth(body, Limits::default().max_depth)
+        .map_err(|e| err(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let envelope: Value = serde_json::from_slice(body)
+        .map_err(|e| err(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
+    let objects = envelope.get("objects").cloned().ok_or_else(|| {
+        err(
+            StatusCode::BAD_REQUEST,
+            "an envelope needs an objects array",
+        )
+    })?;
+    let bundle_value =
+        json!({"type": "bundle", "id": format!("bundle--{}", Uuid::new_v4()), "objects": objects});
+    let bundle = Bundle::from_json_value(bundle_value, Limits::default())
+        .map_err(|e| err(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let mut rows = Vec::new();
+    let mut refusals = Vec::new();
+    for o in bundle.objects() {
+        match marking_for(c, principal, o.object_marking_refs.as_ref()) {
+            Ok(m) => rows.push(super::sync::row(o, &m, request_timestamp.as_str())),
+            Err(why) => refusals.push(format!("{}: {why}", o.id.as_str())),
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(err(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("nothing was stored: {}", refusals.join("; ")),
+        ));
+    }
+    store.insert_posted_objects(&c.key, &rows).await?;
+    ops::audit(
+        store,
+        actor,
+        "taxii.objects.add",
+        "collection",
+        &c.id.to_string(),
+        rows.iter().map(|r| r.tlp).max(),
+        json!({"objects": rows.len()}),
+    )
+    .await?;
+    let status_id = Uuid::new_v4().to_string();
+    let status = json!({
+        "id": status_id,
+        "status": "complete",
+        "request_timestamp": request_timestamp.as_str(),
+        "total_count": rows.len(),
+        "success_count": rows.len(),
+        "successes": rows.iter().map(|r| json!({"id": r.id, "version": r.version, "message": "stored"})).collect::<Vec<_>>(),
+        "failure_count": 0,
+        "pending_count": 0
+    });
+    store
+        .put_taxii_status(
+            &status_id,
+            &principal.user_id.to_string(),
+            &status.to_string(),
+        )
+        .await?;
+    Ok(status)
 }

@@ -6,7 +6,7 @@
 //! visibility policy. Posted envelopes are validated by `mamori-stix` and stored all or nothing.
 
 pub mod export;
-mod handlers;
+pub mod handlers;
 pub mod sync;
 
 use axum::Router;
