@@ -3,8 +3,8 @@
 //! * A comparison expression is evaluated per observation and per *root* object (an object of
 //!   the path's type): AND intersects the sets of roots, OR unites them, so the tests joined by
 //!   AND must hold for the same object.
-//! * An observation with `number_observed = n` counts as n instances. Observation-level AND
-//!   and FOLLOWEDBY need disjoint instances; FOLLOWEDBY also needs the left side's latest
+//! * An observation with `number_observed = n` counts as n instances. Observation-level AND,
+//!   FOLLOWEDBY and REPEATS need distinct instances (counted, see [`Binding`]); FOLLOWEDBY also needs the left side's latest
 //!   `first_observed` ≤ the right side's earliest `last_observed`. `REPEATS n` needs n
 //!   disjoint bindings; `WITHIN` needs a window of that length touching every bound
 //!   observation; `START/STOP` needs every bound observation to overlap `[start, stop)`.
@@ -35,12 +35,11 @@ pub const MAX_BINDINGS: usize = 50_000;
 /// remaining combinations are not explored (bounded time on hostile patterns and inputs).
 pub const MAX_WORK: u64 = 20_000_000;
 
-/// Most instances of one observation considered (more never helps a pattern whose bindings
-/// are smaller).
-const MAX_INSTANCES: u64 = 64;
-
-type Inst = (u32, u32);
-type Binding = Vec<Inst>;
+/// A binding: how many instances of which observations are bound, as `(observation index,
+/// count)` sorted by index. The instances of one observation are interchangeable (same
+/// window, same objects), so counting them is equivalent to the reference matcher's
+/// enumeration of instance ids, and much smaller.
+type Binding = Vec<(u32, u64)>;
 
 pub(super) fn matches(root: &ObservationExpr, observations: &[Observation]) -> bool {
     if let ObservationExpr::Simple(c) = root {
@@ -49,7 +48,6 @@ pub(super) fn matches(root: &ObservationExpr, observations: &[Observation]) -> b
             .iter()
             .any(|o| o.number_observed > 0 && any_root(c, o));
     }
-    let k = binding_size(root).min(MAX_INSTANCES);
     let ctx = Ctx {
         work: Cell::new(0),
         observations,
@@ -57,22 +55,8 @@ pub(super) fn matches(root: &ObservationExpr, observations: &[Observation]) -> b
             .iter()
             .map(|o| (o.first_observed.unix_nanos(), o.last_observed.unix_nanos()))
             .collect(),
-        instances: k,
     };
     !ctx.bindings(root).is_empty()
-}
-
-fn binding_size(e: &ObservationExpr) -> u64 {
-    match e {
-        ObservationExpr::Simple(_) => 1,
-        ObservationExpr::And(a, b)
-        | ObservationExpr::Or(a, b)
-        | ObservationExpr::FollowedBy(a, b) => binding_size(a).saturating_add(binding_size(b)),
-        ObservationExpr::Qualified(e, Qualifier::Repeats(n)) => {
-            binding_size(e).saturating_mul(u64::from(*n))
-        }
-        ObservationExpr::Qualified(e, _) => binding_size(e),
-    }
 }
 
 struct Ctx<'a> {
@@ -80,26 +64,6 @@ struct Ctx<'a> {
     work: Cell<u64>,
     observations: &'a [Observation],
     intervals: Vec<(i128, i128)>,
-    instances: u64,
-}
-
-fn disjoint(a: &Binding, b: &Binding) -> bool {
-    let (mut i, mut j) = (0, 0);
-    while let (Some(x), Some(y)) = (a.get(i), b.get(j)) {
-        match x.cmp(y) {
-            Ordering::Equal => return false,
-            Ordering::Less => i += 1,
-            Ordering::Greater => j += 1,
-        }
-    }
-    true
-}
-
-fn union(a: &Binding, b: &Binding) -> Binding {
-    let mut v: Binding = a.iter().chain(b.iter()).copied().collect();
-    v.sort_unstable();
-    v.dedup();
-    v
 }
 
 impl Ctx<'_> {
@@ -110,27 +74,58 @@ impl Ctx<'_> {
         w <= MAX_WORK
     }
 
-    fn interval(&self, i: &Inst) -> (i128, i128) {
-        self.intervals.get(i.0 as usize).copied().unwrap_or((0, 0))
+    fn interval(&self, obs: u32) -> (i128, i128) {
+        self.intervals.get(obs as usize).copied().unwrap_or((0, 0))
+    }
+
+    fn capacity(&self, obs: u32) -> u64 {
+        self.observations
+            .get(obs as usize)
+            .map_or(0, |o| o.number_observed)
+    }
+
+    /// The union of two bindings, if the observations have enough instances for both.
+    fn combine(&self, a: &Binding, b: &Binding) -> Option<Binding> {
+        let mut out = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        loop {
+            match (a.get(i), b.get(j)) {
+                (Some(x), Some(y)) if x.0 == y.0 => {
+                    let n = x.1.checked_add(y.1)?;
+                    if n > self.capacity(x.0) {
+                        return None;
+                    }
+                    out.push((x.0, n));
+                    i += 1;
+                    j += 1;
+                }
+                (Some(x), Some(y)) if x.0 < y.0 => {
+                    out.push(*x);
+                    i += 1;
+                }
+                (Some(_), Some(y)) | (None, Some(y)) => {
+                    out.push(*y);
+                    j += 1;
+                }
+                (Some(x), None) => {
+                    out.push(*x);
+                    i += 1;
+                }
+                (None, None) => return Some(out),
+            }
+        }
     }
 
     fn bindings(&self, e: &ObservationExpr) -> Vec<Binding> {
         match e {
-            ObservationExpr::Simple(c) => {
-                let mut out = Vec::new();
-                for (idx, o) in self.observations.iter().enumerate() {
-                    if o.number_observed == 0 || !any_root(c, o) {
-                        continue;
-                    }
-                    for inst in 0..o.number_observed.min(self.instances) {
-                        if out.len() >= MAX_BINDINGS {
-                            return out;
-                        }
-                        out.push(vec![(idx as u32, inst as u32)]);
-                    }
-                }
-                out
-            }
+            ObservationExpr::Simple(c) => self
+                .observations
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.number_observed > 0 && any_root(c, o))
+                .take(MAX_BINDINGS)
+                .map(|(idx, _)| vec![(idx as u32, 1)])
+                .collect(),
             ObservationExpr::Or(a, b) => {
                 let mut set: BTreeSet<Binding> = self.bindings(a).into_iter().collect();
                 for x in self.bindings(b) {
@@ -148,8 +143,8 @@ impl Ctx<'_> {
             ObservationExpr::FollowedBy(a, b) => {
                 let (l, r) = (self.bindings(a), self.bindings(b));
                 self.join(&l, &r, |x, y| {
-                    let latest_first = x.iter().map(|i| self.interval(i).0).max();
-                    let earliest_last = y.iter().map(|i| self.interval(i).1).min();
+                    let latest_first = x.iter().map(|i| self.interval(i.0).0).max();
+                    let earliest_last = y.iter().map(|i| self.interval(i.0).1).min();
                     match (latest_first, earliest_last) {
                         (Some(f), Some(l)) => f <= l,
                         _ => true,
@@ -172,7 +167,7 @@ impl Ctx<'_> {
                         list.into_iter()
                             .filter(|b| {
                                 b.iter().all(|i| {
-                                    let (f, l) = self.interval(i);
+                                    let (f, l) = self.interval(i.0);
                                     if t == f {
                                         false
                                     } else {
@@ -199,8 +194,10 @@ impl Ctx<'_> {
                 if set.len() >= MAX_BINDINGS || !self.spend() {
                     break 'outer;
                 }
-                if disjoint(x, y) && ok(x, y) {
-                    set.insert(union(x, y));
+                if ok(x, y)
+                    && let Some(u) = self.combine(x, y)
+                {
+                    set.insert(u);
                 }
             }
         }
@@ -208,40 +205,47 @@ impl Ctx<'_> {
     }
 
     fn within(&self, b: &Binding, d: i128) -> bool {
-        let Some(earliest_last) = b.iter().map(|i| self.interval(i).1).min() else {
+        let Some(earliest_last) = b.iter().map(|i| self.interval(i.0).1).min() else {
             return true;
         };
         let end = earliest_last.saturating_add(d);
-        b.iter().all(|i| self.interval(i).0 <= end)
+        b.iter().all(|i| self.interval(i.0).0 <= end)
     }
 
+    /// Combinations (with repetition, as long as instances last) of `n` bindings.
     fn repeats(&self, list: &[Binding], n: usize) -> Vec<Binding> {
         if n <= 1 {
             return list.to_vec();
         }
-        let total: usize = list.iter().map(Vec::len).sum();
         let mut out = BTreeSet::new();
-        if total < n {
-            return Vec::new();
-        }
-        let mut steps = 0usize;
-        let mut stack: Vec<(usize, Binding, usize)> = vec![(0, Vec::new(), 0)];
-        while let Some((start, acc, chosen)) = stack.pop() {
-            steps += 1;
-            if steps > MAX_BINDINGS * 4 || out.len() >= MAX_BINDINGS || !self.spend() {
+        // Backtracking over non-decreasing indices (each frame: next index to try, the union
+        // so far); the lowest index is tried first, so a binding that can simply be repeated
+        // is found in n steps. Memory is O(n) frames.
+        let mut frames: Vec<(usize, Binding)> = vec![(0, Vec::new())];
+        loop {
+            if out.len() >= MAX_BINDINGS || !self.spend() {
                 break;
             }
-            if chosen == n {
-                out.insert(acc);
+            let depth = frames.len() - 1;
+            let Some((next, acc)) = frames.last_mut() else {
+                break;
+            };
+            if depth == n {
+                out.insert(acc.clone());
+                frames.pop();
                 continue;
             }
-            for (i, b) in list.iter().enumerate().skip(start) {
-                if list.len() - i < n - chosen || !self.spend() {
+            let i = *next;
+            let Some(candidate) = list.get(i) else {
+                frames.pop();
+                if frames.is_empty() {
                     break;
                 }
-                if stack.len() < MAX_BINDINGS && disjoint(&acc, b) {
-                    stack.push((i + 1, union(&acc, b), chosen + 1));
-                }
+                continue;
+            };
+            *next += 1;
+            if let Some(u) = self.combine(acc, candidate) {
+                frames.push((i, u));
             }
         }
         out.into_iter().collect()
