@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+pub mod builders;
 pub mod bundle;
 mod canonical;
 pub mod common;
