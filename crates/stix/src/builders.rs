@@ -73,7 +73,7 @@ mod tests {
         );
         validate_object(&ip, "$").unwrap();
         assert!(observable("file", "x").is_err());
-        let r = report("r", t.clone(), &[i.id.clone()], t);
+        let r = report("r", t.clone(), std::slice::from_ref(&i.id), t);
         validate_object(&r, "$").unwrap();
         assert_eq!(r.as_report().unwrap().object_refs(), vec![i.id]);
     }
