@@ -144,8 +144,8 @@ impl StixObject {
             .collect()
     }
 
-    /// True for the cyber-observable object types of STIX 2.1 (and custom types whose id
-    /// contributes nothing else: callers can check [`crate::validate::is_sco_type`]).
+    /// True for the 18 cyber-observable object types of STIX 2.1 (custom observable types
+    /// cannot be told apart from custom domain objects and read as false).
     pub fn is_sco(&self) -> bool {
         crate::validate::is_sco_type(&self.object_type)
     }

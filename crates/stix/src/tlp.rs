@@ -17,9 +17,10 @@ pub const TLP2_AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868
 pub const TLP2_AMBER_STRICT: &str = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003";
 pub const TLP2_RED: &str = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
 
-/// TLP 1.0 marking-definition ids, fixed by the STIX 2.1 specification.
+/// TLP 1.0 marking-definition ids, fixed by the STIX 2.1 specification (section 7.2.1.4) and
+/// checked against the `stix2-validator` schemas. Note GREEN ends in `…ebd3cc5e41da`.
 pub const TLP1_WHITE: &str = "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9";
-pub const TLP1_GREEN: &str = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5a41da";
+pub const TLP1_GREEN: &str = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da";
 pub const TLP1_AMBER: &str = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82";
 pub const TLP1_RED: &str = "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed";
 
@@ -78,6 +79,30 @@ pub fn tlp_marking_object(tlp: Tlp) -> StixObject {
     o
 }
 
+/// The TLP 1.0 marking-definition object of STIX 2.1 section 7.2.1.4 for a level, for
+/// consumers that only know TLP 1.0: CLEAR is written as WHITE; AMBER+STRICT has no TLP 1.0
+/// form (`None`).
+pub fn tlp1_marking_object(tlp: Tlp) -> Option<StixObject> {
+    let (id, level) = match tlp {
+        Tlp::Clear => (TLP1_WHITE, "white"),
+        Tlp::Green => (TLP1_GREEN, "green"),
+        Tlp::Amber => (TLP1_AMBER, "amber"),
+        Tlp::Red => (TLP1_RED, "red"),
+        Tlp::AmberStrict => return None,
+    };
+    let mut o = StixObject::new(StixId::from_static(id));
+    o.created = Timestamp::parse("2017-01-20T00:00:00.000Z").ok();
+    o.properties
+        .insert("definition_type".into(), Value::String("tlp".into()));
+    o.properties.insert(
+        "name".into(),
+        Value::String(format!("TLP:{}", level.to_ascii_uppercase())),
+    );
+    o.properties
+        .insert("definition".into(), json!({ "tlp": level }));
+    Some(o)
+}
+
 /// The most restrictive TLP level among marking-definition ids (unknown ids are ignored).
 pub fn tlp_of_refs<S: AsRef<str>>(marking_refs: &[S]) -> Option<Tlp> {
     marking_refs
@@ -129,6 +154,15 @@ mod tests {
             crate::validate::validate_object(&o, "$").unwrap();
         }
         assert_eq!(tlp_of_marking_id(TLP1_WHITE), Some(Tlp::Clear));
+        for t in Tlp::ALL {
+            match tlp1_marking_object(t) {
+                Some(o) => {
+                    assert_eq!(tlp_of(&o), Some(t));
+                    crate::validate::validate_object(&o, "$").unwrap();
+                }
+                None => assert_eq!(t, Tlp::AmberStrict),
+            }
+        }
         assert_eq!(tlp_of_refs(&[TLP1_GREEN, TLP2_RED]), Some(Tlp::Red));
         assert_eq!(tlp_of_refs::<&str>(&[]), None);
     }

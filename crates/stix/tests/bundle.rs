@@ -285,3 +285,31 @@ fn streaming_and_value_serialisations_agree() {
         );
     }
 }
+
+#[test]
+fn embedded_observed_data_with_local_references() {
+    let bytes = bundle_of(vec![json!({
+        "type": "observed-data", "spec_version": "2.1",
+        "id": "observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf",
+        "created": "2016-04-06T19:58:16.000Z", "modified": "2016-04-06T19:58:16.000Z",
+        "first_observed": "2015-12-21T19:00:00Z", "last_observed": "2015-12-21T19:00:00Z",
+        "number_observed": 50,
+        "objects": {
+            "0": {"type": "ipv4-addr", "value": "198.51.100.2"},
+            "1": {"type": "network-traffic", "dst_ref": "0", "protocols": ["tcp"], "dst_port": 443}
+        }
+    })]);
+    let b = Bundle::parse(&bytes, Limits::default()).unwrap();
+    let obs = Observation::from_bundle(&b);
+    assert_eq!(obs[0].number_observed, 50);
+    let p = mamori_stix::Pattern::parse(
+        "[network-traffic:dst_ref.value = '198.51.100.2' AND network-traffic:dst_port = 443] REPEATS 50 TIMES",
+    )
+    .unwrap();
+    assert!(p.matches(&obs));
+    let p = mamori_stix::Pattern::parse(
+        "[network-traffic:dst_ref.value = '198.51.100.2'] REPEATS 51 TIMES",
+    )
+    .unwrap();
+    assert!(!p.matches(&obs));
+}

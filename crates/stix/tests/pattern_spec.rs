@@ -235,3 +235,30 @@ fn hostile_matching_is_bounded() {
     let p = Pattern::parse("[ipv4-addr:value = '10.0.0.1'] REPEATS 1000 TIMES").unwrap();
     assert!(p.matches(&observations));
 }
+
+#[test]
+fn large_number_observed_counts_as_many_instances() {
+    let o = |n| {
+        vec![common::obs(
+            "2016-01-01T00:00:00Z",
+            "2016-01-01T00:05:00Z",
+            n,
+            vec![common::sco(
+                "ipv4-addr",
+                1,
+                serde_json::json!({"value": "10.0.0.1"}),
+            )],
+        )]
+    };
+    let p = Pattern::parse("[ipv4-addr:value = '10.0.0.1'] REPEATS 1000 TIMES WITHIN 300 SECONDS")
+        .unwrap();
+    assert!(p.matches(&o(5000)));
+    assert!(p.matches(&o(1000)));
+    assert!(!p.matches(&o(999)));
+    let p = Pattern::parse(
+        "([ipv4-addr:value = '10.0.0.1'] AND [ipv4-addr:value LIKE '10.%']) REPEATS 3 TIMES",
+    )
+    .unwrap();
+    assert!(p.matches(&o(6)));
+    assert!(!p.matches(&o(5)));
+}

@@ -8,7 +8,7 @@ mod export;
 mod python;
 
 use mamori_model::Tlp;
-use mamori_stix::{Bundle, tlp_marking_object};
+use mamori_stix::{Bundle, tlp_marking_object, tlp1_marking_object};
 
 const SCRIPT: &str = r#"
 import json, sys
@@ -35,6 +35,13 @@ fn exported_bundles_pass_stix2_validator() {
     let docs: Vec<String> = vec![
         export::exported_bundle().to_json_pretty(),
         Bundle::new(Tlp::ALL.iter().map(|t| tlp_marking_object(*t)).collect()).to_json(),
+        Bundle::new(
+            Tlp::ALL
+                .iter()
+                .filter_map(|t| tlp1_marking_object(*t))
+                .collect(),
+        )
+        .to_json(),
         // Negative control: the validator must reject an indicator without a pattern.
         export::exported_bundle()
             .to_json()
@@ -60,13 +67,13 @@ fn exported_bundles_pass_stix2_validator() {
         String::from_utf8_lossy(&out.stderr)
     );
     let results: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(results.len(), 3);
+    assert_eq!(results.len(), 4);
     assert_eq!(
-        results[2]["valid"],
+        results[3]["valid"],
         serde_json::json!(false),
         "negative control"
     );
-    for (doc, r) in docs.iter().zip(&results).take(2) {
+    for (doc, r) in docs.iter().zip(&results).take(3) {
         assert_eq!(r["valid"], serde_json::json!(true), "{r}\n{doc}");
         eprintln!("stix2-validator warnings: {}", r["warnings"]);
     }

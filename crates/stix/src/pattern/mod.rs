@@ -5,6 +5,8 @@
 
 pub mod ast;
 mod check;
+mod cidr;
+mod compare;
 mod eval;
 mod lexer;
 mod observation;
@@ -15,6 +17,7 @@ pub use ast::{
     ComparisonExpr, Literal, ObjectPath, ObservationExpr, Op, PathStep, PropTest, Qualifier,
     TextRegex,
 };
+pub use eval::{MAX_BINDINGS, MAX_WORK};
 pub use observation::Observation;
 pub use parser::MAX_NESTING;
 

@@ -5,7 +5,7 @@
 use mamori_model::Tlp;
 use mamori_stix::tlp::tlp_marking_id;
 use mamori_stix::{Bundle, KillChainPhase, StixId, StixObject, Timestamp, tlp_marking_object};
-use serde_json::{Map, json};
+use serde_json::json;
 
 pub fn exported_bundle() -> Bundle {
     let at = Timestamp::parse("2026-11-25T21:00:00.000Z").unwrap();
@@ -44,10 +44,7 @@ pub fn exported_bundle() -> Bundle {
         .with("relationship_type", "indicates")
         .with("source_ref", ind.id.to_string())
         .with("target_ref", malware.id.to_string());
-    let mut v = Map::new();
-    v.insert("value".into(), json!("198.51.100.7"));
-    let ip =
-        StixObject::new(StixId::for_sco("ipv4-addr", &v).unwrap()).with("value", "198.51.100.7");
+    let ip = mamori_stix::builders::observable("ipv4-addr", "198.51.100.7").unwrap();
     let od = sdo("observed-data")
         .with("first_observed", "2026-11-25T20:00:00.000Z")
         .with("last_observed", "2026-11-25T20:05:00.000Z")
@@ -58,19 +55,20 @@ pub fn exported_bundle() -> Bundle {
         .with("observed_data_refs", json!([od.id.to_string()]))
         .with("where_sighted_refs", json!([identity.id.to_string()]))
         .with("count", 3);
-    let report = sdo("report")
-        .with("name", "C2 infrastructure")
-        .with("published", "2026-11-25T21:00:00.000Z")
-        .with("report_types", json!(["threat-report"]))
-        .with(
-            "object_refs",
-            json!([
-                ind.id.to_string(),
-                hash_ind.id.to_string(),
-                malware.id.to_string(),
-                rel.id.to_string()
-            ]),
-        );
+    let report = mamori_stix::builders::report(
+        "C2 infrastructure",
+        at.clone(),
+        &[
+            ind.id.clone(),
+            hash_ind.id.clone(),
+            malware.id.clone(),
+            rel.id.clone(),
+        ],
+        at.clone(),
+    )
+    .with("report_types", json!(["threat-report"]));
+    let p = mamori_stix::pattern::equality_pattern("domain-name:value", "evil.example").unwrap();
+    let domain_ind = mamori_stix::builders::indicator(&p, at.clone(), at.clone());
     Bundle::new(vec![
         tlp_marking_object(Tlp::Amber),
         identity,
@@ -82,5 +80,6 @@ pub fn exported_bundle() -> Bundle {
         od,
         sighting,
         report,
+        domain_ind,
     ])
 }
