@@ -468,3 +468,286 @@ fn share_import_and_export_misp() {
     let o = run(&["audit", "verify"]);
     assert!(o.status.success());
 }
+
+fn http_get_auth(port: u16, path: &str, token: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nAccept: application/taxii+json;version=2.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve_at(dir: &std::path::Path, port: u16) -> Served {
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir)
+        .env_remove("MAMORI_CONFIG")
+        .env("MAMORI_LOG__LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Served(child)
+}
+
+/// Two hubs federate their community collections both ways over TAXII without duplicates or
+/// loops.
+#[test]
+fn two_hubs_federate_over_taxii_without_duplicates_or_loops() {
+    const COMMUNITY: &str = "6d616d6f-7269-4c0a-8000-000000000002";
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let setup = |dir: &std::path::Path, org: &str, event_uuid: &str, domain: &str| -> String {
+        let run = |args: &[&str]| mamori(args, dir);
+        assert!(
+            run(&[
+                "admin",
+                "org",
+                "create",
+                "--slug",
+                org,
+                "--name-en",
+                org,
+                "--kind",
+                "csirt"
+            ])
+            .status
+            .success()
+        );
+        let user = format!("{org}.analyst");
+        assert!(
+            run(&[
+                "admin",
+                "user",
+                "create",
+                "--org",
+                org,
+                "--username",
+                &user,
+                "--role",
+                "analyst"
+            ])
+            .status
+            .success()
+        );
+        let o = run(&[
+            "admin",
+            "token",
+            "create",
+            "--user",
+            &user,
+            "--name",
+            "federation",
+            "--scope",
+            "read,write",
+        ]);
+        let token = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+        std::fs::write(
+            dir.join("event.json"),
+            format!(r#"{{"Event": {{"uuid": "{event_uuid}", "info": "{org} finding", "Tag": [{{"name": "tlp:green"}}],
+                "Attribute": [{{"type": "domain", "value": "{domain}", "to_ids": true}}]}}}}"#),
+        )
+        .unwrap();
+        let o = run(&["share", "import-misp", "--as", &user, "event.json"]);
+        assert!(o.status.success(), "{}", text(&o));
+        token
+    };
+    let token_a = setup(
+        a.path(),
+        "hub-a",
+        "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa",
+        "a.federation.example",
+    );
+    let token_b = setup(
+        b.path(),
+        "hub-b",
+        "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb",
+        "b.federation.example",
+    );
+    let (pa, pb) = (mamori_testkit::free_port(), mamori_testkit::free_port());
+    let _sa = serve_at(a.path(), pa);
+    let _sb = serve_at(b.path(), pb);
+
+    let fed = |dir: &std::path::Path, args: &[&str], remote_port: u16, token: &str| {
+        let remote = format!("http://127.0.0.1:{remote_port}/taxii2/api/");
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend_from_slice(&[
+            "--remote",
+            &remote,
+            "--collection",
+            COMMUNITY,
+            "--token-env",
+            "FED_TOKEN",
+        ]);
+        let o = Command::new(BIN)
+            .args(&all)
+            .current_dir(dir)
+            .env_remove("MAMORI_CONFIG")
+            .env("FED_TOKEN", token)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        text(&o)
+    };
+    let community = |port: u16, token: &str| -> Vec<String> {
+        let resp = http_get_auth(
+            port,
+            &format!("/taxii2/api/collections/{COMMUNITY}/objects/?limit=1000"),
+            token,
+        );
+        let body = &resp[resp.find("\r\n\r\n").unwrap() + 4..];
+        let body = if body.trim_start().starts_with('{') {
+            body.to_owned()
+        } else {
+            // chunked encoding: take the JSON object inside
+            body[body.find('{').unwrap()..=body.rfind('}').unwrap()].to_owned()
+        };
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["objects"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|o| {
+                        format!(
+                            "{} {}",
+                            o["id"].as_str().unwrap(),
+                            o.get("modified").and_then(|m| m.as_str()).unwrap_or("")
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    // B pulls A, then pushes its view back to A: A gains B's finding, nothing twice.
+    let t = fed(
+        b.path(),
+        &[
+            "share",
+            "pull",
+            "--as",
+            "hub-b.analyst",
+            "--into",
+            "community",
+        ],
+        pa,
+        &token_a,
+    );
+    assert!(t.contains("pulled"), "{t}");
+    let t = fed(
+        b.path(),
+        &[
+            "share",
+            "push",
+            "--as",
+            "hub-b.analyst",
+            "--from",
+            "community",
+        ],
+        pa,
+        &token_a,
+    );
+    assert!(t.contains("pushed"), "{t}");
+    // A pulls B: everything B has came from A or is B's own, already pushed: nothing new.
+    let t = fed(
+        a.path(),
+        &[
+            "share",
+            "pull",
+            "--as",
+            "hub-a.analyst",
+            "--into",
+            "community",
+        ],
+        pb,
+        &token_b,
+    );
+    assert!(t.contains(": 0 new"), "{t}");
+    // Repeating the rounds changes nothing.
+    let before_a = community(pa, &token_a);
+    let before_b = community(pb, &token_b);
+    fed(
+        b.path(),
+        &[
+            "share",
+            "pull",
+            "--as",
+            "hub-b.analyst",
+            "--into",
+            "community",
+        ],
+        pa,
+        &token_a,
+    );
+    fed(
+        b.path(),
+        &[
+            "share",
+            "push",
+            "--as",
+            "hub-b.analyst",
+            "--from",
+            "community",
+        ],
+        pa,
+        &token_a,
+    );
+    fed(
+        a.path(),
+        &[
+            "share",
+            "push",
+            "--as",
+            "hub-a.analyst",
+            "--from",
+            "community",
+        ],
+        pb,
+        &token_b,
+    );
+    assert_eq!(community(pa, &token_a), before_a);
+    assert_eq!(community(pb, &token_b), before_b);
+    for (name, objs) in [("A", &before_a), ("B", &before_b)] {
+        let unique: std::collections::BTreeSet<_> = objs.iter().collect();
+        assert_eq!(
+            unique.len(),
+            objs.len(),
+            "duplicates on hub {name}: {objs:?}"
+        );
+        let joined = objs.join(" ");
+        assert!(joined.contains("indicator--"), "{name}: {joined}");
+    }
+    // Both findings are on both hubs.
+    let pattern_of = |port: u16, token: &str| {
+        http_get_auth(
+            port,
+            &format!("/taxii2/api/collections/{COMMUNITY}/objects/?match[type]=indicator"),
+            token,
+        )
+    };
+    for (port, token) in [(pa, &token_a), (pb, &token_b)] {
+        let body = pattern_of(port, token);
+        assert!(
+            body.contains("a.federation.example") && body.contains("b.federation.example"),
+            "{body}"
+        );
+    }
+}

@@ -172,44 +172,44 @@ impl Store {
         let now = now_millis();
         let result: Result<usize, sqlx::Error> = on_pool!(self, |pool| {
             async {
-            let mut tx = pool.begin().await?;
-            let mut added = 0;
-            for r in rows {
-                // Already here, posted to this collection or derived from a report: federation
-                // that sends objects back where they came from adds nothing (no duplicates, no loops).
-                let exists: Option<(i64,)> = sqlx::query_as(
-                    "SELECT seq FROM stix_objects WHERE id = $1 AND version = $2 \
+                let mut tx = pool.begin().await?;
+                let mut added = 0;
+                for r in rows {
+                    // Already here, posted to this collection or derived from a report: federation
+                    // that sends objects back where they came from adds nothing (no duplicates, no loops).
+                    let exists: Option<(i64,)> = sqlx::query_as(
+                        "SELECT seq FROM stix_objects WHERE id = $1 AND version = $2 \
                      AND (collection = $3 OR origin_report IS NOT NULL) LIMIT 1",
-                )
-                .bind(&r.id)
-                .bind(&r.version)
-                .bind(collection)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if exists.is_some() {
-                    continue;
-                }
-                sqlx::query(INSERT)
+                    )
                     .bind(&r.id)
                     .bind(&r.version)
-                    .bind(r.version_micros)
-                    .bind(&r.object_type)
-                    .bind(&r.spec_version)
-                    .bind(now)
-                    .bind(&r.json)
-                    .bind(None::<String>)
                     .bind(collection)
-                    .bind(r.tlp.rank())
-                    .bind(r.owner_org.to_string())
-                    .bind(r.sharing_group.map(|g| g.to_string()))
-                    .execute(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await?;
-                added += 1;
+                    if exists.is_some() {
+                        continue;
+                    }
+                    sqlx::query(INSERT)
+                        .bind(&r.id)
+                        .bind(&r.version)
+                        .bind(r.version_micros)
+                        .bind(&r.object_type)
+                        .bind(&r.spec_version)
+                        .bind(now)
+                        .bind(&r.json)
+                        .bind(None::<String>)
+                        .bind(collection)
+                        .bind(r.tlp.rank())
+                        .bind(r.owner_org.to_string())
+                        .bind(r.sharing_group.map(|g| g.to_string()))
+                        .execute(&mut *tx)
+                        .await?;
+                    added += 1;
+                }
+                tx.commit().await?;
+                Ok(added)
             }
-            tx.commit().await?;
-            Ok(added)
-        }
-        .await
+            .await
         });
         result.map_err(StoreError::from)
     }

@@ -7,6 +7,7 @@ pub mod hunt;
 pub mod rules;
 pub mod serve;
 pub mod share;
+pub mod taxii_client;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -26,6 +26,31 @@ pub enum ShareCommand {
         group: Option<String>,
         files: Vec<PathBuf>,
     },
+    /// Pull a remote TAXII 2.1 collection into a local collection (new objects only; objects
+    /// already here, posted or derived from a report, are skipped, so federation never loops).
+    Pull {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        /// Act as this local user (their organisation owns what is pulled).
+        #[arg(long = "as", value_name = "USERNAME")]
+        user: String,
+        /// Local collection: `community`, `org`, a sharing group's name, or a collection id.
+        #[arg(long, default_value = "community")]
+        into: String,
+        /// Only objects the remote added after this timestamp.
+        #[arg(long)]
+        added_after: Option<String>,
+    },
+    /// Push a local collection, as a local user sees it, to a remote TAXII 2.1 collection.
+    Push {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        #[arg(long = "as", value_name = "USERNAME")]
+        user: String,
+        /// Local collection: `all`, `community`, `org`, a sharing group's name, or an id.
+        #[arg(long, default_value = "community")]
+        from: String,
+    },
     /// Write a MISP feed (manifest.json + one file per event) of what the user may see and export.
     ExportMisp {
         #[arg(long = "as", value_name = "USERNAME")]
@@ -34,6 +59,60 @@ pub enum ShareCommand {
         #[arg(short, long)]
         out: PathBuf,
     },
+}
+
+/// Where the remote TAXII server is and how to authenticate to it.
+#[derive(Debug, clap::Args)]
+pub struct RemoteArgs {
+    /// The remote API root, e.g. https://hub.example/taxii2/api/
+    #[arg(long)]
+    remote: String,
+    /// The remote collection id.
+    #[arg(long)]
+    collection: String,
+    /// Environment variable holding a bearer token for the remote (never on the command line).
+    #[arg(long, value_name = "VAR", conflicts_with = "basic_user")]
+    token_env: Option<String>,
+    /// Basic-auth user; the password comes from the environment variable in --password-env.
+    #[arg(long, requires = "password_env")]
+    basic_user: Option<String>,
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+}
+
+impl RemoteArgs {
+    fn remote(&self) -> anyhow::Result<super::taxii_client::Remote> {
+        use super::taxii_client::{Credential, Remote};
+        let env = |v: &str| {
+            std::env::var(v).with_context(|| format!("environment variable {v} is not set"))
+        };
+        let cred = match (&self.token_env, &self.basic_user, &self.password_env) {
+            (Some(t), _, _) => Credential::Bearer(env(t)?),
+            (None, Some(u), Some(p)) => Credential::Basic {
+                user: u.clone(),
+                password: env(p)?,
+            },
+            _ => bail!("give --token-env VAR, or --basic-user USER with --password-env VAR"),
+        };
+        Remote::new(&self.remote, cred)
+    }
+}
+
+async fn local_collection(
+    store: &mamori_store::Store,
+    principal: &mamori_model::Principal,
+    name: &str,
+) -> anyhow::Result<mamori_server::taxii::handlers::Collection> {
+    let cols = mamori_server::taxii::handlers::collections_of(store, principal).await?;
+    let want = name.to_lowercase();
+    cols.into_iter()
+        .find(|c| {
+            c.id.to_string() == want
+                || c.key == want
+                || (want == "org" && c.key.starts_with("org:"))
+                || c.title.to_lowercase() == want
+        })
+        .with_context(|| format!("no local collection {name:?} for this user"))
 }
 
 pub async fn run(global: &GlobalArgs, cmd: ShareCommand) -> anyhow::Result<ExitCode> {
@@ -119,6 +198,85 @@ pub async fn run(global: &GlobalArgs, cmd: ShareCommand) -> anyhow::Result<ExitC
             } else {
                 ExitCode::SUCCESS
             }
+        }
+        ShareCommand::Pull {
+            remote,
+            user,
+            into,
+            added_after,
+        } => {
+            let actor = actor_for(user).await?;
+            let Some(principal) = actor.principal.clone() else {
+                bail!("no principal")
+            };
+            let collection = local_collection(&store, &principal, &into).await?;
+            let objects = remote
+                .remote()?
+                .objects(&remote.collection, added_after.as_deref())
+                .await?;
+            let body = serde_json::json!({"objects": objects}).to_string();
+            if objects.is_empty() {
+                println!("nothing to pull");
+            } else {
+                let (_, added) = mamori_server::taxii::handlers::ingest(
+                    &store,
+                    &principal,
+                    &actor,
+                    &collection,
+                    body.as_bytes(),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.describe()))?;
+                println!(
+                    "pulled {} objects into {}: {added} new (objects already here are not duplicated)",
+                    objects.len(),
+                    collection.title,
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        ShareCommand::Push { remote, user, from } => {
+            let actor = actor_for(user).await?;
+            let Some(principal) = actor.principal.clone() else {
+                bail!("no principal")
+            };
+            let collection = local_collection(&store, &principal, &from).await?;
+            let filter = mamori_access::VisibilityFilter::for_principal(&principal);
+            let mut objects = Vec::new();
+            let mut after = 0;
+            loop {
+                let (rows, more) = store
+                    .list_stix_objects(&filter, collection.scope, &Default::default(), after, 1000)
+                    .await?;
+                after = rows.last().map_or(after, |r| r.seq);
+                for r in rows {
+                    let v: serde_json::Value = serde_json::from_str(&r.json)?;
+                    // TLP 2.0: AMBER+STRICT and RED never leave the hub.
+                    let tlp = v
+                        .get("object_marking_refs")
+                        .and_then(|m| m.as_array())
+                        .and_then(|m| {
+                            let ids: Vec<&str> = m.iter().filter_map(|x| x.as_str()).collect();
+                            mamori_stix::tlp::tlp_of_refs(&ids)
+                        });
+                    if tlp.is_none_or(mamori_server::interchange::exportable) {
+                        objects.push(v);
+                    }
+                }
+                if !more {
+                    break;
+                }
+            }
+            let stored = remote
+                .remote()?
+                .post(&remote.collection, &objects, 500)
+                .await?;
+            println!(
+                "pushed {} objects from {}; the remote accepted {stored}",
+                objects.len(),
+                collection.title
+            );
+            ExitCode::SUCCESS
         }
         ShareCommand::ExportMisp { user, out } => {
             let actor = actor_for(user).await?;

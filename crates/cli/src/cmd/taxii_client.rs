@@ -26,7 +26,11 @@ impl Remote {
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .context("cannot build the HTTP client")?;
-        let base = if base.ends_with('/') { base.to_owned() } else { format!("{base}/") };
+        let base = if base.ends_with('/') {
+            base.to_owned()
+        } else {
+            format!("{base}/")
+        };
         Ok(Remote { http, base, cred })
     }
 
@@ -43,7 +47,11 @@ impl Remote {
         if !status.is_success() {
             let detail = serde_json::from_str::<Value>(&body)
                 .ok()
-                .and_then(|v| v.get("description").and_then(|d| d.as_str()).map(str::to_owned))
+                .and_then(|v| {
+                    v.get("description")
+                        .and_then(|d| d.as_str())
+                        .map(str::to_owned)
+                })
                 .unwrap_or_else(|| body.chars().take(300).collect());
             bail!("TAXII server answered {status}: {detail}");
         }
@@ -52,7 +60,11 @@ impl Remote {
 
     /// Every object of a collection (latest versions), paging with `next`; `added_after` limits
     /// the pull to what is new.
-    pub async fn objects(&self, collection: &str, added_after: Option<&str>) -> anyhow::Result<Vec<Value>> {
+    pub async fn objects(
+        &self,
+        collection: &str,
+        added_after: Option<&str>,
+    ) -> anyhow::Result<Vec<Value>> {
         let mut out = Vec::new();
         let mut next: Option<String> = None;
         loop {
@@ -72,7 +84,10 @@ impl Remote {
             if let Some(objs) = env.get("objects").and_then(|o| o.as_array()) {
                 out.extend(objs.iter().cloned());
             }
-            match (env.get("more").and_then(|m| m.as_bool()), env.get("next").and_then(|n| n.as_str())) {
+            match (
+                env.get("more").and_then(|m| m.as_bool()),
+                env.get("next").and_then(|n| n.as_str()),
+            ) {
                 (Some(true), Some(n)) => next = Some(n.to_owned()),
                 _ => return Ok(out),
             }
@@ -80,18 +95,31 @@ impl Remote {
     }
 
     /// Posts objects in envelopes of `batch`; returns how many the server reported stored.
-    pub async fn post(&self, collection: &str, objects: &[Value], batch: usize) -> anyhow::Result<u64> {
+    pub async fn post(
+        &self,
+        collection: &str,
+        objects: &[Value],
+        batch: usize,
+    ) -> anyhow::Result<u64> {
         let url = format!("{}collections/{collection}/objects/", self.base);
         let mut ok = 0;
         for chunk in objects.chunks(batch.max(1)) {
             let resp = self
-                .auth(self.http.post(&url).header("Accept", MEDIA).header("Content-Type", MEDIA))
+                .auth(
+                    self.http
+                        .post(&url)
+                        .header("Accept", MEDIA)
+                        .header("Content-Type", MEDIA),
+                )
                 .body(json!({"objects": chunk}).to_string())
                 .send()
                 .await
                 .with_context(|| format!("POST {url}"))?;
             let status = Self::check(resp).await?;
-            ok += status.get("success_count").and_then(|c| c.as_u64()).unwrap_or(0);
+            ok += status
+                .get("success_count")
+                .and_then(|c| c.as_u64())
+                .unwrap_or(0);
         }
         Ok(ok)
     }

@@ -50,6 +50,13 @@ impl From<ApiError> for TaxiiError {
     }
 }
 
+impl TaxiiError {
+    /// The error as one line for a command line.
+    pub fn describe(&self) -> String {
+        format!("{} ({}): {}", self.1, self.0.as_u16(), self.2)
+    }
+}
+
 impl IntoResponse for TaxiiError {
     fn into_response(self) -> Response {
         let body = json!({"title": self.1, "description": self.2, "http_status": self.0.as_u16().to_string()});
@@ -196,7 +203,10 @@ pub struct Collection {
     pub default_tlp: Tlp,
 }
 
-pub async fn collections_of(store: &mamori_store::Store, p: &Principal) -> Result<Vec<Collection>, ApiError> {
+pub async fn collections_of(
+    store: &mamori_store::Store,
+    p: &Principal,
+) -> Result<Vec<Collection>, ApiError> {
     let writer = may_write(p);
     let mut out = vec![
         Collection {
@@ -534,7 +544,7 @@ pub async fn add_objects(
             ));
         }
     }
-    let status = ingest(&state.store, &u.principal, &u.actor, &c, &body).await?;
+    let (status, _) = ingest(&state.store, &u.principal, &u.actor, &c, &body).await?;
     Ok(taxii(StatusCode::ACCEPTED, status))
 }
 
@@ -590,16 +600,20 @@ pub async fn status(
 }
 
 /// Validates an envelope's objects with `mamori-stix`, marks each for the collection and stores
-/// them all or none; returns the status resource (also stored for `GET status/{id}/`).
+/// them all or none; returns the status resource (also stored for `GET status/{id}/`) and how
+/// many objects were new here.
 pub async fn ingest(
     store: &mamori_store::Store,
     principal: &Principal,
     actor: &Actor,
     c: &Collection,
     body: &[u8],
-) -> Result<Value, TaxiiError> {
+) -> Result<(Value, usize), TaxiiError> {
     if !c.can_write {
-        return Err(err(StatusCode::FORBIDDEN, "you may not write to this collection"));
+        return Err(err(
+            StatusCode::FORBIDDEN,
+            "you may not write to this collection",
+        ));
     }
     let request_timestamp = Timestamp::from_unix_millis(mamori_store::now_millis());
     mamori_stix::limits::check_depth(body, Limits::default().max_depth)
@@ -630,7 +644,7 @@ pub async fn ingest(
             format!("nothing was stored: {}", refusals.join("; ")),
         ));
     }
-    store.insert_posted_objects(&c.key, &rows).await?;
+    let added = store.insert_posted_objects(&c.key, &rows).await?;
     ops::audit(
         store,
         actor,
@@ -659,5 +673,5 @@ pub async fn ingest(
             &status.to_string(),
         )
         .await?;
-    Ok(status)
+    Ok((status, added))
 }
