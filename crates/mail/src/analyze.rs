@@ -101,6 +101,31 @@ fn analyze_at(raw: &[u8], opts: &Options, depth: usize) -> Analysis {
     a
 }
 
+/// A text/rfc822-headers part (the returned headers in a bounce).
+fn is_rfc822_headers(part: &mail_parser::MessagePart<'_>) -> bool {
+    part.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("text")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers"))
+    })
+}
+
+/// Analyses an embedded message (or header block) as a message of its own, within the limit.
+fn nest(a: &mut Analysis, raw: &[u8], opts: &Options, depth: usize) {
+    if depth + 1 > opts.limits.max_nested_messages {
+        a.findings.push(Finding::new(
+            "limit.nested_messages",
+            format!(
+                "message/rfc822 nested deeper than {}",
+                opts.limits.max_nested_messages
+            ),
+        ));
+    } else {
+        a.nested.push(analyze_at(raw, opts, depth + 1));
+    }
+}
+
 /// Offset just past the header block (or the whole input when there is no blank line).
 fn header_end(raw: &[u8]) -> usize {
     raw.windows(4)
@@ -141,6 +166,10 @@ fn fill(a: &mut Analysis, input: &[u8], opts: &Options, depth: usize) {
         let Some(part) = usize::try_from(*id).ok().and_then(|i| msg.parts.get(i)) else {
             continue;
         };
+        if is_rfc822_headers(part) {
+            nest(a, part.contents(), opts, depth);
+            continue;
+        }
         let charset = part
             .content_type()
             .and_then(|ct| ct.attribute("charset"))
@@ -228,17 +257,12 @@ fn fill(a: &mut Analysis, input: &[u8], opts: &Options, depth: usize) {
             continue;
         };
         if let PartType::Message(nested) = &part.body {
-            if depth + 1 > l.max_nested_messages {
-                a.findings.push(Finding::new(
-                    "limit.nested_messages",
-                    format!(
-                        "message/rfc822 nested deeper than {}",
-                        l.max_nested_messages
-                    ),
-                ));
-            } else {
-                a.nested
-                    .push(analyze_at(nested.raw_message(), opts, depth + 1));
+            nest(a, nested.raw_message(), opts, depth);
+            continue;
+        }
+        if is_rfc822_headers(part) {
+            if seen.insert(*id) {
+                nest(a, part.contents(), opts, depth);
             }
             continue;
         }
