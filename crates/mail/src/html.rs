@@ -116,6 +116,23 @@ pub fn scan(html: &str) -> HtmlLinks {
     if let Some((href, text)) = anchor.take() {
         out.urls.push(anchor_record(&href, &text));
     }
+    // Any other URL in the markup (data-* attributes, <link>, CSS url(), comments), except
+    // the W3C/Microsoft schema identifiers every HTML mail carries.
+    for mut u in urls::from_text(&decode_entities(html)) {
+        if out.urls.len() >= MAX_LINKS {
+            break;
+        }
+        let noise = u.host.as_deref().is_some_and(|h| {
+            matches!(
+                h,
+                "www.w3.org" | "schemas.microsoft.com" | "schemas.openxmlformats.org"
+            )
+        });
+        if !noise && !out.urls.iter().any(|k| k.url == u.url) {
+            u.source = "html".into();
+            out.urls.push(u);
+        }
+    }
     out.urls
         .retain(|u| !u.url.is_empty() && !u.url.starts_with('#'));
     out
@@ -252,6 +269,7 @@ mod tests {
                 ("form", "https://collect.example/p"),
                 ("src", "https://track.example/p.gif"),
                 ("refresh", "https://r.example/"),
+                ("html", "https://www.bank.co.jp/"),
             ]
         );
         assert!(l.urls[0].text_mismatch);

@@ -120,7 +120,8 @@ pub struct UrlRecord {
     pub url: String,
     pub scheme: String,
     pub host: Option<String>,
-    /// Where it was found: `text`, `href`, `form`, `src`, `refresh`.
+    /// Where it was found: `text`, `href`, `form`, `src`, `refresh`, `html` (elsewhere in the
+    /// markup: other attributes, CSS, comments).
     pub source: String,
     /// Visible text of the link (HTML anchors).
     pub link_text: Option<String>,

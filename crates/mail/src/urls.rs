@@ -84,6 +84,7 @@ fn span_end(text: &str, start: usize) -> usize {
         .find(|(_, c)| {
             !c.is_ascii()
                 || c.is_ascii_whitespace()
+                || c.is_ascii_control()
                 || matches!(
                     c,
                     '"' | '<' | '>' | '`' | '\'' | '{' | '}' | '|' | '\\' | '^'
@@ -93,6 +94,14 @@ fn span_end(text: &str, start: usize) -> usize {
 }
 
 fn trim_trailing(mut s: &str) -> &str {
+    // Footnote markers left by HTML-to-text conversion: `http://x/[3]`.
+    if let Some(open) = s.rfind('[')
+        && s.ends_with(']')
+        && s.len() - open > 2
+        && s[open + 1..s.len() - 1].chars().all(|c| c.is_ascii_digit())
+    {
+        s = &s[..open];
+    }
     loop {
         let Some(last) = s.chars().last() else {
             return s;
@@ -142,6 +151,11 @@ pub fn refang(raw: &str) -> String {
 
 /// Builds a record for one URL as found (possibly defanged).
 pub fn classify(raw: &str, source: &str) -> UrlRecord {
+    // Control characters end a URL (broken quoted-printable leaves them inside hrefs).
+    let raw = raw
+        .split(|c: char| c.is_ascii_control())
+        .next()
+        .unwrap_or("");
     let url = refang(raw.trim());
     let defanged = url != raw.trim();
     let lower = url.to_ascii_lowercase();

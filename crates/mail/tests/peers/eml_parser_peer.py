@@ -2,7 +2,7 @@
 """Parity/benchmark peer for mamori-mail: Python eml-parser (and SpamScope mail-parser).
 
 Usage:
-  eml_parser_peer.py parity FILE...   one JSON line per file: {"file", "urls", "sha256", "error"}
+  eml_parser_peer.py parity FILE...   one JSON line per file: {"file", "urls", "attachments", "error"}
   eml_parser_peer.py bench-eml FILE...        parse every file with eml-parser, print timing JSON
   eml_parser_peer.py bench-mailparser FILE... the same with SpamScope mail-parser
 File lists may also come on stdin (one path per line) when no FILE is given.
@@ -21,9 +21,9 @@ def files_from(args):
 def parity(files):
     import eml_parser
 
-    parser = eml_parser.EmlParser(include_attachment_data=False, include_raw_body=False)
+    parser = eml_parser.EmlParser(include_attachment_data=False, include_raw_body=True)
     for f in files:
-        out = {"file": f, "urls": [], "sha256": [], "error": None}
+        out = {"file": f, "urls": [], "attachments": [], "error": None}
         try:
             with open(f, "rb") as fh:
                 parsed = parser.decode_email_bytes(fh.read())
@@ -31,7 +31,11 @@ def parity(files):
             for body in parsed.get("body", []) or []:
                 urls.extend(body.get("uri", []) or [])
             out["urls"] = sorted(set(urls))
-            out["sha256"] = sorted({a.get("hash", {}).get("sha256") for a in parsed.get("attachment", []) or [] if a.get("hash")})
+            atts = []
+            for a in parsed.get("attachment", []) or []:
+                ctype = (a.get("content_header", {}).get("content-type") or [""])[0].split(";")[0].strip().lower()
+                atts.append({"sha256": a.get("hash", {}).get("sha256"), "content_type": ctype, "filename": a.get("filename")})
+            out["attachments"] = atts
         except Exception as e:  # report, never abort the run
             out["error"] = f"{type(e).__name__}: {e}"
         print(json.dumps(out, ensure_ascii=False))
@@ -45,7 +49,7 @@ def bench(files, which):
     if which == "eml":
         import eml_parser
 
-        parser = eml_parser.EmlParser(include_attachment_data=False, include_raw_body=False)
+        parser = eml_parser.EmlParser(include_attachment_data=False, include_raw_body=True)
         run = parser.decode_email_bytes
     else:
         import mailparser
