@@ -65,17 +65,17 @@ pub fn scan(raw: &[u8], limits: &Limits) -> Shape {
     let mut open: Vec<Vec<u8>> = Vec::new();
     for line in raw.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if let Some(rest) = line.strip_prefix(b"--") {
-            if let Some(pos) = open.iter().rposition(|b| rest.starts_with(b)) {
-                let closing = rest[open[pos].len()..].starts_with(b"--");
-                shape.parts += 1;
-                if closing {
-                    open.truncate(pos);
-                } else {
-                    open.truncate(pos + 1);
-                }
-                continue;
+        if let Some(rest) = line.strip_prefix(b"--")
+            && let Some(pos) = open.iter().rposition(|b| rest.starts_with(b))
+        {
+            let closing = rest[open[pos].len()..].starts_with(b"--");
+            shape.parts += 1;
+            if closing {
+                open.truncate(pos);
+            } else {
+                open.truncate(pos + 1);
             }
+            continue;
         }
         if line.len() < 4096 {
             if let Some(b) = boundary_param(line)

@@ -111,7 +111,7 @@ pub fn split(source: &str, bytes: Vec<u8>) -> Vec<RawMessage> {
     let mut started = false;
     let mut prev_blank = true;
     for line in bytes.split_inclusive(|&b| b == b'\n') {
-        if line.starts_with(b"From ") && prev_blank {
+        if line.starts_with(b"From ") && (prev_blank || is_from_line(line)) {
             if started {
                 push(&mut out, source, &mut current);
             }
@@ -134,6 +134,21 @@ pub fn split(source: &str, bytes: Vec<u8>) -> Vec<RawMessage> {
     }
     push(&mut out, source, &mut current);
     out
+}
+
+/// A `From ` separator with an envelope date (`From a@b Mon Apr  7 10:00:00 2025`), accepted
+/// even without the blank line before it that strict mboxrd writers put there.
+fn is_from_line(line: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(line);
+    let t = text.trim_end();
+    let has_time = t
+        .split_whitespace()
+        .any(|w| w.len() == 8 && w.as_bytes()[2] == b':' && w.as_bytes()[5] == b':');
+    let year = t
+        .rsplit(' ')
+        .next()
+        .is_some_and(|y| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit()));
+    has_time && year
 }
 
 fn push(out: &mut Vec<RawMessage>, source: &str, current: &mut Vec<u8>) {

@@ -54,9 +54,8 @@ fn related_messages_cluster_together() {
     .iter()
     .map(|f| dir.join(f))
     .collect();
-    match common::corpus_dir("related_messages_cluster_together (corpus part)") {
-        Some(corpus) => files.extend(common::eml_files(&corpus).into_iter().step_by(20)),
-        None => {}
+    if let Some(corpus) = common::corpus_dir("related_messages_cluster_together (corpus part)") {
+        files.extend(common::eml_files(&corpus).into_iter().step_by(20));
     }
     for f in &files {
         let a = analyze(&std::fs::read(f).unwrap());
