@@ -14,7 +14,10 @@
 //! | `hdr.reply_to_mismatch` | 20 | From and Reply-To domains differ |
 //! | `hdr.sender_mismatch` | 5 | From and Sender domains differ |
 //! | `hdr.msgid_mismatch` | 5 | Message-ID domain unrelated to From |
+//! | `hdr.display_name_spoof` | 25 | display name shows another domain or address than From |
 //! | `hdr.no_date` / `recv.time_travel` | 5 | no Date / a hop older than the previous by > 1 h |
+//! | `text.lure` | 10 + 5 per extra phrase, ≤ 25 | credential/urgency phrases (Japanese and English) |
+//! | `url.suspicious_tld` | 10 | URL host under a TLD favoured by phishing kits |
 //! | `url.text_mismatch` | 35 | link text shows another host than the target |
 //! | `url.ip_host` | 25 | URL host is an IP address |
 //! | `url.userinfo` | 30 | `user@host` disguise in a URL |
@@ -140,6 +143,35 @@ pub fn judge(a: &Analysis) -> Verdict {
             5,
             "Message-ID のドメインが差出人と無関係です",
             "Message-ID domain is unrelated to From",
+        );
+    }
+    if display_name_spoof(a) {
+        s.add(
+            "hdr.display_name_spoof",
+            25,
+            "表示名に差出人アドレスと別のドメインが書かれています",
+            "Display name shows a different domain than the sender address",
+        );
+    }
+    let lures = lure_count(a);
+    if lures > 0 {
+        let w = u8::try_from(10 + 5 * (lures - 1).min(3)).unwrap_or(25);
+        s.add(
+            "text.lure",
+            w,
+            "アカウント停止・本人確認・至急などの誘導文句があります",
+            "Credential or urgency lure phrases in the text",
+        );
+    }
+    if a.urls
+        .iter()
+        .any(|u| u.host.as_deref().is_some_and(suspicious_tld))
+    {
+        s.add(
+            "url.suspicious_tld",
+            10,
+            "フィッシングでよく使われるトップレベルドメインの URL があります",
+            "URL under a top-level domain favoured by phishing",
         );
     }
     if a.headers.date.is_none() {
@@ -353,6 +385,92 @@ pub fn judge(a: &Analysis) -> Verdict {
     }
 }
 
+const LURES: &[&str] = &[
+    "verify your account",
+    "account suspended",
+    "account has been suspended",
+    "unusual activity",
+    "unusual sign-in",
+    "confirm your identity",
+    "update your payment",
+    "password expires",
+    "password will expire",
+    "mailbox is full",
+    "storage is full",
+    "verify your identity",
+    "account will be closed",
+    "suspicious activity",
+    "claim your",
+    "you have won",
+    "act now",
+    "urgent",
+    "アカウントが停止",
+    "アカウントを停止",
+    "アカウントの確認",
+    "本人確認",
+    "パスワードの有効期限",
+    "お支払い情報",
+    "支払い方法",
+    "不正アクセス",
+    "不正ログイン",
+    "緊急",
+    "至急",
+    "ロックされ",
+    "利用停止",
+    "ご登録情報",
+    "有効期限が切れ",
+    "再設定してください",
+];
+
+/// Distinct lure phrases in the subject and bodies.
+fn lure_count(a: &Analysis) -> usize {
+    let mut text = a.headers.subject.clone().unwrap_or_default().to_lowercase();
+    for b in &a.bodies {
+        text.push('\n');
+        text.push_str(&b.text.to_lowercase());
+    }
+    LURES.iter().filter(|l| text.contains(*l)).count()
+}
+
+const SUSPICIOUS_TLDS: &[&str] = &[
+    "zip", "mov", "xyz", "top", "click", "country", "gq", "tk", "ml", "cf", "ga", "work", "rest",
+    "cam", "icu", "buzz", "monster", "sbs", "cfd", "quest", "shop", "online",
+];
+
+fn suspicious_tld(host: &str) -> bool {
+    host.rsplit('.')
+        .next()
+        .is_some_and(|t| SUSPICIOUS_TLDS.contains(&t))
+}
+
+/// `"PayPal <service@paypal.com>" <x@evil.example>` style: the display name carries an
+/// address or a domain whose organisation differs from the real sender's.
+fn display_name_spoof(a: &Analysis) -> bool {
+    let Some(from) = a.headers.from.first() else {
+        return false;
+    };
+    let (Some(name), Some(domain)) = (&from.name, &from.domain) else {
+        return false;
+    };
+    name.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | '"' | '\'' | ','))
+        .filter_map(|tok| {
+            let host = tok
+                .rsplit('@')
+                .next()
+                .unwrap_or(tok)
+                .trim_matches('.')
+                .to_ascii_lowercase();
+            let labels: Vec<&str> = host.split('.').collect();
+            let tld_ok = labels.len() >= 2
+                && labels.iter().all(|l| !l.is_empty())
+                && labels
+                    .last()
+                    .is_some_and(|t| t.len() >= 2 && t.chars().all(|c| c.is_ascii_alphabetic()));
+            tld_ok.then_some(host)
+        })
+        .any(|host| org_domain(&host) != org_domain(domain))
+}
+
 fn collect<'a>(f: &'a FileReport, out: &mut Vec<&'a FileReport>) {
     out.push(f);
     if let Some(ar) = &f.archive {
@@ -385,5 +503,31 @@ mod tests {
         assert_eq!(v.score, 41);
         assert_eq!(v.signals[0].ja, "DMARC 認証に失敗しています");
         assert_eq!(v.signals[1].en, "From and Return-Path domains differ");
+    }
+
+    #[test]
+    fn spoofed_names_lures_and_tlds() {
+        let mut a = Analysis::default();
+        a.headers.date = Some("2025-01-01T00:00:00Z".into());
+        a.headers.from = vec![Mailbox {
+            name: Some("PayPal service@paypal.com".into()),
+            address: Some("x@evil.example".into()),
+            domain: Some("evil.example".into()),
+        }];
+        a.headers.subject = Some("【至急】アカウントが停止されました".into());
+        a.urls.push(crate::report::UrlRecord {
+            host: Some("login-paypal.top".into()),
+            ..Default::default()
+        });
+        let v = judge(&a);
+        let ids: Vec<&str> = v.signals.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["hdr.display_name_spoof", "text.lure", "url.suspicious_tld"]
+        );
+        assert_eq!(v.signals[1].weight, 15);
+        a.headers.from[0].name = Some("経理部 山田".into());
+        a.headers.from[0].domain = Some("mail.evil.example".into());
+        assert!(!display_name_spoof(&a));
     }
 }

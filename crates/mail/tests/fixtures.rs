@@ -249,6 +249,31 @@ fn limits_give_header_only_reports() {
 }
 
 #[test]
+fn nested_messages_stop_at_the_limit() {
+    let mut m =
+        String::from("From: inner@example.com\r\nSubject: level 9\r\n\r\nhttp://deep.example/\r\n");
+    for level in (0..9).rev() {
+        m = format!(
+            "From: l{level}@example.com\r\nSubject: level {level}\r\nContent-Type: message/rfc822\r\n\r\n{m}"
+        );
+    }
+    let a = analyze(m.as_bytes());
+    let mut depth = 0;
+    let mut cur = &a;
+    while let Some(n) = cur.nested.first() {
+        depth += 1;
+        cur = n;
+    }
+    assert_eq!(
+        depth,
+        Limits::default().max_nested_messages,
+        "{}",
+        cur.headers.subject.as_deref().unwrap_or("")
+    );
+    assert!(cur.findings.iter().any(|f| f.id == "limit.nested_messages"));
+}
+
+#[test]
 fn garbage_yields_a_report() {
     for input in [
         &b""[..],

@@ -49,6 +49,7 @@ pub struct AnalyzeArgs {
 struct Report<'a> {
     source: &'a str,
     campaign: u32,
+    features: &'a Features,
     analysis: &'a Analysis,
 }
 
@@ -117,10 +118,11 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     retry_with_companions(&mut results, &opts);
 
     let mut index = CampaignIndex::default();
-    let campaigns: Vec<u32> = results
+    let features: Vec<Features> = results
         .iter()
-        .map(|(_, a)| index.add(&Features::from_analysis(a)).0)
+        .map(|(_, a)| Features::from_analysis(a))
         .collect();
+    let campaigns: Vec<u32> = features.iter().map(|f| index.add(f).0).collect();
     if args.format == Format::Table {
         writeln!(
             out,
@@ -128,12 +130,13 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             "SCORE", "CAMP", "ATT", "URLS", "FROM"
         )?;
     }
-    for ((m, a), campaign) in results.iter().zip(&campaigns) {
+    for (((m, a), campaign), feat) in results.iter().zip(&campaigns).zip(&features) {
         summary.messages += 1;
         summary.suspicious += usize::from(a.verdict.score >= 50);
         let report = Report {
             source: &m.source,
             campaign: *campaign,
+            features: feat,
             analysis: a,
         };
         match args.format {
@@ -162,9 +165,11 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         let reports: Vec<Report<'_>> = results
             .iter()
             .zip(&campaigns)
-            .map(|((m, a), c)| Report {
+            .zip(&features)
+            .map(|(((m, a), c), f)| Report {
                 source: &m.source,
                 campaign: *c,
+                features: f,
                 analysis: a,
             })
             .collect();
