@@ -37,6 +37,7 @@
 //! | `att.encrypted_archive` | 30 | encrypted archive |
 //! | `att.ppap` | 20 | its password was in the text (PPAP) |
 //! | `att.archive_unopened` | 15 | encrypted archive no candidate opened |
+//! | `att.bomb` | 40 | an archive member decompresses beyond the ratio or size limits |
 //! | `parse.problem` | 10 | limits hit, parser panic or malformed parts |
 //! | `nested.suspicious` | nested score × 0.8 | an attached message is itself suspicious |
 
@@ -354,6 +355,14 @@ pub fn judge(a: &Analysis) -> Verdict {
                 );
             }
         }
+    }
+    if a.findings.iter().any(|f| f.id == "zip.bomb") {
+        s.add(
+            "att.bomb",
+            40,
+            "解凍すると異常に大きくなる ZIP (ZIP 爆弾) です",
+            "Archive that decompresses to an abnormal size (zip bomb)",
+        );
     }
     if !a.findings.is_empty() {
         s.add(

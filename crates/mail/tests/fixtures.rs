@@ -190,6 +190,7 @@ fn risky_attachment_kinds() {
 #[test]
 fn zip_bomb_is_refused() {
     let a = analyze(&fixture("zipbomb.eml"));
+    assert!(signal_ids(&a).contains(&"att.bomb"));
     assert!(
         a.findings.iter().any(|f| f.id == "zip.bomb"),
         "{:?}",
