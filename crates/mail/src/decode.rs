@@ -176,10 +176,11 @@ fn encoded_word(raw: &[u8], start: usize) -> Option<(String, Vec<u8>, usize)> {
         return None;
     }
     let text_start = q1 + 3;
-    let text_len = rest
-        .get(text_start..)?
-        .windows(2)
-        .position(|w| w == b"?=")?;
+    // Encoded words are at most 75 characters (RFC 2047); bound the search so a header full of
+    // unterminated `=?` stays linear.
+    let window = rest.get(text_start..)?;
+    let window = &window[..window.len().min(1024)];
+    let text_len = window.windows(2).position(|w| w == b"?=")?;
     let text = &rest[text_start..text_start + text_len];
     if text.iter().any(|b| *b == b' ' || *b == b'\n') {
         return None;

@@ -151,16 +151,14 @@ fn utf16(s: &str) -> Vec<u8> {
 }
 
 pub fn find(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty()
-        && hay.len() >= needle.len()
-        && hay.windows(needle.len()).any(|w| w == needle)
+    !needle.is_empty() && memchr::memmem::find(hay, needle).is_some()
 }
 
 /// PDF name token: `/JS` must not be followed by another name character (`/JSFoo`).
 fn find_token(hay: &[u8], needle: &[u8]) -> bool {
     let mut start = 0;
     while start + needle.len() <= hay.len() {
-        let Some(pos) = hay[start..].windows(needle.len()).position(|w| w == needle) else {
+        let Some(pos) = memchr::memmem::find(&hay[start..], needle) else {
             return false;
         };
         let end = start + pos + needle.len();

@@ -40,9 +40,8 @@ pub fn unfold(bytes: &[u8]) -> Vec<u8> {
     while out.last().is_some_and(u8::is_ascii_whitespace) {
         out.pop();
     }
-    while out.first().is_some_and(u8::is_ascii_whitespace) {
-        out.remove(0);
-    }
+    let lead = out.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    out.drain(..lead);
     out
 }
 

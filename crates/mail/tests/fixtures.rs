@@ -275,6 +275,23 @@ fn nested_messages_stop_at_the_limit() {
 }
 
 #[test]
+fn hostile_headers_stay_linear() {
+    let mut m = b"Subject: ".to_vec();
+    m.extend(b"=?utf-8?B?".repeat(100_000));
+    m.extend(b"\r\nFrom: ");
+    m.extend(b"=?x?Q?".repeat(100_000));
+    m.extend(b"\r\n\r\nbody\r\n");
+    let started = std::time::Instant::now();
+    let a = analyze(&m);
+    assert!(a.headers.subject.is_some());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn garbage_yields_a_report() {
     for input in [
         &b""[..],
