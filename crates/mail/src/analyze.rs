@@ -196,8 +196,19 @@ fn fill(a: &mut Analysis, input: &[u8], opts: &Options, depth: usize) {
                     raw.to_vec()
                 };
                 let d = decode::guess_bytes(&bytes);
-                if !d.text.contains('\u{fffd}') && kind == "text" {
-                    text = d.text;
+                if !d.text.contains('\u{fffd}') {
+                    text = if kind == "html" {
+                        mail_parser::decoders::html::html_to_text(&d.text)
+                    } else {
+                        d.text
+                    };
+                    a.findings.push(Finding::new(
+                        "charset.mislabelled",
+                        format!(
+                            "{kind} part re-decoded as {}",
+                            d.charset.as_deref().unwrap_or("utf-8")
+                        ),
+                    ));
                 }
             }
         }

@@ -292,6 +292,19 @@ fn hostile_headers_stay_linear() {
 }
 
 #[test]
+fn mislabelled_body_charset_is_redecoded() {
+    let mut m =
+        b"From: a@example.jp\r\nSubject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            .to_vec();
+    // "請求書を送付します" in Shift_JIS, declared as UTF-8.
+    m.extend(encoding_rs::SHIFT_JIS.encode("請求書を送付します").0.iter());
+    let a = analyze(&m);
+    assert_eq!(a.bodies[0].text.trim(), "請求書を送付します");
+    assert_eq!(a.language, "ja");
+    assert!(a.findings.iter().any(|f| f.id == "charset.mislabelled"));
+}
+
+#[test]
 fn garbage_yields_a_report() {
     for input in [
         &b""[..],
