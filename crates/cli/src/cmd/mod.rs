@@ -4,6 +4,7 @@ pub mod admin;
 pub mod audit;
 pub mod config;
 pub mod hunt;
+pub mod mail;
 pub mod rules;
 pub mod serve;
 pub mod share;
@@ -90,6 +91,9 @@ pub enum Command {
     /// Work with Sigma rule sets.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Analyse suspicious e-mail (targeted attacks, phishing, PPAP archives).
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -102,6 +106,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Share(cmd) => runtime()?.block_on(share::run(&cli.global, cmd)),
         Command::Hunt(args) => hunt::run(args),
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Mail(cmd) => mail::run(cmd),
     }
 }
 

@@ -1,0 +1,119 @@
+//! `mamori mail analyze` driven as a user would: table, jsonl and json output, mbox splitting,
+//! a directory walk, PPAP companions found in the same batch, and usage errors (exit 2).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mamori");
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../mail/testdata")
+}
+
+fn mamori(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(testdata())
+        .env_remove("MAMORI_CONFIG")
+        .output()
+        .expect("run mamori")
+}
+
+#[test]
+fn table_output_with_summary() {
+    let o = mamori(&["mail", "analyze", "ppap_jp.eml", "sample.mbox"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("SCORE"), "{out}");
+    assert!(
+        lines[1].contains("【請求書】 No.12345 ご確認のお願い"),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains("first") && lines[3].contains("second") && lines[4].contains("third"),
+        "{out}"
+    );
+    assert!(lines[5].starts_with("4 message(s) from 2 file(s)"), "{out}");
+}
+
+#[test]
+fn jsonl_names_sources_and_finds_companion_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let o = mamori(&[
+        "mail",
+        "analyze",
+        "--format",
+        "jsonl",
+        "-o",
+        out.to_str().unwrap(),
+        "ppap_archive_only.eml",
+        "ppap_password_only.eml",
+        "sample.mbox",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let reports: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(reports.len(), 5);
+    assert_eq!(reports[0]["source"], "ppap_archive_only.eml");
+    assert_eq!(reports[2]["source"], "sample.mbox#1");
+    let archive = &reports[0]["analysis"]["attachments"][0]["archive"];
+    assert_eq!(archive["password"], "k9Rt2wQa", "{archive}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("5 message(s)"));
+}
+
+#[test]
+fn json_document_over_a_directory() {
+    let o = mamori(&["mail", "analyze", "--format", "json", "."]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let reports = v["reports"].as_array().unwrap();
+    // 6 .eml fixtures + 3 messages in sample.mbox (found by content, not by extension).
+    assert_eq!(
+        reports.len(),
+        9,
+        "{:?}",
+        reports.iter().map(|r| &r["source"]).collect::<Vec<_>>()
+    );
+    assert_eq!(v["summary"]["messages"], 9);
+    assert!(
+        reports
+            .iter()
+            .any(|r| r["analysis"]["verdict"]["score"].as_u64().unwrap() >= 90)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(mamori(&["mail", "analyze"]).status.code(), Some(2));
+    assert_eq!(
+        mamori(&["mail", "analyze", "--format", "xml", "a.eml"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let o = mamori(&["mail", "analyze", "does-not-exist.eml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does-not-exist.eml"));
+}

@@ -1,0 +1,79 @@
+//! One file (attachment or archive member): hashes (MD5, SHA-1, SHA-256, TLSH), true type,
+//! name tricks, active-content markers, and archives opened recursively through
+//! [`crate::archive`] within the per-message budget in [`Ctx`].
+
+use md5::Md5;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+use crate::archive;
+use crate::filetype;
+use crate::limits::Limits;
+use crate::report::{FileReport, Finding};
+
+/// Per-message state shared by every file: limits, password candidates, decompression budget.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    pub limits: &'a Limits,
+    pub passwords: Vec<String>,
+    pub decompressed: u64,
+    pub findings: Vec<Finding>,
+}
+
+pub fn analyze(
+    name: Option<String>,
+    claimed_type: Option<String>,
+    data: &[u8],
+    ctx: &mut Ctx<'_>,
+    depth: usize,
+) -> FileReport {
+    let sniffed = filetype::sniff(data);
+    let mut rep = FileReport {
+        claimed_type,
+        true_type: sniffed.as_ref().map(|(m, _)| m.clone()),
+        true_extension: sniffed.as_ref().map(|(_, e)| e.clone()),
+        size: data.len(),
+        md5: hex::encode(Md5::digest(data)),
+        sha1: hex::encode(Sha1::digest(data)),
+        sha256: hex::encode(Sha256::digest(data)),
+        tlsh: tlsh(data),
+        ..FileReport::default()
+    };
+    if let Some(n) = &name {
+        filetype::name_flags(n, &mut rep.flags);
+    }
+    filetype::content_flags(
+        name.as_deref(),
+        data,
+        rep.true_extension.as_deref(),
+        &mut rep.flags,
+        &mut rep.markers,
+    );
+    rep.name = name;
+    if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") {
+        if depth < ctx.limits.max_archive_depth {
+            let ar = archive::open_zip(data, ctx, depth);
+            if let Some(ar) = &ar {
+                archive::office_markers(ar, &mut rep.flags, &mut rep.markers);
+            }
+            rep.archive = ar;
+        } else {
+            ctx.findings.push(Finding::new(
+                "limit.archive_depth",
+                format!(
+                    "archive nested deeper than {} not opened",
+                    ctx.limits.max_archive_depth
+                ),
+            ));
+        }
+    }
+    rep
+}
+
+fn tlsh(data: &[u8]) -> Option<String> {
+    if data.len() < 50 {
+        return None;
+    }
+    let t = tlsh2::TlshDefaultBuilder::build_from(data)?;
+    String::from_utf8(t.hash().to_vec()).ok()
+}

@@ -1,0 +1,46 @@
+//! Shared helpers for the integration tests: where the mail corpus is and how to list it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The shared mail corpus (`../shared/corpora/mail` next to the repository), or `None` with a
+/// SKIPPED notice when it is absent. `MAMORI_MAIL_CORPUS` overrides the location.
+pub fn corpus_dir(test: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("MAMORI_MAIL_CORPUS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/mail"),
+        PathBuf::from,
+    );
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIPPED {test}: mail corpus not found at {}", dir.display());
+        None
+    }
+}
+
+/// Every `.eml` file under `dir`, sorted.
+pub fn eml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "eml") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn has_cjk(s: &str) -> bool {
+    s.chars()
+        .any(|c| matches!(c, '\u{3040}'..='\u{30ff}' | '\u{4e00}'..='\u{9fff}'))
+}

@@ -1,0 +1,318 @@
+//! End-to-end checks over the synthetic fixtures in `testdata/` (see `make_fixtures.py`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use mamori_mail::{Analysis, Limits, Options, analyze, analyze_with};
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn signal_ids(a: &Analysis) -> Vec<&str> {
+    a.verdict.signals.iter().map(|s| s.id.as_str()).collect()
+}
+
+#[test]
+fn ppap_japanese_invoice() {
+    let a = analyze(&fixture("ppap_jp.eml"));
+    let h = &a.headers;
+    assert_eq!(
+        h.subject.as_deref(),
+        Some("【請求書】 No.12345 ご確認のお願い")
+    );
+    assert_eq!(h.subject_charset.as_deref(), Some("iso-2022-jp"));
+    assert_eq!(h.from[0].name.as_deref(), Some("経理部 山田"));
+    assert_eq!(h.timezone.as_deref(), Some("+09:00"));
+    assert_eq!(h.message_id_domain.as_deref(), Some("mailer.example.net"));
+    assert_eq!(h.x_mailer.as_deref(), Some("Microsoft Outlook 16.0"));
+    // Received: delivery order, IPs, delays.
+    assert_eq!(a.received.len(), 2);
+    assert_eq!(a.received[0].ip.as_deref(), Some("198.51.100.23"));
+    assert_eq!(a.received[1].delay_secs, Some(25));
+    assert_eq!(a.auth.spf.as_deref(), Some("softfail"));
+    assert_eq!(a.auth.dmarc.as_deref(), Some("fail"));
+    let mism: Vec<&str> = a.mismatches.iter().map(|m| m.second.as_str()).collect();
+    assert_eq!(mism, ["return_path", "reply_to"]);
+    assert_eq!(a.language, "ja");
+    assert!(a.bodies[0].text.contains("請求書を送付"));
+    // Defanged URL in the Japanese text.
+    let u = &a.urls[0];
+    assert_eq!(u.url, "http://invoice-check.example/view");
+    assert!(u.defanged);
+    // RFC 2231 name; the encrypted zip opened with the password from the body.
+    let z = &a.attachments[0];
+    assert_eq!(z.name.as_deref(), Some("請求書.zip"));
+    assert_eq!(z.true_type.as_deref(), Some("application/zip"));
+    let ar = z.archive.as_ref().unwrap();
+    assert!(ar.encrypted && ar.opened);
+    assert_eq!(ar.password.as_deref(), Some("Zx81pQ7m"));
+    assert_eq!(ar.entries.len(), 2);
+    let exe = &ar.entries[0];
+    assert_eq!(exe.name.as_deref(), Some("invoice.pdf.exe"));
+    assert!(exe.flags.double_extension && exe.flags.executable);
+    assert_eq!(exe.sha256.len(), 64);
+    assert!(exe.tlsh.as_deref().is_some_and(|t| t.starts_with("T1")));
+    assert!(ar.entries[1].flags.pdf_active);
+    let ids = signal_ids(&a);
+    for id in [
+        "auth.spf_fail",
+        "auth.dmarc_fail",
+        "hdr.reply_to_mismatch",
+        "att.ppap",
+        "att.double_extension",
+        "att.pdf_active",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    assert!(a.verdict.score >= 90, "score {}", a.verdict.score);
+    let json = serde_json::to_value(&a).unwrap();
+    assert_eq!(
+        json["verdict"]["signals"][0]["ja"],
+        "SPF 認証に失敗しています"
+    );
+}
+
+#[test]
+fn ppap_password_in_companion_message() {
+    let archive = fixture("ppap_archive_only.eml");
+    let alone = analyze(&archive);
+    let ar = alone.attachments[0].archive.as_ref().unwrap();
+    assert!(ar.encrypted && !ar.opened && ar.password.is_none());
+    assert!(signal_ids(&alone).contains(&"att.archive_unopened"));
+
+    let companion = analyze(&fixture("ppap_password_only.eml"));
+    assert_eq!(
+        companion.headers.subject.as_deref(),
+        Some("パスワードのお知らせ")
+    );
+    let opts = Options {
+        companion_texts: vec![companion.bodies[0].text.clone()],
+        ..Options::default()
+    };
+    let with = analyze_with(&archive, &opts);
+    let ar = with.attachments[0].archive.as_ref().unwrap();
+    assert_eq!(ar.password.as_deref(), Some("k9Rt2wQa"));
+    assert_eq!(ar.entries[0].name.as_deref(), Some("memo.txt"));
+}
+
+#[test]
+fn html_phishing_links_and_forms() {
+    let a = analyze(&fixture("html_phish.eml"));
+    let find = |u: &str| {
+        a.urls
+            .iter()
+            .find(|r| r.url == u)
+            .unwrap_or_else(|| panic!("{u} not in {:#?}", a.urls))
+    };
+    let m = find("https://evil-login.example/bank");
+    assert!(m.text_mismatch);
+    assert_eq!(
+        m.link_text.as_deref(),
+        Some("https://www.bank.example.jp/login")
+    );
+    assert!(find("http://bit.ly/3abcDEF").shortener);
+    assert_eq!(find("javascript:alert(1)").scheme, "javascript");
+    assert!(find("http://192.0.2.44/login").ip_host);
+    assert!(find("https://www.bank.example.jp@evil.example/").userinfo);
+    assert_eq!(
+        find("https://www.bank.example.jp@evil.example/")
+            .host
+            .as_deref(),
+        Some("evil.example")
+    );
+    assert_eq!(find("https://collect.evil.example/post").source, "form");
+    assert!(a.forms[0].has_password);
+    assert_eq!(a.auth.dkim.as_deref(), Some("fail"));
+    assert_eq!(a.auth.arc.as_deref(), Some("none"));
+    assert_eq!(a.headers.user_agent.as_deref(), Some("PhishKit/2.1"));
+    assert_eq!(a.headers.x_originating_ip.as_deref(), Some("203.0.113.77"));
+    assert_eq!(a.mismatches[0].second, "sender");
+    assert_eq!(a.language, "en");
+    let ids = signal_ids(&a);
+    for id in [
+        "url.text_mismatch",
+        "url.shortener",
+        "url.script",
+        "url.ip_host",
+        "url.userinfo",
+        "url.password_form",
+        "auth.dmarc_fail",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+}
+
+#[test]
+fn risky_attachment_kinds() {
+    let a = analyze(&fixture("attachments.eml"));
+    let by = |n: &str| {
+        a.attachments
+            .iter()
+            .find(|f| f.name.as_deref() == Some(n))
+            .unwrap_or_else(|| panic!("{n}"))
+    };
+    assert!(by("shortcut.lnk").flags.lnk);
+    let rtf = by("report.doc");
+    assert!(rtf.flags.rtf_object);
+    assert!(rtf.markers.contains(&"rtf:\\object".to_owned()));
+    let docm = by("plan.docm");
+    assert!(docm.flags.macros);
+    assert_eq!(docm.archive.as_ref().unwrap().kind, "ooxml");
+    assert!(by("old.doc").flags.macros);
+    let rlo = a.attachments.iter().find(|f| f.flags.rlo).unwrap();
+    assert_eq!(rlo.name.as_deref(), Some("photo\u{202e}gpj.exe"));
+    assert_eq!(a.nested.len(), 1);
+    assert_eq!(
+        a.nested[0].headers.subject.as_deref(),
+        Some("転送されたメール")
+    );
+    assert_eq!(a.nested[0].headers.from[0].name.as_deref(), Some("転送元"));
+    assert_eq!(a.nested[0].urls[0].host.as_deref(), Some("inner.example"));
+    let ids = signal_ids(&a);
+    for id in [
+        "att.lnk",
+        "att.rtf_object",
+        "att.macro",
+        "att.rlo",
+        "att.executable",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+}
+
+#[test]
+fn zip_bomb_is_refused() {
+    let a = analyze(&fixture("zipbomb.eml"));
+    assert!(signal_ids(&a).contains(&"att.bomb"));
+    assert!(
+        a.findings.iter().any(|f| f.id == "zip.bomb"),
+        "{:?}",
+        a.findings
+    );
+    assert!(
+        a.attachments[0]
+            .archive
+            .as_ref()
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+}
+
+#[test]
+fn limits_give_header_only_reports() {
+    // 30 nested multiparts.
+    let mut m = String::from(
+        "From: a@example.com\r\nSubject: deep\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n",
+    );
+    for i in 1..30 {
+        m.push_str(&format!(
+            "--b{}\r\nContent-Type: multipart/mixed; boundary=b{i}\r\n\r\n",
+            i - 1
+        ));
+    }
+    m.push_str("--b29\r\n\r\ntext\r\n");
+    let a = analyze(m.as_bytes());
+    assert!(a.findings.iter().any(|f| f.id == "limit.mime_depth"));
+    assert_eq!(a.headers.subject.as_deref(), Some("deep"));
+
+    let small = Options {
+        limits: Limits {
+            max_message_bytes: 100,
+            ..Limits::default()
+        },
+        ..Options::default()
+    };
+    let a = analyze_with(&fixture("html_phish.eml"), &small);
+    assert!(a.findings.iter().any(|f| f.id == "limit.size"));
+    assert!(a.urls.is_empty());
+    assert_eq!(
+        a.headers.subject.as_deref(),
+        Some("Please verify your account")
+    );
+
+    let many = "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n"
+        .to_owned()
+        + &"--x\r\n\r\np\r\n".repeat(1500);
+    assert!(
+        analyze(many.as_bytes())
+            .findings
+            .iter()
+            .any(|f| f.id == "limit.parts")
+    );
+}
+
+#[test]
+fn nested_messages_stop_at_the_limit() {
+    let mut m =
+        String::from("From: inner@example.com\r\nSubject: level 9\r\n\r\nhttp://deep.example/\r\n");
+    for level in (0..9).rev() {
+        m = format!(
+            "From: l{level}@example.com\r\nSubject: level {level}\r\nContent-Type: message/rfc822\r\n\r\n{m}"
+        );
+    }
+    let a = analyze(m.as_bytes());
+    let mut depth = 0;
+    let mut cur = &a;
+    while let Some(n) = cur.nested.first() {
+        depth += 1;
+        cur = n;
+    }
+    assert_eq!(
+        depth,
+        Limits::default().max_nested_messages,
+        "{}",
+        cur.headers.subject.as_deref().unwrap_or("")
+    );
+    assert!(cur.findings.iter().any(|f| f.id == "limit.nested_messages"));
+}
+
+#[test]
+fn hostile_headers_stay_linear() {
+    let mut m = b"Subject: ".to_vec();
+    m.extend(b"=?utf-8?B?".repeat(100_000));
+    m.extend(b"\r\nFrom: ");
+    m.extend(b"=?x?Q?".repeat(100_000));
+    m.extend(b"\r\n\r\nbody\r\n");
+    let started = std::time::Instant::now();
+    let a = analyze(&m);
+    assert!(a.headers.subject.is_some());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn mislabelled_body_charset_is_redecoded() {
+    let mut m =
+        b"From: a@example.jp\r\nSubject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            .to_vec();
+    // "請求書を送付します" in Shift_JIS, declared as UTF-8.
+    m.extend(encoding_rs::SHIFT_JIS.encode("請求書を送付します").0.iter());
+    let a = analyze(&m);
+    assert_eq!(a.bodies[0].text.trim(), "請求書を送付します");
+    assert_eq!(a.language, "ja");
+    assert!(a.findings.iter().any(|f| f.id == "charset.mislabelled"));
+}
+
+#[test]
+fn garbage_yields_a_report() {
+    for input in [
+        &b""[..],
+        b"\x00\x01\x02",
+        b"Content-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n",
+        b"From: =?x?B?!!!?=\r\n\r\n",
+    ] {
+        let a = analyze(input);
+        assert_eq!(a.size, input.len());
+    }
+}
