@@ -17,6 +17,7 @@ mod rejected;
 mod serve;
 pub mod sharing;
 mod state;
+pub mod stix_interchange;
 pub mod taxii;
 
 use std::sync::OnceLock;

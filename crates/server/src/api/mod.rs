@@ -9,6 +9,7 @@ mod me;
 mod misp;
 mod orgs;
 mod reports;
+mod stix;
 mod tokens;
 mod users;
 
@@ -81,4 +82,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(reports::router())
         .merge(indicators::router())
         .merge(misp::router())
+        .merge(stix::router())
 }
