@@ -11,6 +11,7 @@ pub mod error;
 mod health;
 pub mod interchange;
 mod limiter;
+pub mod mail;
 pub mod ops;
 pub mod password;
 mod rejected;

@@ -5,6 +5,7 @@
 mod audit;
 mod groups;
 mod indicators;
+mod mail;
 mod me;
 mod misp;
 mod orgs;
@@ -83,4 +84,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(indicators::router())
         .merge(misp::router())
         .merge(stix::router())
+        .merge(mail::router())
 }

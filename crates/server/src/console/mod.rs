@@ -13,6 +13,7 @@ mod audit;
 mod chart;
 mod dashboard;
 pub mod i18n;
+mod mail;
 mod session;
 mod sharing;
 
@@ -53,6 +54,14 @@ pub fn router() -> Router<AppState> {
         .route("/reports/{id}", get(sharing::report_page))
         .route("/reports/{id}/revoke", post(sharing::revoke_report))
         .route("/search", get(sharing::search_page))
+        .route(
+            "/mail",
+            get(mail::page)
+                .post(mail::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::mail::MAX_MESSAGE_BYTES,
+                )),
+        )
         .route("/assets/style.css", get(style))
         .route("/assets/app.js", get(script))
 }
