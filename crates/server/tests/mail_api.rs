@@ -154,4 +154,108 @@ async fn api_and_console_analyse_mail_and_match_shared_indicators() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("id=\"mail-score\"") && r.body.contains("【重要】アカウント確認"));
     assert!(r.body.contains("login.phish.example"));
+    // A member may not share; an analyst gets the share form and shares the mail's indicators.
+    assert!(!r.body.contains("id=\"mail-share\""));
+    let u = h.store.find_user("member").await.unwrap();
+    let patch = mamori_store::users::UserPatch {
+        role: Some(mamori_model::Role::Analyst),
+        ..Default::default()
+    };
+    h.store.update_user(u.id, &patch).await.unwrap();
+    let r = send(&h.app, multipart(&csrf)).await;
+    let i = r.body.find("name=\"indicators\" rows=\"5\">").unwrap() + 27;
+    let values = r.body[i..].split("</textarea>").next().unwrap().to_owned();
+    assert!(
+        values.contains("domain phish.example")
+            && values.contains("url http://login.phish.example/verify"),
+        "{values}"
+    );
+    let form = format!(
+        "csrf={csrf}&title=%E6%A8%99%E7%9A%84%E5%9E%8B&tlp=AMBER&indicators={}",
+        values
+            .replace('\n', "%0A")
+            .replace(' ', "+")
+            .replace(':', "%3A")
+            .replace('/', "%2F")
+    );
+    let r = send(
+        &h.app,
+        Request::builder()
+            .method("POST")
+            .uri("/mail/share")
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let location = r.headers[header::LOCATION].to_str().unwrap().to_owned();
+    let rid = location
+        .trim_start_matches("/reports/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = send(
+        &h.app,
+        req(
+            "GET",
+            &format!("/api/v1/reports/{rid}"),
+            Some(&h.member_token),
+            None,
+        ),
+    )
+    .await;
+    let v = r.json();
+    assert_eq!(
+        (v["report"]["title"].as_str(), v["report"]["tlp"].as_str()),
+        (Some("標的型"), Some("AMBER"))
+    );
+    assert!(
+        v["indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["value"] == "http://login.phish.example/verify")
+    );
+
+    // The author edits the report in the console.
+    let form =
+        format!("csrf={csrf}&title=Edited&tlp=GREEN&description=now+public&labels=phishing+mail");
+    let r = send(
+        &h.app,
+        Request::builder()
+            .method("POST")
+            .uri(format!("/reports/{rid}/edit"))
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        r.headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .contains("ok="),
+        "{:?}",
+        r.headers
+    );
+    let r = send(
+        &h.app,
+        req(
+            "GET",
+            &format!("/api/v1/reports/{rid}"),
+            Some(&h.member_token),
+            None,
+        ),
+    )
+    .await;
+    let v = r.json();
+    assert_eq!(
+        (v["report"]["title"].as_str(), v["report"]["tlp"].as_str()),
+        (Some("Edited"), Some("GREEN"))
+    );
+    assert_eq!(v["report"]["labels"], json!(["phishing", "mail"]));
 }

@@ -242,6 +242,18 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "No match in shared information you may see",
     ),
     ("mail.language", "本文の言語", "Body language"),
+    ("report.edit", "レポートを編集", "Edit report"),
+    ("report.updated", "レポートを更新しました", "Report updated"),
+    (
+        "mail.share",
+        "このメールの指標を共有",
+        "Share this mail's indicators",
+    ),
+    (
+        "mail.share_help",
+        "差出人ドメイン、URL、添付ファイルのハッシュをレポートとして共有します。",
+        "Shares the sender domain, URLs and attachment hashes as a report.",
+    ),
     ("common.save", "保存", "Save"),
     ("common.delete", "削除", "Delete"),
     ("common.created_at", "作成日時", "Created"),

@@ -19,6 +19,9 @@ struct MailPage {
     signals: Vec<String>,
     from: String,
     bar: u32,
+    share_title: String,
+    share_values: String,
+    tlps: Vec<&'static str>,
 }
 
 pub async fn page(c: Console) -> Response {
@@ -31,6 +34,9 @@ pub async fn page(c: Console) -> Response {
         signals: vec![],
         from: String::new(),
         bar: 0,
+        share_title: String::new(),
+        share_values: String::new(),
+        tlps: vec![],
     })
 }
 
@@ -77,6 +83,9 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
                 signals: vec![],
                 from: String::new(),
                 bar: 0,
+                share_title: String::new(),
+                share_values: String::new(),
+                tlps: vec![],
             });
         }
     };
@@ -104,11 +113,113 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
         .collect::<Vec<_>>()
         .join(", ");
     let bar = u32::from(result.analysis.verdict.score) * 16 / 10;
+    let a = &result.analysis;
+    let mut values: Vec<String> = Vec::new();
+    if let Some(d) = a.headers.from.first().and_then(|m| m.domain.clone()) {
+        values.push(format!("domain {d}"));
+    }
+    for u in a.urls.iter().take(50) {
+        values.push(format!("url {}", u.url));
+    }
+    for f in &a.attachments {
+        values.push(format!("sha256 {}", f.sha256));
+    }
+    values.dedup();
+    let share_title = format!(
+        "標的型メール / Targeted mail: {}",
+        a.headers
+            .subject
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect::<String>()
+    );
+    let may_share = mamori_access::may_write(&auth.principal);
     render(MailPage {
         f: c.frame("mail", Flash::default()),
-        result: Some(result),
         signals,
         from,
         bar,
+        share_title,
+        share_values: if may_share {
+            values.join("\n")
+        } else {
+            String::new()
+        },
+        tlps: mamori_model::Tlp::ALL.iter().map(|t| t.as_str()).collect(),
+        result: Some(result),
     })
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ShareForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    tlp: String,
+    #[serde(default)]
+    indicators: String,
+    #[serde(default)]
+    anonymous: Option<String>,
+}
+
+/// Shares the indicators of an analysed mail as a report (analysts).
+pub async fn share(
+    State(state): State<AppState>,
+    c: Console,
+    axum::Form(form): axum::Form<ShareForm>,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(r) = c.check_csrf(&form.csrf) {
+        return r;
+    }
+    let input = (|| -> Result<crate::sharing::ReportInput, ApiError> {
+        let tlp = form
+            .tlp
+            .parse::<mamori_model::Tlp>()
+            .map_err(|e| ApiError::Invalid(e.to_string()))?;
+        let values = super::sharing::parse_values(&form.indicators, "indicators")?;
+        Ok(crate::sharing::ReportInput {
+            title: form.title.clone(),
+            description: String::new(),
+            tlp,
+            sharing_group: None,
+            recipients: vec![],
+            confidence: None,
+            labels: vec!["targeted-mail".into()],
+            attack_techniques: vec!["T1566".into()],
+            anonymous: form.anonymous.is_some(),
+            indicators: values
+                .into_iter()
+                .map(|(kind, value)| crate::sharing::IndicatorInput {
+                    kind: Some(kind),
+                    value: Some(value),
+                    pattern: None,
+                    description: String::new(),
+                    valid_from: None,
+                    valid_until: None,
+                    kill_chain_phases: vec![],
+                    confidence: None,
+                })
+                .collect(),
+            observables: vec![],
+        })
+    })();
+    let result = match input {
+        Ok(i) => crate::sharing::create_report(&state.share(), &Actor::from_auth(auth), &i).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(v) => {
+            axum::response::Redirect::to(&format!("/reports/{}?ok=report.created", v.report.id))
+                .into_response()
+        }
+        Err(e) => super::back("/reports", Err(e)),
+    }
 }

@@ -53,6 +53,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/reports/{id}", get(sharing::report_page))
         .route("/reports/{id}/revoke", post(sharing::revoke_report))
+        .route("/reports/{id}/edit", post(sharing::edit_report))
         .route("/search", get(sharing::search_page))
         .route(
             "/mail",
@@ -62,6 +63,7 @@ pub fn router() -> Router<AppState> {
                     crate::mail::MAX_MESSAGE_BYTES,
                 )),
         )
+        .route("/mail/share", post(mail::share))
         .route("/assets/style.css", get(style))
         .route("/assets/app.js", get(script))
 }

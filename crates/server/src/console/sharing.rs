@@ -134,7 +134,7 @@ pub struct ReportForm {
 }
 
 /// `kind value` or a bare value (kind guessed), one per line.
-fn parse_values(text: &str, what: &str) -> Result<Vec<(ValueKind, String)>, ApiError> {
+pub(super) fn parse_values(text: &str, what: &str) -> Result<Vec<(ValueKind, String)>, ApiError> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -259,6 +259,7 @@ pub struct IndicatorRow {
 #[template(path = "report.html")]
 struct ReportPage {
     f: Frame,
+    tlps: Vec<&'static str>,
     v: ReportView,
     tlp_class: &'static str,
     author: String,
@@ -327,12 +328,65 @@ pub async fn report_page(
         .collect();
     render(ReportPage {
         f: c.frame("reports", flash),
+        tlps: Tlp::ALL.iter().map(|t| t.as_str()).collect(),
         tlp_class: tlp_class(v.report.tlp),
         author,
         indicators,
         modified: fmt_time(v.report.modified_at),
         v,
     })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    tlp: String,
+    #[serde(default)]
+    labels: String,
+}
+
+pub async fn edit_report(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    Form(form): Form<EditForm>,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(r) = c.check_csrf(&form.csrf) {
+        return r;
+    }
+    let Ok(rid) = id.parse::<ReportId>() else {
+        return ApiError::NotFound("report".into()).into_response();
+    };
+    let tlp = match form.tlp.parse::<Tlp>() {
+        Ok(t) => t,
+        Err(e) => {
+            return back(
+                &format!("/reports/{rid}"),
+                Err(ApiError::Invalid(e.to_string())),
+            );
+        }
+    };
+    let patch = crate::sharing::ReportPatchInput {
+        title: Some(form.title.clone()),
+        description: Some(form.description.clone()),
+        tlp: Some(tlp),
+        labels: Some(form.labels.split_whitespace().map(str::to_owned).collect()),
+        ..Default::default()
+    };
+    let result = sharing::update_report(&state.share(), &Actor::from_auth(auth), rid, &patch)
+        .await
+        .map(|_| "report.updated");
+    back(&format!("/reports/{rid}"), result)
 }
 
 #[derive(Debug, Deserialize)]
