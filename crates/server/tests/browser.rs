@@ -30,6 +30,24 @@ fn find(bin: &str) -> Option<String> {
         .find(|p| std::path::Path::new(p).exists())
 }
 
+/// Clicks something that loads a new page and waits until the old page is gone, so that the
+/// next lookup can not find an element of the page being replaced (a stale reference).
+async fn click_nav(
+    c: &fantoccini::Client,
+    loc: Locator<'_>,
+) -> Result<(), fantoccini::error::CmdError> {
+    let old = c.find(Locator::Css("html")).await?;
+    c.find(loc).await?.click().await?;
+    for _ in 0..200 {
+        if old.tag_name().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    c.wait().for_element(Locator::Css("main")).await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_login_language_and_org_management_in_chromium() {
     let (Some(chromium), Some(chromedriver)) = (find("chromium"), find("chromedriver")) else {
@@ -41,6 +59,10 @@ async fn console_login_language_and_org_management_in_chromium() {
         );
         return;
     };
+
+    // Feature unification across the workspace can enable both of rustls' crypto providers
+    // (ring via reqwest, aws-lc-rs via hyper-rustls defaults); choose one explicitly.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 
     // The hub on a real loopback socket.
     let h = hub(Backend::Sqlite).await;
@@ -115,7 +137,7 @@ async fn console_login_language_and_org_management_in_chromium() {
             .await?
             .send_keys("wrong-password-xx")
             .await?;
-        c.find(Locator::Id("login-submit")).await?.click().await?;
+        click_nav(&c, Locator::Id("login-submit")).await?;
         let err = c.find(Locator::Id("login-error")).await?.text().await?;
         assert!(err.contains("パスワード"), "{err}");
 
@@ -127,7 +149,7 @@ async fn console_login_language_and_org_management_in_chromium() {
             .await?
             .send_keys(pass)
             .await?;
-        c.find(Locator::Id("login-submit")).await?.click().await?;
+        click_nav(&c, Locator::Id("login-submit")).await?;
         assert!(c.current_url().await?.path().ends_with("/orgs"));
         assert_eq!(
             c.find(Locator::Id("page-title")).await?.text().await?,
@@ -135,7 +157,7 @@ async fn console_login_language_and_org_management_in_chromium() {
         );
 
         // Switch to English; the choice sticks across pages.
-        c.find(Locator::Id("lang-en")).await?.click().await?;
+        click_nav(&c, Locator::Id("lang-en")).await?;
         assert_eq!(
             c.find(Locator::Id("page-title")).await?.text().await?,
             "Organisations"
@@ -165,7 +187,7 @@ async fn console_login_language_and_org_management_in_chromium() {
             .await?
             .click()
             .await?;
-        c.find(Locator::Id("org-submit")).await?.click().await?;
+        click_nav(&c, Locator::Id("org-submit")).await?;
         let ok = c.find(Locator::Css(".flash.ok")).await?.text().await?;
         assert_eq!(ok, "Organisation created");
         let row = c
@@ -179,7 +201,7 @@ async fn console_login_language_and_org_management_in_chromium() {
         );
 
         // Back to Japanese: the same row, translated kind.
-        c.find(Locator::Id("lang-ja")).await?.click().await?;
+        click_nav(&c, Locator::Id("lang-ja")).await?;
         let row = c
             .find(Locator::Css("tr[data-slug='pref-fukushima']"))
             .await?
@@ -205,7 +227,7 @@ async fn console_login_language_and_org_management_in_chromium() {
             .await?
             .send_keys("url hxxp://evil.example[.]com/a.zip")
             .await?;
-        c.find(Locator::Id("report-submit")).await?.click().await?;
+        click_nav(&c, Locator::Id("report-submit")).await?;
         assert_eq!(
             c.find(Locator::Id("report-tlp")).await?.text().await?,
             "TLP:GREEN"
@@ -218,7 +240,7 @@ async fn console_login_language_and_org_management_in_chromium() {
         }
 
         // Sign out: protected pages redirect to the login page again.
-        c.find(Locator::Id("logout")).await?.click().await?;
+        click_nav(&c, Locator::Id("logout")).await?;
         c.goto(&format!("{base}/orgs")).await?;
         assert!(c.current_url().await?.as_str().contains("/login"));
         Ok::<(), fantoccini::error::CmdError>(())
