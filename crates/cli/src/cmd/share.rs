@@ -13,7 +13,8 @@ use super::GlobalArgs;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ShareCommand {
-    /// Import MISP event files (`{"Event": ...}`) as reports of the user's organisation.
+    /// Import MISP event files (`{"Event": ...}`) as reports of the user's organisation. A
+    /// directory is read as a MISP feed: every event its `manifest.json` lists.
     ImportMisp {
         /// Act as this user (their organisation owns the reports).
         #[arg(long = "as", value_name = "USERNAME")]
@@ -59,6 +60,40 @@ pub enum ShareCommand {
         #[arg(short, long)]
         out: PathBuf,
     },
+}
+
+/// Files as given, with each directory replaced by the event files its MISP feed manifest lists.
+fn expand_feeds(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let manifest = p.join("manifest.json");
+        let meta = std::fs::metadata(&manifest)
+            .with_context(|| format!("{}: not a MISP feed (no manifest.json)", p.display()))?;
+        if meta.len() > 256 * 1024 * 1024 {
+            bail!("{}: manifest larger than 256 MiB", manifest.display());
+        }
+        let text = std::fs::read_to_string(&manifest)
+            .with_context(|| format!("{}", manifest.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not JSON", manifest.display()))?;
+        let Some(events) = v.as_object() else {
+            bail!(
+                "{}: a MISP manifest is an object of event uuids",
+                manifest.display()
+            );
+        };
+        for uuid in events.keys() {
+            if uuid.len() > 64 || !uuid.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+                bail!("{}: {uuid:?} is not an event uuid", manifest.display());
+            }
+            out.push(p.join(format!("{uuid}.json")));
+        }
+    }
+    Ok(out)
 }
 
 /// Where the remote TAXII server is and how to authenticate to it.
@@ -155,6 +190,7 @@ pub async fn run(global: &GlobalArgs, cmd: ShareCommand) -> anyhow::Result<ExitC
                 Some(g) => Some(store.find_group(&g).await?.id),
                 None => None,
             };
+            let files = expand_feeds(&files)?;
             let mut failed = 0;
             for f in &files {
                 let meta = std::fs::metadata(f).with_context(|| format!("{}", f.display()))?;
