@@ -751,3 +751,95 @@ fn two_hubs_federate_over_taxii_without_duplicates_or_loops() {
         );
     }
 }
+
+#[test]
+fn notify_triage_finds_owners_of_feed_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/m.db", dir.path().display());
+    let run = |args: &[&str]| {
+        let mut all = vec!["--database", url.as_str()];
+        all.extend_from_slice(args);
+        mamori(&all, dir.path())
+    };
+    assert!(
+        run(&[
+            "admin",
+            "org",
+            "create",
+            "--slug",
+            "aoba-net",
+            "--name-en",
+            "Aoba",
+            "--kind",
+            "isp",
+            "--cidr",
+            "203.0.113.0/24"
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        run(&[
+            "admin",
+            "org",
+            "create",
+            "--slug",
+            "sendai",
+            "--name-en",
+            "Sendai",
+            "--kind",
+            "municipality",
+            "--cidr",
+            "203.0.113.128/25",
+            "--domain",
+            "city.sendai.example.jp"
+        ])
+        .status
+        .success()
+    );
+    std::fs::write(
+        dir.path().join("csv.txt"),
+        "# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n\
+\"1\",\"2026-11-25 10:00:00\",\"http://203.0.113.200/bins/x86\",\"online\",\"\",\"malware_download\",\"mirai\",\"x\",\"y\"\n\
+\"2\",\"2026-11-25 10:00:00\",\"https://www.city.sendai.example.jp/hacked/a.php\",\"online\",\"\",\"malware_download\",\"\",\"x\",\"y\"\n\
+\"3\",\"2026-11-25 10:00:00\",\"http://elsewhere.example/x\",\"online\",\"\",\"malware_download\",\"\",\"x\",\"y\"\n",
+    )
+    .unwrap();
+    let o = run(&["notify", "triage", "csv.txt", "--jsonl"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let owners: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["owner"]
+                .as_str()
+                .unwrap_or("-")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        vec!["sendai", "sendai", "-"],
+        "longest prefix, then domain, then unowned"
+    );
+    std::fs::write(
+        dir.path().join("2026-11-25-scan_telnet-jp.csv"),
+        "\"timestamp\",\"ip\",\"protocol\",\"port\",\"hostname\",\"asn\"\n\"2026-11-25 03:00:00\",\"203.0.113.9\",\"tcp\",23,,64500\n",
+    )
+    .unwrap();
+    let o = run(&["notify", "triage", "2026-11-25-scan_telnet-jp.csv"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("aoba-net") && text(&o).contains("1 owned, 0 unowned"),
+        "{}",
+        text(&o)
+    );
+    // A feed whose format changed is refused whole.
+    std::fs::write(
+        dir.path().join("bad.txt"),
+        "# id,when,link\n\"1\",\"x\",\"http://a.example/\"\n",
+    )
+    .unwrap();
+    let o = run(&["notify", "triage", "bad.txt"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("missing columns"), "{}", text(&o));
+}

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod config;
 pub mod hunt;
 pub mod mail;
+pub mod notify;
 pub mod rules;
 pub mod serve;
 pub mod share;
@@ -86,6 +87,9 @@ pub enum Command {
     /// Import and export threat information (MISP events and feeds).
     #[command(subcommand)]
     Share(share::ShareCommand),
+    /// Feeds in, owners found (notification of malicious and vulnerable hosts).
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
     /// Run detection rules and indicators over collected logs (EVTX, JSON) and print a timeline.
     Hunt(hunt::HuntArgs),
     /// Work with Sigma rule sets.
@@ -104,6 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin(cmd) => runtime()?.block_on(admin::run(&cli.global, cmd)),
         Command::Audit(cmd) => runtime()?.block_on(audit::run(&cli.global, cmd)),
         Command::Share(cmd) => runtime()?.block_on(share::run(&cli.global, cmd)),
+        Command::Notify(cmd) => runtime()?.block_on(notify::run(&cli.global, cmd)),
         Command::Hunt(args) => hunt::run(args),
         Command::Rules(cmd) => rules::run(cmd),
         Command::Mail(cmd) => mail::run(cmd),

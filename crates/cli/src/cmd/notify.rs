@@ -1,0 +1,125 @@
+//! `mamori notify`: feeds in, owners found. `triage` reads a URLhaus or Shadowserver feed file,
+//! normalises every item and names the member organisation that owns it (longest-prefix match on
+//! address ranges, registered domain), or puts it in the unowned queue.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use mamori_notify::{FeedReport, OwnerIndex};
+use mamori_store::PageRequest;
+
+use super::GlobalArgs;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum NotifyCommand {
+    /// Parse a feed file and find the owner of every item.
+    Triage {
+        /// The feed file (URLhaus CSV or a Shadowserver report CSV).
+        file: PathBuf,
+        /// `urlhaus` or `shadowserver` (default: guessed from the file).
+        #[arg(long)]
+        feed: Option<String>,
+        /// Shadowserver report type (default: taken from the file name, e.g. scan_telnet).
+        #[arg(long)]
+        report: Option<String>,
+        /// Print one JSON line per item instead of the summary table.
+        #[arg(long)]
+        jsonl: bool,
+    },
+}
+
+pub async fn run(global: &GlobalArgs, cmd: NotifyCommand) -> anyhow::Result<ExitCode> {
+    let NotifyCommand::Triage {
+        file,
+        feed,
+        report,
+        jsonl,
+    } = cmd;
+    let meta = std::fs::metadata(&file).with_context(|| format!("{}", file.display()))?;
+    if meta.len() as usize > mamori_notify::feed::MAX_FEED_BYTES {
+        bail!(
+            "{}: larger than {} bytes",
+            file.display(),
+            mamori_notify::feed::MAX_FEED_BYTES
+        );
+    }
+    let bytes = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let shadow_type = report
+        .clone()
+        .or_else(|| mamori_notify::feed::shadowserver_report_for_file(&name).map(str::to_owned));
+    let kind = match feed.as_deref() {
+        Some(k) => k.to_owned(),
+        None if shadow_type.is_some() => "shadowserver".to_owned(),
+        None => "urlhaus".to_owned(),
+    };
+    let parsed: FeedReport = match kind.as_str() {
+        "urlhaus" => mamori_notify::feed::parse_urlhaus(&bytes)?,
+        "shadowserver" => {
+            let t = shadow_type.context(
+                "cannot tell the Shadowserver report type from the file name; pass --report NAME",
+            )?;
+            mamori_notify::feed::parse_shadowserver(&t, &bytes)?
+        }
+        other => bail!("unknown feed {other:?}: use urlhaus or shadowserver"),
+    };
+    let (_, store) = global.open_store().await?;
+    let mut orgs = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_orgs(&PageRequest::from_cursor(cursor.as_deref(), Some(500))?)
+            .await?;
+        let done = page.next_cursor.is_none() || page.items.is_empty();
+        orgs.extend(page.items);
+        if done {
+            break;
+        }
+        cursor = page.next_cursor;
+    }
+    store.close().await;
+    let index = OwnerIndex::build(orgs.iter());
+    let slug = |id| {
+        orgs.iter()
+            .find(|o| o.id == id)
+            .map_or("?", |o| o.slug.as_str())
+    };
+    let mut per_owner: BTreeMap<String, usize> = BTreeMap::new();
+    for o in &parsed.observations {
+        let owner = index.owner_of(o);
+        let key = owner
+            .as_ref()
+            .map_or("(unowned)".to_owned(), |m| slug(m.org).to_owned());
+        *per_owner.entry(key).or_default() += 1;
+        if jsonl {
+            println!(
+                "{}",
+                serde_json::json!({"observation": o, "owner": owner.as_ref().map(|m| slug(m.org)), "reason": owner.as_ref().map(|m| &m.reason)})
+            );
+        }
+    }
+    for p in &parsed.problems {
+        eprintln!("{}:{}: {}", file.display(), p.line, p.message);
+    }
+    if !jsonl {
+        println!("{:<24} ITEMS", "OWNER");
+        for (owner, n) in &per_owner {
+            println!("{owner:<24} {n}");
+        }
+    }
+    eprintln!(
+        "{}: {} items from {} lines, {} owned, {} unowned, {} bad lines",
+        file.display(),
+        parsed.observations.len(),
+        parsed.lines,
+        parsed.observations.len() - per_owner.get("(unowned)").copied().unwrap_or(0),
+        per_owner.get("(unowned)").copied().unwrap_or(0),
+        parsed.problems.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,12 @@
+//! Notification, first part: feeds in and owners found. Feed parsers ([`feed`]) turn URLhaus and
+//! Shadowserver reports into [`Observation`]s (what, where, when, source, evidence); the
+//! [`owner::OwnerIndex`] finds the member organisation that owns each one by longest-prefix match
+//! on its address ranges or by registered domain. Notices, delivery and block lists build on this.
+
+pub mod feed;
+pub mod observation;
+pub mod owner;
+
+pub use feed::{FeedError, FeedReport};
+pub use observation::Observation;
+pub use owner::{OwnerIndex, OwnerMatch};
