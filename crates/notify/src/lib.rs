@@ -3,6 +3,7 @@
 //! [`owner::OwnerIndex`] finds the member organisation that owns each one by longest-prefix match
 //! on its address ranges or by registered domain. Notices, delivery and block lists build on this.
 
+pub mod blocklist;
 pub mod feed;
 pub mod observation;
 pub mod owner;

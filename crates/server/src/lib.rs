@@ -5,6 +5,7 @@
 
 mod api;
 pub mod auth;
+pub mod blocklists;
 pub mod bootstrap;
 mod console;
 pub mod error;

@@ -736,7 +736,7 @@ pub async fn list_indicators(
     let page = state.store.list_indicators(&filter(actor), page).await?;
     let now = mamori_store::now_millis();
     let mut items = Vec::with_capacity(page.items.len());
-    for (i, conf) in page.items {
+    for (i, conf, _) in page.items {
         items.push(indicator_view(state, i, conf, now).await?);
     }
     Ok(Page {

@@ -798,19 +798,20 @@ impl Store {
         &self,
         filter: &VisibilityFilter,
         page: &PageRequest,
-    ) -> Result<Page<(Indicator, Option<u8>)>, StoreError> {
+    ) -> Result<Page<(Indicator, Option<u8>, Tlp)>, StoreError> {
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
             ind: IndicatorRow,
             report_confidence: Option<i64>,
+            report_tlp: i64,
         }
         let vis = predicate(filter, &COLS, 2);
         let lim = 2 + vis.binds.len();
         let sql = format!(
             "SELECT i.id, i.report_id, i.kind, i.value, i.pattern, i.description, i.valid_from, \
              i.valid_until, i.kill_chain_phases, i.confidence, i.created_at, \
-             r.confidence AS report_confidence \
+             r.confidence AS report_confidence, r.tlp_rank AS report_tlp \
              FROM indicators i JOIN reports r ON r.id = i.report_id \
              WHERE i.id > $1 AND NOT r.revoked AND {} ORDER BY i.id LIMIT ${lim}",
             vis.sql
@@ -824,9 +825,15 @@ impl Store {
         })?;
         let items = rows
             .into_iter()
-            .map(|r| Ok((r.ind.into_indicator()?, pct(r.report_confidence))))
+            .map(|r| {
+                Ok((
+                    r.ind.into_indicator()?,
+                    pct(r.report_confidence),
+                    tlp(r.report_tlp)?,
+                ))
+            })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Page::from_rows(items, page, |(i, _)| i.id.to_string()))
+        Ok(Page::from_rows(items, page, |(i, _, _)| i.id.to_string()))
     }
 
     pub async fn add_sighting(

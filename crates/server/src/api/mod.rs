@@ -3,6 +3,7 @@
 //! annotations.
 
 mod audit;
+mod blocklists;
 mod groups;
 mod indicators;
 mod mail;
@@ -85,4 +86,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(misp::router())
         .merge(stix::router())
         .merge(mail::router())
+        .merge(blocklists::router())
 }

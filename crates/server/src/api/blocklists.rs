@@ -1,0 +1,79 @@
+//! `GET /api/v1/blocklists/{format}`: block lists for firewalls, resolvers, proxies and IDS.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mamori_model::Tlp;
+use mamori_notify::blocklist::{Format, Profile};
+use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::auth::Auth;
+use crate::error::{ApiPath, ApiQuery, Problem};
+use crate::ops::Actor;
+use crate::{ApiError, AppState, blocklists};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct BlocklistQuery {
+    /// Most restrictive TLP included (CLEAR, GREEN or AMBER; default GREEN).
+    #[param(value_type = Option<String>)]
+    pub max_tlp: Option<Tlp>,
+    /// Lowest decayed score included (default 30).
+    pub min_score: Option<u8>,
+    /// Comma-separated values (or parent domains) never to block.
+    pub allow: Option<String>,
+}
+
+/// A block list in one of `txt`, `csv`, `hosts`, `rpz`, `suricata`, `nftables`, `squid`, built
+/// from the indicators the caller may see, minus warning-list values. Answers 304 to a matching
+/// `If-None-Match`.
+#[utoipa::path(get, path = "/api/v1/blocklists/{format}", tag = "blocking",
+    params(("format" = String, Path), BlocklistQuery),
+    responses((status = 200, body = String), (status = 304), (status = 422, body = Problem)))]
+async fn blocklist(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(format): ApiPath<String>,
+    ApiQuery(q): ApiQuery<BlocklistQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format: Format = format.parse().map_err(ApiError::Invalid)?;
+    let profile = Profile {
+        max_tlp: q.max_tlp.unwrap_or(Tlp::Green),
+        min_score: q.min_score.unwrap_or(30).min(100),
+        allow: q
+            .allow
+            .unwrap_or_default()
+            .split(',')
+            .map(str::to_owned)
+            .filter(|s| !s.is_empty())
+            .collect(),
+    };
+    let r = blocklists::render(&state.share(), &Actor::from_auth(&auth), format, profile).await?;
+    let etag = HeaderValue::from_str(&r.etag).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == r.etag.as_bytes())
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
+            (header::ETAG, etag),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-cache"),
+            ),
+        ],
+        r.body,
+    )
+        .into_response())
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(blocklist))
+}

@@ -1,0 +1,154 @@
+//! Block lists through the API: profile, warning lists, TLP ceiling, formats, ETag/304, and the
+//! RPZ zone checked by BIND's `named-checkzone` when installed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{Backend, hub, req, send};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocklists_follow_profile_policy_and_etag() {
+    let h = hub(Backend::Sqlite).await;
+    for (tlp, values) in [
+        (
+            "GREEN",
+            vec![
+                ("domain", "malware.example"),
+                ("ipv4", "8.8.8.8"),
+                ("ipv4", "198.18.7.7"),
+                ("url", "http://dl.example/x.exe"),
+            ],
+        ),
+        ("AMBER", vec![("domain", "amber.example")]),
+        ("AMBER+STRICT", vec![("domain", "strict.example")]),
+    ] {
+        let inds: Vec<_> = values
+            .iter()
+            .map(|(k, v)| json!({"kind": k, "value": v}))
+            .collect();
+        let r = send(
+            &h.app,
+            req(
+                "POST",
+                "/api/v1/reports",
+                Some(&h.admin_token),
+                Some(json!({"title": tlp, "tlp": tlp, "confidence": 80, "indicators": inds})),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let r = send(
+        &h.app,
+        req("GET", "/api/v1/blocklists/txt", Some(&h.admin_token), None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let lines: Vec<&str> = r.body.lines().collect();
+    assert!(
+        lines.contains(&"malware.example") && lines.contains(&"http://dl.example/x.exe"),
+        "{lines:?}"
+    );
+    assert!(
+        !lines.contains(&"8.8.8.8"),
+        "warning-listed values are never blocked"
+    );
+    assert!(
+        !lines.contains(&"198.18.7.7"),
+        "benchmarking range is on the reserved warning list"
+    );
+    assert!(
+        !lines.contains(&"amber.example"),
+        "GREEN is the default ceiling"
+    );
+    let r = send(
+        &h.app,
+        req(
+            "GET",
+            "/api/v1/blocklists/txt?max_tlp=AMBER%2BSTRICT&allow=dl.example",
+            Some(&h.admin_token),
+            None,
+        ),
+    )
+    .await;
+    assert!(
+        r.body.contains("amber.example") && !r.body.contains("strict.example"),
+        "AMBER+STRICT never leaves: {}",
+        r.body
+    );
+    assert!(!r.body.contains("dl.example"), "allow-list exception");
+
+    // ETag: the same list answers 304.
+    let r = send(
+        &h.app,
+        req("GET", "/api/v1/blocklists/rpz", Some(&h.member_token), None),
+    )
+    .await;
+    let etag = r.headers[header::ETAG].to_str().unwrap().to_owned();
+    let zone = r.body.clone();
+    assert!(zone.contains("malware.example CNAME ."), "{zone}");
+    let r = send(
+        &h.app,
+        Request::builder()
+            .uri("/api/v1/blocklists/rpz")
+            .header(header::AUTHORIZATION, format!("Bearer {}", h.member_token))
+            .header(header::IF_NONE_MATCH, &etag)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+    for f in ["csv", "hosts", "suricata", "nftables", "squid"] {
+        let r = send(
+            &h.app,
+            req(
+                "GET",
+                &format!("/api/v1/blocklists/{f}"),
+                Some(&h.member_token),
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{f}");
+        assert!(
+            r.body.contains("malware.example") || f == "nftables",
+            "{f}: {}",
+            r.body
+        );
+    }
+    let r = send(
+        &h.app,
+        req("GET", "/api/v1/blocklists/pdf", Some(&h.member_token), None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // BIND accepts the RPZ zone.
+    let Some(checkzone) = ["/usr/bin/named-checkzone", "/usr/sbin/named-checkzone"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!(
+            "SKIPPED: named-checkzone (bind9-utils) is not installed; the RPZ zone was not checked by BIND"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rpz.zone");
+    std::fs::write(&file, zone).unwrap();
+    let out = std::process::Command::new(checkzone)
+        .arg("rpz.mamori")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
