@@ -39,7 +39,7 @@ pub async fn render(
         .principal
         .as_ref()
         .map(mamori_access::VisibilityFilter::for_principal)
-        .ok_or_else(|| ApiError::Unauthenticated)?;
+        .ok_or(ApiError::Unauthenticated)?;
     let now = mamori_store::now_millis();
     let mut entries = Vec::new();
     let mut cursor: Option<String> = None;

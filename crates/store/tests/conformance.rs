@@ -703,7 +703,7 @@ async fn reports_visibility_search_and_correlation(db: Db) {
     assert!(
         inds.items
             .iter()
-            .all(|(i, _)| i.report_id != green.report.id)
+            .all(|(i, _, _)| i.report_id != green.report.id)
     );
 
     // Sightings aggregate without naming who.
