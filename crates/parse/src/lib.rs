@@ -1,0 +1,18 @@
+//! Pure, synchronous log parsers into events with ECS field names (`@timestamp`, `host.name`,
+//! `log.syslog.*`, `event.*`, `source.ip`, ...). One module per format; each returns a typed
+//! [`ParseError`] naming the byte offset and what was expected, never panics, and keeps fields it
+//! does not map under `raw.*` instead of dropping them. Lines longer than [`MAX_LINE`] are
+//! refused.
+
+pub mod cef;
+mod error;
+pub mod syslog;
+
+pub use error::ParseError;
+
+/// An event: ECS-named fields, dotted keys, string or number values.
+pub type Event = serde_json::Map<String, serde_json::Value>;
+
+/// Longest line accepted (RFC 5424 receivers must accept 480 octets and should accept 2048;
+/// real senders go far beyond).
+pub const MAX_LINE: usize = 64 * 1024;
