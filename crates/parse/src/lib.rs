@@ -1,11 +1,16 @@
-//! Pure, synchronous log parsers into events with ECS field names (`@timestamp`, `host.name`,
+//! Pure, synchronous log parsers (syslog, CEF, LEEF, web access logs, Squid, BIND/Unbound
+//! query logs) into events with ECS field names (`@timestamp`, `host.name`,
 //! `log.syslog.*`, `event.*`, `source.ip`, ...). One module per format; each returns a typed
 //! [`ParseError`] naming the byte offset and what was expected, never panics, and keeps fields it
 //! does not map under `raw.*` instead of dropping them. Lines longer than [`MAX_LINE`] are
 //! refused.
 
+pub mod access_log;
 pub mod cef;
+pub mod dns_query;
 mod error;
+pub mod leef;
+pub mod squid;
 pub mod syslog;
 
 pub use error::ParseError;

@@ -27,4 +27,17 @@ proptest! {
     fn cef_shaped(h in prop::collection::vec("[ -~]{0,10}", 7), ext in "[ -~]{0,200}") {
         let _ = mamori_parse::cef::parse(&format!("CEF:{}|{ext}", h.join("|")));
     }
+
+    #[test]
+    fn others_any(s in "\\PC{0,300}") {
+        let _ = mamori_parse::leef::parse(&s);
+        let _ = mamori_parse::access_log::parse(&s);
+        let _ = mamori_parse::squid::parse(&s);
+        let _ = mamori_parse::dns_query::parse(&s);
+    }
+
+    #[test]
+    fn access_log_shaped(ip in "[0-9.]{0,15}", t in "[ -~]{0,30}", r in "[ -~]{0,60}", rest in "[ -~]{0,60}") {
+        let _ = mamori_parse::access_log::parse(&format!("{ip} - - [{t}] \"{r}\" {rest}"));
+    }
 }
