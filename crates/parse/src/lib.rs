@@ -9,9 +9,11 @@ pub mod access_log;
 pub mod cef;
 pub mod dns_query;
 mod error;
+pub mod eve;
 pub mod leef;
 pub mod squid;
 pub mod syslog;
+pub mod zeek;
 
 pub use error::ParseError;
 

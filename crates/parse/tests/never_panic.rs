@@ -34,6 +34,11 @@ proptest! {
         let _ = mamori_parse::access_log::parse(&s);
         let _ = mamori_parse::squid::parse(&s);
         let _ = mamori_parse::dns_query::parse(&s);
+        let _ = mamori_parse::eve::parse(&s);
+        let _ = mamori_parse::zeek::parse_json(&s);
+        let mut r = mamori_parse::zeek::TsvReader::new();
+        let _ = r.line("#fields\tts\tid.orig_h");
+        let _ = r.line(&s);
     }
 
     #[test]
