@@ -843,3 +843,43 @@ fn notify_triage_finds_owners_of_feed_items() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("missing columns"), "{}", text(&o));
 }
+
+#[test]
+fn parse_logs_to_ecs_json_lines_with_a_dead_letter_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("fw.log"),
+        "<165>1 2026-11-25T22:14:15Z fw01 sshd 42 - - ログイン失敗\nnot syslog at all\n<34>Nov  5 22:14:15 host su: failed\n",
+    )
+    .unwrap();
+    let o = mamori(
+        &[
+            "parse",
+            "--format",
+            "syslog",
+            "fw.log",
+            "-o",
+            "events.jsonl",
+            "--rejects",
+            "rejects.jsonl",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("2 events, 1 rejected lines"),
+        "{}",
+        text(&o)
+    );
+    let events = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
+    assert_eq!(first["host.name"], "fw01");
+    assert_eq!(first["message"], "ログイン失敗");
+    let rejects = std::fs::read_to_string(dir.path().join("rejects.jsonl")).unwrap();
+    assert!(
+        rejects.contains("\"line\":2") && rejects.contains("not syslog"),
+        "{rejects}"
+    );
+    let o = mamori(&["parse", "--format", "klingon", "fw.log"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+}

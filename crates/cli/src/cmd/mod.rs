@@ -6,6 +6,7 @@ pub mod config;
 pub mod hunt;
 pub mod mail;
 pub mod notify;
+pub mod parse;
 pub mod rules;
 pub mod serve;
 pub mod share;
@@ -87,6 +88,8 @@ pub enum Command {
     /// Import and export threat information (MISP events and feeds).
     #[command(subcommand)]
     Share(share::ShareCommand),
+    /// Turn log files into ECS-named JSON lines (syslog, CEF, LEEF, access, Squid, DNS, EVE, Zeek).
+    Parse(parse::ParseArgs),
     /// Feeds in, owners found (notification of malicious and vulnerable hosts).
     #[command(subcommand)]
     Notify(notify::NotifyCommand),
@@ -108,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin(cmd) => runtime()?.block_on(admin::run(&cli.global, cmd)),
         Command::Audit(cmd) => runtime()?.block_on(audit::run(&cli.global, cmd)),
         Command::Share(cmd) => runtime()?.block_on(share::run(&cli.global, cmd)),
+        Command::Parse(args) => parse::run(args),
         Command::Notify(cmd) => runtime()?.block_on(notify::run(&cli.global, cmd)),
         Command::Hunt(args) => hunt::run(args),
         Command::Rules(cmd) => rules::run(cmd),
