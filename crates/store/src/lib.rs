@@ -8,6 +8,7 @@
 //! [`visibility`] renders the access policy's list filter as SQL for tables of marked objects.
 
 pub mod audit;
+pub mod cases;
 mod error;
 pub mod groups;
 pub mod orgs;

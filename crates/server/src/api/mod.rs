@@ -4,6 +4,7 @@
 
 mod audit;
 mod blocklists;
+mod cases;
 mod groups;
 mod indicators;
 mod mail;
@@ -87,4 +88,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(stix::router())
         .merge(mail::router())
         .merge(blocklists::router())
+        .merge(cases::router())
 }

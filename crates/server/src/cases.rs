@@ -1,0 +1,394 @@
+//! Incident response: cases with participating organisations, playbook tasks and a timeline.
+//! Each party sees only the cases it takes part in (hub administrators see all); changes are
+//! checked and audited like every other operation.
+
+use mamori_model::{OrgId, Role, Scope, Tlp};
+use mamori_store::cases::{Case, NewCase, Task, TimelineEntry};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::ApiError;
+use crate::ops::{Actor, audit};
+use crate::sharing::ShareCtx;
+
+/// The statuses a case moves through.
+pub const STATUSES: &[&str] = &[
+    "new",
+    "triage",
+    "containment",
+    "eradication",
+    "recovery",
+    "closed",
+];
+/// The roles an organisation can have in a case.
+pub const ROLES: &[&str] = &[
+    "victim",
+    "coordinator",
+    "rescue-team",
+    "external-csirt",
+    "expert",
+];
+pub const SEVERITIES: &[&str] = &["low", "medium", "high", "critical"];
+
+/// Built-in playbooks: incident type → tasks (Japanese / English) with due times in hours.
+pub const PLAYBOOKS: &[(&str, &[(&str, u32)])] = &[
+    (
+        "targeted-mail",
+        &[
+            (
+                "受信者と開封状況を特定 / Identify recipients and who opened it",
+                2,
+            ),
+            (
+                "送信元・URL・添付のインジケータを抽出し共有 / Extract and share sender, URL and attachment indicators",
+                4,
+            ),
+            (
+                "同一メールの受信箱からの削除 / Purge the mail from all mailboxes",
+                4,
+            ),
+            (
+                "開封端末の調査と隔離 / Investigate and isolate hosts that opened it",
+                8,
+            ),
+            ("利用者への注意喚起 / Warn users", 24),
+        ],
+    ),
+    (
+        "ransomware",
+        &[
+            (
+                "感染端末のネットワーク隔離 / Isolate infected hosts from the network",
+                1,
+            ),
+            (
+                "影響範囲とバックアップの確認 / Scope the impact and check backups",
+                4,
+            ),
+            ("侵入経路の特定 / Identify the initial access vector", 24),
+            ("関係機関への報告 / Report to the authorities", 72),
+            ("復旧と再発防止策 / Recover and prevent recurrence", 168),
+        ],
+    ),
+    (
+        "web-defacement",
+        &[
+            ("改ざんページの公開停止 / Take the defaced pages offline", 2),
+            (
+                "改ざん箇所と侵入経路の調査 / Find what was changed and how",
+                24,
+            ),
+            ("復旧と脆弱性の修正 / Restore and fix the vulnerability", 72),
+        ],
+    ),
+    (
+        "ddos",
+        &[
+            (
+                "攻撃トラフィックの特徴把握 / Characterise the attack traffic",
+                1,
+            ),
+            (
+                "ISP・CDNへの緩和要請 / Request mitigation from the ISP or CDN",
+                2,
+            ),
+            ("サービス状況の周知 / Communicate service status", 4),
+        ],
+    ),
+    (
+        "data-leak",
+        &[
+            (
+                "漏えいデータと範囲の特定 / Identify the leaked data and its scope",
+                24,
+            ),
+            (
+                "個人情報保護委員会等への報告判断 / Decide on notification to the regulator",
+                72,
+            ),
+            (
+                "本人通知と問い合わせ窓口 / Notify data subjects and open a help desk",
+                120,
+            ),
+        ],
+    ),
+    (
+        "iot-botnet",
+        &[
+            (
+                "感染機器の特定とISPへの通知 / Identify infected devices and notify ISPs",
+                24,
+            ),
+            ("C2の共有とブロック / Share and block the C2 servers", 24),
+            (
+                "機器所有者への対策案内 / Guide device owners to remediation",
+                72,
+            ),
+        ],
+    ),
+];
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseInput {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "medium")]
+    pub severity: String,
+    #[serde(default = "amber")]
+    pub tlp: Tlp,
+    /// A built-in playbook whose tasks the case starts with.
+    pub playbook: Option<String>,
+}
+
+fn medium() -> String {
+    "medium".into()
+}
+fn amber() -> Tlp {
+    Tlp::Amber
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CaseView {
+    pub case: Case,
+    pub tasks: Vec<Task>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+fn org_scope(actor: &Actor) -> Option<OrgId> {
+    actor
+        .principal
+        .as_ref()
+        .filter(|p| p.role != Role::Admin)
+        .map(|p| p.org_id)
+}
+
+fn require_write(actor: &Actor) -> Result<(), ApiError> {
+    match &actor.principal {
+        Some(p) if !p.has_scope(Scope::Write) || !mamori_access::may_write(p) => Err(
+            ApiError::forbidden("work cases (analysts and administrators may)"),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// The case if the actor takes part in it (or runs the hub); otherwise "not found".
+async fn load(cx: &ShareCtx<'_>, actor: &Actor, id: &str) -> Result<Case, ApiError> {
+    let c = cx.store.get_case(id).await?;
+    match org_scope(actor) {
+        Some(org) if !c.participants.iter().any(|p| p.org == org) => {
+            Err(ApiError::NotFound("case".into()))
+        }
+        _ => Ok(c),
+    }
+}
+
+/// The owner organisation (or a hub administrator) steers the case.
+fn require_owner(actor: &Actor, c: &Case) -> Result<(), ApiError> {
+    match org_scope(actor) {
+        Some(org) if org != c.owner_org => Err(ApiError::forbidden(
+            "change a case your organisation does not own",
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub async fn create(
+    cx: &ShareCtx<'_>,
+    actor: &Actor,
+    input: &CaseInput,
+) -> Result<CaseView, ApiError> {
+    require_write(actor)?;
+    let Some(p) = &actor.principal else {
+        return Err(ApiError::Invalid(
+            "cases are opened by a user of a member organisation".into(),
+        ));
+    };
+    if !SEVERITIES.contains(&input.severity.as_str()) {
+        return Err(ApiError::Invalid(format!(
+            "severity must be one of {SEVERITIES:?}"
+        )));
+    }
+    let now = mamori_store::now_millis();
+    let tasks = match &input.playbook {
+        Some(name) => PLAYBOOKS
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| ApiError::Invalid(format!("unknown playbook {name:?}")))?
+            .1
+            .iter()
+            .map(|(t, h)| ((*t).to_owned(), Some(now + i64::from(*h) * 3_600_000)))
+            .collect(),
+        None => Vec::new(),
+    };
+    let case = cx
+        .store
+        .create_case(&NewCase {
+            title: input.title.clone(),
+            description: input.description.clone(),
+            severity: input.severity.clone(),
+            tlp: input.tlp,
+            owner_org: p.org_id,
+            created_by: Some(p.user_id),
+            tasks,
+        })
+        .await?;
+    audit(
+        cx.store,
+        actor,
+        "case.create",
+        "case",
+        &case.id,
+        Some(case.tlp),
+        json!({"playbook": input.playbook}),
+    )
+    .await?;
+    view(cx, case).await
+}
+
+async fn view(cx: &ShareCtx<'_>, case: Case) -> Result<CaseView, ApiError> {
+    let tasks = cx.store.case_tasks(&case.id).await?;
+    let timeline = cx.store.case_timeline(&case.id).await?;
+    Ok(CaseView {
+        case,
+        tasks,
+        timeline,
+    })
+}
+
+pub async fn get(cx: &ShareCtx<'_>, actor: &Actor, id: &str) -> Result<CaseView, ApiError> {
+    let c = load(cx, actor, id).await?;
+    crate::ops::audit_read(cx.store, actor, "case", id, c.tlp).await?;
+    view(cx, c).await
+}
+
+pub async fn list(cx: &ShareCtx<'_>, actor: &Actor) -> Result<Vec<Case>, ApiError> {
+    Ok(cx.store.list_cases(org_scope(actor)).await?)
+}
+
+pub async fn set_status(
+    cx: &ShareCtx<'_>,
+    actor: &Actor,
+    id: &str,
+    status: &str,
+    resolution: Option<&str>,
+) -> Result<CaseView, ApiError> {
+    require_write(actor)?;
+    let c = load(cx, actor, id).await?;
+    require_owner(actor, &c)?;
+    if !STATUSES.contains(&status) {
+        return Err(ApiError::Invalid(format!(
+            "status must be one of {STATUSES:?}"
+        )));
+    }
+    if status == "closed" && resolution.is_none_or(|r| r.trim().is_empty()) {
+        return Err(ApiError::Invalid(
+            "closing a case needs a resolution".into(),
+        ));
+    }
+    let c = cx.store.set_case_status(id, status, resolution).await?;
+    audit(
+        cx.store,
+        actor,
+        "case.status",
+        "case",
+        id,
+        Some(c.tlp),
+        json!({"status": status}),
+    )
+    .await?;
+    view(cx, c).await
+}
+
+pub async fn add_participant(
+    cx: &ShareCtx<'_>,
+    actor: &Actor,
+    id: &str,
+    org: OrgId,
+    role: &str,
+) -> Result<CaseView, ApiError> {
+    require_write(actor)?;
+    let c = load(cx, actor, id).await?;
+    require_owner(actor, &c)?;
+    if !ROLES.contains(&role) {
+        return Err(ApiError::Invalid(format!("role must be one of {ROLES:?}")));
+    }
+    cx.store.get_org(org).await?;
+    let c = cx.store.add_case_participant(id, org, role).await?;
+    audit(
+        cx.store,
+        actor,
+        "case.participant",
+        "case",
+        id,
+        Some(c.tlp),
+        json!({"org": org, "role": role}),
+    )
+    .await?;
+    view(cx, c).await
+}
+
+pub async fn add_timeline(
+    cx: &ShareCtx<'_>,
+    actor: &Actor,
+    id: &str,
+    at: Option<i64>,
+    text: &str,
+    source: &str,
+) -> Result<TimelineEntry, ApiError> {
+    require_write(actor)?;
+    let c = load(cx, actor, id).await?;
+    if text.trim().is_empty() {
+        return Err(ApiError::Invalid("a timeline entry needs text".into()));
+    }
+    let e = cx
+        .store
+        .add_timeline_entry(
+            id,
+            at.unwrap_or_else(mamori_store::now_millis),
+            source,
+            text,
+            actor.principal.as_ref().map(|p| p.user_id),
+        )
+        .await?;
+    audit(
+        cx.store,
+        actor,
+        "case.timeline",
+        "case",
+        id,
+        Some(c.tlp),
+        json!({"entry": e.id}),
+    )
+    .await?;
+    Ok(e)
+}
+
+pub async fn set_task(
+    cx: &ShareCtx<'_>,
+    actor: &Actor,
+    id: &str,
+    task: &str,
+    status: &str,
+) -> Result<CaseView, ApiError> {
+    require_write(actor)?;
+    let c = load(cx, actor, id).await?;
+    if !["open", "in-progress", "done", "skipped"].contains(&status) {
+        return Err(ApiError::Invalid(
+            "task status: open, in-progress, done, skipped".into(),
+        ));
+    }
+    cx.store.set_task_status(id, task, status).await?;
+    audit(
+        cx.store,
+        actor,
+        "case.task",
+        "case",
+        id,
+        Some(c.tlp),
+        json!({"task": task, "status": status}),
+    )
+    .await?;
+    view(cx, c).await
+}

@@ -1,0 +1,43 @@
+-- Incident response: cases, the organisations taking part, tasks and the timeline (SQLite).
+CREATE TABLE cases (
+    id          TEXT PRIMARY KEY,
+    title       TEXT NOT NULL,
+    description TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    tlp_rank    INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    resolution  TEXT,
+    owner_org   TEXT NOT NULL REFERENCES orgs(id) ON DELETE RESTRICT,
+    created_by  TEXT,
+    created_at  INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL
+);
+
+CREATE TABLE case_participants (
+    case_id TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    org_id  TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    role    TEXT NOT NULL,
+    PRIMARY KEY (case_id, org_id)
+);
+CREATE INDEX case_participants_org ON case_participants(org_id);
+
+CREATE TABLE case_tasks (
+    id         TEXT PRIMARY KEY,
+    case_id    TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    title      TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    due_at     INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX case_tasks_case ON case_tasks(case_id);
+
+CREATE TABLE case_timeline (
+    id         TEXT PRIMARY KEY,
+    case_id    TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+    at         INTEGER NOT NULL,
+    source     TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    created_by TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX case_timeline_case ON case_timeline(case_id, at);
