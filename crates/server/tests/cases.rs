@@ -133,6 +133,30 @@ async fn cases_flow(h: Hub) {
     .await;
     assert_eq!(r.json()["tasks"][0]["status"], "done");
 
+    // A hunt timeline (as `mamori hunt --format jsonl` writes it) lands on the case timeline.
+    let hunt = "{\"timestamp\":\"2026-11-25T00:00:01Z\",\"ts_ms\":1795600001000,\"computer\":\"ws1\",\"channel\":\"Security\",\"event_id\":\"4688\",\"record_id\":\"7\",\"rule_title\":\"Whoami Execution\",\"level\":\"medium\"}\nnot json\n";
+    let r = send(
+        &h.app,
+        axum::http::Request::builder()
+            .method("POST")
+            .uri(format!("/api/v1/cases/{id}/timeline/hunt"))
+            .header(axum::http::header::AUTHORIZATION, format!("Bearer {mine}"))
+            .header(axum::http::header::CONTENT_TYPE, "application/x-ndjson")
+            .body(axum::body::Body::from(hunt))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (
+            r.status,
+            r.json()["imported"].as_u64(),
+            r.json()["skipped"].as_u64()
+        ),
+        (StatusCode::OK, Some(1), Some(1)),
+        "{}",
+        r.body
+    );
+
     // Status rules.
     let r = send(
         &h.app,
@@ -173,7 +197,12 @@ async fn cases_flow(h: Hub) {
             v["case"]["status"].as_str(),
             v["timeline"].as_array().unwrap().len()
         ),
-        (Some("closed"), 1)
+        (Some("closed"), 2)
+    );
+    assert!(
+        v["timeline"]
+            .to_string()
+            .contains("Whoami Execution on ws1")
     );
 
     // Bad input and the audit trail.

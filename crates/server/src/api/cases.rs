@@ -164,6 +164,27 @@ async fn set_task(
     ))
 }
 
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ImportResult {
+    pub imported: usize,
+    pub skipped: usize,
+}
+
+/// Imports a `mamori hunt --format jsonl` timeline into the case (source `hunt`).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/timeline/hunt", tag = "cases", params(("id" = String, Path)),
+    request_body(content = String, content_type = "application/x-ndjson"),
+    responses((status = 200, body = ImportResult), (status = 404, body = Problem)))]
+async fn import_hunt(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    body: String,
+) -> Result<Json<ImportResult>, ApiError> {
+    let (imported, skipped) =
+        cases::import_hunt(&state.share(), &Actor::from_auth(&auth), &id, &body).await?;
+    Ok(Json(ImportResult { imported, skipped }))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_cases, create_case))
@@ -172,4 +193,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_participant))
         .routes(routes!(add_timeline))
         .routes(routes!(set_task))
+        .routes(routes!(import_hunt))
 }
