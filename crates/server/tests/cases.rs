@@ -239,3 +239,115 @@ async fn cases_on_sqlite() {
 async fn cases_on_postgres() {
     cases_flow(hub(Backend::Postgres).await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_in_the_console() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let h = hub(Backend::Sqlite).await;
+    let u = h.store.find_user("member").await.unwrap();
+    let patch = mamori_store::users::UserPatch {
+        role: Some(Role::Analyst),
+        ..Default::default()
+    };
+    h.store.update_user(u.id, &patch).await.unwrap();
+    let login = send(
+        &h.app,
+        Request::builder()
+            .method("POST")
+            .uri("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("username=member&password=member-password-123"))
+            .unwrap(),
+    )
+    .await;
+    let cookie = login
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("mamori_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let get = |uri: String| {
+        Request::builder()
+            .uri(uri)
+            .header(header::COOKIE, &cookie)
+            .header(header::ACCEPT_LANGUAGE, "ja")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let post = |uri: String, body: String| {
+        Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let page = send(&h.app, get("/cases".into())).await;
+    assert!(page.body.contains("インシデント対応"));
+    let i = page.body.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = page.body[i..].split('"').next().unwrap().to_owned();
+    let r = send(
+        &h.app,
+        post(
+            "/cases".into(),
+            format!(
+                "csrf={csrf}&title=Ransomware+at+HQ&severity=critical&tlp=AMBER&playbook=ransomware"
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let loc = r.headers[header::LOCATION].to_str().unwrap().to_owned();
+    let id = loc
+        .trim_start_matches("/cases/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = send(
+        &h.app,
+        post(
+            format!("/cases/{id}/timeline"),
+            format!("csrf={csrf}&text=Backups+verified"),
+        ),
+    )
+    .await;
+    assert!(
+        r.headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .contains("ok=")
+    );
+    let r = send(
+        &h.app,
+        post(
+            format!("/cases/{id}/status"),
+            format!("csrf={csrf}&status=containment&resolution="),
+        ),
+    )
+    .await;
+    assert!(
+        r.headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .contains("ok=")
+    );
+    let page = send(&h.app, get(format!("/cases/{id}"))).await;
+    assert!(
+        page.body.contains("Backups verified")
+            && page.body.contains("id=\"case-status\">containment"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("感染端末のネットワーク隔離"),
+        "playbook tasks shown"
+    );
+}

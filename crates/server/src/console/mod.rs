@@ -10,12 +10,13 @@
 mod account;
 mod admin;
 mod audit;
+mod cases;
 mod chart;
 mod dashboard;
 pub mod i18n;
 mod mail;
 mod session;
-mod sharing;
+pub(crate) mod sharing;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -64,6 +65,10 @@ pub fn router() -> Router<AppState> {
                 )),
         )
         .route("/mail/share", post(mail::share))
+        .route("/cases", get(cases::list).post(cases::create))
+        .route("/cases/{id}", get(cases::view))
+        .route("/cases/{id}/timeline", post(cases::add_entry))
+        .route("/cases/{id}/status", post(cases::set_status))
         .route("/assets/style.css", get(style))
         .route("/assets/app.js", get(script))
 }

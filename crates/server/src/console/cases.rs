@@ -1,0 +1,243 @@
+//! Case pages: the cases the organisation takes part in, opening one from a playbook, and a case
+//! with its participants, tasks and timeline.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use mamori_model::Tlp;
+use mamori_store::cases::Case;
+use serde::Deserialize;
+
+use super::sharing::tlp_class;
+use super::{Console, Flash, Frame, back, fmt_time, render, urlencode};
+use crate::cases::{self, CaseInput, CaseView};
+use crate::ops::Actor;
+use crate::{ApiError, AppState};
+
+#[derive(Template)]
+#[template(path = "cases.html")]
+struct CasesPage {
+    f: Frame,
+    cases: Vec<Case>,
+    can_write: bool,
+    severities: Vec<&'static str>,
+    tlps: Vec<&'static str>,
+    playbooks: Vec<&'static str>,
+}
+
+impl CasesPage {
+    fn tlp(&self, t: &Tlp) -> &'static str {
+        tlp_class(*t)
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    c: Console,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let cases = match cases::list(&state.share(), &Actor::from_auth(auth)).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    render(CasesPage {
+        f: c.frame("cases", flash),
+        cases,
+        can_write: mamori_access::may_write(&auth.principal),
+        severities: cases::SEVERITIES.to_vec(),
+        tlps: Tlp::ALL.iter().map(|t| t.as_str()).collect(),
+        playbooks: cases::PLAYBOOKS.iter().map(|(n, _)| *n).collect(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CaseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    tlp: String,
+    #[serde(default)]
+    playbook: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    c: Console,
+    Form(form): Form<CaseForm>,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(r) = c.check_csrf(&form.csrf) {
+        return r;
+    }
+    let tlp = match form.tlp.parse::<Tlp>() {
+        Ok(t) => t,
+        Err(e) => return back("/cases", Err(ApiError::Invalid(e.to_string()))),
+    };
+    let input = CaseInput {
+        title: form.title.clone(),
+        description: String::new(),
+        severity: form.severity.clone(),
+        tlp,
+        playbook: Some(form.playbook.clone()).filter(|p| !p.is_empty()),
+    };
+    match cases::create(&state.share(), &Actor::from_auth(auth), &input).await {
+        Ok(v) => Redirect::to(&format!(
+            "/cases/{}?ok={}",
+            v.case.id,
+            urlencode("case.created")
+        ))
+        .into_response(),
+        Err(e) => back("/cases", Err(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    f: Frame,
+    v: CaseView,
+    tlp_class: &'static str,
+    participants: Vec<String>,
+    tasks: Vec<(String, String, String)>,
+    timeline: Vec<(String, String, String)>,
+    can_write: bool,
+    is_owner: bool,
+    statuses: Vec<&'static str>,
+}
+
+pub async fn view(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let v = match cases::get(&state.share(), &Actor::from_auth(auth), &id).await {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    let mut participants = Vec::new();
+    for p in &v.case.participants {
+        let name = state
+            .store
+            .get_org(p.org)
+            .await
+            .map(|o| o.name(c.t.lang).to_owned())
+            .unwrap_or_else(|_| p.org.to_string());
+        participants.push(format!("{name} ({})", p.role));
+    }
+    let tasks = v
+        .tasks
+        .iter()
+        .map(|t| {
+            (
+                t.title.clone(),
+                t.status.clone(),
+                t.due_at.map(fmt_time).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let timeline = v
+        .timeline
+        .iter()
+        .map(|e| (fmt_time(e.at), e.source.clone(), e.text.clone()))
+        .collect();
+    let is_owner = auth.principal.role == mamori_model::Role::Admin
+        || auth.principal.org_id == v.case.owner_org;
+    render(CasePage {
+        f: c.frame("cases", flash),
+        tlp_class: tlp_class(v.case.tlp),
+        participants,
+        tasks,
+        timeline,
+        can_write: mamori_access::may_write(&auth.principal),
+        is_owner,
+        statuses: cases::STATUSES.to_vec(),
+        v,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EntryForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+}
+
+pub async fn add_entry(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    Form(form): Form<EntryForm>,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(r) = c.check_csrf(&form.csrf) {
+        return r;
+    }
+    let r = cases::add_timeline(
+        &state.share(),
+        &Actor::from_auth(auth),
+        &id,
+        None,
+        &form.text,
+        "manual",
+    )
+    .await
+    .map(|_| "case.updated");
+    back(&format!("/cases/{id}"), r)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    resolution: String,
+}
+
+pub async fn set_status(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(r) = c.check_csrf(&form.csrf) {
+        return r;
+    }
+    let resolution = Some(form.resolution.as_str()).filter(|r| !r.trim().is_empty());
+    let r = cases::set_status(
+        &state.share(),
+        &Actor::from_auth(auth),
+        &id,
+        &form.status,
+        resolution,
+    )
+    .await
+    .map(|_| "case.updated");
+    back(&format!("/cases/{id}"), r)
+}
