@@ -251,27 +251,7 @@ async fn cases_in_the_console() {
         ..Default::default()
     };
     h.store.update_user(u.id, &patch).await.unwrap();
-    let login = send(
-        &h.app,
-        Request::builder()
-            .method("POST")
-            .uri("/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from("username=member&password=member-password-123"))
-            .unwrap(),
-    )
-    .await;
-    let cookie = login
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("mamori_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = common::login_cookie(&h.app, "member", "member-password-123").await;
     let get = |uri: String| {
         Request::builder()
             .uri(uri)
@@ -291,8 +271,7 @@ async fn cases_in_the_console() {
     };
     let page = send(&h.app, get("/cases".into())).await;
     assert!(page.body.contains("インシデント対応"));
-    let i = page.body.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = page.body[i..].split('"').next().unwrap().to_owned();
+    let csrf = common::csrf_of(&page.body);
     let r = send(
         &h.app,
         post(

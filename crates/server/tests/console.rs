@@ -6,7 +6,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{Backend, hub, send};
+use common::{Backend, csrf_of, hub, send};
 
 fn form(uri: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
     let mut b = Request::builder()
@@ -38,11 +38,6 @@ fn session_cookie(headers: &axum::http::HeaderMap) -> String {
         .find(|v| v.starts_with("mamori_session="))
         .map(|v| v.split(';').next().unwrap().to_owned())
         .expect("no session cookie")
-}
-
-fn csrf_of(html: &str) -> String {
-    let i = html.find("name=\"csrf\" value=\"").expect("no csrf field") + 19;
-    html[i..].split('"').next().unwrap().to_owned()
 }
 
 #[tokio::test]

@@ -99,27 +99,7 @@ async fn api_and_console_analyse_mail_and_match_shared_indicators() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 
     // The console upload, in Japanese, with CSRF.
-    let login = send(
-        &h.app,
-        Request::builder()
-            .method("POST")
-            .uri("/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from("username=member&password=member-password-123"))
-            .unwrap(),
-    )
-    .await;
-    let cookie = login
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("mamori_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = common::login_cookie(&h.app, "member", "member-password-123").await;
     let page = send(
         &h.app,
         Request::builder()
@@ -130,8 +110,7 @@ async fn api_and_console_analyse_mail_and_match_shared_indicators() {
             .unwrap(),
     )
     .await;
-    let i = page.body.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = page.body[i..].split('"').next().unwrap().to_owned();
+    let csrf = common::csrf_of(&page.body);
     let multipart = |csrf: &str| {
         let b = "XBOUNDARYX";
         let body = format!(

@@ -609,34 +609,7 @@ async fn console_login(h: &Hub, username: &str) -> String {
         .set_password_hash(user.id, &mamori_server::password::hash(pass).unwrap())
         .await
         .unwrap();
-    let r = send(
-        &h.app,
-        axum::http::Request::builder()
-            .method("POST")
-            .uri("/login")
-            .header(
-                axum::http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .body(axum::body::Body::from(format!(
-                "username={username}&password={pass}"
-            )))
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        r.status,
-        StatusCode::SEE_OTHER,
-        "login {username}: {}",
-        r.body
-    );
-    r.headers
-        .get_all(axum::http::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("mamori_session="))
-        .map(|v| v.split(';').next().unwrap().to_owned())
-        .unwrap()
+    common::login_cookie(&h.app, username, pass).await
 }
 
 macro_rules! suite {

@@ -167,3 +167,38 @@ pub fn req(method: &str, uri: &str, token: Option<&str>, body: Option<Value>) ->
         None => b.body(Body::empty()).unwrap(),
     }
 }
+
+/// Signs in through the login form and returns the session cookie (`name=value`).
+pub async fn login_cookie(app: &Router, username: &str, password: &str) -> String {
+    let r = send(
+        app,
+        Request::builder()
+            .method("POST")
+            .uri("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "username={username}&password={password}"
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "login {username}: {}",
+        r.body
+    );
+    r.headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("mamori_session="))
+        .map(|v| v.split(';').next().unwrap_or(v).to_owned())
+        .unwrap()
+}
+
+/// The CSRF token embedded in a console page.
+pub fn csrf_of(html: &str) -> String {
+    let i = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    html[i..].split('"').next().unwrap().to_owned()
+}
