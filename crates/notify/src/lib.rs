@@ -5,6 +5,7 @@
 
 pub mod blocklist;
 pub mod feed;
+pub mod notice;
 pub mod observation;
 pub mod owner;
 
