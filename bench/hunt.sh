@@ -45,7 +45,7 @@ report() { # NAME DETECTIONS
     printf '%-22s wall %7.2fs  peak %6s MiB  detections %8s  events/s %10s\n' "$1" "$WALL" "$RSS_MB" "$2" "$eps"
 }
 
-echo "data: $DATA ($(find "$DATA" -name '*.evtx' | wc -l) evtx files, $(du -sh "$DATA" | cut -f1))"
+echo "data: $DATA ($(find "$DATA" -name '*.evtx' | wc -l) evtx files, $(du -sh --apparent-size "$DATA" | cut -f1))"
 echo "rules: $SIGMA/{rules,rules-emerging-threats,rules-threat-hunting}"
 echo "cores: $(nproc)"
 
