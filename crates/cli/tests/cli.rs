@@ -883,3 +883,169 @@ fn parse_logs_to_ecs_json_lines_with_a_dead_letter_file() {
     let o = mamori(&["parse", "--format", "klingon", "fw.log"], dir.path());
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// From a feed file to notices in a real SMTP server's mailbox (aiosmtpd on loopback), in
+/// Japanese and English by each contact's language.
+#[test]
+fn notify_send_delivers_notices_in_each_contacts_language() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let py = root.join(".venv/bin/python");
+    let ok = py.exists()
+        && Command::new(&py)
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!(
+            "SKIPPED: aiosmtpd is not in .venv (run .ci/setup); the SMTP delivery test did not run"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/m.db", dir.path().display());
+    let run = |args: &[&str]| {
+        let mut all = vec!["--database", url.as_str()];
+        all.extend_from_slice(args);
+        mamori(&all, dir.path())
+    };
+    assert!(
+        run(&[
+            "admin",
+            "org",
+            "create",
+            "--slug",
+            "sendai",
+            "--name-ja",
+            "仙台市",
+            "--name-en",
+            "City of Sendai",
+            "--kind",
+            "municipality",
+            "--cidr",
+            "203.0.113.128/25",
+            "--contact",
+            "情報政策課 <csirt@city.sendai.example.jp>",
+            "--contact-lang",
+            "ja"
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        run(&[
+            "admin",
+            "org",
+            "create",
+            "--slug",
+            "aoba-net",
+            "--name-ja",
+            "あおばネット",
+            "--name-en",
+            "Aoba Net",
+            "--kind",
+            "isp",
+            "--cidr",
+            "203.0.113.0/25",
+            "--contact",
+            "NOC <noc@aoba-net.example.jp>",
+            "--contact-lang",
+            "en"
+        ])
+        .status
+        .success()
+    );
+    std::fs::write(
+        dir.path().join("csv.txt"),
+        "# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n\
+\"1\",\"2026-11-25 10:00:00\",\"http://203.0.113.200/bins/x86\",\"online\",\"\",\"malware_download\",\"mirai\",\"x\",\"y\"\n\
+\"2\",\"2026-11-25 10:00:00\",\"http://203.0.113.10/a.sh\",\"online\",\"\",\"malware_download\",\"\",\"x\",\"y\"\n\
+\"3\",\"2026-11-25 10:00:00\",\"http://unowned.example/x\",\"online\",\"\",\"malware_download\",\"\",\"x\",\"y\"\n",
+    )
+    .unwrap();
+    let maildir = dir.path().join("maildir");
+    let port = mamori_testkit::free_port();
+    let mut smtpd = Command::new(&py)
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ])
+        .arg(&maildir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "aiosmtpd did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = run(&[
+        "notify",
+        "send",
+        "csv.txt",
+        "--smtp",
+        &format!("smtp://127.0.0.1:{port}"),
+        "--from",
+        "Mamori <notice@hub.example.jp>",
+        "--hub-name",
+        "守りハブ",
+    ]);
+    let _ = smtpd.kill();
+    let _ = smtpd.wait();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("2 notices, 1 unowned"), "{}", text(&o));
+    let mut mails = Vec::new();
+    for sub in ["new", "cur"] {
+        for e in std::fs::read_dir(maildir.join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            mails.push(mamori_mail::analyze(&std::fs::read(e.path()).unwrap()));
+        }
+    }
+    assert_eq!(mails.len(), 2, "two notices delivered");
+    let ja = mails
+        .iter()
+        .find(|m| {
+            m.headers
+                .subject
+                .as_deref()
+                .is_some_and(|s| s.contains("仙台市"))
+        })
+        .expect("Japanese notice");
+    assert!(
+        ja.headers
+            .subject
+            .as_deref()
+            .unwrap()
+            .contains("【守りハブ】")
+    );
+    assert!(
+        ja.bodies.iter().any(|b| b.text.contains("ご担当者様")),
+        "Japanese body"
+    );
+    assert!(ja.attachments.iter().any(|a| {
+        a.name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("mamori-notice-sendai"))
+    }));
+    let en = mails
+        .iter()
+        .find(|m| {
+            m.headers
+                .subject
+                .as_deref()
+                .is_some_and(|s| s.contains("Aoba Net"))
+        })
+        .expect("English notice");
+    assert!(
+        en.bodies.iter().any(|b| b.text.contains("Dear Aoba Net")),
+        "English body"
+    );
+}

@@ -71,7 +71,12 @@ fn items_csv(items: &[&Observation]) -> String {
             o.port.map(|p| p.to_string()).unwrap_or_default(),
             o.hostname.clone().unwrap_or_default(),
         ];
-        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push('\n');
     }
     out
@@ -97,16 +102,26 @@ pub fn build<'a>(
     let env = minijinja::Environment::new();
     let mut notices = Vec::new();
     for (org_id, items) in by_owner {
-        let Some(org) = orgs.iter().find(|o| o.id == org_id) else { continue };
+        let Some(org) = orgs.iter().find(|o| o.id == org_id) else {
+            continue;
+        };
         let mut categories: BTreeMap<&str, usize> = BTreeMap::new();
         for o in &items {
             *categories.entry(o.category.as_str()).or_default() += 1;
         }
-        let cats: Vec<_> = categories.iter().map(|(n, c)| minijinja::context! { name => n, count => c }).collect();
+        let cats: Vec<_> = categories
+            .iter()
+            .map(|(n, c)| minijinja::context! { name => n, count => c })
+            .collect();
         let csv_name = format!("mamori-notice-{}-{date}.csv", org.slug);
         let csv = items_csv(&items);
         for lang in [Lang::Ja, Lang::En] {
-            let to: Vec<String> = org.contacts.iter().filter(|c| c.lang == lang).map(|c| c.email.clone()).collect();
+            let to: Vec<String> = org
+                .contacts
+                .iter()
+                .filter(|c| c.lang == lang)
+                .map(|c| c.email.clone())
+                .collect();
             if to.is_empty() {
                 continue;
             }
@@ -115,8 +130,14 @@ pub fn build<'a>(
                 .render_str(template(lang), minijinja::context! { org => name, hub => hub_name, count => items.len(), categories => cats, file => csv_name })
                 .map_err(|e| NoticeError::Template(e.to_string()))?;
             let subject = match lang {
-                Lang::Ja => format!("【{hub_name}】{name} 様: 貴組織に関するセキュリティ上の通知 ({} 件)", items.len()),
-                Lang::En => format!("[{hub_name}] Security notice for {name} ({} items)", items.len()),
+                Lang::Ja => format!(
+                    "【{hub_name}】{name} 様: 貴組織に関するセキュリティ上の通知 ({} 件)",
+                    items.len()
+                ),
+                Lang::En => format!(
+                    "[{hub_name}] Security notice for {name} ({} items)",
+                    items.len()
+                ),
             };
             notices.push(Notice {
                 org: org.id,
@@ -146,29 +167,52 @@ impl Smtp {
         let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
         let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
             Some((h, p)) => (h.to_owned(), p.parse::<u16>().map_err(|_| bad())?),
-            None => (rest.trim_end_matches('/').to_owned(), if scheme == "smtps" { 465 } else { 25 }),
+            None => (
+                rest.trim_end_matches('/').to_owned(),
+                if scheme == "smtps" { 465 } else { 25 },
+            ),
         };
         let transport = match scheme {
-            "smtp" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host).port(port).build(),
-            "smtp+starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host).map_err(|_| bad())?.port(port).build(),
-            "smtps" => AsyncSmtpTransport::<Tokio1Executor>::relay(&host).map_err(|_| bad())?.port(port).build(),
+            "smtp" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
+                .port(port)
+                .build(),
+            "smtp+starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host)
+                .map_err(|_| bad())?
+                .port(port)
+                .build(),
+            "smtps" => AsyncSmtpTransport::<Tokio1Executor>::relay(&host)
+                .map_err(|_| bad())?
+                .port(port)
+                .build(),
             _ => return Err(bad()),
         };
-        let from = from.parse::<Mailbox>().map_err(|e| NoticeError::Address(from.to_owned(), e.to_string()))?;
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|e| NoticeError::Address(from.to_owned(), e.to_string()))?;
         Ok(Smtp { transport, from })
     }
 
     /// Sends a notice, retrying with back-off (1 s, 2 s, 4 s) on failure.
     pub async fn send(&self, n: &Notice) -> Result<(), NoticeError> {
-        let mut builder = Message::builder().from(self.from.clone()).subject(n.subject.clone());
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(n.subject.clone());
         for to in &n.to {
-            builder = builder.to(to.parse::<Mailbox>().map_err(|e| NoticeError::Address(to.clone(), e.to_string()))?);
+            builder = builder.to(to
+                .parse::<Mailbox>()
+                .map_err(|e| NoticeError::Address(to.clone(), e.to_string()))?);
         }
         let msg = builder
             .multipart(
                 MultiPart::mixed()
                     .singlepart(SinglePart::plain(n.body.clone()))
-                    .singlepart(Attachment::new(n.csv_name.clone()).body(n.csv.clone(), ContentType::parse("text/csv; charset=utf-8").unwrap_or(ContentType::TEXT_PLAIN))),
+                    .singlepart(
+                        Attachment::new(n.csv_name.clone()).body(
+                            n.csv.clone(),
+                            ContentType::parse("text/csv; charset=utf-8")
+                                .unwrap_or(ContentType::TEXT_PLAIN),
+                        ),
+                    ),
             )
             .map_err(|e| NoticeError::Template(e.to_string()))?;
         let mut wait = Duration::from_secs(1);
@@ -177,7 +221,11 @@ impl Smtp {
             match self.transport.send(msg.clone()).await {
                 Ok(_) => return Ok(()),
                 Err(e) if attempt == attempts => {
-                    return Err(NoticeError::Delivery { to: n.to.join(", "), attempts, message: e.to_string() });
+                    return Err(NoticeError::Delivery {
+                        to: n.to.join(", "),
+                        attempts,
+                        message: e.to_string(),
+                    });
                 }
                 Err(_) => {
                     tokio::time::sleep(wait).await;

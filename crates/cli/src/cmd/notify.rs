@@ -30,34 +30,48 @@ pub enum NotifyCommand {
     },
     /// Parse a feed and send each owner one notice (in each contact's language) by SMTP, with
     /// its items as a CSV attachment.
-    Send {
-        file: PathBuf,
-        #[arg(long)]
-        feed: Option<String>,
-        #[arg(long)]
-        report: Option<String>,
-        /// smtp://host:port (loopback or trusted relay), smtp+starttls://host:port, smtps://host:port
-        #[arg(long)]
-        smtp: String,
-        /// The sender address, e.g. "Mamori <notice@hub.example.jp>".
-        #[arg(long)]
-        from: String,
-        /// The hub's name in subjects and signatures.
-        #[arg(long, default_value = "Mamori")]
-        hub_name: String,
-        /// Render the notices and print them without sending.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Send(SendArgs),
 }
 
-fn load_feed(file: &std::path::Path, feed: Option<&str>, report: Option<&str>) -> anyhow::Result<FeedReport> {
+#[derive(Debug, clap::Args)]
+pub struct SendArgs {
+    file: PathBuf,
+    #[arg(long)]
+    feed: Option<String>,
+    #[arg(long)]
+    report: Option<String>,
+    /// smtp://host:port (loopback or trusted relay), smtp+starttls://host:port, smtps://host:port
+    #[arg(long)]
+    smtp: String,
+    /// The sender address, e.g. "Mamori <notice@hub.example.jp>".
+    #[arg(long)]
+    from: String,
+    /// The hub's name in subjects and signatures.
+    #[arg(long, default_value = "Mamori")]
+    hub_name: String,
+    /// Render the notices and print them without sending.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn load_feed(
+    file: &std::path::Path,
+    feed: Option<&str>,
+    report: Option<&str>,
+) -> anyhow::Result<FeedReport> {
     let meta = std::fs::metadata(file).with_context(|| format!("{}", file.display()))?;
     if meta.len() as usize > mamori_notify::feed::MAX_FEED_BYTES {
-        bail!("{}: larger than {} bytes", file.display(), mamori_notify::feed::MAX_FEED_BYTES);
+        bail!(
+            "{}: larger than {} bytes",
+            file.display(),
+            mamori_notify::feed::MAX_FEED_BYTES
+        );
     }
     let bytes = std::fs::read(file).with_context(|| format!("{}", file.display()))?;
-    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let shadow_type = report
         .map(str::to_owned)
         .or_else(|| mamori_notify::feed::shadowserver_report_for_file(&name).map(str::to_owned));
@@ -69,7 +83,9 @@ fn load_feed(file: &std::path::Path, feed: Option<&str>, report: Option<&str>) -
     Ok(match kind.as_str() {
         "urlhaus" => mamori_notify::feed::parse_urlhaus(&bytes)?,
         "shadowserver" => {
-            let t = shadow_type.context("cannot tell the Shadowserver report type from the file name; pass --report NAME")?;
+            let t = shadow_type.context(
+                "cannot tell the Shadowserver report type from the file name; pass --report NAME",
+            )?;
             mamori_notify::feed::parse_shadowserver(&t, &bytes)?
         }
         other => bail!("unknown feed {other:?}: use urlhaus or shadowserver"),
@@ -81,7 +97,9 @@ async fn load_orgs(global: &GlobalArgs) -> anyhow::Result<Vec<mamori_model::Org>
     let mut orgs = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = store.list_orgs(&PageRequest::from_cursor(cursor.as_deref(), Some(500))?).await?;
+        let page = store
+            .list_orgs(&PageRequest::from_cursor(cursor.as_deref(), Some(500))?)
+            .await?;
         let done = page.next_cursor.is_none() || page.items.is_empty();
         orgs.extend(page.items);
         if done {
@@ -93,37 +111,74 @@ async fn load_orgs(global: &GlobalArgs) -> anyhow::Result<Vec<mamori_model::Org>
     Ok(orgs)
 }
 
-async fn send(global: &GlobalArgs, file: PathBuf, feed: Option<String>, report: Option<String>, smtp: String, from: String, hub_name: String, dry_run: bool) -> anyhow::Result<ExitCode> {
+async fn send(global: &GlobalArgs, a: SendArgs) -> anyhow::Result<ExitCode> {
+    let SendArgs {
+        file,
+        feed,
+        report,
+        smtp,
+        from,
+        hub_name,
+        dry_run,
+    } = a;
     let parsed = load_feed(&file, feed.as_deref(), report.as_deref())?;
     let orgs = load_orgs(global).await?;
     let index = OwnerIndex::build(orgs.iter());
-    let date = parsed.observations.iter().filter_map(|o| o.seen_at).max().map_or_else(|| "undated".to_owned(), |ms| format!("{}", ms / 86_400_000));
-    let (notices, unowned) = mamori_notify::notice::build(&orgs, &index, &parsed.observations, &hub_name, &date)?;
+    let date = parsed
+        .observations
+        .iter()
+        .filter_map(|o| o.seen_at)
+        .max()
+        .map_or_else(|| "undated".to_owned(), |ms| format!("{}", ms / 86_400_000));
+    let (notices, unowned) =
+        mamori_notify::notice::build(&orgs, &index, &parsed.observations, &hub_name, &date)?;
     let sender = mamori_notify::notice::Smtp::new(&smtp, &from)?;
     let mut failed = 0;
     for n in &notices {
         if dry_run {
-            println!("--- to {} ({}): {}\n{}", n.to.join(", "), n.lang, n.subject, n.body);
+            println!(
+                "--- to {} ({}): {}\n{}",
+                n.to.join(", "),
+                n.lang,
+                n.subject,
+                n.body
+            );
             continue;
         }
         match sender.send(n).await {
-            Ok(()) => println!("sent {} item(s) to {} <{}>", n.items, n.org_name, n.to.join(", ")),
+            Ok(()) => println!(
+                "sent {} item(s) to {} <{}>",
+                n.items,
+                n.org_name,
+                n.to.join(", ")
+            ),
             Err(e) => {
                 eprintln!("{e}");
                 failed += 1;
             }
         }
     }
-    eprintln!("{} notices, {} unowned items left for review, {failed} failed", notices.len(), unowned.len());
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    eprintln!(
+        "{} notices, {} unowned items left for review, {failed} failed",
+        notices.len(),
+        unowned.len()
+    );
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub async fn run(global: &GlobalArgs, cmd: NotifyCommand) -> anyhow::Result<ExitCode> {
     let (file, feed, report, jsonl) = match cmd {
-        NotifyCommand::Triage { file, feed, report, jsonl } => (file, feed, report, jsonl),
-        NotifyCommand::Send { file, feed, report, smtp, from, hub_name, dry_run } => {
-            return send(global, file, feed, report, smtp, from, hub_name, dry_run).await;
-        }
+        NotifyCommand::Triage {
+            file,
+            feed,
+            report,
+            jsonl,
+        } => (file, feed, report, jsonl),
+        NotifyCommand::Send(a) => return send(global, a).await,
     };
     let parsed = load_feed(&file, feed.as_deref(), report.as_deref())?;
     let orgs = load_orgs(global).await?;
