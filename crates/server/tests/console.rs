@@ -92,10 +92,12 @@ async fn login_session_csrf_and_logout() {
     // Signed in: the member's language (English) is used and pages render.
     let r = send(&h.app, get("/", Some(&cookie), None)).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(
-        r.body.contains("<svg class=\"chart\""),
-        "dashboard has charts"
+    assert_eq!(
+        r.body.matches("<svg class=\"chart\"").count(),
+        3,
+        "dashboard has three charts"
     );
+    assert!(r.body.contains("TLP:AMBER+STRICT"), "reports by TLP");
     let r = send(&h.app, get("/tokens", Some(&cookie), None)).await;
     let csrf = csrf_of(&r.body);
 

@@ -21,6 +21,7 @@ struct DashboardPage {
     audit_rows: Option<i64>,
     kind_chart: String,
     role_chart: String,
+    tlp_chart: String,
 }
 
 fn kind_key(k: OrgKind) -> String {
@@ -87,7 +88,36 @@ pub async fn page(
         } else {
             None
         };
+        // Reports the reader may see, by TLP.
+        let mut by_tlp: BTreeMap<mamori_model::Tlp, i64> = BTreeMap::new();
+        let actor = crate::ops::Actor::from_auth(auth);
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = crate::sharing::list_reports(
+                &state.share(),
+                &actor,
+                &mamori_store::reports::ReportQuery::default(),
+                &PageRequest::from_cursor(cursor.as_deref(), Some(500))?,
+            )
+            .await?;
+            for r in &page.items {
+                *by_tlp.entry(r.tlp).or_default() += 1;
+            }
+            match page.next_cursor {
+                Some(c) if !page.items.is_empty() => cursor = Some(c),
+                _ => break,
+            }
+        }
         let t = c.t;
+        let tlp_rows: Vec<(String, i64)> = mamori_model::Tlp::ALL
+            .iter()
+            .map(|l| {
+                (
+                    format!("TLP:{}", l.as_str()),
+                    by_tlp.get(l).copied().unwrap_or(0),
+                )
+            })
+            .collect();
         let kind_rows: Vec<(String, i64)> = OrgKind::ALL
             .iter()
             .map(|k| {
@@ -109,6 +139,7 @@ pub async fn page(
         Ok(DashboardPage {
             kind_chart: chart::bars(t.get("dash.by_kind"), &kind_rows),
             role_chart: chart::bars(t.get("dash.by_role"), &role_rows),
+            tlp_chart: chart::bars(t.get("dash.by_tlp"), &tlp_rows),
             f: c.frame("dashboard", flash),
             orgs,
             users,

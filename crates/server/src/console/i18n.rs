@@ -46,6 +46,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("dash.by_kind", "種別ごとの組織", "Organisations by kind"),
     ("dash.by_role", "ロールごとのユーザー", "Users by role"),
     ("dash.welcome", "ようこそ", "Welcome"),
+    (
+        "dash.by_tlp",
+        "閲覧可能な共有レポート(TLP別)",
+        "Reports you may see, by TLP",
+    ),
     ("org.title", "組織", "Organisations"),
     ("org.create", "組織を作成", "Create organisation"),
     ("org.slug", "識別子", "Handle"),
