@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use mamori_model::{ApiToken, Scope, TokenId};
 use serde::Deserialize;
 
-use super::{Console, Flash, Frame, back, fmt_time, render};
+use super::{Console, CsrfOnly, Flash, Frame, back, fmt_time, render};
 use crate::ops::{self, Actor};
 use crate::{ApiError, AppState};
 
@@ -108,13 +108,10 @@ pub async fn create_token(
     c: Console,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let mut scopes = Vec::new();
     for (on, scope) in [
         (&form.scope_read, Scope::Read),
@@ -156,25 +153,16 @@ pub async fn create_token(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn revoke_token(
     State(state): State<AppState>,
     c: Console,
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let result = match id.parse::<TokenId>() {
         Ok(id) => ops::revoke_token(&state.store, &Actor::from_auth(auth), id)
             .await

@@ -11,7 +11,7 @@ use mamori_store::orgs::NewOrg;
 use mamori_store::users::NewUser;
 use serde::Deserialize;
 
-use super::{Console, Flash, Frame, back, fmt_time, render, role_key};
+use super::{Console, CsrfOnly, Flash, Frame, back, fmt_time, render, role_key};
 use crate::ops::{self, Actor};
 use crate::{ApiError, AppState};
 
@@ -160,13 +160,10 @@ pub async fn create_org(
     c: Console,
     Form(form): Form<OrgForm>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let result = match org_from_form(&form) {
         Ok(new) => ops::create_org(&state.store, &Actor::from_auth(auth), &new)
             .await
@@ -176,25 +173,16 @@ pub async fn create_org(
     back("/orgs", result)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn delete_org(
     State(state): State<AppState>,
     c: Console,
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let result = match id.parse::<OrgId>() {
         Ok(id) => ops::delete_org(&state.store, &Actor::from_auth(auth), id)
             .await
@@ -310,13 +298,10 @@ pub async fn create_user(
     c: Console,
     Form(form): Form<UserForm>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let parsed = (|| -> Result<NewUser, ApiError> {
         Ok(NewUser {
             org_id: form
@@ -432,13 +417,10 @@ pub async fn create_group(
     c: Console,
     Form(form): Form<GroupForm>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let owner = form.owner_org.parse::<OrgId>().unwrap_or(auth.user.org_id);
     let result = ops::create_group(
         &state.store,
@@ -469,13 +451,10 @@ pub async fn add_member(
     Path(id): Path<String>,
     Form(form): Form<MemberForm>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let (Ok(group), Ok(org)) = (id.parse::<GroupId>(), form.org_id.parse::<OrgId>()) else {
         return back(
             "/groups",

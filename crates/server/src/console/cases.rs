@@ -74,13 +74,10 @@ pub async fn create(
     c: Console,
     Form(form): Form<CaseForm>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let tlp = match form.tlp.parse::<Tlp>() {
         Ok(t) => t,
         Err(e) => return back("/cases", Err(ApiError::Invalid(e.to_string()))),
@@ -186,13 +183,10 @@ pub async fn add_entry(
     Path(id): Path<String>,
     Form(form): Form<EntryForm>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let r = cases::add_timeline(
         &state.share(),
         &Actor::from_auth(auth),
@@ -222,13 +216,10 @@ pub async fn set_status(
     Path(id): Path<String>,
     Form(form): Form<StatusForm>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let resolution = Some(form.resolution.as_str()).filter(|r| !r.trim().is_empty());
     let r = cases::set_status(
         &state.share(),

@@ -172,13 +172,10 @@ pub async fn share(
     c: Console,
     axum::Form(form): axum::Form<ShareForm>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let input = (|| -> Result<crate::sharing::ReportInput, ApiError> {
         let tlp = form
             .tlp

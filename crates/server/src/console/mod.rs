@@ -93,6 +93,13 @@ async fn script() -> impl IntoResponse {
     )
 }
 
+/// A form whose only field is the CSRF token (delete, revoke...).
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// One-shot messages carried in the query string after a form post.
 #[derive(Debug, Default, Deserialize)]
 pub struct Flash {
@@ -171,6 +178,14 @@ impl Console {
         self.auth.as_ref().ok_or_else(|| {
             Redirect::to(&format!("/login?next={}", urlencode(&self.path))).into_response()
         })
+    }
+
+    /// The session of a form post, checked against its CSRF token: a redirect to the login page
+    /// without a session, a refusal with a wrong token.
+    pub fn require_post(&self, csrf: &str) -> Result<&Auth, Response> {
+        let auth = self.require_login()?;
+        self.check_csrf(csrf)?;
+        Ok(auth)
     }
 
     /// Checks a form's CSRF token against the session's.

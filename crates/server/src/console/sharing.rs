@@ -10,7 +10,7 @@ use mamori_store::PageRequest;
 use mamori_store::reports::ReportQuery;
 use serde::Deserialize;
 
-use super::{Console, Flash, Frame, back, fmt_time, render, urlencode};
+use super::{Console, CsrfOnly, Flash, Frame, back, fmt_time, render, urlencode};
 use crate::ops::Actor;
 use crate::sharing::{
     self, IndicatorInput, ObservableInput, ReportInput, ReportView, SearchResult,
@@ -224,13 +224,10 @@ pub async fn create_report(
     c: Console,
     Form(form): Form<ReportForm>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let input = match report_from_form(&form) {
         Ok(i) => i,
         Err(e) => return back("/reports", Err(e)),
@@ -357,13 +354,10 @@ pub async fn edit_report(
     Path(id): Path<String>,
     Form(form): Form<EditForm>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let Ok(rid) = id.parse::<ReportId>() else {
         return ApiError::NotFound("report".into()).into_response();
     };
@@ -389,25 +383,16 @@ pub async fn edit_report(
     back(&format!("/reports/{rid}"), result)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn revoke_report(
     State(state): State<AppState>,
     c: Console,
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let auth = match c.require_login() {
+    let auth = match c.require_post(&form.csrf) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if let Err(r) = c.check_csrf(&form.csrf) {
-        return r;
-    }
     let Ok(rid) = id.parse::<ReportId>() else {
         return ApiError::NotFound("report".into()).into_response();
     };
