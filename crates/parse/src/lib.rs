@@ -10,12 +10,14 @@ pub mod cef;
 pub mod dns_query;
 mod error;
 pub mod eve;
+mod format;
 pub mod leef;
 pub mod squid;
 pub mod syslog;
 pub mod zeek;
 
 pub use error::ParseError;
+pub use format::{Format, LineParser, UnknownFormat, sniff};
 
 /// An event: ECS-named fields, dotted keys, string or number values.
 pub type Event = serde_json::Map<String, serde_json::Value>;

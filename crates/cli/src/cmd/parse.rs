@@ -7,11 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use mamori_parse::{Event, ParseError};
 
 #[derive(Debug, clap::Args)]
 pub struct ParseArgs {
-    /// syslog, cef, leef, access, squid, dns, eve, zeek-json, zeek-tsv
+    /// auto, json, syslog, cef, leef, access, squid, dns, eve, zeek-json, zeek-tsv
     #[arg(long)]
     pub format: String,
     /// Write JSON lines here (default: standard output).
@@ -24,21 +23,7 @@ pub struct ParseArgs {
 }
 
 pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
-    type LineParser = fn(&str) -> Result<Event, ParseError>;
-    let simple: Option<LineParser> = match args.format.as_str() {
-        "syslog" => Some(mamori_parse::syslog::parse),
-        "cef" => Some(mamori_parse::cef::parse),
-        "leef" => Some(mamori_parse::leef::parse),
-        "access" => Some(mamori_parse::access_log::parse),
-        "squid" => Some(mamori_parse::squid::parse),
-        "dns" => Some(mamori_parse::dns_query::parse),
-        "eve" => Some(mamori_parse::eve::parse),
-        "zeek-json" => Some(mamori_parse::zeek::parse_json),
-        "zeek-tsv" => None,
-        other => bail!(
-            "unknown format {other:?}: syslog, cef, leef, access, squid, dns, eve, zeek-json, zeek-tsv"
-        ),
-    };
+    let format: mamori_parse::Format = args.format.parse()?;
     if args.files.is_empty() {
         bail!("give at least one log file");
     }
@@ -57,18 +42,14 @@ pub fn run(args: ParseArgs) -> anyhow::Result<ExitCode> {
     let (mut ok, mut bad) = (0u64, 0u64);
     for f in &args.files {
         let file = std::fs::File::open(f).with_context(|| format!("{}", f.display()))?;
-        let mut tsv = mamori_parse::zeek::TsvReader::new();
+        let mut parser = mamori_parse::LineParser::new(format);
         for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
             let line = line.with_context(|| format!("{}", f.display()))?;
             let text = String::from_utf8_lossy(&line);
             if text.trim().is_empty() {
                 continue;
             }
-            let result = match simple {
-                Some(p) => p(&text).map(Some),
-                None => tsv.line(&text),
-            };
-            match result {
+            match parser.line(&text) {
                 Ok(Some(mut ev)) => {
                     ev.insert(
                         "log.file.path".into(),
