@@ -73,9 +73,8 @@ impl Store {
         let token = secret::generate(SENSOR_TOKEN_PREFIX)?;
         let id = uuid::Uuid::now_v7().to_string();
         let now = now_millis();
-        let r =
-            on_pool!(self, |pool| {
-                sqlx::query(
+        let r = on_pool!(self, |pool| {
+            sqlx::query(
             "INSERT INTO sensors (id, org_id, name, token_hash, created_at) VALUES ($1,$2,$3,$4,$5)"
         )
         .bind(&id)
@@ -86,7 +85,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|_| ())
-            });
+        });
         match r {
             Ok(_) => {}
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
