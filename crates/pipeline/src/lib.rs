@@ -67,6 +67,8 @@ pub struct Pipeline {
     engine: Arc<Engine>,
     orgs: ArcSwap<OrgTable>,
     settings: Settings,
+    /// The store's sharing version the caches were built from.
+    version: tokio::sync::Mutex<String>,
 }
 
 impl Pipeline {
@@ -77,6 +79,7 @@ impl Pipeline {
             engine: Arc::new(engine),
             orgs: ArcSwap::from_pointee(OrgTable::default()),
             settings,
+            version: tokio::sync::Mutex::new(String::new()),
         })
     }
 
@@ -103,8 +106,21 @@ impl Pipeline {
         Ok(n)
     }
 
+    /// Reloads the caches when organisations or shared indicators changed since the last
+    /// load (one small query; workers in other processes notice changes the same way).
+    pub async fn ensure_fresh(&self) -> Result<(), StoreError> {
+        let now = self.store.sharing_version().await?;
+        let mut seen = self.version.lock().await;
+        if *seen != now {
+            self.refresh().await?;
+            *seen = now;
+        }
+        Ok(())
+    }
+
     /// Parses, detects and stores one batch. The CPU work runs on the blocking pool.
     pub async fn process(self: &Arc<Self>, batch: RawBatch) -> Result<BatchOutcome, PipelineError> {
+        self.ensure_fresh().await?;
         let me = Arc::clone(self);
         let prepared = tokio::task::spawn_blocking(move || {
             let orgs = me.orgs.load();

@@ -975,3 +975,22 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// A fingerprint of everything the detection path caches (organisations, groups,
+    /// reports, indicators, recipients): it changes whenever any of them does, so hub
+    /// workers can cheaply tell when to reload.
+    pub async fn sharing_version(&self) -> Result<String, StoreError> {
+        let row: (i64, i64, i64, i64, i64, i64, i64) = on_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM orgs), (SELECT COALESCE(MAX(updated_at), 0) FROM orgs), \
+             (SELECT COUNT(*) FROM group_members), (SELECT COUNT(*) FROM reports), \
+             (SELECT COALESCE(MAX(modified_at), 0) FROM reports), (SELECT COUNT(*) FROM indicators), \
+             (SELECT COUNT(*) FROM report_recipients)"
+        )
+        .fetch_one(pool)
+        .await
+        })?;
+        Ok(format!("{row:?}"))
+    }
+}
