@@ -51,8 +51,9 @@ pub struct BusOptions {
     pub replicas: Option<usize>,
     /// NATS: how long `publish` waits for the PubAck of one attempt.
     pub publish_timeout: Duration,
-    /// NATS: attempts per `publish` (re-sent with the same message id, so never stored twice).
-    pub publish_attempts: u32,
+    /// NATS: how long `publish` keeps re-sending (with the same message id, so never storing
+    /// twice) after failures such as a stream leader election or a reconnect.
+    pub publish_retry_for: Duration,
 }
 
 impl Default for BusOptions {
@@ -65,7 +66,7 @@ impl Default for BusOptions {
             segment_bytes: 64 << 20,
             replicas: None,
             publish_timeout: Duration::from_secs(5),
-            publish_attempts: 3,
+            publish_retry_for: Duration::from_secs(15),
         }
     }
 }

@@ -5,8 +5,9 @@
 //! acknowledges it, so a subject has one group on NATS), `duplicate_window` from the options and
 //! `replicas` = the option or min(3, servers in the cluster). A group is a durable pull consumer
 //! with explicit acknowledgement, `ack_wait` and `max_deliver`; every process that asks for the
-//! same group shares its work. `publish` sets `Nats-Msg-Id` and waits for the PubAck, retrying
-//! with the same id (so never storing twice) when it times out, e.g. during a leader election.
+//! same group shares its work. `publish` sets `Nats-Msg-Id` and waits for the PubAck, re-sending
+//! with the same id (so never storing twice) for up to `publish_retry_for` after a failure, e.g.
+//! during a stream leader election.
 //! The client reconnects by itself, without limit, to any server of the cluster.
 
 use std::collections::HashSet;
@@ -154,9 +155,11 @@ impl NatsBus {
         check_name("subject", subject)?;
         check_msg_id(msg_id)?;
         self.ensure_stream(subject).await?;
-        let attempts = self.opts.publish_attempts.max(1);
-        let mut last = String::new();
-        for attempt in 1..=attempts {
+        let give_up = tokio::time::Instant::now() + self.opts.publish_retry_for;
+        let mut backoff = Duration::from_millis(100);
+        let mut attempt = 0u32;
+        let last = loop {
+            attempt += 1;
             let mut msg = jetstream::message::PublishMessage::build().payload(payload.clone());
             if !msg_id.is_empty() {
                 msg = msg.message_id(msg_id);
@@ -174,13 +177,14 @@ impl NatsBus {
                 }
                 Err(e) => {
                     tracing::warn!(subject, attempt, "jetstream publish failed: {e}");
-                    last = e;
-                    if attempt < attempts {
-                        tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
+                    if tokio::time::Instant::now() + backoff > give_up {
+                        break e;
                     }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
             }
-        }
+        };
         Err(BusError::NatsPublish {
             subject: subject.to_owned(),
             message: last,

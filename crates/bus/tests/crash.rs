@@ -49,7 +49,12 @@ async fn every_acknowledged_message_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
     let mut child = Command::new(exe)
-        .args(["--exact", "crash_child_publisher", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_child_publisher",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(ROLE, dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -80,7 +85,10 @@ async fn every_acknowledged_message_survives_sigkill() {
     let bus = Bus::open(&dir.path().display().to_string(), BusOptions::default())
         .await
         .unwrap_or_else(|e| panic!("reopen: {e}"));
-    let mut c = bus.consumer("crash", "check").await.unwrap_or_else(|e| panic!("{e}"));
+    let mut c = bus
+        .consumer("crash", "check")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut stored: HashMap<String, u64> = HashMap::new();
     loop {
         let batch = c
@@ -97,7 +105,15 @@ async fn every_acknowledged_message_survives_sigkill() {
         }
     }
     for (id, seq) in &acked {
-        assert_eq!(stored.get(id), Some(seq), "acknowledged {id} (seq {seq}) lost");
+        assert_eq!(
+            stored.get(id),
+            Some(seq),
+            "acknowledged {id} (seq {seq}) lost"
+        );
     }
-    eprintln!("{} acknowledged, {} stored after SIGKILL", acked.len(), stored.len());
+    eprintln!(
+        "{} acknowledged, {} stored after SIGKILL",
+        acked.len(),
+        stored.len()
+    );
 }
