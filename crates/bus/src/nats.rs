@@ -24,11 +24,15 @@ use crate::{BusError, BusOptions, Published};
 /// A connection to NATS JetStream; cheap to clone.
 #[derive(Clone)]
 pub struct NatsBus {
+    inner: Arc<NatsInner>,
+}
+
+struct NatsInner {
     js: jetstream::Context,
     client: async_nats::Client,
     opts: BusOptions,
     /// Streams created or updated by this handle.
-    ready: Arc<Mutex<HashSet<String>>>,
+    ready: Mutex<HashSet<String>>,
 }
 
 /// The stream that holds `subject`.
@@ -92,19 +96,21 @@ impl NatsBus {
             .timeout(opts.publish_timeout)
             .build(client.clone());
         Ok(NatsBus {
-            js,
-            client,
-            opts,
-            ready: Arc::new(Mutex::new(HashSet::new())),
+            inner: Arc::new(NatsInner {
+                js,
+                client,
+                opts,
+                ready: Mutex::new(HashSet::new()),
+            }),
         })
     }
 
     /// The replicas new streams get: the option, else min(3, servers this client knows of).
     fn replicas(&self) -> usize {
-        if let Some(r) = self.opts.replicas {
+        if let Some(r) = self.inner.opts.replicas {
             return r.max(1);
         }
-        let info = self.client.server_info();
+        let info = self.inner.client.server_info();
         let mut servers: HashSet<String> = info.connect_urls.iter().map(|u| host_port(u)).collect();
         servers.insert(format!("{}:{}", info.host, info.port).to_ascii_lowercase());
         servers.len().clamp(1, 3)
@@ -114,6 +120,7 @@ impl NatsBus {
     async fn ensure_stream(&self, subject: &str) -> Result<String, BusError> {
         let name = stream_name(subject);
         let known = self
+            .inner
             .ready
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -127,10 +134,11 @@ impl NatsBus {
             retention: stream::RetentionPolicy::WorkQueue,
             storage: stream::StorageType::File,
             num_replicas: self.replicas(),
-            duplicate_window: self.opts.duplicate_window,
+            duplicate_window: self.inner.opts.duplicate_window,
             ..Default::default()
         };
-        self.js
+        self.inner
+            .js
             .create_or_update_stream(config)
             .await
             .map_err(|e| BusError::NatsSetup {
@@ -138,7 +146,8 @@ impl NatsBus {
                 name: name.clone(),
                 message: e.to_string(),
             })?;
-        self.ready
+        self.inner
+            .ready
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(name.clone());
@@ -155,7 +164,7 @@ impl NatsBus {
         check_name("subject", subject)?;
         check_msg_id(msg_id)?;
         self.ensure_stream(subject).await?;
-        let give_up = tokio::time::Instant::now() + self.opts.publish_retry_for;
+        let give_up = tokio::time::Instant::now() + self.inner.opts.publish_retry_for;
         let mut backoff = Duration::from_millis(100);
         let mut attempt = 0u32;
         let last = loop {
@@ -164,7 +173,7 @@ impl NatsBus {
             if !msg_id.is_empty() {
                 msg = msg.message_id(msg_id);
             }
-            let sent = match self.js.send_publish(subject.to_owned(), msg).await {
+            let sent = match self.inner.js.send_publish(subject.to_owned(), msg).await {
                 Ok(ack) => ack.await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
@@ -209,6 +218,7 @@ impl NatsBus {
             message,
         };
         let stream = self
+            .inner
             .js
             .get_stream(&name)
             .await
@@ -216,8 +226,8 @@ impl NatsBus {
         let config = pull::Config {
             durable_name: Some(group.to_owned()),
             ack_policy: jetstream::consumer::AckPolicy::Explicit,
-            ack_wait: self.opts.ack_wait,
-            max_deliver: self.opts.max_deliver.map_or(-1, i64::from),
+            ack_wait: self.inner.opts.ack_wait,
+            max_deliver: self.inner.opts.max_deliver.map_or(-1, i64::from),
             filter_subject: subject.to_owned(),
             ..Default::default()
         };
@@ -226,7 +236,7 @@ impl NatsBus {
             .await
             .map_err(|e| setup(e.to_string()))?;
         Ok(NatsConsumer {
-            consumer,
+            consumer: Box::new(consumer),
             name: format!("{name}/{group}"),
         })
     }
@@ -234,7 +244,7 @@ impl NatsBus {
 
 /// A member of a JetStream consumer group.
 pub struct NatsConsumer {
-    consumer: jetstream::consumer::Consumer<pull::Config>,
+    consumer: Box<jetstream::consumer::Consumer<pull::Config>>,
     name: String,
 }
 
@@ -272,7 +282,7 @@ impl NatsConsumer {
                 .and_then(|h| h.get("Nats-Msg-Id"))
                 .map(|v| v.as_str().to_owned());
             out.push(NatsDelivery {
-                message,
+                message: Box::new(message),
                 seq,
                 redelivered,
                 msg_id,
@@ -284,7 +294,7 @@ impl NatsConsumer {
 
 /// A message delivered by JetStream.
 pub struct NatsDelivery {
-    message: jetstream::Message,
+    message: Box<jetstream::Message>,
     seq: u64,
     redelivered: bool,
     msg_id: Option<String>,

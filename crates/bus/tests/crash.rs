@@ -75,10 +75,10 @@ async fn every_acknowledged_message_survives_sigkill() {
     child.kill().unwrap_or_else(|e| panic!("SIGKILL: {e}"));
     // Lines already in the pipe were acknowledged before the kill too.
     for line in lines.map_while(Result::ok) {
-        if let Some((id, seq)) = line.strip_prefix("acked ").and_then(|r| r.split_once(' ')) {
-            if let Ok(seq) = seq.parse() {
-                acked.insert(id.to_owned(), seq);
-            }
+        if let Some((id, seq)) = line.strip_prefix("acked ").and_then(|r| r.split_once(' '))
+            && let Ok(seq) = seq.parse()
+        {
+            acked.insert(id.to_owned(), seq);
         }
     }
     let _ = child.wait();

@@ -139,10 +139,10 @@ impl NatsCluster {
     fn pid(&self, i: usize) -> Option<String> {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            if let Ok(p) = std::fs::read_to_string(&self.nodes[i].pid_file) {
-                if !p.trim().is_empty() {
-                    return Some(p.trim().to_owned());
-                }
+            if let Ok(p) = std::fs::read_to_string(&self.nodes[i].pid_file)
+                && !p.trim().is_empty()
+            {
+                return Some(p.trim().to_owned());
             }
             if Instant::now() > deadline {
                 return None;

@@ -187,11 +187,11 @@ fn publish_batch(
         if pend.error.is_some() {
             continue;
         }
-        if let Some(act) = active.get_mut(subject) {
-            if let Err(e) = write_out(shared, act, pend, subject) {
-                active.remove(subject);
-                pend.error = Some(e);
-            }
+        if let Some(act) = active.get_mut(subject)
+            && let Err(e) = write_out(shared, act, pend, subject)
+        {
+            active.remove(subject);
+            pend.error = Some(e);
         }
     }
     // Show the durable records to readers, then answer the publishers.
@@ -208,12 +208,12 @@ fn publish_batch(
             continue;
         };
         for (seq, offset, len, msg_id) in pend.records.into_iter().take(pend.written) {
-            if let Some((_, seg)) = log.segments.range_mut(..=seq).next_back() {
-                if seg.end_seq() == seq {
-                    seg.index.push((offset, len));
-                    seg.bytes = offset + u64::from(len);
-                    seg.last_unix_ms = now;
-                }
+            if let Some((_, seg)) = log.segments.range_mut(..=seq).next_back()
+                && seg.end_seq() == seq
+            {
+                seg.index.push((offset, len));
+                seg.bytes = offset + u64::from(len);
+                seg.last_unix_ms = now;
             }
             log.next_seq = seq + 1;
             log.dedupe.insert(msg_id, seq, now);
@@ -434,10 +434,10 @@ fn sync_groups(shared: &Shared) -> Result<(), BusError> {
             .and_then(|()| std::fs::rename(&tmp, &path));
         match r {
             Ok(()) => {
-                if let Some(d) = path.parent() {
-                    if !dirs.iter().any(|x: &PathBuf| x == d) {
-                        dirs.push(d.to_path_buf());
-                    }
+                if let Some(d) = path.parent()
+                    && !dirs.iter().any(|x: &PathBuf| x == d)
+                {
+                    dirs.push(d.to_path_buf());
                 }
                 written.push((key, floor));
             }
@@ -457,14 +457,13 @@ fn sync_groups(shared: &Shared) -> Result<(), BusError> {
     if result.is_ok() {
         let mut st = lock(shared);
         for (key, floor) in written {
-            if let Some((subject, name)) = key.split_once('\u{0}') {
-                if let Some(g) = st
+            if let Some((subject, name)) = key.split_once('\u{0}')
+                && let Some(g) = st
                     .logs
                     .get_mut(subject)
                     .and_then(|l| l.groups.get_mut(name))
-                {
-                    g.persisted_floor = g.persisted_floor.max(floor);
-                }
+            {
+                g.persisted_floor = g.persisted_floor.max(floor);
             }
         }
     }
