@@ -74,7 +74,10 @@ fn load_evtx(paths: &[PathBuf]) -> anyhow::Result<Vec<String>> {
         eprintln!("warning: {p}");
     }
     let mut out = Vec::new();
-    for f in files.iter().filter(|f| f.extension().is_some_and(|e| e.eq_ignore_ascii_case("evtx"))) {
+    for f in files.iter().filter(|f| {
+        f.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
+    }) {
         mamori_detect::input::evtx::read_evtx_json(f, &mut |j| {
             // One line per record.
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&j) {
