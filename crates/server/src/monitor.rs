@@ -174,6 +174,9 @@ pub struct IngestResult {
     pub accepted: i64,
     pub rejected: i64,
     pub duplicate: bool,
+    /// The batch was queued on the bus: `accepted` counts its lines, which workers will
+    /// parse, detect and store (alerts and rejects are not known yet).
+    pub queued: bool,
     pub alerts_new: i64,
     pub alerts_updated: i64,
 }
@@ -247,24 +250,42 @@ pub async fn ingest(state: &AppState, b: IncomingBatch<'_>) -> Result<IngestResu
         }
         None => uuid::Uuid::now_v7().to_string(),
     };
-    let out: BatchOutcome = state
-        .pipeline
-        .process(RawBatch {
-            header: BatchHeader {
-                source,
-                batch_id: batch_id.clone(),
-                org_id: org,
-                routing,
-                format: format.name().to_owned(),
-                received_at: mamori_store::now_millis(),
-            },
-            body,
-        })
-        .await
-        .map_err(|e| match e {
-            mamori_pipeline::PipelineError::Store(s) => ApiError::from(s),
-            other => ApiError::Internal(other.to_string()),
-        })?;
+    let batch = RawBatch {
+        header: BatchHeader {
+            source,
+            batch_id: batch_id.clone(),
+            org_id: org,
+            routing,
+            format: format.name().to_owned(),
+            received_at: mamori_store::now_millis(),
+        },
+        body,
+    };
+    if let Some(bus) = &state.bus {
+        let published = mamori_pipeline::worker::enqueue(bus, &batch)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "bus: cannot queue a batch");
+                ApiError::Unavailable
+            })?;
+        if let Sender::Sensor(s) = &b.sender {
+            state.store.touch_sensor(&s.id).await?;
+        }
+        metrics::counter!("mamori_events_queued_total").increment(lines as u64);
+        return Ok(IngestResult {
+            batch: batch_id,
+            accepted: if published.duplicate { 0 } else { lines as i64 },
+            rejected: 0,
+            duplicate: published.duplicate,
+            queued: true,
+            alerts_new: 0,
+            alerts_updated: 0,
+        });
+    }
+    let out: BatchOutcome = state.pipeline.process(batch).await.map_err(|e| match e {
+        mamori_pipeline::PipelineError::Store(s) => ApiError::from(s),
+        other => ApiError::Internal(other.to_string()),
+    })?;
     if let Sender::Sensor(s) = &b.sender {
         state.store.touch_sensor(&s.id).await?;
     }
@@ -275,6 +296,7 @@ pub async fn ingest(state: &AppState, b: IncomingBatch<'_>) -> Result<IngestResu
         accepted: out.accepted,
         rejected: out.rejected,
         duplicate: out.duplicate,
+        queued: false,
         alerts_new: out.alerts_new,
         alerts_updated: out.alerts_updated,
     })
