@@ -155,6 +155,49 @@ pub async fn revoke_sensor(store: &Store, actor: &Actor, id: &str) -> Result<Sen
     Ok(s)
 }
 
+/// Sets an organisation's event retention (hub administrators).
+pub async fn set_retention(
+    store: &Store,
+    actor: &Actor,
+    org: OrgId,
+    days: Option<i64>,
+) -> Result<(), ApiError> {
+    require_admin(actor, "set event retention (hub administrators may)")?;
+    store.set_event_retention(org, days).await?;
+    audit(
+        store,
+        actor,
+        "org.retention",
+        "org",
+        &org.to_string(),
+        None,
+        json!({"days": days}),
+    )
+    .await
+}
+
+/// Applies retention every hour until `shutdown` turns true.
+pub async fn retention_task(
+    store: Store,
+    default_days: i64,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match store
+            .apply_retention(default_days, mamori_store::now_millis())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "event retention applied"),
+            Err(e) => tracing::warn!(error = %e, "event retention failed; trying again later"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 // ---- ingestion ----
 
 /// A batch as it arrived over HTTP.

@@ -74,7 +74,12 @@ pub async fn serve(
         tracing::error!(error = %e, "monitoring: cannot load organisations and indicators yet");
     }
     let (stop_workers, workers_rx) = tokio::sync::watch::channel(false);
-    let workers = state.spawn_workers(workers, workers_rx);
+    let mut workers = state.spawn_workers(workers, workers_rx.clone());
+    workers.push(tokio::spawn(crate::monitor::retention_task(
+        store.clone(),
+        state.retention_days,
+        workers_rx,
+    )));
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -21,6 +21,8 @@ pub struct Monitoring {
     /// When set, ingestion queues batches on this bus and workers process them; otherwise
     /// batches are processed before the sender is answered.
     pub bus: Option<mamori_bus::Bus>,
+    /// Days events are kept for organisations without their own retention.
+    pub retention_days: i64,
 }
 
 impl Default for Monitoring {
@@ -30,6 +32,7 @@ impl Default for Monitoring {
             settings: mamori_pipeline::Settings::default(),
             rate_per_sender: 200_000,
             bus: None,
+            retention_days: 90,
         }
     }
 }
@@ -48,6 +51,7 @@ pub struct Inner {
     pub pipeline: SharedPipeline,
     pub ingest_limiter: IngestLimiter,
     pub bus: Option<mamori_bus::Bus>,
+    pub retention_days: i64,
 }
 
 impl AppState {
@@ -79,6 +83,7 @@ impl AppState {
             pipeline,
             ingest_limiter: IngestLimiter::new(monitoring.rate_per_sender),
             bus: monitoring.bus,
+            retention_days: monitoring.retention_days,
             store,
             config,
             limiter,

@@ -40,6 +40,7 @@ fn monitoring(rate: u32) -> mamori_server::Monitoring {
         settings: mamori_pipeline::Settings::default(),
         rate_per_sender: rate,
         bus: None,
+        retention_days: 90,
     }
 }
 

@@ -33,6 +33,9 @@ pub struct ServeArgs {
     /// Bus workers in this process (default: the number of CPUs; 0 = ingest only).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Days stored events are kept (organisations can have their own: `mamori admin org retention`).
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub retention_days: u32,
     /// Seconds a batch taken by a worker may stay unacknowledged before another worker gets it.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub bus_ack_wait: u64,
@@ -60,6 +63,7 @@ fn monitoring(args: &ServeArgs) -> mamori_server::Monitoring {
         },
         rate_per_sender: args.ingest_rate,
         bus: None,
+        retention_days: i64::from(args.retention_days.max(1)),
     }
 }
 
