@@ -123,12 +123,25 @@ impl Pipeline {
     pub async fn process(self: &Arc<Self>, batch: RawBatch) -> Result<BatchOutcome, PipelineError> {
         self.ensure_fresh().await?;
         let me = Arc::clone(self);
+        let started = std::time::Instant::now();
         let prepared = tokio::task::spawn_blocking(move || {
             let orgs = me.orgs.load();
             process::prepare(&me.engine, &orgs, &me.settings, &batch)
         })
         .await
         .map_err(|e| PipelineError::Worker(e.to_string()))?;
-        Ok(self.store.commit_batch(&prepared).await?)
+        let prepared_at = started.elapsed();
+        let out = self.store.commit_batch(&prepared).await?;
+        tracing::debug!(
+            events = out.accepted,
+            alerts = prepared.alerts.len(),
+            prepare_ms = prepared_at.as_millis() as u64,
+            commit_ms = (started.elapsed() - prepared_at).as_millis() as u64,
+            "batch processed"
+        );
+        metrics::histogram!("mamori_batch_prepare_seconds").record(prepared_at.as_secs_f64());
+        metrics::histogram!("mamori_batch_commit_seconds")
+            .record((started.elapsed() - prepared_at).as_secs_f64());
+        Ok(out)
     }
 }

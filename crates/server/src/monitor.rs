@@ -62,11 +62,9 @@ impl IngestLimiter {
                     retry_after: wait.as_secs().max(1),
                 })
             }
-            // More events in one batch than the burst allows: it can never pass whole.
-            Err(_) => Err(ApiError::Invalid(format!(
-                "a batch of {n} events exceeds this hub's per-sender burst of {}; send smaller batches",
-                u64::from(self.per_sec) * 2
-            ))),
+            // More events in one batch than the burst allows: it can never pass whole, so
+            // the sender must split it (the same answer as for a batch over the size limit).
+            Err(_) => Err(ApiError::TooLarge),
         }
     }
 }

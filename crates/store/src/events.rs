@@ -129,20 +129,25 @@ impl Store {
                 }
             }
             if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                if backend == Backend::Sqlite && t.chars().count() >= 3 {
-                    b.push(" AND e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ")
-                        .push_bind(format!("\"{}\"", t.replace('"', "\"\"")))
+                match (backend, crate::fts::match_query(t)) {
+                    (Backend::Sqlite, Some(m)) => {
+                        b.push(
+                            " AND e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ",
+                        )
+                        .push_bind(m)
                         .push(")");
-                } else {
-                    let pattern = format!("%{}%", like_escape(t));
-                    let (col, like) = if backend == Backend::Sqlite {
-                        ("e.doc", "LIKE")
-                    } else {
-                        ("e.search_text", "ILIKE")
-                    };
-                    b.push(format_args!(" AND {col} {like} "))
-                        .push_bind(pattern)
-                        .push(" ESCAPE '\\'");
+                    }
+                    (backend, _) => {
+                        let pattern = format!("%{}%", like_escape(t));
+                        let (col, like) = if backend == Backend::Sqlite {
+                            ("e.doc", "LIKE")
+                        } else {
+                            ("e.search_text", "ILIKE")
+                        };
+                        b.push(format_args!(" AND {col} {like} "))
+                            .push_bind(pattern)
+                            .push(" ESCAPE '\\'");
+                    }
                 }
             }
             b.push(" ORDER BY e.ts DESC, e.id DESC LIMIT ")

@@ -173,7 +173,8 @@ impl Store {
                         let ids: Vec<(i64,)> = q.build_query_as().fetch_all(&mut *tx).await?;
                         let mut fts = sqlx::QueryBuilder::new("INSERT INTO events_fts (rowid, text) ");
                         fts.push_values(ids.iter().zip(chunk), |mut row, ((id,), e)| {
-                            row.push_bind(*id).push_bind(&e.text);
+                            row.push_bind(*id)
+                                .push_bind(crate::fts::index_text(&e.text).into_owned());
                         });
                         fts.build().execute(&mut *tx).await?;
                     } else {

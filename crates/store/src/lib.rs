@@ -12,6 +12,7 @@ pub mod audit;
 pub mod cases;
 mod error;
 pub mod events;
+pub mod fts;
 pub mod groups;
 pub mod ingest;
 pub mod orgs;

@@ -40,8 +40,9 @@ CREATE TABLE events (
 CREATE INDEX events_org_ts ON events(org_id, ts);
 CREATE INDEX events_ts ON events(ts);
 
--- Substring search over every string value of an event (trigram: works for Japanese too).
-CREATE VIRTUAL TABLE events_fts USING fts5(text, content='', contentless_delete=1, tokenize='trigram');
+-- Word search over every string value of an event (unicode61; CJK runs are indexed as
+-- bigrams by the store, see src/fts.rs).
+CREATE VIRTUAL TABLE events_fts USING fts5(text, content='', contentless_delete=1, tokenize='unicode61');
 
 CREATE TABLE dead_letters (
     id          INTEGER PRIMARY KEY,
