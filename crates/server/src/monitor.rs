@@ -34,7 +34,6 @@ pub const MAX_BATCH_LINES: usize = 10_000;
 #[derive(Debug)]
 pub struct IngestLimiter {
     limiter: Option<DefaultKeyedRateLimiter<String>>,
-    per_sec: u32,
 }
 
 impl IngestLimiter {
@@ -44,7 +43,7 @@ impl IngestLimiter {
             let burst = n.saturating_mul(NonZeroU32::MIN.saturating_add(1));
             RateLimiter::keyed(Quota::per_second(n).allow_burst(burst))
         });
-        IngestLimiter { limiter, per_sec }
+        IngestLimiter { limiter }
     }
 
     /// Takes `n` events from the sender's bucket, or says how long to wait.

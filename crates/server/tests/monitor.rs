@@ -640,7 +640,7 @@ async fn a_flooding_sender_is_rate_limited_without_starving_others() {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    // More than the burst (2 x 10/s) in one batch can never pass: a clear error.
+    // More than the burst (2 x 10/s) in one batch can never pass: split it (413).
     let r = send(
         app,
         ingest(
@@ -653,7 +653,7 @@ async fn a_flooding_sender_is_rate_limited_without_starving_others() {
         ),
     )
     .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
     let r = send(
         app,
         ingest(
