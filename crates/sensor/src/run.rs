@@ -332,7 +332,7 @@ impl Pipeline {
                 if matched {
                     return true;
                 }
-                let keep = self.sampled % n == 0;
+                let keep = self.sampled.is_multiple_of(n);
                 self.sampled += 1;
                 keep
             }

@@ -37,7 +37,7 @@ pub fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
 
 /// One open file.
 #[derive(Debug)]
-struct Open {
+struct OpenFile {
     /// The path it is read under (the checkpoint key).
     key: Arc<str>,
     file: File,
@@ -52,8 +52,8 @@ struct Open {
     format: Format,
 }
 
-impl Open {
-    fn open(
+impl OpenFile {
+    fn start(
         key: Arc<str>,
         path: &Path,
         start: u64,
@@ -63,7 +63,7 @@ impl Open {
         let mut file = File::open(path)?;
         let (dev, ino) = identity(&file.metadata()?);
         file.seek(SeekFrom::Start(start))?;
-        Ok(Open {
+        Ok(OpenFile {
             key,
             file,
             dev,
@@ -165,7 +165,7 @@ pub struct Tailer {
     default_format: Format,
     from_start: bool,
     checkpoints: BTreeMap<String, FilePos>,
-    open: BTreeMap<String, Open>,
+    open: BTreeMap<String, OpenFile>,
     /// Identities of files finished after a rotation, with the offset read to (so a glob
     /// that also matches `app.log.1` does not read it again).
     finished: HashMap<(u64, u64), u64>,
@@ -241,7 +241,7 @@ impl Tailer {
         format: Format,
         at_startup: bool,
         emit: &mut dyn FnMut(Record) -> bool,
-    ) -> Option<Open> {
+    ) -> Option<OpenFile> {
         let meta = std::fs::metadata(path).ok()?;
         let (dev, ino) = identity(&meta);
         let key: Arc<str> = Arc::from(path);
@@ -263,7 +263,7 @@ impl Tailer {
         } else {
             (0, None)
         };
-        match Open::open(key, Path::new(path), start, line, format) {
+        match OpenFile::start(key, Path::new(path), start, line, format) {
             Ok(o) => Some(o),
             Err(e) => {
                 tracing::warn!("tail {path}: {e}");
@@ -293,7 +293,8 @@ impl Tailer {
             let Ok(meta) = e.metadata() else { continue };
             if meta.is_file() && identity(&meta) == (cp.dev, cp.ino) && meta.len() >= cp.offset {
                 let line = Some(cp.line).filter(|l| *l > 0);
-                if let Ok(mut o) = Open::open(key.clone(), &e.path(), cp.offset, line, format) {
+                if let Ok(mut o) = OpenFile::start(key.clone(), &e.path(), cp.offset, line, format)
+                {
                     tracing::info!(
                         "tail {path}: finishing the rotated file {} from offset {}",
                         e.path().display(),
@@ -333,7 +334,7 @@ impl Tailer {
             self.finished.insert((o.dev, o.ino), o.read_pos);
             tracing::info!("tail {key}: rotated (new file)");
             let (format, k) = (o.format, o.key.clone());
-            match Open::open(k, Path::new(key), 0, None, format) {
+            match OpenFile::start(k, Path::new(key), 0, None, format) {
                 Ok(n) => *o = n,
                 Err(e) => {
                     tracing::warn!("tail {key}: {e}");
