@@ -97,7 +97,9 @@ pub fn normalize_url(u: &str) -> Option<String> {
     Some(format!("{scheme}://{host}{path}"))
 }
 
-fn classify(v: &str) -> Option<(IocKind, String)> {
+/// The kind and normalised form of one indicator value (the form [`IocSet`] stores and
+/// [`Ioc::value`] holds), or `None` when the value is no indicator the set can match.
+pub fn classify(v: &str) -> Option<(IocKind, String)> {
     let v = v.trim();
     if v.is_empty() {
         return None;
@@ -188,6 +190,31 @@ impl IocSet {
         v.sort_by_key(|n| std::cmp::Reverse(n.0));
         set.nets = v;
         Ok(set)
+    }
+
+    /// Builds a set from values (any mix of kinds), skipping those that are no indicator;
+    /// returns the set and how many were skipped.
+    pub fn from_values<'a>(values: impl IntoIterator<Item = &'a str>) -> (Self, usize) {
+        let mut text = String::new();
+        let mut skipped = 0;
+        for v in values {
+            let v = v.trim();
+            if v.starts_with('#')
+                || v.contains(['\n', '\r', '\t'])
+                || v.contains(" #")
+                || classify(v).is_none()
+            {
+                skipped += 1;
+                continue;
+            }
+            text.push_str(v);
+            text.push('\n');
+        }
+        match IocSet::parse("indicators", &text) {
+            Ok(set) => (set, skipped),
+            // Every line was classified above, so this does not happen; fail safe.
+            Err(_) => (IocSet::default(), skipped + text.lines().count()),
+        }
     }
 
     /// Number of indicators.

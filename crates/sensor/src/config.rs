@@ -205,12 +205,16 @@ impl SensorConfig {
             return bad("batch_max_events", "batch limits must be at least 1");
         }
         if self.name.is_empty()
+            || self.name.len() > 60
             || !self
                 .name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
-            return bad("name", "must be letters, digits, '-', '_' or '.'");
+            return bad(
+                "name",
+                "must be 1-60 letters, digits, '-', '_' or '.' (it starts every batch id)",
+            );
         }
         if self.tail.is_empty()
             && self.evtx.is_empty()

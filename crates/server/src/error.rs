@@ -26,7 +26,7 @@ pub enum ApiError {
     TooLarge,
     #[error("the CSRF token is missing or wrong")]
     Csrf,
-    #[error("too many failed attempts; try again in {retry_after} s")]
+    #[error("too many requests; try again in {retry_after} s")]
     RateLimited { retry_after: u64 },
     #[error("storage is unavailable")]
     Unavailable,

@@ -14,6 +14,7 @@ mod health;
 pub mod interchange;
 mod limiter;
 pub mod mail;
+pub mod monitor;
 pub mod ops;
 pub mod password;
 mod rejected;
@@ -37,7 +38,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 pub use serve::{ServeError, Started, open_store, serve};
-pub use state::AppState;
+pub use state::{AppState, Monitoring};
 
 /// The process-wide Prometheus recorder (installed once; later calls share it).
 pub fn metrics_handle() -> Option<PrometheusHandle> {

@@ -46,6 +46,7 @@ pub async fn open_store(config: &Config) -> Result<(Store, Vec<i64>), StoreError
 pub async fn serve(
     config: Config,
     demo: bool,
+    monitoring: crate::Monitoring,
     on_started: impl FnOnce(&Started),
 ) -> Result<(), ServeError> {
     let (store, applied) = open_store(&config).await?;
@@ -67,7 +68,10 @@ pub async fn serve(
         first_run,
         demo,
     });
-    let state = AppState::new(store.clone(), config, metrics_handle());
+    let state = AppState::with_monitoring(store.clone(), config, metrics_handle(), monitoring);
+    if let Err(e) = state.pipeline.ensure_fresh().await {
+        tracing::error!(error = %e, "monitoring: cannot load organisations and indicators yet");
+    }
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

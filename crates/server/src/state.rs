@@ -9,6 +9,26 @@ use mamori_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::limiter::LoginLimiter;
+use crate::monitor::{IngestLimiter, SharedPipeline};
+
+/// How the monitoring path of a hub is set up.
+pub struct Monitoring {
+    /// The detection engine (compiled rules).
+    pub engine: mamori_pipeline::Engine,
+    pub settings: mamori_pipeline::Settings,
+    /// Events per second per sender; 0 = unlimited.
+    pub rate_per_sender: u32,
+}
+
+impl Default for Monitoring {
+    fn default() -> Self {
+        Monitoring {
+            engine: mamori_pipeline::Engine::new(mamori_detect::RulesetBuilder::new().build().0),
+            settings: mamori_pipeline::Settings::default(),
+            rate_per_sender: 200_000,
+        }
+    }
+}
 
 /// Cheap to clone; handed to the router.
 #[derive(Clone)]
@@ -21,10 +41,22 @@ pub struct Inner {
     pub metrics: Option<PrometheusHandle>,
     pub warninglists: WarningLists,
     pub started: Instant,
+    pub pipeline: SharedPipeline,
+    pub ingest_limiter: IngestLimiter,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config, metrics: Option<PrometheusHandle>) -> Self {
+        Self::with_monitoring(store, config, metrics, Monitoring::default())
+    }
+
+    /// A state whose monitoring path uses the given engine and settings.
+    pub fn with_monitoring(
+        store: Store,
+        config: Config,
+        metrics: Option<PrometheusHandle>,
+        monitoring: Monitoring,
+    ) -> Self {
         let limiter = LoginLimiter::new(
             config.auth.login_max_failures,
             Duration::from_secs(config.auth.login_window_secs),
@@ -36,7 +68,11 @@ impl AppState {
                 WarningLists::built_in()
             }
         };
+        let pipeline =
+            mamori_pipeline::Pipeline::new(store.clone(), monitoring.engine, monitoring.settings);
         AppState(Arc::new(Inner {
+            pipeline,
+            ingest_limiter: IngestLimiter::new(monitoring.rate_per_sender),
             store,
             config,
             limiter,

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Backend, hub};
+use common::{Backend, hub_with, send};
 use fantoccini::{ClientBuilder, Locator};
 
 struct Driver(Child);
@@ -65,7 +65,39 @@ async fn console_login_language_and_org_management_in_chromium() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 
     // The hub on a real loopback socket.
-    let h = hub(Backend::Sqlite).await;
+    let mut rules = mamori_detect::RulesetBuilder::new();
+    rules.add_source(
+        "rule.yml",
+        "title: Encoded PowerShell\nid: 11111111-2222-3333-4444-555555555555\nlevel: high\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    CommandLine|contains: ' -enc '\n  condition: sel\n",
+    );
+    let h = hub_with(
+        Backend::Sqlite,
+        mamori_server::Monitoring {
+            engine: mamori_pipeline::Engine::new(rules.build().0),
+            ..mamori_server::Monitoring::default()
+        },
+    )
+    .await;
+    // A sensor of the member organisation reports an encoded PowerShell start.
+    let (_, sensor_token) = h
+        .store
+        .create_sensor(h.member_org.parse().unwrap(), "ws-sensor")
+        .await
+        .unwrap();
+    let event = serde_json::json!({"Event": {"System": {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Computer": "ws-browser"},
+        "EventData": {"Image": "C:\\Windows\\powershell.exe", "CommandLine": "powershell -enc SQBFAFgA"}}});
+    let r = send(
+        &h.app,
+        axum::http::Request::builder()
+            .method("POST")
+            .uri("/api/v1/events")
+            .header("authorization", format!("Bearer {sensor_token}"))
+            .header("content-type", "application/x-ndjson")
+            .body(axum::body::Body::from(event.to_string()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, axum::http::StatusCode::ACCEPTED, "{}", r.body);
     let pass = "browser-password-1";
     let admin = h.store.find_user("admin").await.unwrap();
     h.store
@@ -238,6 +270,59 @@ async fn console_login_language_and_org_management_in_chromium() {
             let png = c.screenshot().await?;
             std::fs::write(format!("{dir}/console-report.png"), png).ok();
         }
+
+        // Alerts: the hub administrator sees the member's alert, triages and escalates it.
+        click_nav(&c, Locator::Css("a[href='/alerts']")).await?;
+        assert_eq!(
+            c.find(Locator::Id("page-title")).await?.text().await?,
+            "アラート"
+        );
+        c.find(Locator::Css("svg.chart")).await?;
+        let row = c
+            .find(Locator::Css("#alerts tbody tr"))
+            .await?
+            .text()
+            .await?;
+        assert!(
+            row.contains("Encoded PowerShell") && row.contains("ws-browser"),
+            "{row}"
+        );
+        click_nav(&c, Locator::Css("#alerts tbody tr a")).await?;
+        c.find(Locator::Css("#triage-status option[value='acknowledged']"))
+            .await?
+            .click()
+            .await?;
+        c.find(Locator::Id("triage-assignee"))
+            .await?
+            .send_keys("admin")
+            .await?;
+        click_nav(&c, Locator::Id("triage-submit")).await?;
+        assert_eq!(
+            c.find(Locator::Id("alert-status")).await?.text().await?,
+            "確認済み"
+        );
+        assert_eq!(
+            c.find(Locator::Id("alert-assignee")).await?.text().await?,
+            "admin"
+        );
+        let evidence = c
+            .find(Locator::Css("details.evidence pre"))
+            .await?
+            .text()
+            .await?;
+        assert!(evidence.contains("ws-browser"), "{evidence}");
+        if let Ok(dir) = std::env::var("MAMORI_SCREENSHOT_DIR") {
+            let png = c.screenshot().await?;
+            std::fs::write(format!("{dir}/console-alert.png"), png).ok();
+        }
+        click_nav(&c, Locator::Id("escalate-submit")).await?;
+        assert!(c.current_url().await?.path().starts_with("/cases/"));
+        let timeline = c.find(Locator::Id("timeline")).await?.text().await?;
+        assert!(timeline.contains("ws-browser"), "{timeline}");
+        // Event search finds the event by a Japanese-free substring and by field.
+        c.goto(&format!("{base}/events?q=SQBFAFgA")).await?;
+        let rows = c.find(Locator::Css("#events tbody")).await?.text().await?;
+        assert!(rows.contains("ws-browser"), "{rows}");
 
         // Sign out: protected pages redirect to the login page again.
         click_nav(&c, Locator::Id("logout")).await?;

@@ -7,14 +7,18 @@
 //! sessions ([`sessions`]), sharing groups ([`groups`]), the hash-chained audit log ([`audit`]).
 //! [`visibility`] renders the access policy's list filter as SQL for tables of marked objects.
 
+pub mod alerts;
 pub mod audit;
 pub mod cases;
 mod error;
+pub mod events;
 pub mod groups;
+pub mod ingest;
 pub mod orgs;
 mod page;
 pub mod reports;
 mod secret;
+pub mod sensors;
 pub mod sessions;
 pub mod stix;
 pub mod tokens;

@@ -900,3 +900,97 @@ impl Store {
         })
     }
 }
+
+/// A shared indicator value as the detection engine needs it: what to match and who may
+/// learn that it matched (the report's marking).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectionIndicator {
+    pub kind: ValueKind,
+    pub value: String,
+    pub marking: mamori_model::Marking,
+}
+
+impl Store {
+    /// Every valid value indicator of every live report, with the report's marking. The
+    /// detection engine matches all of them and asks the policy, per hit, whether the
+    /// organisation whose event matched may see the indicator.
+    pub async fn detection_indicators(
+        &self,
+        now: i64,
+    ) -> Result<Vec<DetectionIndicator>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: String,
+            kind: String,
+            value: String,
+            owner_org: String,
+            tlp_rank: i64,
+            sharing_group: Option<String>,
+        }
+        let rows: Vec<Row> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT r.id, i.kind, i.value, r.owner_org, r.tlp_rank, r.sharing_group \
+             FROM indicators i JOIN reports r ON r.id = i.report_id \
+             WHERE NOT r.revoked AND i.kind IS NOT NULL AND i.value IS NOT NULL \
+             AND (i.valid_until IS NULL OR i.valid_until > $1) ORDER BY r.id"
+        )
+        .bind(now)
+        .fetch_all(pool)
+        .await)?;
+        let recips: Vec<(String, String)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT object_id, org_id FROM report_recipients"
+        )
+        .fetch_all(pool)
+        .await)?;
+        let mut by_report: std::collections::HashMap<String, Vec<OrgId>> =
+            std::collections::HashMap::new();
+        for (rid, org) in recips {
+            let org: OrgId = org
+                .parse()
+                .map_err(|e| StoreError::corrupt("report_recipients.org_id", e))?;
+            by_report.entry(rid).or_default().push(org);
+        }
+        rows.into_iter()
+            .map(|r| {
+                Ok(DetectionIndicator {
+                    kind: r
+                        .kind
+                        .parse()
+                        .map_err(|e| StoreError::corrupt("indicators.kind", e))?,
+                    marking: mamori_model::Marking {
+                        tlp: tlp(r.tlp_rank)?,
+                        owner_org: r
+                            .owner_org
+                            .parse()
+                            .map_err(|e| StoreError::corrupt("reports.owner_org", e))?,
+                        sharing_group: r
+                            .sharing_group
+                            .map(|g| g.parse())
+                            .transpose()
+                            .map_err(|e| StoreError::corrupt("reports.sharing_group", e))?,
+                        recipients: by_report.get(&r.id).cloned().unwrap_or_default(),
+                    },
+                    value: r.value,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Store {
+    /// A fingerprint of everything the detection path caches (organisations, groups,
+    /// reports, indicators, recipients): it changes whenever any of them does, so hub
+    /// workers can cheaply tell when to reload.
+    pub async fn sharing_version(&self) -> Result<String, StoreError> {
+        let row: (i64, i64, i64, i64, i64, i64, i64) = on_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM orgs), (SELECT COALESCE(MAX(updated_at), 0) FROM orgs), \
+             (SELECT COUNT(*) FROM group_members), (SELECT COUNT(*) FROM reports), \
+             (SELECT COALESCE(MAX(modified_at), 0) FROM reports), (SELECT COUNT(*) FROM indicators), \
+             (SELECT COUNT(*) FROM report_recipients)"
+        )
+        .fetch_one(pool)
+        .await
+        })?;
+        Ok(format!("{row:?}"))
+    }
+}

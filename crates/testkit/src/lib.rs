@@ -1,6 +1,9 @@
 //! Real servers for tests, started on loopback from local binaries: a throwaway PostgreSQL per
 //! test process (each test then creates its own database in it). No mocks and no shared server.
 //! A watchdog stops the server when the test process exits, even when it exits abnormally.
+//! [`nats`]: JetStream nodes and clusters.
+
+pub mod nats;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

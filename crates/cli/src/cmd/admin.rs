@@ -29,6 +29,28 @@ pub enum AdminCommand {
     /// Sharing groups.
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Sensors of member organisations.
+    #[command(subcommand)]
+    Sensor(SensorCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SensorCommand {
+    /// Register a sensor for an organisation; prints its token once.
+    Add {
+        /// The organisation (id or slug).
+        #[arg(long)]
+        org: String,
+        /// A name unique in the organisation (letters, digits, '-', '_', '.').
+        name: String,
+    },
+    /// List sensors.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a sensor's token by sensor id.
+    Revoke { id: String },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -198,6 +220,7 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> anyhow::Result<ExitC
         AdminCommand::User(c) => user(&store, &actor, c).await,
         AdminCommand::Token(c) => token(&store, &actor, c).await,
         AdminCommand::Group(c) => group(&store, &actor, c).await,
+        AdminCommand::Sensor(c) => sensor(&store, &actor, c).await,
     };
     store.close().await;
     result.map(|()| ExitCode::SUCCESS)
@@ -564,6 +587,40 @@ async fn group(store: &Store, actor: &Actor, cmd: GroupCommand) -> anyhow::Resul
             let g = store.find_group(&group).await?;
             ops::delete_group(store, actor, g.id).await?;
             println!("deleted sharing group {}", g.name);
+        }
+    }
+    Ok(())
+}
+
+async fn sensor(store: &Store, actor: &Actor, cmd: SensorCommand) -> anyhow::Result<()> {
+    match cmd {
+        SensorCommand::Add { org, name } => {
+            let org = store.find_org(&org).await?;
+            let out = mamori_server::monitor::create_sensor(store, actor, org.id, &name).await?;
+            println!(
+                "registered sensor {} ({}) for {}",
+                out.sensor.name, out.sensor.id, org.slug
+            );
+            println!("token (shown once): {}", out.token);
+        }
+        SensorCommand::List { json } => {
+            let sensors = store.list_sensors(None).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&sensors)?);
+            } else {
+                for s in sensors {
+                    let state = if s.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!("{}\t{}\t{}\t{state}", s.id, s.org_id, s.name);
+                }
+            }
+        }
+        SensorCommand::Revoke { id } => {
+            let s = mamori_server::monitor::revoke_sensor(store, actor, &id).await?;
+            println!("revoked sensor {} ({})", s.name, s.id);
         }
     }
     Ok(())

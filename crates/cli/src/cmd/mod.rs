@@ -4,6 +4,7 @@ pub mod admin;
 pub mod audit;
 pub mod config;
 pub mod hunt;
+pub mod loadgen;
 pub mod mail;
 pub mod notify;
 pub mod parse;
@@ -91,6 +92,8 @@ pub enum Command {
     Share(share::ShareCommand),
     /// Turn log files into ECS-named JSON lines (syslog, CEF, LEEF, access, Squid, DNS, EVE, Zeek).
     Parse(parse::ParseArgs),
+    /// Replay realistic events at a hub's ingestion API and report events/s and alert latency.
+    Loadgen(loadgen::LoadgenArgs),
     /// Feeds in, owners found (notification of malicious and vulnerable hosts).
     #[command(subcommand)]
     Notify(notify::NotifyCommand),
@@ -116,6 +119,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => runtime()?.block_on(audit::run(&cli.global, cmd)),
         Command::Share(cmd) => runtime()?.block_on(share::run(&cli.global, cmd)),
         Command::Parse(args) => parse::run(args),
+        Command::Loadgen(args) => loadgen::run(args),
         Command::Notify(cmd) => runtime()?.block_on(notify::run(&cli.global, cmd)),
         Command::Hunt(args) => hunt::run(args),
         Command::Rules(cmd) => rules::run(cmd),

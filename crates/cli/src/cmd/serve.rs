@@ -16,6 +16,39 @@ pub struct ServeArgs {
     /// Also load demo member organisations, users and sharing groups.
     #[arg(long)]
     pub demo: bool,
+    /// Sigma rules for streaming detection (files or directories; repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<std::path::PathBuf>,
+    /// Events per second accepted from each sender (sensor or user); 0 = unlimited.
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    pub ingest_rate: u32,
+    /// Alerts of one rule on one host within this many minutes are one alert.
+    #[arg(long, value_name = "MIN", default_value_t = 60)]
+    pub alert_window: u32,
+}
+
+/// Compiles the detection rules and says how many loaded; rule errors are listed and left out.
+fn monitoring(args: &ServeArgs) -> mamori_server::Monitoring {
+    let (engine, errors) = mamori_pipeline::Engine::from_rule_dirs(&args.rules);
+    let hard: Vec<_> = errors.iter().filter(|e| !e.warning).collect();
+    for e in &hard {
+        eprintln!("rule not loaded: {e}");
+    }
+    if !args.rules.is_empty() {
+        println!(
+            "  detection: {} rules loaded, {} rejected",
+            engine.ruleset().rules().len(),
+            hard.len()
+        );
+    }
+    mamori_server::Monitoring {
+        engine,
+        settings: mamori_pipeline::Settings {
+            alert_window_ms: i64::from(args.alert_window.max(1)) * 60_000,
+            ..mamori_pipeline::Settings::default()
+        },
+        rate_per_sender: args.ingest_rate,
+    }
 }
 
 fn init_logging(config: &Config) {
@@ -33,8 +66,9 @@ fn init_logging(config: &Config) {
 pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = global.load(args.listen)?;
     init_logging(&config);
+    let monitoring = monitoring(&args);
     runtime()?.block_on(async move {
-        mamori_server::serve(config, args.demo, |s| {
+        mamori_server::serve(config, args.demo, monitoring, |s| {
             println!("Mamori is serving on http://{}/", s.addr);
             println!("  database: {}", s.database);
             if !s.migrations_applied.is_empty() {

@@ -10,6 +10,7 @@ mod indicators;
 mod mail;
 mod me;
 mod misp;
+mod monitor;
 mod orgs;
 mod reports;
 mod stix;
@@ -77,6 +78,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(me::router())
+        .merge(monitor::router())
         .merge(orgs::router())
         .merge(users::router())
         .merge(tokens::router())

@@ -15,6 +15,7 @@ mod chart;
 mod dashboard;
 pub mod i18n;
 mod mail;
+mod monitor;
 mod session;
 pub(crate) mod sharing;
 
@@ -65,6 +66,12 @@ pub fn router() -> Router<AppState> {
                 )),
         )
         .route("/mail/share", post(mail::share))
+        .route("/alerts", get(monitor::list))
+        .route("/alerts/{id}", get(monitor::view))
+        .route("/alerts/{id}/triage", post(monitor::triage))
+        .route("/alerts/{id}/false-positive", post(monitor::false_positive))
+        .route("/alerts/{id}/escalate", post(monitor::escalate))
+        .route("/events", get(monitor::events))
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/{id}", get(cases::view))
         .route("/cases/{id}/timeline", post(cases::add_entry))

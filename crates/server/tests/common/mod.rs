@@ -41,6 +41,11 @@ pub fn config() -> Config {
 }
 
 pub async fn hub(backend: Backend) -> Hub {
+    hub_with(backend, mamori_server::Monitoring::default()).await
+}
+
+/// A hub whose monitoring path has the given engine and settings.
+pub async fn hub_with(backend: Backend, monitoring: mamori_server::Monitoring) -> Hub {
     let (dir, url) = match backend {
         Backend::Sqlite => {
             let (d, u) = mamori_testkit::fresh_sqlite_url();
@@ -112,7 +117,12 @@ pub async fn hub(backend: Backend) -> Hub {
     )
     .await
     .unwrap();
-    let state = AppState::new(store.clone(), config(), mamori_server::metrics_handle());
+    let state = AppState::with_monitoring(
+        store.clone(),
+        config(),
+        mamori_server::metrics_handle(),
+        monitoring,
+    );
     Hub {
         app: app(state),
         store,

@@ -1,0 +1,133 @@
+//! The monitoring path of the hub (DESIGN.md §2): a [`RawBatch`] from a sensor, a syslog
+//! listener or the API is parsed, normalised, scanned by the [`Engine`] (Sigma rules and shared
+//! indicators), its alerts routed to their organisation and aggregated, and everything stored
+//! in one transaction ([`mamori_store::ingest`]), which makes redelivered batches harmless.
+//! The same [`Pipeline::process`] runs inline in the embedded hub and in bus workers.
+
+pub mod batch;
+pub mod engine;
+pub mod normalise;
+pub mod orgs;
+pub mod process;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use mamori_store::ingest::BatchOutcome;
+use mamori_store::{Store, StoreError, now_millis};
+
+pub use batch::{BatchHeader, RawBatch, Routing};
+pub use engine::{Engine, Indicators};
+pub use orgs::OrgTable;
+
+/// Cross-organisation correlation settings.
+#[derive(Debug, Clone)]
+pub struct CrossOrg {
+    pub min_orgs: i64,
+    pub window_ms: i64,
+}
+
+/// Tunables of the path.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Alerts of the same rule on the same host within this window are one alert.
+    pub alert_window_ms: i64,
+    /// `None` turns cross-organisation correlation off.
+    pub cross_org: Option<CrossOrg>,
+    /// The slug of the hub operator's organisation.
+    pub hub_slug: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            alert_window_ms: 3_600_000,
+            cross_org: Some(CrossOrg {
+                min_orgs: 3,
+                window_ms: 3_600_000,
+            }),
+            hub_slug: "hub".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the detection worker stopped: {0}")]
+    Worker(String),
+}
+
+/// The path, shared by every ingestion front door of one process.
+#[derive(Debug)]
+pub struct Pipeline {
+    store: Store,
+    engine: Arc<Engine>,
+    orgs: ArcSwap<OrgTable>,
+    settings: Settings,
+    /// The store's sharing version the caches were built from.
+    version: tokio::sync::Mutex<String>,
+}
+
+impl Pipeline {
+    /// A pipeline over the store; call [`Pipeline::refresh`] before the first batch.
+    pub fn new(store: Store, engine: Engine, settings: Settings) -> Arc<Pipeline> {
+        Arc::new(Pipeline {
+            store,
+            engine: Arc::new(engine),
+            orgs: ArcSwap::from_pointee(OrgTable::default()),
+            settings,
+            version: tokio::sync::Mutex::new(String::new()),
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Reloads the organisations (ranges, domains, groups) and the shared indicators.
+    /// Returns the number of indicators in force.
+    pub async fn refresh(&self) -> Result<usize, StoreError> {
+        let table = OrgTable::load(&self.store, &self.settings.hub_slug).await?;
+        self.orgs.store(Arc::new(table));
+        let list = self.store.detection_indicators(now_millis()).await?;
+        let (ind, skipped) = Indicators::build(list);
+        let n = ind.set.len();
+        if skipped > 0 {
+            tracing::debug!(skipped, "indicators the matcher does not cover");
+        }
+        self.engine.set_indicators(ind);
+        Ok(n)
+    }
+
+    /// Reloads the caches when organisations or shared indicators changed since the last
+    /// load (one small query; workers in other processes notice changes the same way).
+    pub async fn ensure_fresh(&self) -> Result<(), StoreError> {
+        let now = self.store.sharing_version().await?;
+        let mut seen = self.version.lock().await;
+        if *seen != now {
+            self.refresh().await?;
+            *seen = now;
+        }
+        Ok(())
+    }
+
+    /// Parses, detects and stores one batch. The CPU work runs on the blocking pool.
+    pub async fn process(self: &Arc<Self>, batch: RawBatch) -> Result<BatchOutcome, PipelineError> {
+        self.ensure_fresh().await?;
+        let me = Arc::clone(self);
+        let prepared = tokio::task::spawn_blocking(move || {
+            let orgs = me.orgs.load();
+            process::prepare(&me.engine, &orgs, &me.settings, &batch)
+        })
+        .await
+        .map_err(|e| PipelineError::Worker(e.to_string()))?;
+        Ok(self.store.commit_batch(&prepared).await?)
+    }
+}

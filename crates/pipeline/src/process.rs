@@ -1,0 +1,228 @@
+//! One batch through the path: lines parsed (bad ones become dead letters with the reason),
+//! normalised, scanned by the engine, alerts routed to their organisation and aggregated
+//! (same rule, host and window: one alert), indicator hits turned into sightings, and the whole
+//! committed to the store in one transaction.
+
+use std::collections::HashMap;
+
+use mamori_detect::event::EventView;
+use mamori_detect::ioc::IocHit;
+use mamori_detect::{CompiledRule, FindingSink};
+use mamori_model::OrgId;
+use mamori_parse::LineParser;
+use mamori_store::ingest::{AlertHit, IngestBatch, NewDeadLetter, NewEvent, SightingHit};
+use serde_json::Value;
+
+use crate::batch::{RawBatch, Routing};
+use crate::engine::Indicators;
+use crate::normalise::normalise;
+use crate::orgs::OrgTable;
+use crate::{Engine, Settings};
+
+/// Evidence events copied per alert per batch.
+const EVIDENCE_PER_BATCH: usize = 5;
+
+#[derive(Default)]
+struct Findings {
+    rules: Vec<(String, String, String)>,
+    iocs: Vec<(String, String)>,
+}
+
+impl FindingSink for Findings {
+    fn on_match(&mut self, _: usize, rule: &CompiledRule, _: &EventView) -> bool {
+        let id = if rule.meta.id.is_empty() {
+            rule.meta.title.clone()
+        } else {
+            rule.meta.id.clone()
+        };
+        self.rules
+            .push((id, rule.meta.title.clone(), rule.meta.level.to_string()));
+        true
+    }
+    fn on_ioc(&mut self, hit: &IocHit<'_>, _: &EventView) -> bool {
+        self.iocs.push((hit.ioc.value.clone(), hit.field.clone()));
+        true
+    }
+}
+
+/// Where an event's alerts go, and why.
+fn route(
+    org_table: &OrgTable,
+    batch_org: OrgId,
+    routing: Routing,
+    ev: &NewEvent,
+) -> (OrgId, &'static str) {
+    if routing == Routing::Sensor {
+        return (batch_org, "sensor");
+    }
+    for ip in [&ev.destination_ip, &ev.source_ip].into_iter().flatten() {
+        if let Ok(ip) = ip.parse()
+            && let Some(m) = org_table.owners.owner_of_ip(ip)
+        {
+            return (m.org, "ip");
+        }
+    }
+    if let Some(h) = &ev.host
+        && let Some(m) = org_table.owners.owner_of_domain(h)
+    {
+        return (m.org, "domain");
+    }
+    (org_table.hub.unwrap_or(batch_org), "unrouted")
+}
+
+/// The CPU part: parse, normalise, detect, route, aggregate. Pure apart from reading the
+/// engine's current indicators.
+pub fn prepare(
+    engine: &Engine,
+    org_table: &OrgTable,
+    settings: &Settings,
+    batch: &RawBatch,
+) -> IngestBatch {
+    let h = &batch.header;
+    let mut parser = LineParser::new(batch.format());
+    let indicators: std::sync::Arc<Indicators> = engine.indicators();
+    let mut events = Vec::new();
+    let mut dead = Vec::new();
+    let mut alerts: HashMap<String, AlertHit> = HashMap::new();
+    let mut sightings: HashMap<(String, String), SightingHit> = HashMap::new();
+    let window = settings.alert_window_ms.max(1);
+    let text = String::from_utf8_lossy(&batch.body);
+    for (n, line) in text.split('\n').enumerate() {
+        let origin = || format!("{}#{}:{}", h.source, h.batch_id, n + 1);
+        let parsed = match parser.line(line) {
+            Ok(Some(ev)) => ev,
+            Ok(None) => continue,
+            Err(e) => {
+                dead.push(NewDeadLetter {
+                    origin: origin(),
+                    reason: e.to_string(),
+                    text: clip(line),
+                });
+                continue;
+            }
+        };
+        if let Some(d) = parsed.get("mamori.dead_letter") {
+            dead.push(dead_letter_from_sensor(d, origin()));
+            continue;
+        }
+        if let Some(claimed) = parsed.get("organization.id").and_then(Value::as_str)
+            && claimed != h.org_id.to_string()
+        {
+            dead.push(NewDeadLetter {
+                origin: origin(),
+                reason: format!(
+                    "the event claims organisation {claimed}, but its sender belongs to {}",
+                    h.org_id
+                ),
+                text: clip(line),
+            });
+            continue;
+        }
+        let mut norm = normalise(parsed, h.received_at);
+        engine.ruleset().prepare(&mut norm.view);
+        let mut f = Findings::default();
+        engine.ruleset().scan(&norm.view, &mut f);
+        if !indicators.set.is_empty() {
+            for hit in indicators.set.scan(&norm.view) {
+                f.on_ioc(&hit, &norm.view);
+            }
+        }
+        if !f.rules.is_empty() || !f.iocs.is_empty() {
+            let (org, why) = route(org_table, h.org_id, h.routing, &norm.stored);
+            let host = norm.stored.host.clone().unwrap_or_else(|| "-".into());
+            let ts = norm.stored.ts;
+            let bucket = ts.div_euclid(window);
+            let mut add = |kind: &str, rule_id: String, title: String, level: String| {
+                let key = format!("{kind}|{org}|{rule_id}|{host}|{bucket}");
+                let a = alerts.entry(key.clone()).or_insert_with(|| AlertHit {
+                    dedup_key: key,
+                    org_id: org,
+                    route: why.into(),
+                    kind: kind.into(),
+                    rule_id,
+                    title,
+                    level,
+                    host: host.clone(),
+                    first_seen: ts,
+                    last_seen: ts,
+                    count: 0,
+                    evidence: vec![],
+                });
+                a.count += 1;
+                a.first_seen = a.first_seen.min(ts);
+                a.last_seen = a.last_seen.max(ts);
+                if a.evidence.len() < EVIDENCE_PER_BATCH {
+                    a.evidence.push((ts, norm.stored.doc.clone()));
+                }
+            };
+            for (id, title, level) in f.rules {
+                add("sigma", id, title, level);
+            }
+            let filter = org_table.filter(org);
+            for (value, field) in f.iocs {
+                let Some(marks) = indicators.marks.get(&value) else {
+                    continue;
+                };
+                let kind = marks[0].0.to_string();
+                let s = sightings
+                    .entry((kind.clone(), value.clone()))
+                    .or_insert_with(|| SightingHit {
+                        kind: kind.clone(),
+                        value: value.clone(),
+                        count: 0,
+                        seen_at: ts,
+                    });
+                s.count += 1;
+                s.seen_at = s.seen_at.max(ts);
+                // The policy decides whether the owning organisation may learn of this
+                // indicator; if not, the sighting is recorded but no alert is raised.
+                if marks.iter().any(|(_, m)| filter.admits(m)) {
+                    add(
+                        "ioc",
+                        format!("ioc:{kind}:{value}"),
+                        format!("Shared indicator {value} in {field}"),
+                        "high".into(),
+                    );
+                }
+            }
+        }
+        events.push(norm.stored);
+    }
+    IngestBatch {
+        source: h.source.clone(),
+        batch_id: h.batch_id.clone(),
+        org_id: h.org_id,
+        events,
+        dead_letters: dead,
+        alerts: alerts.into_values().collect(),
+        sightings: sightings.into_values().collect(),
+        cross_org: settings
+            .cross_org
+            .as_ref()
+            .zip(org_table.hub)
+            .map(|(c, hub)| mamori_store::ingest::CrossOrgRule {
+                min_orgs: c.min_orgs,
+                window_ms: c.window_ms,
+                hub_org: hub,
+            }),
+    }
+}
+
+fn dead_letter_from_sensor(d: &Value, origin: String) -> NewDeadLetter {
+    let get = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let src = get("source");
+    NewDeadLetter {
+        origin: if src.is_empty() { origin } else { src },
+        reason: format!("sensor: {}", get("reason")),
+        text: clip(&get("text")),
+    }
+}
+
+/// Dead letters keep at most 8 KiB of the line.
+fn clip(s: &str) -> String {
+    let mut end = s.len().min(8192);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}

@@ -1,0 +1,394 @@
+//! Conformance of the monitoring storage (sensors, batches, events, dead letters, alerts,
+//! suppressions, cross-organisation correlation) on a real SQLite file and a real PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use mamori_model::{OrgId, OrgKind};
+use mamori_store::alerts::{AlertChange, AlertQuery};
+use mamori_store::events::EventQuery;
+use mamori_store::ingest::{
+    AlertHit, CrossOrgRule, IngestBatch, NewDeadLetter, NewEvent, SightingHit,
+};
+use mamori_store::orgs::NewOrg;
+use mamori_store::{ConnectOptions, Store, StoreError, now_millis};
+
+struct Db {
+    store: Store,
+    _guard: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Db {
+    let (dir, url) = mamori_testkit::fresh_sqlite_url();
+    let store = Store::connect(&url, &ConnectOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    Db {
+        store,
+        _guard: Some(dir),
+    }
+}
+
+async fn postgres() -> Db {
+    let url = mamori_testkit::Postgres::shared().fresh_database_url();
+    let store = Store::connect(&url, &ConnectOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    Db {
+        store,
+        _guard: None,
+    }
+}
+
+async fn org(store: &Store, slug: &str) -> OrgId {
+    store
+        .create_org(&NewOrg {
+            slug: slug.into(),
+            name_ja: format!("{slug} 省"),
+            name_en: slug.into(),
+            kind: OrgKind::Ministry,
+            sector: None,
+            cidrs: vec![],
+            domains: vec![],
+            contacts: vec![],
+        })
+        .await
+        .unwrap()
+        .id
+}
+
+fn event(ts: i64, host: &str, msg: &str) -> NewEvent {
+    let doc = serde_json::json!({"@timestamp": ts, "host.name": host, "message": msg, "process.name": "powershell.exe"});
+    NewEvent {
+        ts,
+        dataset: Some("test".into()),
+        host: Some(host.into()),
+        source_ip: Some("192.0.2.7".into()),
+        message: Some(msg.into()),
+        doc: doc.to_string(),
+        text: format!("{host} {msg} powershell.exe"),
+        ..NewEvent::default()
+    }
+}
+
+fn batch(org: OrgId, id: &str, events: Vec<NewEvent>) -> IngestBatch {
+    IngestBatch {
+        source: "sensor:s1".into(),
+        batch_id: id.into(),
+        org_id: org,
+        events,
+        dead_letters: vec![],
+        alerts: vec![],
+        sightings: vec![],
+        cross_org: None,
+    }
+}
+
+fn hit(org: OrgId, key: &str, ts: i64, n: i64) -> AlertHit {
+    AlertHit {
+        dedup_key: key.into(),
+        org_id: org,
+        route: "sensor".into(),
+        kind: "sigma".into(),
+        rule_id: "rule-1".into(),
+        title: "Suspicious PowerShell".into(),
+        level: "high".into(),
+        host: "ws01".into(),
+        first_seen: ts,
+        last_seen: ts,
+        count: n,
+        evidence: (0..n).map(|i| (ts + i, format!("{{\"n\":{i}}}"))).collect(),
+    }
+}
+
+async fn sensors_and_tokens(db: Db) {
+    let s = &db.store;
+    let a = org(s, "moj").await;
+    let (sensor, token) = s.create_sensor(a, "dc-01").await.unwrap();
+    assert!(token.starts_with("mms_"));
+    assert_eq!(
+        s.sensor_by_token(&token).await.unwrap().unwrap().id,
+        sensor.id
+    );
+    assert!(s.sensor_by_token("mms_nope").await.unwrap().is_none());
+    assert!(matches!(
+        s.create_sensor(a, "dc-01").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.create_sensor(a, "bad name").await,
+        Err(StoreError::Invalid(_))
+    ));
+    s.touch_sensor(&sensor.id).await.unwrap();
+    assert_eq!(s.list_sensors(Some(a)).await.unwrap().len(), 1);
+    s.revoke_sensor(&sensor.id).await.unwrap();
+    assert!(s.sensor_by_token(&token).await.unwrap().is_none());
+}
+
+async fn batches_are_exactly_once(db: Db) {
+    let s = &db.store;
+    let a = org(s, "mof").await;
+    let now = now_millis();
+    let mut b = batch(
+        a,
+        "b-1",
+        vec![
+            event(now, "ws01", "hello 世界のログ"),
+            event(now + 1, "ws02", "other"),
+        ],
+    );
+    b.dead_letters.push(NewDeadLetter {
+        origin: "app.log:3".into(),
+        reason: "syslog: at byte 0: expected '<'".into(),
+        text: "garbage".into(),
+    });
+    b.alerts.push(hit(a, "k1", now, 2));
+    let out = s.commit_batch(&b).await.unwrap();
+    assert!(!out.duplicate);
+    assert_eq!((out.accepted, out.rejected, out.alerts_new), (2, 1, 1));
+    // The same batch again (a retry, a redelivery): nothing is stored twice.
+    let again = s.commit_batch(&b).await.unwrap();
+    assert!(again.duplicate);
+    assert_eq!(s.count_events(Some(a)).await.unwrap(), 2);
+    let alerts = s
+        .list_alerts(&AlertQuery {
+            org: Some(a),
+            limit: 10,
+            ..AlertQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].event_count, 2);
+    assert_eq!(s.list_dead_letters(Some(a), 10).await.unwrap().len(), 1);
+    // A later batch extends the same alert (same dedup key) and tops up its evidence.
+    let mut b2 = batch(a, "b-2", vec![event(now + 5, "ws01", "x")]);
+    b2.alerts.push(hit(a, "k1", now + 5, 30));
+    let out = s.commit_batch(&b2).await.unwrap();
+    assert_eq!((out.alerts_new, out.alerts_updated), (0, 1));
+    let al = s.get_alert(&alerts[0].id).await.unwrap();
+    assert_eq!(al.event_count, 32);
+    assert_eq!(al.last_seen, now + 5);
+    assert_eq!(s.alert_evidence(&al.id).await.unwrap().len(), 20);
+}
+
+async fn event_search(db: Db) {
+    let s = &db.store;
+    let a = org(s, "mic").await;
+    let b_org = org(s, "mext").await;
+    let now = now_millis();
+    s.commit_batch(&batch(
+        a,
+        "1",
+        vec![
+            event(now - 10_000, "ws01", "ログオン失敗 user=taro"),
+            event(now - 5_000, "ws02", "login ok"),
+        ],
+    ))
+    .await
+    .unwrap();
+    s.commit_batch(&batch(
+        b_org,
+        "2",
+        vec![event(now, "srv9", "ログオン失敗 elsewhere")],
+    ))
+    .await
+    .unwrap();
+    let q = |text: Option<&str>, org: Option<OrgId>| EventQuery {
+        org,
+        text: text.map(str::to_owned),
+        limit: 100,
+        ..EventQuery::default()
+    };
+    // Japanese substring, scoped to one organisation.
+    let r = s
+        .search_events(&q(Some("ログオン"), Some(a)))
+        .await
+        .unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].doc["host.name"], "ws01");
+    assert_eq!(
+        s.search_events(&q(Some("ログオン"), None))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // Case-insensitive ASCII, short text.
+    assert_eq!(
+        s.search_events(&q(Some("LOGIN"), Some(a)))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.search_events(&q(Some("ok"), Some(a)))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Indexed field, any document field, time range, newest first, paging.
+    let mut fq = q(None, Some(a));
+    fq.fields = vec![("host.name".into(), "ws02".into())];
+    assert_eq!(s.search_events(&fq).await.unwrap().len(), 1);
+    fq.fields = vec![("process.name".into(), "powershell.exe".into())];
+    let all = s.search_events(&fq).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all[0].ts > all[1].ts);
+    fq.before = Some((all[0].ts, all[0].id));
+    assert_eq!(s.search_events(&fq).await.unwrap().len(), 1);
+    fq.before = None;
+    fq.from = Some(now - 7_000);
+    assert_eq!(s.search_events(&fq).await.unwrap().len(), 1);
+    fq.fields = vec![("bad\"name".into(), "x".into())];
+    assert!(matches!(
+        s.search_events(&fq).await,
+        Err(StoreError::Invalid(_))
+    ));
+    // Retention: an organisation's old events go, with their search entries.
+    assert_eq!(s.purge_events(Some(a), now - 7_000).await.unwrap(), 1);
+    assert_eq!(
+        s.search_events(&q(Some("ログオン"), Some(a)))
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(s.count_events(None).await.unwrap(), 2);
+}
+
+async fn triage_and_suppression(db: Db) {
+    let s = &db.store;
+    let a = org(s, "mhlw").await;
+    let now = now_millis();
+    let mut b = batch(a, "t1", vec![event(now, "ws01", "x")]);
+    b.alerts.push(hit(a, "k-t", now, 1));
+    s.commit_batch(&b).await.unwrap();
+    let id = s
+        .list_alerts(&AlertQuery {
+            limit: 10,
+            ..AlertQuery::default()
+        })
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let al = s
+        .update_alert(
+            &id,
+            &AlertChange {
+                status: Some("acknowledged".into()),
+                assignee: Some("analyst1".into()),
+                case_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (al.status.as_str(), al.assignee.as_deref()),
+        ("acknowledged", Some("analyst1"))
+    );
+    assert!(matches!(
+        s.update_alert(
+            &id,
+            &AlertChange {
+                status: Some("bogus".into()),
+                ..AlertChange::default()
+            }
+        )
+        .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let al = s
+        .update_alert(
+            &id,
+            &AlertChange {
+                assignee: Some(String::new()),
+                ..AlertChange::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(al.assignee, None);
+    // A false positive suppresses the rule on that host from now on.
+    s.add_suppression(a, "rule-1", "ws01", "admin script", Some("analyst1"))
+        .await
+        .unwrap();
+    let mut b = batch(a, "t2", vec![event(now + 1, "ws01", "x")]);
+    b.alerts.push(hit(a, "k-t2", now + 1, 3));
+    let out = s.commit_batch(&b).await.unwrap();
+    assert_eq!((out.suppressed, out.alerts_new), (1, 0));
+    assert_eq!(s.list_suppressions(Some(a)).await.unwrap()[0].hits, 3);
+    assert_eq!(s.alert_counts_by_day(Some(a), 0).await.unwrap().len(), 1);
+}
+
+async fn cross_org_correlation(db: Db) {
+    let s = &db.store;
+    let hub = org(s, "nisc").await;
+    let orgs = [org(s, "m1").await, org(s, "m2").await, org(s, "m3").await];
+    let now = now_millis();
+    let rule = CrossOrgRule {
+        min_orgs: 3,
+        window_ms: 3_600_000,
+        hub_org: hub,
+    };
+    let mut outs = vec![];
+    for (i, o) in orgs.iter().enumerate() {
+        let mut b = batch(*o, &format!("x{i}"), vec![]);
+        b.sightings.push(SightingHit {
+            kind: "domain".into(),
+            value: "evil.example".into(),
+            count: 1,
+            seen_at: now + i as i64,
+        });
+        b.cross_org = Some(rule.clone());
+        outs.push(s.commit_batch(&b).await.unwrap().correlations);
+    }
+    assert_eq!(outs, [0, 0, 1]);
+    let hub_alerts = s
+        .list_alerts(&AlertQuery {
+            org: Some(hub),
+            limit: 10,
+            ..AlertQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(hub_alerts.len(), 1);
+    assert_eq!(hub_alerts[0].kind, "correlation");
+    assert!(
+        s.list_alerts(&AlertQuery {
+            org: Some(orgs[0]),
+            limit: 10,
+            ..AlertQuery::default()
+        })
+        .await
+        .unwrap()
+        .is_empty()
+    );
+}
+
+macro_rules! conformance {
+    ($backend:ident) => {
+        mod $backend {
+            macro_rules! case {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        super::$name(super::$backend().await).await;
+                    }
+                };
+            }
+            case!(sensors_and_tokens);
+            case!(batches_are_exactly_once);
+            case!(event_search);
+            case!(triage_and_suppression);
+            case!(cross_org_correlation);
+        }
+    };
+}
+
+conformance!(sqlite);
+conformance!(postgres);
