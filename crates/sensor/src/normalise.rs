@@ -47,6 +47,7 @@ impl Normaliser {
         } = rec;
         let mut event = match payload {
             Payload::Event(e) => e,
+            Payload::Position => return Normalised::Nothing,
             Payload::Rejected { reason, text } => {
                 return Normalised::DeadLetter(dead_letter(&reason, &origin, text));
             }

@@ -39,6 +39,9 @@ pub enum Payload {
     Line { text: String, format: Format },
     /// A structured event (EVTX).
     Event(mamori_parse::Event),
+    /// Nothing to read, only a position to remember (a file first seen and started at its
+    /// end, so a restart does not skip what is written in between).
+    Position,
     /// Something the source could not use (e.g. a message over the size limit).
     Rejected { reason: String, text: String },
 }

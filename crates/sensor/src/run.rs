@@ -340,6 +340,12 @@ impl Pipeline {
     }
 
     async fn handle(&mut self, rec: Record) -> Result<(), SensorError> {
+        if let Payload::Position = rec.payload {
+            if let Some(c) = rec.cursor {
+                self.builder.cover(c);
+            }
+            return Ok(());
+        }
         Stats::add(&self.stats.read, 1);
         let cursor = rec.cursor.clone();
         let line = match self.normaliser.normalise(rec) {

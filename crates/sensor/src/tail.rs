@@ -263,8 +263,30 @@ impl Tailer {
         } else {
             (0, None)
         };
+        let remember = at_startup && start > 0 && line.is_none() && !self.from_start;
         match OpenFile::start(key, Path::new(path), start, line, format) {
-            Ok(o) => Some(o),
+            Ok(o) => {
+                if remember {
+                    // Started at the end: remember that, or a restart would start at the
+                    // (then later) end again and skip what was written in between.
+                    emit(Record {
+                        payload: Payload::Position,
+                        origin: Origin::File {
+                            path: o.key.clone(),
+                            offset: start,
+                            line: 0,
+                        },
+                        cursor: Some(Cursor::File {
+                            path: o.key.clone(),
+                            dev: o.dev,
+                            ino: o.ino,
+                            offset: start,
+                            line: 0,
+                        }),
+                    });
+                }
+                Some(o)
+            }
             Err(e) => {
                 tracing::warn!("tail {path}: {e}");
                 None

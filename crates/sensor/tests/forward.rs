@@ -209,3 +209,39 @@ async fn throttled_hub_is_retried_after_retry_after() {
     let s = task.await.unwrap().unwrap();
     assert_eq!((s.read, s.forwarded), (8, 8));
 }
+
+#[tokio::test]
+async fn indicators_reload_when_their_file_changes() {
+    let hub = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ioc = dir.path().join("ioc.txt");
+    std::fs::write(&ioc, "203.0.113.7\n").unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "").unwrap();
+    let mut c = config(&hub.url(), &dir.path().join("state"));
+    c.once = false;
+    c.forward = ForwardMode::Alerts;
+    c.tail = vec![format!("{}:json", log.display()).parse().unwrap()];
+    c.rules = mamori_sensor::RuleSource::Local {
+        dirs: vec![],
+        ioc: Some(ioc.clone()),
+    };
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (_reload_tx, reload) = tokio::sync::mpsc::channel(1);
+    let task = tokio::spawn(mamori_sensor::run(
+        c,
+        mamori_sensor::Control { stop, reload },
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let line = |n: usize, ip: &str| format!(r#"{{"source.ip":"{ip}","n":{n}}}"#);
+    append(&log, [line(1, "203.0.113.7"), line(2, "198.51.100.9")]);
+    hub.wait_lines(1).await;
+    std::fs::write(&ioc, "203.0.113.7\n198.51.100.9\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    append(&log, [line(3, "198.51.100.9")]);
+    let got = hub.wait_lines(2).await;
+    assert_eq!(numbers(&got), [1, 3]);
+    stop_tx.send(true).unwrap();
+    let s = task.await.unwrap().unwrap();
+    assert_eq!((s.read, s.matched, s.forwarded), (3, 2, 2));
+}

@@ -147,3 +147,20 @@ async fn globs_and_dead_letters() {
     );
     assert!(dead["reason"].as_str().unwrap().len() > 3);
 }
+
+#[tokio::test]
+async fn starting_at_the_end_is_remembered() {
+    let hub = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    append(&log, (0..5).map(json_line));
+    let mut c = config(&hub.url(), &dir.path().join("state"));
+    c.from_start = false;
+    c.tail = vec![log.display().to_string().parse().unwrap()];
+    let s = run_once(c.clone()).await;
+    assert_eq!(s.read, 0);
+    append(&log, (5..8).map(json_line));
+    let s = run_once(c).await;
+    assert_eq!(s.read, 3);
+    assert_eq!(numbers(&hub.lines()), [5, 6, 7]);
+}
