@@ -233,4 +233,55 @@ fn sensor_forwards_a_log_file_and_an_evtx_directory_to_a_real_hub() {
     let again = sensor(&site);
     assert!(again.starts_with("sensor: read 0,"), "{again}");
     assert_eq!(events(port, &reader).len(), got.len());
+
+    // Running on: new lines arrive; SIGTERM flushes, checkpoints and exits 0 with a summary.
+    let child = Command::new(BIN)
+        .args([
+            "sensor",
+            "--hub",
+            &hub_url,
+            "--token",
+            "env:SENSOR_TOKEN",
+            "--name",
+            "tokyo-1",
+            "--tail",
+            &log_spec,
+            "--state",
+            "state",
+        ])
+        .current_dir(&site)
+        .env_remove("MAMORI_CONFIG")
+        .env("SENSOR_TOKEN", &sensor_token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let more: String = (0..5)
+        .map(|i| format!("<38>1 2026-01-02T04:00:0{i}Z late{i} sshd 7 - - Accepted publickey\n"))
+        .collect();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, more.as_bytes()))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while events(port, &reader).len() < got.len() + 5 {
+        assert!(
+            Instant::now() < deadline,
+            "the running sensor did not forward"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let last = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    assert!(last.starts_with("sensor: read 5, parsed 5,"), "{last}");
+    assert!(last.contains("forwarded 5,"), "{last}");
+    assert_eq!(events(port, &reader).len(), got.len() + 5);
 }
