@@ -285,3 +285,50 @@ fn sensor_forwards_a_log_file_and_an_evtx_directory_to_a_real_hub() {
     assert!(last.contains("forwarded 5,"), "{last}");
     assert_eq!(events(port, &reader).len(), got.len() + 5);
 }
+
+#[test]
+fn sensor_config_file_errors_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sensor.toml"),
+        "hub = \"http://127.0.0.1:9\"\ntoken = \"mms_x\"\nforwrd = \"alerts\"\n",
+    )
+    .unwrap();
+    let o = mamori(&["--config", "sensor.toml", "sensor", "--once"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("forwrd"), "{}", text(&o));
+    std::fs::write(
+        dir.path().join("sensor.toml"),
+        "[sensor]\nhub = \"http://127.0.0.1:9\"\ntoken = \"mms_x\"\nforward = \"sampled:0\"\ntail = [\"x.log\"]\n",
+    )
+    .unwrap();
+    let o = mamori(&["--config", "sensor.toml", "sensor", "--once"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("invalid setting forward"), "{}", text(&o));
+    // The file's keys are taken, and flags win over them.
+    std::fs::write(dir.path().join("x.log"), "<13>Jan  2 03:04:05 h app: one\n").unwrap();
+    std::fs::write(
+        dir.path().join("sensor.toml"),
+        "[sensor]\nhub = \"http://127.0.0.1:9\"\ntoken = \"mms_x\"\ntail = [\"x.log\"]\nstate = \"st\"\n",
+    )
+    .unwrap();
+    let o = mamori(
+        &[
+            "--config",
+            "sensor.toml",
+            "sensor",
+            "--once",
+            "--from-start",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "sensor: read 1, parsed 1, rejected 0, matched 0, forwarded 0, buffered 1, dropped 0"
+        ),
+        "{}",
+        text(&o)
+    );
+    assert!(dir.path().join("st/spool").is_dir());
+}
