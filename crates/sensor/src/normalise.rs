@@ -56,10 +56,13 @@ impl Normaliser {
                 {
                     self.parsers.clear();
                 }
-                let parser = self
-                    .parsers
-                    .entry(origin.stream().to_owned())
-                    .or_insert_with(|| LineParser::new(format));
+                if !self.parsers.contains_key(origin.stream()) {
+                    self.parsers
+                        .insert(origin.stream().to_owned(), LineParser::new(format));
+                }
+                let Some(parser) = self.parsers.get_mut(origin.stream()) else {
+                    return Normalised::Nothing;
+                };
                 match parser.line(&text) {
                     Ok(Some(e)) => e,
                     Ok(None) => return Normalised::Nothing,

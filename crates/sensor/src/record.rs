@@ -94,7 +94,8 @@ pub struct Record {
 /// What sources send down the channel.
 #[derive(Debug)]
 pub enum Msg {
-    Record(Record),
+    /// Records in source order (sent in chunks to keep channel wake-ups rare).
+    Records(Vec<Record>),
     /// A source finished (only in `--once` mode).
     Done,
 }

@@ -197,28 +197,38 @@ async fn start_sources(
     let max = cfg.max_message;
     tokio::spawn(async move {
         while let Some(l) = lrx.recv().await {
-            let origin = Origin::Peer {
-                addr: l.peer,
-                stream: Arc::from(format!("{}://{}", l.transport.name(), l.peer)),
-            };
-            let payload = match l.text {
-                Some(text) => Payload::Line { text, format },
-                None => Payload::Rejected {
-                    reason: format!("message longer than {max} bytes"),
-                    text: String::new(),
-                },
-            };
-            let rec = Record {
-                payload,
-                origin,
-                cursor: None,
-            };
-            if tx.send(Msg::Record(rec)).await.is_err() {
+            let mut chunk = vec![syslog_record(l, format, max)];
+            while chunk.len() < 512
+                && let Ok(l) = lrx.try_recv()
+            {
+                chunk.push(syslog_record(l, format, max));
+            }
+            if tx.send(Msg::Records(chunk)).await.is_err() {
                 return;
             }
         }
     });
     Ok(finite)
+}
+
+/// A record for a received syslog message.
+fn syslog_record(l: SyslogLine, format: mamori_parse::Format, max: usize) -> Record {
+    let origin = Origin::Peer {
+        addr: l.peer,
+        stream: Arc::from(format!("{}://{}", l.transport.name(), l.peer)),
+    };
+    let payload = match l.text {
+        Some(text) => Payload::Line { text, format },
+        None => Payload::Rejected {
+            reason: format!("message longer than {max} bytes"),
+            text: String::new(),
+        },
+    };
+    Record {
+        payload,
+        origin,
+        cursor: None,
+    }
 }
 
 /// Runs `poll` on a thread every `every` (once with `cfg.once`, then reports `Done`).
@@ -233,10 +243,20 @@ fn spawn_poller(
     let halt = halt.clone();
     let once = cfg.once;
     std::thread::spawn(move || {
+        const CHUNK: usize = 512;
         loop {
-            let ok = poll(&mut |r| {
-                !halt.load(Ordering::Relaxed) && tx.blocking_send(Msg::Record(r)).is_ok()
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let send = |chunk: &mut Vec<Record>| {
+                let full = std::mem::replace(chunk, Vec::with_capacity(CHUNK));
+                !halt.load(Ordering::Relaxed) && tx.blocking_send(Msg::Records(full)).is_ok()
+            };
+            let mut ok = poll(&mut |r| {
+                chunk.push(r);
+                chunk.len() < CHUNK || send(&mut chunk)
             });
+            if ok && !chunk.is_empty() {
+                ok = send(&mut chunk);
+            }
             if once {
                 let _ = tx.blocking_send(Msg::Done);
                 return;
@@ -307,7 +327,14 @@ impl Pipeline {
                     }
                 }
                 msg = rx.recv() => match msg {
-                    Some(Msg::Record(r)) => self.handle(r).await?,
+                    Some(Msg::Records(rs)) => {
+                        for r in rs {
+                            self.handle(r).await?;
+                            if self.builder.is_full() {
+                                self.flush().await?;
+                            }
+                        }
+                    }
                     Some(Msg::Done) => {
                         finite = finite.saturating_sub(1);
                         if finite == 0 && cfg.once {
