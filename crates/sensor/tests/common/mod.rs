@@ -40,6 +40,9 @@ pub struct Seen {
 #[derive(Debug)]
 struct Inner {
     answer: Answer,
+    /// Count lines without parsing or keeping them (for measurements).
+    count_only: bool,
+    counted: usize,
     max_lines: usize,
     seen: Seen,
 }
@@ -63,6 +66,8 @@ impl Receiver {
         let addr = listener.local_addr().unwrap();
         let inner = Arc::new(Mutex::new(Inner {
             answer: Answer::Accept,
+            count_only: false,
+            counted: 0,
             max_lines: usize::MAX,
             seen: Seen::default(),
         }));
@@ -91,6 +96,14 @@ impl Receiver {
 
     pub fn answer(&self, a: Answer) {
         self.inner.lock().unwrap().answer = a;
+    }
+
+    pub fn count_only(&self) {
+        self.inner.lock().unwrap().count_only = true;
+    }
+
+    pub fn counted(&self) -> usize {
+        self.inner.lock().unwrap().counted
     }
 
     pub fn max_lines(&self, n: usize) {
@@ -182,6 +195,15 @@ async fn ingest(
         Some("application/x-ndjson")
     );
     let raw = zstd::stream::decode_all(body.as_ref()).unwrap();
+    if g.count_only {
+        let n = raw.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
+        g.counted += n;
+        return (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({"batch": id, "accepted": n})),
+        )
+            .into_response();
+    }
     let lines: Vec<Value> = raw
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
