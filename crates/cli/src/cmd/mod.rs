@@ -107,7 +107,7 @@ pub enum Command {
     Mail(mail::MailCommand),
     /// Run a sensor: tail logs, read EVTX directories, listen for syslog; normalise, match
     /// locally and forward to the hub (buffering on disk while it is unreachable).
-    Sensor(sensor::SensorArgs),
+    Sensor(Box<sensor::SensorArgs>),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -124,7 +124,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hunt(args) => hunt::run(args),
         Command::Rules(cmd) => rules::run(cmd),
         Command::Mail(cmd) => mail::run(cmd),
-        Command::Sensor(args) => sensor::run(&cli.global, args),
+        Command::Sensor(args) => sensor::run(&cli.global, *args),
     }
 }
 
