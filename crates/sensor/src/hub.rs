@@ -151,7 +151,9 @@ impl Hub {
             .map(Duration::from_secs);
         match status {
             200..=299 => Ok(()),
-            413 => Err(PostError::TooLarge),
+            // 422 on a batch with valid headers means more events than the hub's per-sender
+            // burst: smaller batches pass, so split as for 413.
+            413 | 422 => Err(PostError::TooLarge),
             401 | 403 => Err(PostError::Send(SendError::Auth {
                 url: self.endpoint.clone(),
                 status,

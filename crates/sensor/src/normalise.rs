@@ -1,6 +1,6 @@
 //! Normalisation: each line goes through the shared parser ([`mamori_parse::LineParser`],
 //! one per stream so Zeek TSV headers stay with their file or connection). A parsed event
-//! gets `log.file.path`/`log.offset` (files) or `log.source.address` (syslog),
+//! gets `log.file.path` (and `log.offset` for lines) or `log.source.address` (syslog),
 //! `observer.name` and `@timestamp` when it has none; a line that does not parse becomes a
 //! dead letter `{"mamori.dead_letter": {reason, source, text}}`.
 
@@ -45,6 +45,7 @@ impl Normaliser {
         let Record {
             payload, origin, ..
         } = rec;
+        let is_line = matches!(payload, Payload::Line { .. });
         let mut event = match payload {
             Payload::Event(e) => e,
             Payload::Position => return Normalised::Nothing,
@@ -75,7 +76,9 @@ impl Normaliser {
         match &origin {
             Origin::File { path, offset, .. } => {
                 event.insert("log.file.path".into(), Value::String(path.to_string()));
-                event.insert("log.offset".into(), Value::from(*offset));
+                if is_line {
+                    event.insert("log.offset".into(), Value::from(*offset));
+                }
             }
             Origin::Peer { addr, .. } => {
                 event.insert("log.source.address".into(), Value::String(addr.to_string()));

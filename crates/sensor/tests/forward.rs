@@ -108,6 +108,20 @@ async fn too_large_batches_are_split() {
 }
 
 #[tokio::test]
+async fn over_the_burst_batches_are_split() {
+    let hub = Receiver::start().await;
+    hub.max_lines_status(3, 422);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    append(&log, (0..8).map(json_line));
+    let mut c = config(&hub.url(), &dir.path().join("state"));
+    c.tail = vec![log.display().to_string().parse().unwrap()];
+    let s = run_once(c).await;
+    assert_eq!(s.forwarded, 8);
+    assert_eq!(numbers(&hub.lines()), (0..8).collect::<Vec<_>>());
+}
+
+#[tokio::test]
 async fn refused_token_keeps_spooling() {
     let hub = Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();

@@ -44,6 +44,7 @@ struct Inner {
     count_only: bool,
     counted: usize,
     max_lines: usize,
+    too_many_status: StatusCode,
     seen: Seen,
 }
 
@@ -69,6 +70,7 @@ impl Receiver {
             count_only: false,
             counted: 0,
             max_lines: usize::MAX,
+            too_many_status: StatusCode::PAYLOAD_TOO_LARGE,
             seen: Seen::default(),
         }));
         let app = Router::new()
@@ -108,6 +110,13 @@ impl Receiver {
 
     pub fn max_lines(&self, n: usize) {
         self.inner.lock().unwrap().max_lines = n;
+    }
+
+    /// Above `n` lines, answer `status` (413, or 422 as the hub does past its burst).
+    pub fn max_lines_status(&self, n: usize, status: u16) {
+        let mut g = self.inner.lock().unwrap();
+        g.max_lines = n;
+        g.too_many_status = StatusCode::from_u16(status).unwrap();
     }
 
     /// Goes away (the port is closed).
@@ -210,7 +219,7 @@ async fn ingest(
         .map(|l| serde_json::from_slice(l).unwrap())
         .collect();
     if lines.len() > g.max_lines {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "too big").into_response();
+        return (g.too_many_status, "too big").into_response();
     }
     let n = lines.len();
     if g.seen.batches.iter().any(|b| b.0 == id) {
