@@ -9,6 +9,7 @@ pub mod engine;
 pub mod normalise;
 pub mod orgs;
 pub mod process;
+pub mod worker;
 
 use std::sync::Arc;
 

@@ -155,6 +155,49 @@ pub async fn revoke_sensor(store: &Store, actor: &Actor, id: &str) -> Result<Sen
     Ok(s)
 }
 
+/// Sets an organisation's event retention (hub administrators).
+pub async fn set_retention(
+    store: &Store,
+    actor: &Actor,
+    org: OrgId,
+    days: Option<i64>,
+) -> Result<(), ApiError> {
+    require_admin(actor, "set event retention (hub administrators may)")?;
+    store.set_event_retention(org, days).await?;
+    audit(
+        store,
+        actor,
+        "org.retention",
+        "org",
+        &org.to_string(),
+        None,
+        json!({"days": days}),
+    )
+    .await
+}
+
+/// Applies retention every hour until `shutdown` turns true.
+pub async fn retention_task(
+    store: Store,
+    default_days: i64,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match store
+            .apply_retention(default_days, mamori_store::now_millis())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "event retention applied"),
+            Err(e) => tracing::warn!(error = %e, "event retention failed; trying again later"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 // ---- ingestion ----
 
 /// A batch as it arrived over HTTP.
@@ -174,6 +217,9 @@ pub struct IngestResult {
     pub accepted: i64,
     pub rejected: i64,
     pub duplicate: bool,
+    /// The batch was queued on the bus: `accepted` counts its lines, which workers will
+    /// parse, detect and store (alerts and rejects are not known yet).
+    pub queued: bool,
     pub alerts_new: i64,
     pub alerts_updated: i64,
 }
@@ -247,24 +293,42 @@ pub async fn ingest(state: &AppState, b: IncomingBatch<'_>) -> Result<IngestResu
         }
         None => uuid::Uuid::now_v7().to_string(),
     };
-    let out: BatchOutcome = state
-        .pipeline
-        .process(RawBatch {
-            header: BatchHeader {
-                source,
-                batch_id: batch_id.clone(),
-                org_id: org,
-                routing,
-                format: format.name().to_owned(),
-                received_at: mamori_store::now_millis(),
-            },
-            body,
-        })
-        .await
-        .map_err(|e| match e {
-            mamori_pipeline::PipelineError::Store(s) => ApiError::from(s),
-            other => ApiError::Internal(other.to_string()),
-        })?;
+    let batch = RawBatch {
+        header: BatchHeader {
+            source,
+            batch_id: batch_id.clone(),
+            org_id: org,
+            routing,
+            format: format.name().to_owned(),
+            received_at: mamori_store::now_millis(),
+        },
+        body,
+    };
+    if let Some(bus) = &state.bus {
+        let published = mamori_pipeline::worker::enqueue(bus, &batch)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "bus: cannot queue a batch");
+                ApiError::Unavailable
+            })?;
+        if let Sender::Sensor(s) = &b.sender {
+            state.store.touch_sensor(&s.id).await?;
+        }
+        metrics::counter!("mamori_events_queued_total").increment(lines as u64);
+        return Ok(IngestResult {
+            batch: batch_id,
+            accepted: if published.duplicate { 0 } else { lines as i64 },
+            rejected: 0,
+            duplicate: published.duplicate,
+            queued: true,
+            alerts_new: 0,
+            alerts_updated: 0,
+        });
+    }
+    let out: BatchOutcome = state.pipeline.process(batch).await.map_err(|e| match e {
+        mamori_pipeline::PipelineError::Store(s) => ApiError::from(s),
+        other => ApiError::Internal(other.to_string()),
+    })?;
     if let Sender::Sensor(s) = &b.sender {
         state.store.touch_sensor(&s.id).await?;
     }
@@ -275,6 +339,7 @@ pub async fn ingest(state: &AppState, b: IncomingBatch<'_>) -> Result<IngestResu
         accepted: out.accepted,
         rejected: out.rejected,
         duplicate: out.duplicate,
+        queued: false,
         alerts_new: out.alerts_new,
         alerts_updated: out.alerts_updated,
     })

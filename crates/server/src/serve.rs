@@ -47,6 +47,7 @@ pub async fn serve(
     config: Config,
     demo: bool,
     monitoring: crate::Monitoring,
+    workers: usize,
     on_started: impl FnOnce(&Started),
 ) -> Result<(), ServeError> {
     let (store, applied) = open_store(&config).await?;
@@ -72,12 +73,23 @@ pub async fn serve(
     if let Err(e) = state.pipeline.ensure_fresh().await {
         tracing::error!(error = %e, "monitoring: cannot load organisations and indicators yet");
     }
+    let (stop_workers, workers_rx) = tokio::sync::watch::channel(false);
+    let mut workers = state.spawn_workers(workers, workers_rx.clone());
+    workers.push(tokio::spawn(crate::monitor::retention_task(
+        store.clone(),
+        state.retention_days,
+        workers_rx,
+    )));
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    let _ = stop_workers.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
     tracing::info!("shutting down: closing storage");
     store.close().await;
     Ok(())

@@ -18,6 +18,11 @@ pub struct Monitoring {
     pub settings: mamori_pipeline::Settings,
     /// Events per second per sender; 0 = unlimited.
     pub rate_per_sender: u32,
+    /// When set, ingestion queues batches on this bus and workers process them; otherwise
+    /// batches are processed before the sender is answered.
+    pub bus: Option<mamori_bus::Bus>,
+    /// Days events are kept for organisations without their own retention.
+    pub retention_days: i64,
 }
 
 impl Default for Monitoring {
@@ -26,6 +31,8 @@ impl Default for Monitoring {
             engine: mamori_pipeline::Engine::new(mamori_detect::RulesetBuilder::new().build().0),
             settings: mamori_pipeline::Settings::default(),
             rate_per_sender: 200_000,
+            bus: None,
+            retention_days: 90,
         }
     }
 }
@@ -43,6 +50,8 @@ pub struct Inner {
     pub started: Instant,
     pub pipeline: SharedPipeline,
     pub ingest_limiter: IngestLimiter,
+    pub bus: Option<mamori_bus::Bus>,
+    pub retention_days: i64,
 }
 
 impl AppState {
@@ -73,6 +82,8 @@ impl AppState {
         AppState(Arc::new(Inner {
             pipeline,
             ingest_limiter: IngestLimiter::new(monitoring.rate_per_sender),
+            bus: monitoring.bus,
+            retention_days: monitoring.retention_days,
             store,
             config,
             limiter,
@@ -87,5 +98,30 @@ impl std::ops::Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
         &self.0
+    }
+}
+
+impl AppState {
+    /// Starts `n` bus workers in this process (none without a bus). They stop when `shutdown`
+    /// turns true.
+    pub fn spawn_workers(
+        &self,
+        n: usize,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let Some(bus) = &self.bus else {
+            return Vec::new();
+        };
+        (0..n)
+            .map(|i| {
+                let (p, bus, rx) = (self.pipeline.clone(), bus.clone(), shutdown.clone());
+                let stats = Arc::new(mamori_pipeline::worker::WorkerStats::default());
+                tokio::spawn(async move {
+                    if let Err(e) = mamori_pipeline::worker::run_worker(p, bus, rx, stats).await {
+                        tracing::error!(worker = i, error = %e, "bus worker stopped");
+                    }
+                })
+            })
+            .collect()
     }
 }

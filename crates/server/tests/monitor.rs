@@ -39,6 +39,8 @@ fn monitoring(rate: u32) -> mamori_server::Monitoring {
         engine: mamori_pipeline::Engine::new(rules),
         settings: mamori_pipeline::Settings::default(),
         rate_per_sender: rate,
+        bus: None,
+        retention_days: 90,
     }
 }
 

@@ -273,3 +273,112 @@ fn like_escape(s: &str) -> String {
     }
     out
 }
+
+impl Store {
+    /// Sets an organisation's event retention in days (`None`: back to the hub default).
+    pub async fn set_event_retention(
+        &self,
+        org: OrgId,
+        days: Option<i64>,
+    ) -> Result<(), StoreError> {
+        match days {
+            Some(d) if !(1..=3650).contains(&d) => {
+                Err(StoreError::Invalid("retention is 1-3650 days".into()))
+            }
+            Some(d) => Ok(on_pool!(self, |pool| {
+                sqlx::query(
+                "INSERT INTO event_retention (org_id, days, updated_at) VALUES ($1,$2,$3) \
+                 ON CONFLICT (org_id) DO UPDATE SET days = excluded.days, updated_at = excluded.updated_at"
+            )
+            .bind(org.to_string())
+            .bind(d)
+            .bind(crate::now_millis())
+            .execute(pool)
+            .await
+            .map(|_| ())
+            })?),
+            None => Ok(on_pool!(self, |pool| sqlx::query(
+                "DELETE FROM event_retention WHERE org_id = $1"
+            )
+            .bind(org.to_string())
+            .execute(pool)
+            .await
+            .map(|_| ()))?),
+        }
+    }
+
+    /// Organisations with their own retention, in days.
+    pub async fn event_retentions(&self) -> Result<Vec<(OrgId, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT org_id, days FROM event_retention ORDER BY org_id"
+        )
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter()
+            .map(|(o, d)| {
+                Ok((
+                    o.parse()
+                        .map_err(|e| StoreError::corrupt("event_retention.org_id", e))?,
+                    d,
+                ))
+            })
+            .collect()
+    }
+
+    /// Applies retention: each organisation's own, then the default for everyone else's
+    /// events (and, on PostgreSQL, whole day partitions past the longest retention).
+    /// Returns the number of events removed.
+    pub async fn apply_retention(&self, default_days: i64, now: i64) -> Result<u64, StoreError> {
+        const DAY: i64 = 86_400_000;
+        let own = self.event_retentions().await?;
+        let mut removed = 0;
+        for (org, days) in &own {
+            removed += self.purge_events(Some(*org), now - days * DAY).await?;
+        }
+        let longest = own
+            .iter()
+            .map(|(_, d)| *d)
+            .max()
+            .unwrap_or(0)
+            .max(default_days);
+        // Everyone else: rows older than the default, except organisations keeping longer.
+        let keep: Vec<String> = own
+            .iter()
+            .filter(|(_, d)| *d > default_days)
+            .map(|(o, _)| o.to_string())
+            .collect();
+        if keep.is_empty() {
+            removed += self.purge_events(None, now - default_days * DAY).await?;
+        } else {
+            let cutoff = now - default_days * DAY;
+            let sql_keep = (0..keep.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(",");
+            let fts = format!(
+                "DELETE FROM events_fts WHERE rowid IN (SELECT id FROM events WHERE ts < $1 AND org_id NOT IN ({sql_keep}))"
+            );
+            let del = format!("DELETE FROM events WHERE ts < $1 AND org_id NOT IN ({sql_keep})");
+            if self.backend() == crate::Backend::Sqlite {
+                on_pool!(self, |pool| {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(fts.as_str())).bind(cutoff);
+                    for k in &keep {
+                        q = q.bind(k);
+                    }
+                    q.execute(pool).await.map(|_| ())
+                })?;
+            }
+            removed += on_pool!(self, |pool| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(del.as_str())).bind(cutoff);
+                for k in &keep {
+                    q = q.bind(k);
+                }
+                q.execute(pool).await.map(|r| r.rows_affected())
+            })?;
+            if self.backend() == crate::Backend::Postgres {
+                removed += self.purge_events(None, now - longest * DAY).await?;
+            }
+        }
+        Ok(removed)
+    }
+}

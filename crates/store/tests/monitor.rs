@@ -370,6 +370,42 @@ async fn cross_org_correlation(db: Db) {
     );
 }
 
+async fn retention_per_organisation(db: Db) {
+    let s = &db.store;
+    let a = org(s, "short").await;
+    let b = org(s, "default").await;
+    let c = org(s, "long").await;
+    let now = now_millis();
+    let day = 86_400_000;
+    s.set_event_retention(a, Some(1)).await.unwrap();
+    s.set_event_retention(c, Some(60)).await.unwrap();
+    assert!(matches!(
+        s.set_event_retention(a, Some(0)).await,
+        Err(StoreError::Invalid(_))
+    ));
+    for (o, id) in [(a, "a"), (b, "b"), (c, "c")] {
+        let evs = vec![
+            event(now, "h", "new"),
+            event(now - 2 * day, "h", "two days"),
+            event(now - 40 * day, "h", "forty days"),
+        ];
+        s.commit_batch(&batch(o, id, evs)).await.unwrap();
+    }
+    // a keeps 1 day (loses 2), b the default 30 (loses 1), c 60 (loses none).
+    assert_eq!(s.apply_retention(30, now).await.unwrap(), 3);
+    assert_eq!(s.count_events(Some(a)).await.unwrap(), 1);
+    assert_eq!(s.count_events(Some(b)).await.unwrap(), 2);
+    assert_eq!(s.count_events(Some(c)).await.unwrap(), 3);
+    s.set_event_retention(c, None).await.unwrap();
+    assert!(
+        s.event_retentions()
+            .await
+            .unwrap()
+            .iter()
+            .all(|(o, _)| *o != c)
+    );
+}
+
 macro_rules! conformance {
     ($backend:ident) => {
         mod $backend {
@@ -386,6 +422,7 @@ macro_rules! conformance {
             case!(event_search);
             case!(triage_and_suppression);
             case!(cross_org_correlation);
+            case!(retention_per_organisation);
         }
     };
 }

@@ -111,6 +111,8 @@ pub enum OrgCommand {
     },
     /// Delete an organisation without users.
     Delete { org: String },
+    /// Keep this organisation's stored events for DAYS days (`default`: the hub's setting).
+    Retention { org: String, days: String },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -259,6 +261,21 @@ async fn all_orgs(store: &Store) -> anyhow::Result<Vec<mamori_model::Org>> {
 
 async fn org(store: &Store, actor: &Actor, cmd: OrgCommand) -> anyhow::Result<()> {
     match cmd {
+        OrgCommand::Retention { org, days } => {
+            let o = store.find_org(&org).await?;
+            let days =
+                match days.as_str() {
+                    "default" => None,
+                    d => Some(d.parse::<i64>().map_err(|_| {
+                        anyhow::anyhow!("days must be a number of days or `default`")
+                    })?),
+                };
+            mamori_server::monitor::set_retention(store, actor, o.id, days).await?;
+            match days {
+                Some(d) => println!("{} keeps its events for {d} days", o.slug),
+                None => println!("{} keeps its events for the hub's default time", o.slug),
+            }
+        }
         OrgCommand::Create {
             slug,
             name_ja,

@@ -25,6 +25,20 @@ pub struct ServeArgs {
     /// Alerts of one rule on one host within this many minutes are one alert.
     #[arg(long, value_name = "MIN", default_value_t = 60)]
     pub alert_window: u32,
+    /// Queue ingested batches on a bus: `nats://host:port[,nats://...]` (JetStream; every
+    /// hub process on the same bus and database shares the detection work) or `local:DIR`.
+    /// Without it, batches are processed before the sender is answered.
+    #[arg(long, value_name = "URL")]
+    pub bus: Option<String>,
+    /// Bus workers in this process (default: the number of CPUs; 0 = ingest only).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Days stored events are kept (organisations can have their own: `mamori admin org retention`).
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub retention_days: u32,
+    /// Seconds a batch taken by a worker may stay unacknowledged before another worker gets it.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub bus_ack_wait: u64,
 }
 
 /// Compiles the detection rules and says how many loaded; rule errors are listed and left out.
@@ -48,6 +62,8 @@ fn monitoring(args: &ServeArgs) -> mamori_server::Monitoring {
             ..mamori_pipeline::Settings::default()
         },
         rate_per_sender: args.ingest_rate,
+        bus: None,
+        retention_days: i64::from(args.retention_days.max(1)),
     }
 }
 
@@ -66,9 +82,23 @@ fn init_logging(config: &Config) {
 pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = global.load(args.listen)?;
     init_logging(&config);
-    let monitoring = monitoring(&args);
+    let mut monitoring = monitoring(&args);
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     runtime()?.block_on(async move {
-        mamori_server::serve(config, args.demo, monitoring, |s| {
+        if let Some(url) = &args.bus {
+            let opts = mamori_bus::BusOptions {
+                ack_wait: std::time::Duration::from_secs(args.bus_ack_wait.max(1)),
+                ..mamori_bus::BusOptions::default()
+            };
+            let bus = mamori_bus::Bus::open(url, opts)
+                .await
+                .with_context(|| format!("cannot open the bus {url}"))?;
+            println!("  bus: {url} ({workers} workers in this process)");
+            monitoring.bus = Some(bus);
+        }
+        mamori_server::serve(config, args.demo, monitoring, workers, |s| {
             println!("Mamori is serving on http://{}/", s.addr);
             println!("  database: {}", s.database);
             if !s.migrations_applied.is_empty() {

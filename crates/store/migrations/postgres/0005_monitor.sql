@@ -98,3 +98,10 @@ CREATE TABLE alert_suppressions (
     hits       BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (org_id, rule_id, host)
 );
+
+-- Event retention per organisation (days); organisations without a row use the hub default.
+CREATE TABLE event_retention (
+    org_id     TEXT PRIMARY KEY REFERENCES orgs(id) ON DELETE CASCADE,
+    days       BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);

@@ -97,3 +97,10 @@ CREATE TABLE alert_suppressions (
     hits       INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (org_id, rule_id, host)
 );
+
+-- Event retention per organisation (days); organisations without a row use the hub default.
+CREATE TABLE event_retention (
+    org_id     TEXT PRIMARY KEY REFERENCES orgs(id) ON DELETE CASCADE,
+    days       INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);

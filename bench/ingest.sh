@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# End-to-end ingestion benchmark: a hub with the SigmaHQ Windows rules loaded receives events
+# from `mamori loadgen` (EVTX sample records plus generated network/DNS/proxy events, zstd
+# NDJSON batches over HTTP), detects, routes and stores them; prints events/s, batch latency
+# and the alert latency of a canary event.
+#
+# Usage: bench/ingest.sh embedded            # one hub, SQLite, batches processed inline
+#        bench/ingest.sh bus WORKERS...       # PostgreSQL + a NATS JetStream node and one hub
+#                                             # with N bus workers, one run per value given
+#                                             # (e.g. `bus 1 2`)
+# Environment:
+#   EVENTS       events per run (default 400000)
+#   BATCH        events per batch (default 5000)
+#   CONCURRENCY  loadgen connections (default 4)
+#   SIGMA_DIR    default ../shared/corpora/sigma (rules/windows is loaded)
+#   EVTX_DIR     default ../shared/corpora/evtx/hayabusa-sample-evtx
+#   MAMORI_BIN   default target/release/mamori (built with cargo -j2 if missing)
+# Nothing is downloaded. PostgreSQL comes from Debian's postgresql package (started as the
+# postgres user in a temp dir); nats-server from .venv/bin (`.ci/setup` installs it).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+MODE=${1:-embedded}
+shift || true
+EVENTS=${EVENTS:-400000}
+BATCH=${BATCH:-5000}
+CONCURRENCY=${CONCURRENCY:-4}
+SIGMA=${SIGMA_DIR:-$ROOT/../shared/corpora/sigma}
+EVTX=${EVTX_DIR:-$ROOT/../shared/corpora/evtx/hayabusa-sample-evtx}
+MAMORI=${MAMORI_BIN:-$ROOT/target/release/mamori}
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    if [ -n "${PGDATA_DIR:-}" ]; then
+        runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m immediate stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+[ -d "$SIGMA/rules/windows" ] || { echo "no Sigma rules at $SIGMA/rules/windows" >&2; exit 2; }
+[ -d "$EVTX" ] || { echo "no EVTX samples at $EVTX" >&2; exit 2; }
+[ -x "$MAMORI" ] || (cd "$ROOT" && cargo build --release -j2 -p mamori-cli)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
+
+start_hub() { # DB BUS WORKERS -> HUB_PORT
+    local db=$1 bus=$2 workers=$3
+    HUB_PORT=$(free_port)
+    local args=(--database "$db" --data "$TMP/hub" serve --listen "127.0.0.1:$HUB_PORT"
+        --rules "$SIGMA/rules/windows" --ingest-rate 0)
+    if [ -n "$bus" ]; then args+=(--bus "$bus" --workers "$workers"); fi
+    MAMORI_LOG__LEVEL=warn "$MAMORI" "${args[@]}" >"$TMP/hub.out" 2>"$TMP/hub.err" &
+    PIDS+=($!)
+    HUB_PID=$!
+    wait_port "$HUB_PORT"
+    grep -E "rules loaded" "$TMP/hub.out" || true
+}
+
+tokens() { # DB
+    SENSOR=$("$MAMORI" --database "$1" admin sensor add --org hub "bench-$RANDOM" | awk '/token/{print $NF}')
+    READ=$("$MAMORI" --database "$1" admin token create --user admin --name "bench-$RANDOM" --scope read | grep -o 'mmr_[A-Za-z0-9_-]*' | head -n1)
+}
+
+run_load() {
+    "$MAMORI" loadgen --hub "http://127.0.0.1:$HUB_PORT" --token "$SENSOR" --read-token "$READ" \
+        --events "$EVENTS" --batch "$BATCH" --concurrency "$CONCURRENCY" --evtx "$EVTX"
+}
+
+wait_drained() { # DB EXPECTED: waits until the store holds EXPECTED events (bus mode)
+    local t0=$(date +%s.%N)
+    for _ in $(seq 1 1200); do
+        local n
+        n=$(PGPASSWORD= psql "$1" -Atc "SELECT COUNT(*) FROM events" 2>/dev/null || echo 0)
+        [ "$n" -ge "$2" ] && break
+        sleep 0.25
+    done
+    echo "drained after $(echo "$(date +%s.%N) - $t0" | bc) s"
+}
+
+case "$MODE" in
+embedded)
+    DB="sqlite://$TMP/hub/mamori.db"
+    start_hub "$DB" "" 0
+    tokens "$DB"
+    run_load
+    echo "hub peak RSS: $(awk '/VmHWM/{print $2, $3}' /proc/$HUB_PID/status)"
+    ;;
+bus)
+    [ $# -ge 1 ] || set -- 1 2
+    PGBIN=$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+    PGDATA_DIR="$TMP/pg"; mkdir -p "$PGDATA_DIR"; chown postgres "$PGDATA_DIR" "$TMP"
+    chmod 755 "$TMP"
+    runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA_DIR" -A trust >/dev/null
+    PG_PORT=$(free_port)
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/log" \
+        -o "-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on" start >/dev/null
+    wait_port "$PG_PORT"
+    NATS_BIN=${NATS_BIN:-$ROOT/.venv/bin/nats-server}
+    for W in "$@"; do
+        DB_NAME="bench_$W"
+        psql "postgres://postgres@127.0.0.1:$PG_PORT/postgres" -qc "CREATE DATABASE $DB_NAME" >/dev/null
+        DB="postgres://postgres@127.0.0.1:$PG_PORT/$DB_NAME"
+        NATS_PORT=$(free_port)
+        mkdir -p "$TMP/nats-$W"
+        "$NATS_BIN" -js -sd "$TMP/nats-$W" -a 127.0.0.1 -p "$NATS_PORT" --max_payload 8MB >/dev/null 2>&1 &
+        NATS_PID=$!; PIDS+=($NATS_PID)
+        wait_port "$NATS_PORT"
+        rm -rf "$TMP/hub"
+        start_hub "$DB" "nats://127.0.0.1:$NATS_PORT" "$W"
+        tokens "$DB"
+        echo "== bus, $W worker(s)"
+        T0=$(date +%s.%N)
+        run_load
+        wait_drained "$DB" "$EVENTS"
+        echo "end to end: $(echo "$EVENTS / ($(date +%s.%N) - $T0)" | bc) events/s stored"
+        kill "$HUB_PID" "$NATS_PID" 2>/dev/null || true
+        wait "$HUB_PID" 2>/dev/null || true
+    done
+    ;;
+*)
+    echo "usage: bench/ingest.sh embedded | bus WORKERS..." >&2
+    exit 2
+    ;;
+esac
