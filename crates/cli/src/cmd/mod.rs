@@ -9,6 +9,7 @@ pub mod mail;
 pub mod notify;
 pub mod parse;
 pub mod rules;
+pub mod sensor;
 pub mod serve;
 pub mod share;
 pub mod taxii_client;
@@ -104,6 +105,9 @@ pub enum Command {
     /// Analyse suspicious e-mail (targeted attacks, phishing, PPAP archives).
     #[command(subcommand)]
     Mail(mail::MailCommand),
+    /// Run a sensor: tail logs, read EVTX directories, listen for syslog; normalise, match
+    /// locally and forward to the hub (buffering on disk while it is unreachable).
+    Sensor(Box<sensor::SensorArgs>),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -120,6 +124,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hunt(args) => hunt::run(args),
         Command::Rules(cmd) => rules::run(cmd),
         Command::Mail(cmd) => mail::run(cmd),
+        Command::Sensor(args) => sensor::run(&cli.global, *args),
     }
 }
 

@@ -1,0 +1,334 @@
+//! End to end on one machine: a real `mamori serve` hub, a sensor registered with
+//! `mamori admin sensor add`, and `mamori sensor --once` reading a log file and an EVTX
+//! directory; the events arrive in `GET /api/v1/events` for the sensor's organisation, a
+//! second run sends nothing twice. The EVTX part is skipped (with a message) when
+//! ../shared/corpora is absent.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mamori");
+
+fn mamori(args: &[&str], dir: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("MAMORI_CONFIG")
+        .env_remove("MAMORI_DATABASE_URL")
+        .env_remove("MAMORI_DATA_DIR")
+        .env_remove("MAMORI_LISTEN")
+        .output()
+        .expect("run mamori")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve_at(dir: &Path, port: u16) -> Served {
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir)
+        .env_remove("MAMORI_CONFIG")
+        .env("MAMORI_LOG__LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Served(child)
+}
+
+fn ok(o: Output) -> String {
+    assert!(o.status.success(), "{}", text(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// All events the token's holder may see.
+fn events(port: u16, token: &str) -> Vec<serde_json::Value> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut out = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let mut url = format!("http://127.0.0.1:{port}/api/v1/events?limit=1000");
+            if let Some(b) = &before {
+                url.push_str(&format!("&before={b}"));
+            }
+            let r = client.get(&url).bearer_auth(token).send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            let page: serde_json::Value = r.json().await.unwrap();
+            out.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next"].as_str() {
+                Some(n) if !page["items"].as_array().unwrap().is_empty() => before = Some(n.into()),
+                _ => return out,
+            }
+        }
+    })
+}
+
+fn evtx_sample() -> Option<std::path::PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/corpora/evtx/hayabusa-sample-evtx/YamatoSecurity/CredentialAccess/T1558.003_StealOrForgeKerberosTicketsKerberoasting_Security.evtx",
+    );
+    p.exists().then_some(p)
+}
+
+#[test]
+fn sensor_forwards_a_log_file_and_an_evtx_directory_to_a_real_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = dir.path().join("hub");
+    std::fs::create_dir(&hub).unwrap();
+    let run = |args: &[&str]| mamori(args, &hub);
+    ok(run(&["migrate"]));
+    ok(run(&[
+        "admin",
+        "org",
+        "create",
+        "--slug",
+        "mofa",
+        "--name-en",
+        "Ministry",
+        "--kind",
+        "ministry",
+    ]));
+    let out = ok(run(&["admin", "sensor", "add", "--org", "mofa", "tokyo-1"]));
+    let sensor_token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("token (shown once): "))
+        .expect("token line")
+        .trim()
+        .to_owned();
+    ok(run(&[
+        "admin",
+        "user",
+        "create",
+        "--org",
+        "mofa",
+        "--username",
+        "mofa.analyst",
+        "--role",
+        "analyst",
+    ]));
+    let reader = ok(run(&[
+        "admin",
+        "token",
+        "create",
+        "--user",
+        "mofa.analyst",
+        "--name",
+        "read",
+        "--scope",
+        "read",
+    ]))
+    .trim()
+    .to_owned();
+    let port = mamori_testkit::free_port();
+    let _served = serve_at(&hub, port);
+
+    let site = dir.path().join("site");
+    let evtx = site.join("evtx");
+    std::fs::create_dir_all(&evtx).unwrap();
+    let log = site.join("auth.log");
+    let mut lines: Vec<String> = (0..40)
+        .map(|i| format!("<38>1 2026-01-02T03:04:{:02}Z ws{i:02} sshd 42 - - Failed password for root from 198.51.100.{i}", i % 60))
+        .collect();
+    lines.push("\u{1}garbage that is not syslog".into());
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let evtx_records = match evtx_sample() {
+        Some(p) => {
+            std::fs::copy(p, evtx.join("security.evtx")).unwrap();
+            true
+        }
+        None => {
+            println!("SKIP the EVTX part: corpus ../shared/corpora/evtx not found");
+            false
+        }
+    };
+
+    let hub_url = format!("http://127.0.0.1:{port}");
+    let log_spec = format!("{}:syslog", log.display());
+    let evtx_dir = evtx.display().to_string();
+    let sensor = |dir: &Path| {
+        let o = Command::new(BIN)
+            .args([
+                "sensor",
+                "--hub",
+                &hub_url,
+                "--token",
+                "env:SENSOR_TOKEN",
+                "--name",
+                "tokyo-1",
+                "--tail",
+                &log_spec,
+                "--evtx",
+                &evtx_dir,
+                "--state",
+                "state",
+                "--from-start",
+                "--once",
+            ])
+            .current_dir(dir)
+            .env_remove("MAMORI_CONFIG")
+            .env("SENSOR_TOKEN", &sensor_token)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    };
+    let summary = sensor(&site);
+    assert!(summary.starts_with("sensor: read "), "{summary}");
+    assert!(summary.contains("rejected 1,"), "{summary}");
+    assert!(summary.contains("buffered 0, dropped 0"), "{summary}");
+
+    let got = events(port, &reader);
+    let from_log: Vec<_> = got
+        .iter()
+        .filter(|e| e["doc"]["log.file.path"] == log.display().to_string())
+        .collect();
+    assert_eq!(from_log.len(), 40, "{summary}");
+    assert!(
+        from_log
+            .iter()
+            .all(|e| e["doc"]["observer.name"] == "tokyo-1")
+    );
+    assert!(from_log.iter().any(|e| e["doc"]["host.name"] == "ws07"));
+    let from_evtx = got
+        .iter()
+        .filter(|e| e["doc"]["event.module"] == "windows")
+        .count();
+    if evtx_records {
+        assert!(from_evtx > 0, "no EVTX events arrived: {summary}");
+    }
+
+    eprintln!(
+        "{summary}; {} events at the hub, {from_evtx} from EVTX",
+        got.len()
+    );
+    // A second run has nothing new, and the hub has nothing twice.
+    let again = sensor(&site);
+    assert!(again.starts_with("sensor: read 0,"), "{again}");
+    assert_eq!(events(port, &reader).len(), got.len());
+
+    // Running on: new lines arrive; SIGTERM flushes, checkpoints and exits 0 with a summary.
+    let child = Command::new(BIN)
+        .args([
+            "sensor",
+            "--hub",
+            &hub_url,
+            "--token",
+            "env:SENSOR_TOKEN",
+            "--name",
+            "tokyo-1",
+            "--tail",
+            &log_spec,
+            "--state",
+            "state",
+        ])
+        .current_dir(&site)
+        .env_remove("MAMORI_CONFIG")
+        .env("SENSOR_TOKEN", &sensor_token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let more: String = (0..5)
+        .map(|i| format!("<38>1 2026-01-02T04:00:0{i}Z late{i} sshd 7 - - Accepted publickey\n"))
+        .collect();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, more.as_bytes()))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while events(port, &reader).len() < got.len() + 5 {
+        assert!(
+            Instant::now() < deadline,
+            "the running sensor did not forward"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let last = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    assert!(last.starts_with("sensor: read 5, parsed 5,"), "{last}");
+    assert!(last.contains("forwarded 5,"), "{last}");
+    assert_eq!(events(port, &reader).len(), got.len() + 5);
+}
+
+#[test]
+fn sensor_config_file_errors_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sensor.toml"),
+        "hub = \"http://127.0.0.1:9\"\ntoken = \"mms_x\"\nforwrd = \"alerts\"\n",
+    )
+    .unwrap();
+    let o = mamori(&["--config", "sensor.toml", "sensor", "--once"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("forwrd"), "{}", text(&o));
+    std::fs::write(
+        dir.path().join("sensor.toml"),
+        "[sensor]\nhub = \"http://127.0.0.1:9\"\ntoken = \"mms_x\"\nforward = \"sampled:0\"\ntail = [\"x.log\"]\n",
+    )
+    .unwrap();
+    let o = mamori(&["--config", "sensor.toml", "sensor", "--once"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("invalid setting forward"), "{}", text(&o));
+    // The file's keys are taken, and flags win over them.
+    std::fs::write(dir.path().join("x.log"), "<13>Jan  2 03:04:05 h app: one\n").unwrap();
+    std::fs::write(
+        dir.path().join("sensor.toml"),
+        "[sensor]\nhub = \"http://127.0.0.1:9\"\ntoken = \"mms_x\"\ntail = [\"x.log\"]\nstate = \"st\"\n",
+    )
+    .unwrap();
+    let o = mamori(
+        &[
+            "--config",
+            "sensor.toml",
+            "sensor",
+            "--once",
+            "--from-start",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "sensor: read 1, parsed 1, rejected 0, matched 0, forwarded 0, buffered 1, dropped 0"
+        ),
+        "{}",
+        text(&o)
+    );
+    assert!(dir.path().join("st/spool").is_dir());
+}
