@@ -2,6 +2,11 @@
 
 mod cmd;
 
+// The hub's ingestion path allocates many small, short-lived values (JSON maps, event fields);
+// mimalloc serves those markedly faster than glibc's allocator (see docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;

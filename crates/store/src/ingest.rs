@@ -257,25 +257,44 @@ impl Store {
                         });
                     }
                 }
+                // Suppressions of the organisations concerned, in one query.
+                let mut suppressions: Vec<(String, String, String)> = Vec::new();
+                if !alerts.is_empty() {
+                    let mut orgs: Vec<String> = alerts.iter().map(|a| a.org_id.to_string()).collect();
+                    orgs.sort();
+                    orgs.dedup();
+                    let mut q = sqlx::QueryBuilder::new(
+                        "SELECT org_id, rule_id, host FROM alert_suppressions WHERE org_id IN (",
+                    );
+                    let mut sep = q.separated(", ");
+                    for o in &orgs {
+                        sep.push_bind(o.clone());
+                    }
+                    q.push(")");
+                    suppressions = q.build_query_as().fetch_all(&mut *tx).await?;
+                }
+                let mut evidence: Vec<(String, i64, i64, &str)> = Vec::new();
                 for a in &alerts {
-                    let suppressed = sqlx::query(
-                        "UPDATE alert_suppressions SET hits = hits + $1 \
-                         WHERE org_id = $2 AND rule_id = $3 AND (host = $4 OR host = '*')",
-                    )
-                    .bind(a.count)
-                    .bind(a.org_id.to_string())
-                    .bind(&a.rule_id)
-                    .bind(&a.host)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                        > 0;
-                    if suppressed {
+                    let org_s = a.org_id.to_string();
+                    let suppressed = suppressions.iter().find(|(o, r, h)| {
+                        *o == org_s && *r == a.rule_id && (*h == a.host || h == "*")
+                    });
+                    if let Some((_, _, host)) = suppressed {
                         out.suppressed += 1;
+                        sqlx::query(
+                            "UPDATE alert_suppressions SET hits = hits + $1 \
+                             WHERE org_id = $2 AND rule_id = $3 AND host = $4",
+                        )
+                        .bind(a.count)
+                        .bind(&org_s)
+                        .bind(&a.rule_id)
+                        .bind(host)
+                        .execute(&mut *tx)
+                        .await?;
                         continue;
                     }
                     let id = uuid::Uuid::now_v7().to_string();
-                    let (got,): (String,) = sqlx::query_as(
+                    let (got, total): (String, i64) = sqlx::query_as(
                         "INSERT INTO alerts (id, dedup_key, org_id, route, kind, rule_id, title, level, host, \
                          first_seen, last_seen, event_count, status, created_at, modified_at) \
                          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,'new',$13,$13) \
@@ -285,11 +304,11 @@ impl Store {
                            event_count = alerts.event_count + excluded.event_count, \
                            title = excluded.title, \
                            modified_at = excluded.modified_at \
-                         RETURNING id",
+                         RETURNING id, event_count",
                     )
                     .bind(&id)
                     .bind(&a.dedup_key)
-                    .bind(a.org_id.to_string())
+                    .bind(&org_s)
                     .bind(&a.route)
                     .bind(&a.kind)
                     .bind(&a.rule_id)
@@ -307,27 +326,23 @@ impl Store {
                     } else {
                         out.alerts_updated += 1;
                     }
-                    let (have,): (i64,) =
-                        sqlx::query_as("SELECT COUNT(*) FROM alert_evidence WHERE alert_id = $1")
-                            .bind(&got)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    for (k, (ts, doc)) in a
-                        .evidence
-                        .iter()
-                        .take((MAX_EVIDENCE - have).max(0) as usize)
-                        .enumerate()
-                    {
-                        sqlx::query(
-                            "INSERT INTO alert_evidence (alert_id, seq, ts, doc) VALUES ($1,$2,$3,$4)",
-                        )
-                        .bind(&got)
-                        .bind(have + k as i64)
-                        .bind(*ts)
-                        .bind(doc)
-                        .execute(&mut *tx)
-                        .await?;
+                    // Evidence numbered by the alert's event count before this batch: unique,
+                    // and at most MAX_EVIDENCE rows per alert without reading them back.
+                    let before = total - a.count;
+                    for (k, (ts, doc)) in a.evidence.iter().enumerate() {
+                        let seq = before + k as i64;
+                        if seq >= MAX_EVIDENCE {
+                            break;
+                        }
+                        evidence.push((got.clone(), seq, *ts, doc.as_str()));
                     }
+                }
+                for chunk in evidence.chunks(ROWS_PER_INSERT) {
+                    let mut q = sqlx::QueryBuilder::new("INSERT INTO alert_evidence (alert_id, seq, ts, doc) ");
+                    q.push_values(chunk, |mut row, (id, seq, ts, doc)| {
+                        row.push_bind(id.clone()).push_bind(*seq).push_bind(*ts).push_bind(*doc);
+                    });
+                    q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await
             }
