@@ -22,6 +22,7 @@ mod serve;
 pub mod sharing;
 mod state;
 pub mod stix_interchange;
+pub mod syslog_intake;
 pub mod taxii;
 
 use std::sync::OnceLock;

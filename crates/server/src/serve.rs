@@ -23,6 +23,8 @@ pub enum ServeError {
     },
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Syslog(String),
 }
 
 /// What happened at start-up, for the command line to show.
@@ -78,8 +80,18 @@ pub async fn serve(
     workers.push(tokio::spawn(crate::monitor::retention_task(
         store.clone(),
         state.retention_days,
-        workers_rx,
+        workers_rx.clone(),
     )));
+    if !state.syslog.is_empty() {
+        let (bound, tasks) =
+            crate::syslog_intake::start(state.clone(), state.syslog.clone(), workers_rx)
+                .await
+                .map_err(|e| ServeError::Syslog(e.to_string()))?;
+        for a in bound {
+            tracing::info!(addr = %a, "listening for syslog");
+        }
+        workers.extend(tasks);
+    }
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

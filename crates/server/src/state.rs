@@ -23,6 +23,8 @@ pub struct Monitoring {
     pub bus: Option<mamori_bus::Bus>,
     /// Days events are kept for organisations without their own retention.
     pub retention_days: i64,
+    /// Syslog listeners of the hub.
+    pub syslog: crate::syslog_intake::SyslogListeners,
 }
 
 impl Default for Monitoring {
@@ -33,6 +35,7 @@ impl Default for Monitoring {
             rate_per_sender: 200_000,
             bus: None,
             retention_days: 90,
+            syslog: crate::syslog_intake::SyslogListeners::default(),
         }
     }
 }
@@ -52,6 +55,7 @@ pub struct Inner {
     pub ingest_limiter: IngestLimiter,
     pub bus: Option<mamori_bus::Bus>,
     pub retention_days: i64,
+    pub syslog: crate::syslog_intake::SyslogListeners,
 }
 
 impl AppState {
@@ -79,11 +83,13 @@ impl AppState {
         };
         let pipeline =
             mamori_pipeline::Pipeline::new(store.clone(), monitoring.engine, monitoring.settings);
+        let syslog = monitoring.syslog;
         AppState(Arc::new(Inner {
             pipeline,
             ingest_limiter: IngestLimiter::new(monitoring.rate_per_sender),
             bus: monitoring.bus,
             retention_days: monitoring.retention_days,
+            syslog,
             store,
             config,
             limiter,

@@ -36,6 +36,21 @@ pub struct ServeArgs {
     /// Days stored events are kept (organisations can have their own: `mamori admin org retention`).
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub retention_days: u32,
+    /// Listen for syslog over UDP on this address (e.g. 0.0.0.0:514).
+    #[arg(long, value_name = "ADDR")]
+    pub syslog_udp: Option<SocketAddr>,
+    /// Listen for syslog over TCP (newline or octet-counted framing).
+    #[arg(long, value_name = "ADDR")]
+    pub syslog_tcp: Option<SocketAddr>,
+    /// Listen for syslog over TLS (needs --syslog-tls-cert and --syslog-tls-key).
+    #[arg(long, value_name = "ADDR", requires_all = ["syslog_tls_cert", "syslog_tls_key"])]
+    pub syslog_tls: Option<SocketAddr>,
+    /// PEM certificate chain for --syslog-tls.
+    #[arg(long, value_name = "FILE")]
+    pub syslog_tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key for --syslog-tls.
+    #[arg(long, value_name = "FILE")]
+    pub syslog_tls_key: Option<std::path::PathBuf>,
     /// Seconds a batch taken by a worker may stay unacknowledged before another worker gets it.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub bus_ack_wait: u64,
@@ -64,6 +79,15 @@ fn monitoring(args: &ServeArgs) -> mamori_server::Monitoring {
         rate_per_sender: args.ingest_rate,
         bus: None,
         retention_days: i64::from(args.retention_days.max(1)),
+        syslog: mamori_server::syslog_intake::SyslogListeners {
+            udp: args.syslog_udp,
+            tcp: args.syslog_tcp,
+            tls: args
+                .syslog_tls
+                .zip(args.syslog_tls_cert.clone())
+                .zip(args.syslog_tls_key.clone())
+                .map(|((a, c), k)| (a, c, k)),
+        },
     }
 }
 
