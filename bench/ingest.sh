@@ -94,9 +94,9 @@ bus)
     chmod 755 "$TMP"
     runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA_DIR" -A trust >/dev/null
     PG_PORT=$(free_port)
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/log" \
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$TMP/pg.log" \
         -o "-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on" start >/dev/null
-    wait_port "$PG_PORT"
+    wait_port "$PG_PORT" || { cat "$TMP/pg.log" >&2; exit 1; }
     NATS_BIN=${NATS_BIN:-$ROOT/.venv/bin/nats-server}
     for W in "$@"; do
         DB_NAME="bench_$W"
@@ -104,7 +104,8 @@ bus)
         DB="postgres://postgres@127.0.0.1:$PG_PORT/$DB_NAME"
         NATS_PORT=$(free_port)
         mkdir -p "$TMP/nats-$W"
-        "$NATS_BIN" -js -sd "$TMP/nats-$W" -a 127.0.0.1 -p "$NATS_PORT" --max_payload 8MB >/dev/null 2>&1 &
+        printf 'listen: "127.0.0.1:%s"\njetstream { store_dir: "%s" }\nmax_payload: 8MB\n' "$NATS_PORT" "$TMP/nats-$W" >"$TMP/nats-$W.conf"
+        "$NATS_BIN" -c "$TMP/nats-$W.conf" >"$TMP/nats-$W.log" 2>&1 &
         NATS_PID=$!; PIDS+=($NATS_PID)
         wait_port "$NATS_PORT"
         rm -rf "$TMP/hub"
