@@ -131,7 +131,12 @@ impl Pipeline {
         .await
         .map_err(|e| PipelineError::Worker(e.to_string()))?;
         let prepared_at = started.elapsed();
-        let out = self.store.commit_batch(&prepared).await?;
+        let engine = Arc::clone(&self.engine);
+        let evaluate = move |g: &mamori_store::ingest::NewObservation,
+                             rows: &[mamori_store::ingest::ObservationRow]| {
+            process::evaluate_correlation(&engine, g, rows)
+        };
+        let out = self.store.commit_batch_with(&prepared, &evaluate).await?;
         tracing::debug!(
             events = out.accepted,
             alerts = prepared.alerts.len(),

@@ -10,7 +10,9 @@ use mamori_detect::ioc::IocHit;
 use mamori_detect::{CompiledRule, FindingSink};
 use mamori_model::OrgId;
 use mamori_parse::LineParser;
-use mamori_store::ingest::{AlertHit, IngestBatch, NewDeadLetter, NewEvent, SightingHit};
+use mamori_store::ingest::{
+    AlertHit, IngestBatch, NewDeadLetter, NewEvent, NewObservation, ObservationRow, SightingHit,
+};
 use serde_json::Value;
 
 use crate::batch::{RawBatch, Routing};
@@ -24,19 +26,20 @@ const EVIDENCE_PER_BATCH: usize = 5;
 
 #[derive(Default)]
 struct Findings {
-    rules: Vec<(String, String, String)>,
+    /// (rule index, id, title, level)
+    rules: Vec<(usize, String, String, String)>,
     iocs: Vec<(String, String)>,
 }
 
 impl FindingSink for Findings {
-    fn on_match(&mut self, _: usize, rule: &CompiledRule, _: &EventView) -> bool {
+    fn on_match(&mut self, i: usize, rule: &CompiledRule, _: &EventView) -> bool {
         let id = if rule.meta.id.is_empty() {
             rule.meta.title.clone()
         } else {
             rule.meta.id.clone()
         };
         self.rules
-            .push((id, rule.meta.title.clone(), rule.meta.level.to_string()));
+            .push((i, id, rule.meta.title.clone(), rule.meta.level.to_string()));
         true
     }
     fn on_ioc(&mut self, hit: &IocHit<'_>, _: &EventView) -> bool {
@@ -85,6 +88,8 @@ pub fn prepare(
     let mut dead = Vec::new();
     let mut alerts: HashMap<String, AlertHit> = HashMap::new();
     let mut sightings: HashMap<(String, String), SightingHit> = HashMap::new();
+    let mut observations: Vec<NewObservation> = Vec::new();
+    let rs = engine.ruleset();
     let window = settings.alert_window_ms.max(1);
     let text = String::from_utf8_lossy(&batch.body);
     for (n, line) in text.split('\n').enumerate() {
@@ -119,9 +124,12 @@ pub fn prepare(
             continue;
         }
         let mut norm = normalise(parsed, h.received_at);
-        engine.ruleset().prepare(&mut norm.view);
+        rs.prepare(&mut norm.view);
+        if norm.view.timestamp_ms.is_none() {
+            norm.view.timestamp_ms = Some(norm.stored.ts);
+        }
         let mut f = Findings::default();
-        engine.ruleset().scan(&norm.view, &mut f);
+        rs.scan(&norm.view, &mut f);
         if !indicators.set.is_empty() {
             for hit in indicators.set.scan(&norm.view) {
                 f.on_ioc(&hit, &norm.view);
@@ -155,8 +163,32 @@ pub fn prepare(
                     a.evidence.push((ts, norm.stored.doc.clone()));
                 }
             };
-            for (id, title, level) in f.rules {
-                add("sigma", id, title, level);
+            for (i, id, title, level) in f.rules {
+                for &ci in rs.correlations_of(i) {
+                    let Some(c) = rs.correlations().get(ci) else {
+                        continue;
+                    };
+                    if let Some(o) = c.observe(i, &norm.view, 0) {
+                        observations.push(NewObservation {
+                            corr_index: ci,
+                            corr_id: if c.meta.id.is_empty() {
+                                c.meta.title.clone()
+                            } else {
+                                c.meta.id.clone()
+                            },
+                            timespan_ms: c.timespan_ms,
+                            org_id: org,
+                            grp: o.key.join("\u{1f}"),
+                            ts: o.ts,
+                            rule_pos: o.rule_pos as i64,
+                            value: o.value,
+                        });
+                    }
+                }
+                // Rules with `generate: false` only feed correlations.
+                if !rs.is_suppressed(i) {
+                    add("sigma", id, title, level);
+                }
             }
             let filter = org_table.filter(org);
             for (value, field) in f.iocs {
@@ -196,6 +228,7 @@ pub fn prepare(
         dead_letters: dead,
         alerts: alerts.into_values().collect(),
         sightings: sightings.into_values().collect(),
+        observations,
         cross_org: settings
             .cross_org
             .as_ref()
@@ -225,4 +258,67 @@ fn clip(s: &str) -> String {
         end -= 1;
     }
     s[..end].to_owned()
+}
+
+/// Evaluates a Sigma correlation over a group's stored observations; each firing window is one
+/// alert (keyed by its first observation, so re-evaluation updates rather than repeats it).
+pub fn evaluate_correlation(
+    engine: &Engine,
+    group: &NewObservation,
+    rows: &[ObservationRow],
+) -> Vec<AlertHit> {
+    let rs = engine.ruleset();
+    let Some(c) = rs.correlations().get(group.corr_index) else {
+        return Vec::new();
+    };
+    if rs.is_correlation_suppressed(group.corr_index) {
+        return Vec::new();
+    }
+    let key: Vec<String> = group.grp.split('\u{1f}').map(str::to_owned).collect();
+    let obs = rows
+        .iter()
+        .map(|r| mamori_detect::correlation::Observation {
+            ts: r.ts,
+            rule_pos: usize::try_from(r.rule_pos).unwrap_or(usize::MAX),
+            key: key.clone(),
+            value: r.value.clone(),
+            detection: 0,
+        })
+        .collect();
+    c.evaluate(group.corr_index, obs)
+        .into_iter()
+        .map(|hit| {
+            let shown: Vec<String> = hit.key.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let host = hit
+                .key
+                .iter()
+                .find(|(k, _)| {
+                    let k = k.to_ascii_lowercase();
+                    k == "computer" || k == "host.name" || k == "hostname" || k == "workstationname"
+                })
+                .map_or_else(|| "*".to_owned(), |(_, v)| v.clone());
+            AlertHit {
+                dedup_key: format!(
+                    "corr|{}|{}|{}|{}",
+                    group.org_id, group.corr_id, group.grp, hit.first_ts
+                ),
+                org_id: group.org_id,
+                route: "sensor".into(),
+                kind: "correlation".into(),
+                rule_id: group.corr_id.clone(),
+                title: c.meta.title.clone(),
+                level: c.meta.level.to_string(),
+                host,
+                first_seen: hit.first_ts,
+                last_seen: hit.last_ts,
+                count: hit.count as i64,
+                evidence: vec![(
+                    hit.last_ts,
+                    serde_json::json!({"correlation": c.meta.title, "group": shown, "count": hit.count,
+                                       "first": hit.first_ts, "last": hit.last_ts})
+                    .to_string(),
+                )],
+            }
+        })
+        .collect()
 }

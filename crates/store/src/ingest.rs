@@ -80,6 +80,36 @@ pub struct CrossOrgRule {
     pub hub_org: OrgId,
 }
 
+/// A base match of a rule that a Sigma correlation rule refers to.
+#[derive(Debug, Clone)]
+pub struct NewObservation {
+    /// The correlation's index in the engine's rule set (handed back to the evaluator).
+    pub corr_index: usize,
+    /// The correlation rule's id (or title when it has none).
+    pub corr_id: String,
+    /// Its window length.
+    pub timespan_ms: i64,
+    pub org_id: OrgId,
+    /// The group-by values, joined with U+001F.
+    pub grp: String,
+    pub ts: i64,
+    pub rule_pos: i64,
+    pub value: Option<String>,
+}
+
+/// A stored observation, as the evaluator gets it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ObservationRow {
+    pub ts: i64,
+    pub rule_pos: i64,
+    pub value: Option<String>,
+}
+
+/// Evaluates one correlation group over its stored observations in the window around the
+/// batch's: `(the batch's observation for the group, all of the group's rows) -> alerts`.
+pub type CorrelationEvaluator<'a> =
+    &'a (dyn Fn(&NewObservation, &[ObservationRow]) -> Vec<AlertHit> + Sync);
+
 /// A batch to commit.
 #[derive(Debug, Clone)]
 pub struct IngestBatch {
@@ -93,6 +123,8 @@ pub struct IngestBatch {
     pub alerts: Vec<AlertHit>,
     pub sightings: Vec<SightingHit>,
     pub cross_org: Option<CrossOrgRule>,
+    /// Observations for Sigma correlation rules.
+    pub observations: Vec<NewObservation>,
 }
 
 /// What committing a batch did.
@@ -111,6 +143,16 @@ pub struct BatchOutcome {
 impl Store {
     /// Commits a batch in one transaction; see the module documentation.
     pub async fn commit_batch(&self, b: &IngestBatch) -> Result<BatchOutcome, StoreError> {
+        self.commit_batch_with(b, &|_, _| Vec::new()).await
+    }
+
+    /// Commits a batch, evaluating Sigma correlations over the stored observations of every
+    /// group the batch adds to (inside the transaction, so all workers see the same state).
+    pub async fn commit_batch_with(
+        &self,
+        b: &IngestBatch,
+        evaluate: CorrelationEvaluator<'_>,
+    ) -> Result<BatchOutcome, StoreError> {
         if self.backend() == Backend::Postgres {
             self.ensure_event_partitions(b.events.iter().map(|e| e.ts))
                 .await?;
@@ -249,13 +291,61 @@ impl Store {
                             host: "*".into(),
                             first_seen: s.seen_at,
                             last_seen: s.seen_at,
-                            count: s.count,
+                            count: orgs.len() as i64,
                             evidence: vec![(
                                 s.seen_at,
                                 serde_json::json!({"indicator.type": s.kind, "indicator.value": s.value, "organizations": orgs}).to_string(),
                             )],
                         });
                     }
+                }
+                // Sigma correlations: store the observations, then evaluate each group touched.
+                for chunk in b.observations.chunks(ROWS_PER_INSERT) {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO correlation_observations (corr_id, org_id, grp, ts, rule_pos, value) ",
+                    );
+                    q.push_values(chunk, |mut row, o| {
+                        row.push_bind(&o.corr_id)
+                            .push_bind(o.org_id.to_string())
+                            .push_bind(&o.grp)
+                            .push_bind(o.ts)
+                            .push_bind(o.rule_pos)
+                            .push_bind(&o.value);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                let mut groups: Vec<&NewObservation> = Vec::new();
+                for o in &b.observations {
+                    if !groups.iter().any(|g| g.corr_id == o.corr_id && g.org_id == o.org_id && g.grp == o.grp) {
+                        groups.push(o);
+                    }
+                }
+                for g in groups {
+                    let (lo, hi) = b
+                        .observations
+                        .iter()
+                        .filter(|o| o.corr_id == g.corr_id && o.org_id == g.org_id && o.grp == g.grp)
+                        .fold((i64::MAX, i64::MIN), |(lo, hi), o| (lo.min(o.ts), hi.max(o.ts)));
+                    if backend == Backend::Postgres {
+                        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                            .bind(format!("corr|{}|{}|{}", g.corr_id, g.org_id, g.grp))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    let rows: Vec<ObservationRow> = sqlx::query_as(
+                        "SELECT ts, rule_pos, value FROM correlation_observations \
+                         WHERE corr_id = $1 AND org_id = $2 AND grp = $3 AND ts >= $4 AND ts <= $5 ORDER BY ts",
+                    )
+                    .bind(&g.corr_id)
+                    .bind(g.org_id.to_string())
+                    .bind(&g.grp)
+                    .bind(lo.saturating_sub(g.timespan_ms))
+                    .bind(hi.saturating_add(g.timespan_ms))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let hits = evaluate(g, &rows);
+                    out.correlations += hits.len() as i64;
+                    alerts.extend(hits);
                 }
                 // Suppressions of the organisations concerned, in one query.
                 let mut suppressions: Vec<(String, String, String)> = Vec::new();
@@ -301,7 +391,9 @@ impl Store {
                          ON CONFLICT (dedup_key) DO UPDATE SET \
                            first_seen = CASE WHEN excluded.first_seen < alerts.first_seen THEN excluded.first_seen ELSE alerts.first_seen END, \
                            last_seen = CASE WHEN excluded.last_seen > alerts.last_seen THEN excluded.last_seen ELSE alerts.last_seen END, \
-                           event_count = alerts.event_count + excluded.event_count, \
+                           event_count = CASE WHEN excluded.kind = 'correlation' \
+                             THEN (CASE WHEN excluded.event_count > alerts.event_count THEN excluded.event_count ELSE alerts.event_count END) \
+                             ELSE alerts.event_count + excluded.event_count END, \
                            title = excluded.title, \
                            modified_at = excluded.modified_at \
                          RETURNING id, event_count",
@@ -328,7 +420,12 @@ impl Store {
                     }
                     // Evidence numbered by the alert's event count before this batch: unique,
                     // and at most MAX_EVIDENCE rows per alert without reading them back.
-                    let before = total - a.count;
+                    let before = if a.kind == "correlation" {
+                        // Max semantics: evidence only when the alert is new.
+                        if got == id { 0 } else { MAX_EVIDENCE }
+                    } else {
+                        total - a.count
+                    };
                     for (k, (ts, doc)) in a.evidence.iter().enumerate() {
                         let seq = before + k as i64;
                         if seq >= MAX_EVIDENCE {

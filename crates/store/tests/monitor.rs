@@ -82,6 +82,7 @@ fn batch(org: OrgId, id: &str, events: Vec<NewEvent>) -> IngestBatch {
         alerts: vec![],
         sightings: vec![],
         cross_org: None,
+        observations: vec![],
     }
 }
 

@@ -105,3 +105,15 @@ CREATE TABLE event_retention (
     days       INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
+
+-- Base matches of rules that Sigma correlation rules refer to, per organisation and group
+-- key, so that every hub worker evaluates correlations over the same state.
+CREATE TABLE correlation_observations (
+    corr_id  TEXT NOT NULL,
+    org_id   TEXT NOT NULL,
+    grp      TEXT NOT NULL,
+    ts       INTEGER NOT NULL,
+    rule_pos INTEGER NOT NULL,
+    value    TEXT
+);
+CREATE INDEX correlation_observations_key ON correlation_observations(corr_id, org_id, grp, ts);
