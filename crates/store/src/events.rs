@@ -1,6 +1,6 @@
 //! Stored events and dead letters: search by time range, organisation, indexed fields, any
-//! field of the event document and substring text (trigram indexes on both backends, so
-//! Japanese text is found too); retention.
+//! field of the event document and text (the same words and CJK bigrams on both backends, see
+//! [`crate::fts`], so Japanese text is found too); retention.
 
 use mamori_model::OrgId;
 use serde::Serialize;
@@ -38,7 +38,8 @@ pub struct EventQuery {
     pub org: Option<OrgId>,
     pub from: Option<i64>,
     pub to: Option<i64>,
-    /// Substring anywhere in the event's values (case-insensitive).
+    /// Words anywhere in the event's values (case-insensitive, the last one a prefix; CJK by
+    /// bigrams).
     pub text: Option<String>,
     /// Exact values of event fields, e.g. `("host.name", "ws01")`.
     pub fields: Vec<(String, String)>,
@@ -129,22 +130,30 @@ impl Store {
                 }
             }
             if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                match (backend, crate::fts::match_query(t)) {
-                    (Backend::Sqlite, Some(m)) => {
+                match (backend, crate::fts::match_query(t), crate::fts::tsquery(t)) {
+                    (Backend::Sqlite, Some(m), _) => {
                         b.push(
                             " AND e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ",
                         )
                         .push_bind(m)
                         .push(")");
                     }
-                    (backend, _) => {
+                    (Backend::Postgres, _, Some(tq)) => {
+                        b.push(
+                            " AND to_tsvector('simple', e.search_text) @@ to_tsquery('simple', ",
+                        )
+                        .push_bind(tq)
+                        .push(")");
+                    }
+                    // No word in the text (only punctuation): a plain substring scan.
+                    _ => {
                         let pattern = format!("%{}%", like_escape(t));
-                        let (col, like) = if backend == Backend::Sqlite {
-                            ("e.doc", "LIKE")
+                        let like = if backend == Backend::Sqlite {
+                            "LIKE"
                         } else {
-                            ("e.search_text", "ILIKE")
+                            "ILIKE"
                         };
-                        b.push(format_args!(" AND {col} {like} "))
+                        b.push(format_args!(" AND e.doc {like} "))
                             .push_bind(pattern)
                             .push(" ESCAPE '\\'");
                     }

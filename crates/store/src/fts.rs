@@ -55,6 +55,34 @@ pub fn index_text(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The words of a text (CJK as bigrams), lower-case, separated by single spaces: what
+/// PostgreSQL's `to_tsvector('simple', …)` indexes, so both backends split text alike.
+pub fn index_words(s: &str) -> String {
+    let text = index_text(s);
+    let mut out = String::with_capacity(text.len());
+    for w in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(w.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+/// A PostgreSQL `to_tsquery('simple', …)` for a user's text: its words as a phrase (`<->`),
+/// the last one as a prefix. `None` when there is no word.
+pub fn tsquery(q: &str) -> Option<String> {
+    let words = index_words(q);
+    if words.is_empty() {
+        return None;
+    }
+    let ws: Vec<&str> = words.split(' ').collect();
+    Some(format!("{}:*", ws.join(" <-> ")))
+}
+
 /// An FTS5 MATCH expression for a user's text: its words (and CJK bigrams) as one phrase, the
 /// last word as a prefix. `None` when the text has no word to search for.
 pub fn match_query(q: &str) -> Option<String> {
@@ -81,6 +109,20 @@ mod tests {
             " ログ グオ オン ン失 失敗  user=taro"
         );
         assert_eq!(index_text("a山b"), "a 山 b");
+    }
+
+    #[test]
+    fn postgres_words_match_sqlite_tokens() {
+        assert_eq!(
+            index_words("PowerShell.exe -enc 192.0.2.1"),
+            "powershell exe enc 192 0 2 1"
+        );
+        assert_eq!(index_words("ログオン失敗"), "ログ グオ オン ン失 失敗");
+        assert_eq!(
+            tsquery("powershell.ex").as_deref(),
+            Some("powershell <-> ex:*")
+        );
+        assert_eq!(tsquery("' & !").as_deref(), None);
     }
 
     #[test]

@@ -207,7 +207,7 @@ impl Store {
                             .push_bind(&e.message)
                             .push_bind(&e.doc);
                         if backend == Backend::Postgres {
-                            row.push_bind(&e.text);
+                            row.push_bind(crate::fts::index_words(&e.text));
                         }
                     });
                     if backend == Backend::Sqlite {

@@ -1,8 +1,6 @@
 -- Monitoring (issue 5): sensors, ingested batches, stored events (partitioned by day, with a
--- trigram index for substring search), dead letters, alerts with their evidence, and
--- false-positive suppressions.
-
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
+-- word index for text search, the same words and CJK bigrams as SQLite's FTS5 table), dead
+-- letters, alerts with their evidence, and false-positive suppressions.
 
 CREATE TABLE sensors (
     id           TEXT PRIMARY KEY,
@@ -45,7 +43,8 @@ CREATE TABLE events (
 CREATE TABLE events_default PARTITION OF events DEFAULT;
 CREATE INDEX events_org_ts ON events(org_id, ts);
 CREATE INDEX events_ts ON events(ts);
-CREATE INDEX events_search ON events USING gin (search_text gin_trgm_ops);
+-- search_text holds the words (lower-case, CJK as bigrams) separated by spaces.
+CREATE INDEX events_search ON events USING gin (to_tsvector('simple', search_text));
 
 CREATE TABLE dead_letters (
     id          BIGSERIAL PRIMARY KEY,
