@@ -23,6 +23,9 @@ pub struct Monitoring {
     pub bus: Option<mamori_bus::Bus>,
     /// Days events are kept for organisations without their own retention.
     pub retention_days: i64,
+    /// The rule files behind `engine` as served to sensors in their bundles
+    /// ([`crate::bundle::read_rule_files`] reads them from the `--rules` paths).
+    pub rule_files: Vec<crate::bundle::RuleFile>,
 }
 
 impl Default for Monitoring {
@@ -33,6 +36,7 @@ impl Default for Monitoring {
             rate_per_sender: 200_000,
             bus: None,
             retention_days: 90,
+            rule_files: Vec::new(),
         }
     }
 }
@@ -52,6 +56,8 @@ pub struct Inner {
     pub ingest_limiter: IngestLimiter,
     pub bus: Option<mamori_bus::Bus>,
     pub retention_days: i64,
+    /// Signed rule bundles for sensors.
+    pub bundles: crate::bundle::Bundles,
 }
 
 impl AppState {
@@ -84,6 +90,7 @@ impl AppState {
             ingest_limiter: IngestLimiter::new(monitoring.rate_per_sender),
             bus: monitoring.bus,
             retention_days: monitoring.retention_days,
+            bundles: crate::bundle::Bundles::new(config.data_dir.clone(), monitoring.rule_files),
             store,
             config,
             limiter,

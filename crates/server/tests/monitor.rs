@@ -41,6 +41,7 @@ fn monitoring(rate: u32) -> mamori_server::Monitoring {
         rate_per_sender: rate,
         bus: None,
         retention_days: 90,
+        rule_files: vec![mamori_server::bundle::RuleFile::new("rule.yml", RULE)],
     }
 }
 

@@ -64,6 +64,7 @@ fn monitoring(args: &ServeArgs) -> mamori_server::Monitoring {
         rate_per_sender: args.ingest_rate,
         bus: None,
         retention_days: i64::from(args.retention_days.max(1)),
+        rule_files: mamori_server::bundle::read_rule_files(&args.rules),
     }
 }
 
