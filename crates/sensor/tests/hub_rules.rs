@@ -41,13 +41,14 @@ fn sha(b: &[u8]) -> String {
 }
 
 async fn key(State(s): State<Arc<Srv>>) -> impl IntoResponse {
-    axum::Json(json!({"algorithm": "ed25519", "public_key": B64.encode(s.pair.public_key().as_ref()), "key_id": "k"}))
+    axum::Json(
+        json!({"algorithm": "ed25519", "public_key": B64.encode(s.pair.public_key().as_ref()), "key_id": "k"}),
+    )
 }
 
 async fn bundle(State(s): State<Arc<Srv>>) -> impl IntoResponse {
     let f = s.fake.lock().unwrap();
-    let rules: BTreeMap<String, String> =
-        [("t/r.yml".to_owned(), sha(f.rule.as_bytes()))].into();
+    let rules: BTreeMap<String, String> = [("t/r.yml".to_owned(), sha(f.rule.as_bytes()))].into();
     let inds: BTreeSet<Indicator> = [Indicator {
         kind: "ipv4".into(),
         value: "203.0.113.9".into(),
