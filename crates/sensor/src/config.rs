@@ -441,4 +441,36 @@ mod tests {
         let e = f.apply(&mut cfg).unwrap_err();
         assert!(e.to_string().contains("forward"), "{e}");
     }
+
+    #[test]
+    fn rules_from_the_hub_in_the_file() {
+        let p = Path::new("sensor.toml");
+        let mut cfg = SensorConfig::new("http://h", Secret("t".into()));
+        let f = FileConfig::parse(
+            p,
+            "rules_from_hub = true\nhub_key = \"AAAA\"\nrules_interval_secs = 60\n",
+        )
+        .unwrap();
+        f.apply(&mut cfg).unwrap();
+        assert_eq!(
+            cfg.rules,
+            RuleSource::Hub {
+                pin: Some("AAAA".into()),
+                interval: Duration::from_secs(60),
+                cache_dir: None,
+            }
+        );
+        let f = FileConfig::parse(p, "rules_from_hub = true\nrules = [\"r\"]\n").unwrap();
+        let e = f.apply(&mut cfg).unwrap_err();
+        assert!(e.to_string().contains("rules_from_hub"), "{e}");
+        let f = FileConfig::parse(p, "rules = [\"r\"]\n").unwrap();
+        f.apply(&mut cfg).unwrap();
+        assert_eq!(
+            cfg.rules,
+            RuleSource::Local {
+                dirs: vec![PathBuf::from("r")],
+                ioc: None
+            }
+        );
+    }
 }

@@ -301,7 +301,11 @@ async fn sensor_bundle(
             .ok_or(ApiError::Unauthenticated)?,
         _ => return Err(ApiError::Unauthenticated),
     };
-    let since = params.since.as_deref().filter(|s| !s.is_empty());
+    // Versions are 64 hex digits; anything else is unknown (a full bundle).
+    let since = params
+        .since
+        .as_deref()
+        .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()));
     let signed = crate::bundle::bundle_for(&state, &sensor, since).await?;
     axum::response::Response::builder()
         .status(StatusCode::OK)
