@@ -2,7 +2,8 @@
 //! `mamori admin sensor add`, and `mamori sensor --once` reading a log file and an EVTX
 //! directory; the events arrive in `GET /api/v1/events` for the sensor's organisation, a
 //! second run sends nothing twice. The EVTX part is skipped (with a message) when
-//! ../shared/corpora is absent.
+//! ../shared/corpora is absent. With `--rules-from-hub` the sensor matches with the rules and
+//! indicators the hub serves (signed; a wrong pinned key refuses them).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
@@ -42,8 +43,13 @@ impl Drop for Served {
 }
 
 fn serve_at(dir: &Path, port: u16) -> Served {
+    serve_with(dir, port, &[])
+}
+
+fn serve_with(dir: &Path, port: u16, extra: &[&str]) -> Served {
     let child = Command::new(BIN)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
         .current_dir(dir)
         .env_remove("MAMORI_CONFIG")
         .env("MAMORI_LOG__LEVEL", "warn")
@@ -331,4 +337,190 @@ fn sensor_config_file_errors_name_the_key() {
         text(&o)
     );
     assert!(dir.path().join("st/spool").is_dir());
+}
+
+const HUB_RULE: &str = "title: Suspicious tool\nid: 6f0a3c1e-0000-4000-8000-000000000001\nlevel: high\nlogsource:\n  category: test\ndetection:\n  s:\n    message|contains: mimikatz\n  condition: s\n";
+
+#[test]
+fn sensor_matches_with_rules_and_indicators_from_the_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = dir.path().join("hub");
+    let rules = hub.join("sigma");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("tool.yml"), HUB_RULE).unwrap();
+    let run = |args: &[&str]| mamori(args, &hub);
+    ok(run(&["migrate"]));
+    ok(run(&[
+        "admin",
+        "org",
+        "create",
+        "--slug",
+        "mofa",
+        "--name-en",
+        "Ministry",
+        "--kind",
+        "ministry",
+    ]));
+    let out = ok(run(&["admin", "sensor", "add", "--org", "mofa", "tokyo-1"]));
+    let sensor_token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("token (shown once): "))
+        .expect("token line")
+        .trim()
+        .to_owned();
+    ok(run(&[
+        "admin",
+        "user",
+        "create",
+        "--org",
+        "mofa",
+        "--username",
+        "mofa.analyst",
+        "--role",
+        "analyst",
+    ]));
+    let writer = ok(run(&[
+        "admin",
+        "token",
+        "create",
+        "--user",
+        "mofa.analyst",
+        "--name",
+        "w",
+        "--scope",
+        "read,write",
+    ]))
+    .trim()
+    .to_owned();
+    let hub_key = ok(run(&["admin", "hub-key"])).trim().to_owned();
+    let port = mamori_testkit::free_port();
+    let _served = serve_with(&hub, port, &["--rules", "sigma"]);
+    let hub_url = format!("http://127.0.0.1:{port}");
+
+    // An indicator shared with everyone: the hub ships it to the sensor.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{hub_url}/api/v1/reports"))
+            .bearer_auth(&writer)
+            .json(&serde_json::json!({"title": "c2", "tlp": "CLEAR",
+                "indicators": [{"kind": "ipv4", "value": "203.0.113.7"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    });
+
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let log = site.join("app.log");
+    std::fs::write(
+        &log,
+        "{\"message\":\"ran mimikatz.exe\",\"n\":1}\n{\"message\":\"beacon\",\"source.ip\":\"203.0.113.7\",\"n\":2}\n{\"message\":\"quiet\",\"n\":3}\n",
+    )
+    .unwrap();
+    let log_spec = format!("{}:json", log.display());
+    let sensor = |state: &str, extra: &[&str]| {
+        let o = Command::new(BIN)
+            .args([
+                "sensor",
+                "--hub",
+                &hub_url,
+                "--token",
+                "env:SENSOR_TOKEN",
+                "--name",
+                "tokyo-1",
+                "--tail",
+                &log_spec,
+                "--state",
+                state,
+                "--from-start",
+                "--once",
+                "--rules-from-hub",
+            ])
+            .args(extra)
+            .current_dir(&site)
+            .env_remove("MAMORI_CONFIG")
+            .env("SENSOR_TOKEN", &sensor_token)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        (
+            String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+
+    // Trust on first use: the key is fetched and stored; only matches go to the hub.
+    let (summary, log_text) = sensor("state", &["--forward", "alerts"]);
+    assert!(
+        summary.contains("matched 2, forwarded 2,"),
+        "{summary}\n{log_text}"
+    );
+    let stored = std::fs::read_to_string(site.join("state/hub-key.pub")).unwrap();
+    assert_eq!(stored.trim(), hub_key);
+    assert!(
+        site.join("state/hub-rules/current/rules/sigma/tool.yml")
+            .is_file()
+    );
+    let got = events(port, &writer);
+    assert_eq!(got.len(), 2, "{got:?}");
+    let docs: Vec<String> = got.iter().map(|e| e["doc"].to_string()).collect();
+    assert!(
+        docs.iter()
+            .any(|d| d.contains("mamori.sensor.matches") && d.contains("Suspicious tool")),
+        "{docs:?}"
+    );
+    assert!(
+        docs.iter()
+            .any(|d| d.contains("mamori.sensor.matches") && d.contains("203.0.113.7")),
+        "{docs:?}"
+    );
+
+    // A pinned key that is not the hub's: the bundle is refused, nothing matches.
+    let (summary, log_text) = sensor(
+        "state-wrong-key",
+        &[
+            "--forward",
+            "alerts",
+            "--hub-key",
+            "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+        ],
+    );
+    assert!(
+        summary.contains("matched 0, forwarded 0,"),
+        "{summary}\n{log_text}"
+    );
+    assert!(log_text.contains("bad signature"), "{log_text}");
+    assert!(
+        log_text.contains(&hub_url),
+        "the error names the hub: {log_text}"
+    );
+
+    // The correct pin works, and a later run with the hub gone matches from the cache.
+    let (summary, _) = sensor(
+        "state-pinned",
+        &["--forward", "alerts", "--hub-key", &hub_key],
+    );
+    assert!(summary.contains("matched 2,"), "{summary}");
+    drop(_served);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| {
+            std::io::Write::write_all(&mut f, b"{\"message\":\"mimikatz again\",\"n\":4}\n")
+        })
+        .unwrap();
+    let (summary, log_text) = sensor("state-pinned", &["--forward", "alerts"]);
+    assert!(
+        summary.contains("read 1, parsed 1, rejected 0, matched 1, forwarded 0, buffered 1"),
+        "{summary}\n{log_text}"
+    );
+    assert!(
+        log_text.contains("matching with the cached rules"),
+        "{log_text}"
+    );
 }

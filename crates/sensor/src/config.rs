@@ -107,8 +107,7 @@ impl Secret {
     }
 }
 
-/// Where the rules and indicators for local matching come from. `Hub` (signed bundles pulled
-/// from the hub) is the next step; today only local files exist.
+/// Where the rules and indicators for local matching come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuleSource {
     /// Sigma rule directories and an indicator file on this machine.
@@ -116,6 +115,25 @@ pub enum RuleSource {
         dirs: Vec<PathBuf>,
         ioc: Option<PathBuf>,
     },
+    /// Signed bundles pulled from the hub every `interval` ([`crate::bundle`]).
+    Hub {
+        /// The hub's public key (base64); `None`: trust the key the hub gives on first use.
+        pin: Option<String>,
+        interval: Duration,
+        /// `None`: `<state>/hub-rules`.
+        cache_dir: Option<PathBuf>,
+    },
+}
+
+impl RuleSource {
+    /// Pull rules from the hub every 5 minutes, trusting its key on first use.
+    pub fn hub() -> Self {
+        RuleSource::Hub {
+            pin: None,
+            interval: Duration::from_secs(300),
+            cache_dir: None,
+        }
+    }
 }
 
 /// Everything the sensor needs to run.
@@ -259,6 +277,11 @@ pub struct FileConfig {
     pub forward: Option<String>,
     pub rules: Option<Vec<PathBuf>>,
     pub ioc: Option<PathBuf>,
+    /// Pull signed rule bundles from the hub instead of `rules`/`ioc`.
+    pub rules_from_hub: Option<bool>,
+    /// The hub's public key (base64) to pin.
+    pub hub_key: Option<String>,
+    pub rules_interval_secs: Option<u64>,
     pub ca: Option<PathBuf>,
     pub state: Option<PathBuf>,
     pub buffer_max_bytes: Option<u64>,
@@ -328,10 +351,37 @@ impl FileConfig {
         if let Some(f) = self.forward {
             cfg.forward = f.parse().map_err(setting("forward"))?;
         }
-        if self.rules.is_some() || self.ioc.is_some() {
-            let RuleSource::Local { dirs, ioc } = &mut cfg.rules;
-            set(dirs, self.rules);
-            *ioc = self.ioc.or(ioc.take());
+        let hub_keys = self.hub_key.is_some() || self.rules_interval_secs.is_some();
+        if self.rules_from_hub == Some(true) || hub_keys {
+            if self.rules.is_some() || self.ioc.is_some() {
+                return Err(setting("rules_from_hub")(
+                    "give rules/ioc or rules_from_hub, not both".into(),
+                ));
+            }
+            if self.rules_from_hub == Some(false) {
+                return Err(setting("hub_key")("needs rules_from_hub = true".into()));
+            }
+            if !matches!(cfg.rules, RuleSource::Hub { .. }) {
+                cfg.rules = RuleSource::hub();
+            }
+            if let RuleSource::Hub { pin, interval, .. } = &mut cfg.rules {
+                *pin = self.hub_key.or(pin.take());
+                set(
+                    interval,
+                    self.rules_interval_secs
+                        .map(|s| Duration::from_secs(s.max(1))),
+                );
+            }
+        } else if self.rules.is_some() || self.ioc.is_some() {
+            if let RuleSource::Local { dirs, ioc } = &mut cfg.rules {
+                set(dirs, self.rules);
+                *ioc = self.ioc.or(ioc.take());
+            } else {
+                cfg.rules = RuleSource::Local {
+                    dirs: self.rules.unwrap_or_default(),
+                    ioc: self.ioc,
+                };
+            }
         }
         cfg.ca = self.ca.or(cfg.ca.take());
         set(&mut cfg.state, self.state);
@@ -390,5 +440,37 @@ mod tests {
         let f = FileConfig::parse(p, "forward = \"most\"\n").unwrap();
         let e = f.apply(&mut cfg).unwrap_err();
         assert!(e.to_string().contains("forward"), "{e}");
+    }
+
+    #[test]
+    fn rules_from_the_hub_in_the_file() {
+        let p = Path::new("sensor.toml");
+        let mut cfg = SensorConfig::new("http://h", Secret("t".into()));
+        let f = FileConfig::parse(
+            p,
+            "rules_from_hub = true\nhub_key = \"AAAA\"\nrules_interval_secs = 60\n",
+        )
+        .unwrap();
+        f.apply(&mut cfg).unwrap();
+        assert_eq!(
+            cfg.rules,
+            RuleSource::Hub {
+                pin: Some("AAAA".into()),
+                interval: Duration::from_secs(60),
+                cache_dir: None,
+            }
+        );
+        let f = FileConfig::parse(p, "rules_from_hub = true\nrules = [\"r\"]\n").unwrap();
+        let e = f.apply(&mut cfg).unwrap_err();
+        assert!(e.to_string().contains("rules_from_hub"), "{e}");
+        let f = FileConfig::parse(p, "rules = [\"r\"]\n").unwrap();
+        f.apply(&mut cfg).unwrap();
+        assert_eq!(
+            cfg.rules,
+            RuleSource::Local {
+                dirs: vec![PathBuf::from("r")],
+                ioc: None
+            }
+        );
     }
 }

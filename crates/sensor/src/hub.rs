@@ -38,6 +38,7 @@ pub enum SendError {
 /// A connection to the hub.
 #[derive(Debug, Clone)]
 pub struct Hub {
+    base: String,
     endpoint: String,
     token: String,
     client: reqwest::Client,
@@ -83,6 +84,7 @@ impl Hub {
             .build()
             .map_err(|e| client_err(e.to_string()))?;
         Ok(Hub {
+            base: hub.trim_end_matches('/').to_owned(),
             endpoint: format!("{}/api/v1/events", hub.trim_end_matches('/')),
             token,
             client,
@@ -92,6 +94,35 @@ impl Hub {
     /// The endpoint URL.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The hub's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The URL of `path` (starting with `/`) on the hub.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `GET path` (with the sensor token when `auth`); the status, headers and body, or the
+    /// URL and why there is no answer.
+    pub async fn get(
+        &self,
+        path: &str,
+        auth: bool,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Vec<u8>), (String, String)> {
+        let url = self.url(path);
+        let mut req = self.client.get(&url);
+        if auth {
+            req = req.bearer_auth(&self.token);
+        }
+        let resp = req.send().await.map_err(|e| (url.clone(), chain(&e)))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(|e| (url.clone(), chain(&e)))?;
+        Ok((status, headers, body.to_vec()))
     }
 
     /// Sends a batch until it is acknowledged (whole, or as halves after 413s).

@@ -1,6 +1,7 @@
 //! `mamori sensor` as a library: runs next to a member organisation's logs, reads them
 //! ([`tail`] files, [`evtx_dir`] EVTX directories, [`syslog`] listeners), normalises every
-//! line with the shared parsers ([`normalise`]), matches locally ([`matcher`]), and forwards
+//! line with the shared parsers ([`normalise`]), matches locally ([`matcher`]; rules and
+//! indicators from local files or signed bundles pulled from the hub, [`bundle`]), and forwards
 //! batches ([`batch`]) to the hub ([`hub`], [`shipper`]) per the forward mode, buffering on
 //! disk ([`spool`]) when the hub cannot take them. Positions are checkpointed
 //! ([`checkpoint`]) only once what came before them is acknowledged or spooled.
@@ -8,6 +9,7 @@
 //! Entry points: [`run::run_until_signal`] (the CLI) and [`run::run`] (tests, embedding).
 
 pub mod batch;
+pub mod bundle;
 pub mod checkpoint;
 pub mod config;
 pub mod error;

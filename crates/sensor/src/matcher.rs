@@ -1,5 +1,6 @@
-//! Local matching: a [`mamori_detect::Detector`] built from the [`RuleSource`] (Sigma rule
-//! directories and an indicator file today; signed bundles from the hub later), rebuilt on
+//! Local matching: a [`mamori_detect::Detector`] built from a local [`RuleSource`] (Sigma rule
+//! directories and an indicator file; for rules from the hub, the cache the verified bundles
+//! are written to, [`crate::bundle::Cache::local_source`]), rebuilt on
 //! request (SIGHUP, or when [`Fingerprint`] sees the files change). Matching events get
 //! `mamori.sensor.matches`: `[{"rule", "id", "level"} | {"ioc", "field"}]`.
 
@@ -23,9 +24,13 @@ pub struct Matcher {
 }
 
 impl Matcher {
-    /// Loads the rules and indicators of `source` (None when it names none).
+    /// Loads the rules and indicators of a local `source` (None when it names none).
     pub fn load(source: &RuleSource) -> Result<Self, SensorError> {
-        let RuleSource::Local { dirs, ioc } = source;
+        let RuleSource::Local { dirs, ioc } = source else {
+            return Err(SensorError::Rules(
+                "rules from the hub are matched from their local cache".into(),
+            ));
+        };
         if dirs.is_empty() && ioc.is_none() {
             return Ok(Matcher::default());
         }
@@ -118,8 +123,10 @@ pub struct Fingerprint(Vec<(PathBuf, u64, Option<SystemTime>)>);
 
 impl Fingerprint {
     pub fn of(source: &RuleSource) -> Self {
-        let RuleSource::Local { dirs, ioc } = source;
         let mut out = Vec::new();
+        let RuleSource::Local { dirs, ioc } = source else {
+            return Fingerprint(out);
+        };
         for d in dirs {
             walk(d, &mut out);
         }

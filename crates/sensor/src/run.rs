@@ -2,7 +2,9 @@
 //! tasks), normalises, matches and batches every record in one pipeline task, hands batches
 //! to the [`Shipper`], and advances checkpoints only after a batch is acknowledged or
 //! spooled. Stops on the [`Control`] signal (or, with `once`, when the sources are read),
-//! flushing first.
+//! flushing first. With rules from the hub, one sync runs before matching starts (the cache
+//! serves when the hub is unreachable) and a task syncs every interval, asking the pipeline
+//! to reload when the rules changed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,8 +13,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::batch::BatchBuilder;
+use crate::bundle::HubRules;
 use crate::checkpoint::CheckpointStore;
-use crate::config::{ForwardMode, SensorConfig};
+use crate::config::{ForwardMode, RuleSource, SensorConfig};
 use crate::error::SensorError;
 use crate::evtx_dir::EvtxDirs;
 use crate::hub::{Backoff, Hub};
@@ -82,7 +85,34 @@ pub async fn run(cfg: SensorConfig, control: Control) -> Result<Summary, SensorE
     let hub = Hub::new(&cfg.hub, token, cfg.ca.as_deref())?;
     let checkpoints = CheckpointStore::open(&cfg.state)?;
     let spool = Spool::open(&cfg.state.join("spool"), cfg.buffer_max_bytes)?;
-    let matcher = Matcher::load(&cfg.rules)?;
+    let (updated_tx, updated) = mpsc::channel::<()>(1);
+    let source = match &cfg.rules {
+        RuleSource::Local { .. } => cfg.rules.clone(),
+        RuleSource::Hub {
+            pin,
+            interval,
+            cache_dir,
+        } => {
+            let dir = cache_dir
+                .clone()
+                .unwrap_or_else(|| cfg.state.join("hub-rules"));
+            let mut rules = HubRules::new(hub.clone(), &cfg.state, &dir, pin.as_deref())?;
+            if let Err(e) = rules.sync().await {
+                tracing::error!("{e}; matching with the cached rules");
+            }
+            let source = rules.cache().local_source();
+            if !cfg.once {
+                tokio::spawn(pull_rules(
+                    rules,
+                    *interval,
+                    updated_tx.clone(),
+                    control.stop.clone(),
+                ));
+            }
+            source
+        }
+    };
+    let matcher = Matcher::load(&source)?;
     let stats = Arc::new(Stats::default());
     let shipper = Shipper::new(
         hub,
@@ -109,7 +139,10 @@ pub async fn run(cfg: SensorConfig, control: Control) -> Result<Summary, SensorE
         shipper: shipper.clone(),
         checkpoints,
     };
-    let result = pipeline.run(&cfg, control, rx, sources).await;
+    let result = pipeline
+        .run(&cfg, &source, control, (rx, updated), sources)
+        .await;
+    drop(updated_tx);
     halt.store(true, Ordering::Relaxed);
     result?;
     pipeline.flush().await?;
@@ -125,6 +158,30 @@ pub async fn run(cfg: SensorConfig, control: Control) -> Result<Summary, SensorE
         tracing::warn!("{left} batches stay in the spool until the hub is reachable");
     }
     Ok(stats.summary())
+}
+
+/// Syncs the rules from the hub every `interval` until `stop`; signals `updated` on changes.
+async fn pull_rules(
+    mut rules: HubRules,
+    interval: Duration,
+    updated: mpsc::Sender<()>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        match rules.sync().await {
+            Ok(true) => {
+                if updated.send(()).await.is_err() {
+                    return;
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!("{e}"),
+        }
+    }
 }
 
 /// Starts the sources; returns how many will report `Done` (files and EVTX in `once` mode).
@@ -290,19 +347,23 @@ struct Pipeline {
 }
 
 impl Pipeline {
+    /// `source`: the local rules (for rules from the hub, their cache); `updated` says the
+    /// cache changed.
     async fn run(
         &mut self,
         cfg: &SensorConfig,
+        source: &RuleSource,
         mut control: Control,
-        mut rx: mpsc::Receiver<Msg>,
+        (mut rx, mut updated): (mpsc::Receiver<Msg>, mpsc::Receiver<()>),
         mut finite: usize,
     ) -> Result<(), SensorError> {
         let (reload_tx, mut reloaded) = mpsc::channel::<Matcher>(1);
-        let watch_rules = !cfg.once && self.matcher.is_active();
-        let mut print = Fingerprint::of(&cfg.rules);
+        let watch_rules =
+            !cfg.once && self.matcher.is_active() && matches!(cfg.rules, RuleSource::Local { .. });
+        let mut print = Fingerprint::of(source);
         let mut rules_tick = tokio::time::interval(Duration::from_secs(2));
-        let reload = |cfg: &SensorConfig| {
-            let source = cfg.rules.clone();
+        let reload = |_: &SensorConfig| {
+            let source = source.clone();
             let tx = reload_tx.clone();
             tokio::task::spawn_blocking(move || match Matcher::load(&source) {
                 Ok(m) => {
@@ -317,9 +378,13 @@ impl Pipeline {
                 biased;
                 _ = control.stop.changed() => return Ok(()),
                 Some(()) = control.reload.recv() => reload(cfg),
+                Some(()) = updated.recv() => {
+                    tracing::info!("rules from the hub changed: reloading");
+                    reload(cfg);
+                }
                 Some(m) = reloaded.recv() => self.matcher = m,
                 _ = rules_tick.tick(), if watch_rules => {
-                    let now = Fingerprint::of(&cfg.rules);
+                    let now = Fingerprint::of(source);
                     if now != print {
                         print = now;
                         tracing::info!("rule or indicator files changed: reloading");

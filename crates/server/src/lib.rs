@@ -7,6 +7,7 @@ mod api;
 pub mod auth;
 pub mod blocklists;
 pub mod bootstrap;
+pub mod bundle;
 pub mod cases;
 mod console;
 pub mod error;

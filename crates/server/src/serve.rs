@@ -72,6 +72,11 @@ pub async fn serve(
         demo,
     });
     let state = AppState::with_monitoring(store.clone(), config, metrics_handle(), monitoring);
+    // The key that signs sensor rule bundles: created on the first start.
+    match state.bundles.key() {
+        Ok(k) => tracing::info!("sensor bundles are signed with the hub key {}", k.id()),
+        Err(e) => tracing::error!("sensor bundles are unavailable: {e}"),
+    }
     if let Err(e) = state.pipeline.ensure_fresh().await {
         tracing::error!(error = %e, "monitoring: cannot load organisations and indicators yet");
     }

@@ -25,6 +25,9 @@ pub struct Monitoring {
     pub retention_days: i64,
     /// Syslog listeners of the hub.
     pub syslog: crate::syslog_intake::SyslogListeners,
+    /// The rule files behind `engine` as served to sensors in their bundles
+    /// ([`crate::bundle::read_rule_files`] reads them from the `--rules` paths).
+    pub rule_files: Vec<crate::bundle::RuleFile>,
 }
 
 impl Default for Monitoring {
@@ -36,6 +39,7 @@ impl Default for Monitoring {
             bus: None,
             retention_days: 90,
             syslog: crate::syslog_intake::SyslogListeners::default(),
+            rule_files: Vec::new(),
         }
     }
 }
@@ -56,6 +60,8 @@ pub struct Inner {
     pub bus: Option<mamori_bus::Bus>,
     pub retention_days: i64,
     pub syslog: crate::syslog_intake::SyslogListeners,
+    /// Signed rule bundles for sensors.
+    pub bundles: crate::bundle::Bundles,
 }
 
 impl AppState {
@@ -90,6 +96,7 @@ impl AppState {
             bus: monitoring.bus,
             retention_days: monitoring.retention_days,
             syslog,
+            bundles: crate::bundle::Bundles::new(config.data_dir.clone(), monitoring.rule_files),
             store,
             config,
             limiter,

@@ -32,6 +32,12 @@ pub enum AdminCommand {
     /// Sensors of member organisations.
     #[command(subcommand)]
     Sensor(SensorCommand),
+    /// Print the hub's public key that signs sensor rule bundles (creating the key on first
+    /// use), for `mamori sensor --hub-key`.
+    HubKey {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -215,6 +221,18 @@ pub enum GroupCommand {
 }
 
 pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> anyhow::Result<ExitCode> {
+    if let AdminCommand::HubKey { json } = cmd {
+        let config = global.load(None)?;
+        let key = mamori_server::bundle::HubKey::load_or_create(&config.data_dir)
+            .context("hub signing key")?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&key.public())?);
+        } else {
+            println!("{}", key.public_b64());
+            eprintln!("key id {} (ed25519)", key.id());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let (_, store) = global.open_store().await?;
     let actor = Actor::cli();
     let result = match cmd {
@@ -223,6 +241,7 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> anyhow::Result<ExitC
         AdminCommand::Token(c) => token(&store, &actor, c).await,
         AdminCommand::Group(c) => group(&store, &actor, c).await,
         AdminCommand::Sensor(c) => sensor(&store, &actor, c).await,
+        AdminCommand::HubKey { .. } => Ok(()),
     };
     store.close().await;
     result.map(|()| ExitCode::SUCCESS)

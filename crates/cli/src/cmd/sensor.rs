@@ -1,7 +1,8 @@
 //! `mamori sensor`: reads the flags (over the TOML file named by `--config`, its top level or
 //! its `[sensor]` table) into a [`SensorConfig`] and runs [`mamori_sensor`]. SIGINT/SIGTERM
 //! flush and checkpoint, SIGHUP reloads rules and indicators; the run ends with a one-line
-//! summary on standard output.
+//! summary on standard output. `--rules-from-hub` matches with signed bundles from the hub
+//! (`mamori_sensor::bundle`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -58,6 +59,17 @@ pub struct SensorArgs {
     /// An indicator file to match locally.
     #[arg(long, value_name = "FILE")]
     pub ioc: Option<PathBuf>,
+    /// Match with the Sigma rules and indicators the hub serves this sensor: signed bundles
+    /// pulled every --rules-interval, verified with the hub's key, cached under --state.
+    #[arg(long, conflicts_with_all = ["rules", "ioc"])]
+    pub rules_from_hub: bool,
+    /// The hub's public key (base64, from `mamori admin hub-key`) to pin; without it the key
+    /// the hub gives on first contact is trusted and stored.
+    #[arg(long, value_name = "B64", requires = "rules_from_hub")]
+    pub hub_key: Option<String>,
+    /// Seconds between bundle pulls (default 300).
+    #[arg(long, value_name = "SECS", requires = "rules_from_hub")]
+    pub rules_interval: Option<u64>,
     /// A CA certificate (PEM) to trust for the hub, besides the public roots.
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
@@ -122,11 +134,30 @@ fn config(global: &GlobalArgs, a: SensorArgs) -> anyhow::Result<SensorConfig> {
     if let Some(f) = a.forward {
         cfg.forward = f;
     }
-    let RuleSource::Local { dirs, ioc } = &mut cfg.rules;
-    if !a.rules.is_empty() {
-        *dirs = a.rules;
+    if a.rules_from_hub {
+        if !matches!(cfg.rules, RuleSource::Hub { .. }) {
+            cfg.rules = RuleSource::hub();
+        }
+        if let RuleSource::Hub { pin, interval, .. } = &mut cfg.rules {
+            *pin = a.hub_key.or(pin.take());
+            if let Some(s) = a.rules_interval {
+                *interval = std::time::Duration::from_secs(s.max(1));
+            }
+        }
+    } else if !a.rules.is_empty() || a.ioc.is_some() {
+        if !matches!(cfg.rules, RuleSource::Local { .. }) {
+            cfg.rules = RuleSource::Local {
+                dirs: Vec::new(),
+                ioc: None,
+            };
+        }
+        if let RuleSource::Local { dirs, ioc } = &mut cfg.rules {
+            if !a.rules.is_empty() {
+                *dirs = a.rules;
+            }
+            *ioc = a.ioc.or(ioc.take());
+        }
     }
-    *ioc = a.ioc.or(ioc.take());
     cfg.ca = a.ca.or(cfg.ca.take());
     if let Some(s) = a.state {
         cfg.state = s;

@@ -88,6 +88,7 @@ fn monitoring(args: &ServeArgs) -> mamori_server::Monitoring {
                 .zip(args.syslog_tls_key.clone())
                 .map(|((a, c), k)| (a, c, k)),
         },
+        rule_files: mamori_server::bundle::read_rule_files(&args.rules),
     }
 }
 

@@ -1,5 +1,7 @@
 //! `/api/v1/events`, `/api/v1/alerts`, `/api/v1/sensors`: ingestion, event search, dead
-//! letters, alert triage and sensor registration.
+//! letters, alert triage and sensor registration; `/api/v1/sensor/key` and
+//! `/api/v1/sensor/bundle`: the hub's public key and the signed rule bundle a sensor pulls
+//! (see [`crate::bundle`] for the version, the diff and what is signed).
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Query, Request, State};
@@ -256,6 +258,65 @@ async fn revoke_sensor(
     ))
 }
 
+/// The hub's public Ed25519 key that signs sensor bundles (no secret: pin it on sensors with
+/// `mamori sensor --hub-key`).
+#[utoipa::path(get, path = "/api/v1/sensor/key", tag = "monitoring",
+    responses((status = 200, body = crate::bundle::PublicKeyOut), (status = 503, body = Problem)))]
+async fn sensor_key(
+    State(state): State<AppState>,
+) -> Result<Json<crate::bundle::PublicKeyOut>, ApiError> {
+    let key = state.bundles.key().map_err(|e| {
+        tracing::error!("sensor key: {e}");
+        ApiError::Unavailable
+    })?;
+    Ok(Json(key.public()))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BundleParams {
+    /// The version the sensor has; a diff against it when the hub still knows it.
+    pub since: Option<String>,
+}
+
+/// The rules and indicators for the calling sensor (sensor token `mms_...`): its
+/// organisation's visible indicators and the hub's rules, in full or as a diff against
+/// `since`. The body is signed: `X-Mamori-Signature` is the base64 Ed25519 signature over the
+/// exact body bytes with the key `GET /api/v1/sensor/key` publishes (`X-Mamori-Key-Id`).
+#[utoipa::path(get, path = "/api/v1/sensor/bundle", tag = "monitoring", params(BundleParams),
+    responses((status = 200, body = crate::bundle::BundlePayload,
+        headers(("X-Mamori-Signature" = String, description = "base64 Ed25519 signature over the body"),
+                ("X-Mamori-Key-Id" = String, description = "the signing key's id"))),
+        (status = 401, body = Problem), (status = 503, body = Problem)))]
+async fn sensor_bundle(
+    State(state): State<AppState>,
+    Query(params): Query<BundleParams>,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    let sensor = match bearer(&headers) {
+        Some(t) if t.starts_with(SENSOR_TOKEN_PREFIX) => state
+            .store
+            .sensor_by_token(t)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?,
+        _ => return Err(ApiError::Unauthenticated),
+    };
+    // Versions are 64 hex digits; anything else is unknown (a full bundle).
+    let since = params
+        .since
+        .as_deref()
+        .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()));
+    let signed = crate::bundle::bundle_for(&state, &sensor, since).await?;
+    axum::response::Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(crate::bundle::SIGNATURE_HEADER, signed.signature)
+        .header(crate::bundle::KEY_ID_HEADER, signed.key_id)
+        .body(axum::body::Body::from(signed.body))
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(ingest, search_events))
@@ -267,4 +328,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(escalate))
         .routes(routes!(list_sensors, create_sensor))
         .routes(routes!(revoke_sensor))
+        .routes(routes!(sensor_key))
+        .routes(routes!(sensor_bundle))
 }

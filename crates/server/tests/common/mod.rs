@@ -26,6 +26,8 @@ pub struct Hub {
     pub member_org: String,
     pub other_org: String,
     _dir: Option<tempfile::TempDir>,
+    /// The data directory (the hub signing key is created here).
+    pub data: tempfile::TempDir,
 }
 
 pub enum Backend {
@@ -117,9 +119,12 @@ pub async fn hub_with(backend: Backend, monitoring: mamori_server::Monitoring) -
     )
     .await
     .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut cfg = config();
+    cfg.data_dir = data.path().to_owned();
     let state = AppState::with_monitoring(
         store.clone(),
-        config(),
+        cfg,
         mamori_server::metrics_handle(),
         monitoring,
     );
@@ -131,6 +136,7 @@ pub async fn hub_with(backend: Backend, monitoring: mamori_server::Monitoring) -
         member_org: mine.id.to_string(),
         other_org: other.id.to_string(),
         _dir: dir,
+        data,
     }
 }
 
