@@ -6,4 +6,5 @@ cd "$(dirname "$0")"
 bash .ci/setup
 export PATH="$PWD/.venv/bin:$PATH"
 export MAMORI_REQUIRE_BROWSER=1
+export MAMORI_REQUIRE_NATS=1
 cargo test --workspace --locked "$@"
