@@ -143,12 +143,28 @@ pub fn content_version(
     rules: &BTreeMap<String, String>,
     indicators: &BTreeSet<Indicator>,
 ) -> String {
+    version_of(
+        org,
+        rules.iter().map(|(p, h)| (p.as_str(), h.as_str())),
+        indicators
+            .iter()
+            .map(|i| (i.kind.as_str(), i.value.as_str())),
+    )
+}
+
+/// The version formula itself, shared with the hub (which signs what this names): `rules`
+/// as (path, sha256) sorted by path, `indicators` as (kind, value) sorted.
+pub fn version_of<'a>(
+    org: &str,
+    rules: impl IntoIterator<Item = (&'a str, &'a str)>,
+    indicators: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
     let mut s = format!("mamori-bundle-v1\norg\t{org}\n");
     for (path, sha) in rules {
         s.push_str(&format!("r\t{path}\t{sha}\n"));
     }
-    for i in indicators {
-        s.push_str(&format!("i\t{}\t{}\n", i.kind, i.value));
+    for (kind, value) in indicators {
+        s.push_str(&format!("i\t{kind}\t{value}\n"));
     }
     sha256_hex(s.as_bytes())
 }

@@ -239,17 +239,16 @@ impl Content {
     pub fn new(org: OrgId, rules: &[RuleFile], indicators: BTreeSet<BundleIndicator>) -> Content {
         let rules: BTreeMap<String, RuleFile> =
             rules.iter().map(|r| (r.path.clone(), r.clone())).collect();
-        let mut h = Sha256::new();
-        h.update(format!("mamori-bundle-v1\norg\t{org}\n"));
-        for r in rules.values() {
-            h.update(format!("r\t{}\t{}\n", r.path, r.sha256));
-        }
-        for i in &indicators {
-            h.update(format!("i\t{}\t{}\n", i.kind, i.value));
-        }
+        let version = mamori_sensor::bundle::version_of(
+            &org.to_string(),
+            rules.values().map(|r| (r.path.as_str(), r.sha256.as_str())),
+            indicators
+                .iter()
+                .map(|i| (i.kind.as_str(), i.value.as_str())),
+        );
         Content {
             org,
-            version: hex(&h.finalize()),
+            version,
             rules,
             indicators,
         }

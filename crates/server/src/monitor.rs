@@ -2,7 +2,8 @@
 //! list, revoke), ingestion of event batches (decompression and size limits, per-sender rate
 //! limits, the pipeline), event search, dead letters, and alert triage (acknowledge, assign,
 //! false positive with suppression, escalation to a case). Organisations see their own events
-//! and the alerts routed to them; hub administrators and auditors see all of them.
+//! and the alerts routed to them; hub administrators see all of them (auditors, like every
+//! other role, see their own organisation's: the audit log is where they read the hub's).
 
 use std::io::Read;
 use std::num::NonZeroU32;
@@ -74,12 +75,12 @@ pub enum Sender {
     User(Actor),
 }
 
-/// The organisation scope of a reader: `None` for hub administrators and auditors.
+/// The organisation scope of a reader: `None` for hub administrators.
 fn org_scope(actor: &Actor) -> Option<OrgId> {
     actor
         .principal
         .as_ref()
-        .filter(|p| !matches!(p.role, Role::Admin | Role::Auditor))
+        .filter(|p| p.role != Role::Admin)
         .map(|p| p.org_id)
 }
 
@@ -356,7 +357,7 @@ pub struct EventSearch {
     pub to: Option<i64>,
     /// `field:value` filters, comma-separated, e.g. `host.name:ws01,event.code:4625`.
     pub fields: Option<String>,
-    /// Only this organisation (administrators and auditors; others see their own).
+    /// Only this organisation (hub administrators; others see their own).
     pub org: Option<String>,
     /// Continue before this `ts:id` (the `next` of the previous page).
     pub before: Option<String>,
@@ -455,6 +456,13 @@ pub async fn list_alerts(
         .await?)
 }
 
+/// The organisation an alert is routed to.
+fn alert_org(a: &Alert) -> Result<OrgId, ApiError> {
+    a.org_id
+        .parse()
+        .map_err(|_| ApiError::Internal("alert with a bad organisation id".into()))
+}
+
 /// The alert if the actor's organisation owns it (or the actor runs or audits the hub).
 async fn load_alert(state: &AppState, actor: &Actor, id: &str) -> Result<Alert, ApiError> {
     let a = state.store.get_alert(id).await?;
@@ -537,10 +545,7 @@ pub async fn false_positive(
         return Err(ApiError::Invalid("say why it is a false positive".into()));
     }
     let a = load_alert(state, actor, id).await?;
-    let org: OrgId = a
-        .org_id
-        .parse()
-        .map_err(|_| ApiError::Internal("alert with a bad organisation id".into()))?;
+    let org = alert_org(&a)?;
     let host = if input.all_hosts {
         "*"
     } else {
@@ -592,10 +597,7 @@ pub async fn escalate(state: &AppState, actor: &Actor, id: &str) -> Result<Alert
             "already escalated to case {case}"
         )));
     }
-    let org: OrgId = a
-        .org_id
-        .parse()
-        .map_err(|_| ApiError::Internal("alert with a bad organisation id".into()))?;
+    let org = alert_org(&a)?;
     let severity = match a.level.as_str() {
         "critical" => "critical",
         "high" => "high",

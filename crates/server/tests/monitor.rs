@@ -104,17 +104,15 @@ async fn user_token(h: &Hub, org: &str, name: &str, role: Role) -> String {
     )
     .await
     .unwrap();
-    ops::create_token(
-        &h.store,
-        &sys,
-        u.id,
-        "t",
-        &[Scope::Read, Scope::Write],
-        None,
-    )
-    .await
-    .unwrap()
-    .1
+    let scopes: &[Scope] = if role == Role::Auditor {
+        &[Scope::Read]
+    } else {
+        &[Scope::Read, Scope::Write]
+    };
+    ops::create_token(&h.store, &sys, u.id, "t", scopes, None)
+        .await
+        .unwrap()
+        .1
 }
 
 async fn run(backend: Backend) {
@@ -328,6 +326,18 @@ async fn run(backend: Backend) {
     let id = alerts[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(alerts[0]["event_count"], 2);
     assert_eq!(alerts[0]["route"], "sensor");
+    let r = send(app, req("GET", "/api/v1/alerts", Some(&outsider), None)).await;
+    assert_eq!(r.json().as_array().unwrap().len(), 0);
+    // An auditor of another organisation does not see it either (only hub administrators do).
+    let auditor = user_token(&h, &h.other_org, "auditor2", Role::Auditor).await;
+    let r = send(app, req("GET", "/api/v1/alerts", Some(&auditor), None)).await;
+    assert_eq!(r.json().as_array().unwrap().len(), 0);
+    let r = send(
+        app,
+        req("GET", "/api/v1/events?q=powershell", Some(&auditor), None),
+    )
+    .await;
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 0);
     let r = send(app, req("GET", "/api/v1/alerts", Some(&outsider), None)).await;
     assert_eq!(r.json().as_array().unwrap().len(), 0);
     let r = send(

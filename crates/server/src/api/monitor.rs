@@ -92,7 +92,7 @@ async fn ingest(
 }
 
 /// Searches stored events: time range, `field:value` filters, substring text. Members see
-/// their organisation's events; administrators and auditors see all.
+/// their organisation's events; hub administrators see all.
 #[utoipa::path(get, path = "/api/v1/events", tag = "monitoring", params(EventSearch),
     responses((status = 200, body = EventPage), (status = 422, body = Problem)))]
 async fn search_events(
@@ -126,7 +126,7 @@ pub struct AlertFilter {
     pub level: Option<String>,
 }
 
-/// Alerts routed to the caller's organisation (administrators and auditors: all).
+/// Alerts routed to the caller's organisation (hub administrators: all).
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "monitoring", params(AlertFilter),
     responses((status = 200, body = Vec<Alert>)))]
 async fn list_alerts(
