@@ -524,3 +524,235 @@ fn sensor_matches_with_rules_and_indicators_from_the_hub() {
         "{log_text}"
     );
 }
+
+const ONE_MACHINE_RULES: &str = r#"title: Attack marker in a log line
+id: 44444444-3333-4444-5555-666666666666
+level: high
+logsource:
+  product: test
+detection:
+  keywords:
+    - 'attack-marker'
+  condition: keywords
+---
+title: Kerberos service ticket requested
+id: 55555555-3333-4444-5555-666666666666
+level: medium
+logsource:
+  product: windows
+  service: security
+detection:
+  sel:
+    EventID: 4769
+  condition: sel
+"#;
+
+/// The issue's "done when", on one machine: a sensor tails a log file and an EVTX directory,
+/// the hub raises alerts routed to the sensor's organisation only, and an analyst triages one
+/// in the console (login form, CSRF token, triage form).
+#[test]
+fn one_machine_sensor_to_routed_alert_to_console_triage() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = dir.path().join("hub");
+    std::fs::create_dir(&hub).unwrap();
+    std::fs::write(hub.join("rules.yml"), ONE_MACHINE_RULES).unwrap();
+    let run = |args: &[&str]| mamori(args, &hub);
+    ok(run(&["migrate"]));
+    for slug in ["moe", "mod"] {
+        ok(run(&[
+            "admin",
+            "org",
+            "create",
+            "--slug",
+            slug,
+            "--name-en",
+            slug,
+            "--kind",
+            "ministry",
+        ]));
+    }
+    let out = ok(run(&["admin", "sensor", "add", "--org", "moe", "moe-1"]));
+    let sensor_token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("token (shown once): "))
+        .expect("token line")
+        .trim()
+        .to_owned();
+    let out = ok(run(&[
+        "admin",
+        "user",
+        "create",
+        "--org",
+        "moe",
+        "--username",
+        "moe.analyst",
+        "--role",
+        "analyst",
+        "--generate-password",
+    ]));
+    let password = out
+        .lines()
+        .find_map(|l| l.split("password (shown once): ").nth(1))
+        .expect("password line")
+        .trim()
+        .to_owned();
+    let token = |user: &str| {
+        ok(run(&[
+            "admin", "token", "create", "--user", user, "--name", "t", "--scope", "read",
+        ]))
+        .trim()
+        .to_owned()
+    };
+    let moe_reader = token("moe.analyst");
+    ok(run(&[
+        "admin",
+        "user",
+        "create",
+        "--org",
+        "mod",
+        "--username",
+        "mod.analyst",
+        "--role",
+        "analyst",
+    ]));
+    let mod_reader = token("mod.analyst");
+    let port = mamori_testkit::free_port();
+    let _served = serve_with(&hub, port, &["--rules", "rules.yml"]);
+
+    let site = dir.path().join("site");
+    let evtx = site.join("evtx");
+    std::fs::create_dir_all(&evtx).unwrap();
+    let log = site.join("app.log");
+    std::fs::write(
+        &log,
+        "<38>1 2026-11-25T10:00:00Z ws01 app - - - routine\n<38>1 2026-11-25T10:00:01Z ws01 app - - - attack-marker seen\n",
+    )
+    .unwrap();
+    let with_evtx = match evtx_sample() {
+        Some(p) => {
+            std::fs::copy(p, evtx.join("security.evtx")).unwrap();
+            true
+        }
+        None => {
+            println!("SKIP the EVTX alert: corpus ../shared/corpora/evtx not found");
+            false
+        }
+    };
+    let o = Command::new(BIN)
+        .args([
+            "sensor",
+            "--hub",
+            &format!("http://127.0.0.1:{port}"),
+            "--token",
+            "env:SENSOR_TOKEN",
+            "--name",
+            "moe-1",
+            "--tail",
+            &format!("{}:syslog", log.display()),
+            "--evtx",
+            &evtx.display().to_string(),
+            "--state",
+            "state",
+            "--from-start",
+            "--once",
+        ])
+        .current_dir(&site)
+        .env_remove("MAMORI_CONFIG")
+        .env("SENSOR_TOKEN", &sensor_token)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let alerts = |t: String| {
+            let (client, base) = (client.clone(), base.clone());
+            async move {
+                let v: serde_json::Value = client
+                    .get(format!("{base}/api/v1/alerts"))
+                    .bearer_auth(t)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                v.as_array().unwrap().clone()
+            }
+        };
+        let mine = alerts(moe_reader.clone()).await;
+        let marker = mine
+            .iter()
+            .find(|a| a["title"] == "Attack marker in a log line")
+            .unwrap_or_else(|| panic!("no marker alert: {mine:?}"));
+        assert_eq!(
+            (marker["route"].as_str(), marker["host"].as_str()),
+            (Some("sensor"), Some("ws01"))
+        );
+        if with_evtx {
+            assert!(
+                mine.iter()
+                    .any(|a| a["title"] == "Kerberos service ticket requested"),
+                "{mine:?}"
+            );
+        }
+        // Routed to the owner only.
+        assert!(alerts(mod_reader.clone()).await.is_empty());
+
+        // The analyst signs in to the console and acknowledges the alert.
+        let id = marker["id"].as_str().unwrap().to_owned();
+        let r = client
+            .post(format!("{base}/login"))
+            .form(&[("username", "moe.analyst"), ("password", password.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("mamori_session="))
+            .map(|v| v.split(';').next().unwrap_or(v).to_owned())
+            .unwrap();
+        let page = client
+            .get(format!("{base}/alerts/{id}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("attack-marker seen"), "evidence shown");
+        let i = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+        let csrf = page[i..].split('"').next().unwrap().to_owned();
+        let r = client
+            .post(format!("{base}/alerts/{id}/triage"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("status", "acknowledged"),
+                ("assignee", "moe.analyst"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let after = alerts(moe_reader.clone()).await;
+        let a = after.iter().find(|a| a["id"] == id.as_str()).unwrap();
+        assert_eq!(
+            (a["status"].as_str(), a["assignee"].as_str()),
+            (Some("acknowledged"), Some("moe.analyst"))
+        );
+    });
+}
