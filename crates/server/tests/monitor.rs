@@ -231,6 +231,29 @@ async fn run(backend: Backend) {
     .await;
     assert_eq!(r.json().as_array().unwrap().len(), 0);
 
+    // The console's sensor page: health and the rejected line, in the member's language.
+    let cookie = common::login_cookie(app, "member", "member-password-123").await;
+    let r = send(
+        app,
+        Request::builder()
+            .uri("/sensors")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("dc01") && r.body.contains("not syslog at all"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("稼働中") && r.body.contains("<svg"),
+        "{}",
+        r.body
+    );
+
     // Refused senders: unknown token, bad encoding, too many lines.
     let r = send(
         app,

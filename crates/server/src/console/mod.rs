@@ -72,6 +72,7 @@ pub fn router() -> Router<AppState> {
         .route("/alerts/{id}/false-positive", post(monitor::false_positive))
         .route("/alerts/{id}/escalate", post(monitor::escalate))
         .route("/events", get(monitor::events))
+        .route("/sensors", get(monitor::sensors))
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/{id}", get(cases::view))
         .route("/cases/{id}/timeline", post(cases::add_entry))

@@ -309,3 +309,84 @@ pub async fn events(
         searched,
     })
 }
+
+#[derive(Template)]
+#[template(path = "sensors.html")]
+struct SensorsPage {
+    f: Frame,
+    /// (name, organisation, last seen, state class, state text)
+    sensors: Vec<(String, String, String, &'static str, String)>,
+    /// (received, origin, reason, text)
+    dead: Vec<(String, String, String, String)>,
+    health_chart: String,
+}
+
+/// Sensors with their health (a sensor not heard from for 15 minutes is stale) and the
+/// newest dead letters, for the reader's organisation (hub administrators: all).
+pub async fn sensors(State(state): State<AppState>, c: Console) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let actor = Actor::from_auth(auth);
+    let (list, dead) = match (
+        monitor::list_sensors(&state.store, &actor).await,
+        monitor::dead_letters(&state, &actor).await,
+    ) {
+        (Ok(l), Ok(d)) => (l, d),
+        (Err(e), _) | (_, Err(e)) => return e.into_response(),
+    };
+    let now = mamori_store::now_millis();
+    let mut counts = [0i64; 4];
+    let mut sensors = Vec::new();
+    for s in &list {
+        let org = state
+            .store
+            .get_org(s.org_id)
+            .await
+            .map(|o| o.name(c.t.lang).to_owned())
+            .unwrap_or_else(|_| s.org_id.to_string());
+        let (class, key, slot) = match (s.revoked_at, s.last_seen_at) {
+            (Some(_), _) => ("revoked", "sensor.revoked", 3),
+            (None, None) => ("never", "sensor.never", 2),
+            (None, Some(t)) if now - t > 15 * 60_000 => ("stale", "sensor.stale", 1),
+            (None, Some(_)) => ("active", "sensor.active", 0),
+        };
+        counts[slot] += 1;
+        sensors.push((
+            s.name.clone(),
+            org,
+            s.last_seen_at.map(fmt_time).unwrap_or_default(),
+            class,
+            c.t.get(key).to_owned(),
+        ));
+    }
+    let rows: Vec<(String, i64)> = [
+        "sensor.active",
+        "sensor.stale",
+        "sensor.never",
+        "sensor.revoked",
+    ]
+    .iter()
+    .zip(counts)
+    .map(|(k, n)| (c.t.get(k).to_owned(), n))
+    .collect();
+    let dead = dead
+        .into_iter()
+        .take(50)
+        .map(|d| {
+            (
+                fmt_time(d.received_at),
+                d.origin,
+                d.reason,
+                d.text.chars().take(300).collect(),
+            )
+        })
+        .collect();
+    render(SensorsPage {
+        health_chart: chart::bars(c.t.get("sensor.health"), &rows),
+        f: c.frame("sensors", Flash::default()),
+        sensors,
+        dead,
+    })
+}
