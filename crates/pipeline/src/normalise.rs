@@ -13,6 +13,47 @@ const MAX_DEPTH: usize = 16;
 /// Longest search text kept per event.
 const MAX_TEXT: usize = 4096;
 
+// Where the indexed columns come from: ECS names, EVTX records as JSON (`Event.*`), winlogbeat,
+// and the flat Windows names the sensor sends (`Channel`, `Computer`, ...).
+const DATASET: &[&str] = &[
+    "event.dataset",
+    "Event.System.Channel",
+    "winlog.channel",
+    "Channel",
+    "event.module",
+];
+const HOST: &[&str] = &[
+    "host.name",
+    "Event.System.Computer",
+    "winlog.computer_name",
+    "Computer",
+    "host.hostname",
+    "observer.hostname",
+];
+const SOURCE_IP: &[&str] = &[
+    "source.ip",
+    "Event.EventData.IpAddress",
+    "Event.EventData.SourceIp",
+    "IpAddress",
+    "SourceIp",
+    "client.ip",
+];
+const DESTINATION_IP: &[&str] = &[
+    "destination.ip",
+    "Event.EventData.DestinationIp",
+    "DestinationIp",
+    "server.ip",
+];
+const USER: &[&str] = &[
+    "user.name",
+    "Event.EventData.TargetUserName",
+    "Event.EventData.SubjectUserName",
+    "Event.EventData.User",
+    "TargetUserName",
+    "SubjectUserName",
+    "User",
+];
+
 /// One event, normalised.
 #[derive(Debug)]
 pub struct Normalised {
@@ -104,16 +145,41 @@ fn push_text(text: &mut String, v: &Value) {
 
 /// Normalises one event object. `received` is used when the event has no time of its own.
 pub fn normalise(event: Map<String, Value>, received: i64) -> Normalised {
+    normalise_line(event, None, received)
+}
+
+/// Whether an object is already flat (no nested objects), so its JSON text can be stored as
+/// it came.
+fn is_flat(m: &Map<String, Value>) -> bool {
+    m.values().all(|v| match v {
+        Value::Object(_) => false,
+        Value::Array(items) => items.iter().all(|i| !i.is_object() && !i.is_array()),
+        _ => true,
+    })
+}
+
+/// [`normalise`] for an event parsed from `line` (a JSON object): when the event is already
+/// flat — as sensors send it — the line is stored as it is instead of being flattened and
+/// written again.
+pub fn normalise_line(event: Map<String, Value>, line: Option<&str>, received: i64) -> Normalised {
+    let line = line
+        .map(str::trim)
+        .filter(|l| l.starts_with('{') && is_flat(&event));
     let value = Value::Object(event);
     let view = event_from_value(&value);
     let event = match value {
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    let mut doc = Map::new();
-    for (k, v) in event {
-        flatten(&k, v, &mut doc, 0);
-    }
+    let doc = if line.is_some() {
+        event
+    } else {
+        let mut doc = Map::new();
+        for (k, v) in event {
+            flatten(&k, v, &mut doc, 0);
+        }
+        doc
+    };
     let ts = timestamp(&doc).unwrap_or(received);
     let mut text = String::new();
     for v in doc.values() {
@@ -128,53 +194,16 @@ pub fn normalise(event: Map<String, Value>, received: i64) -> Normalised {
     }
     let stored = NewEvent {
         ts,
-        dataset: first(
-            &doc,
-            &[
-                "event.dataset",
-                "Event.System.Channel",
-                "winlog.channel",
-                "event.module",
-            ],
-        ),
-        host: first(
-            &doc,
-            &[
-                "host.name",
-                "Event.System.Computer",
-                "winlog.computer_name",
-                "host.hostname",
-                "observer.hostname",
-            ],
-        ),
-        source_ip: first(
-            &doc,
-            &[
-                "source.ip",
-                "Event.EventData.IpAddress",
-                "Event.EventData.SourceIp",
-                "client.ip",
-            ],
-        ),
-        destination_ip: first(
-            &doc,
-            &[
-                "destination.ip",
-                "Event.EventData.DestinationIp",
-                "server.ip",
-            ],
-        ),
-        user_name: first(
-            &doc,
-            &[
-                "user.name",
-                "Event.EventData.TargetUserName",
-                "Event.EventData.SubjectUserName",
-                "Event.EventData.User",
-            ],
-        ),
+        dataset: first(&doc, DATASET),
+        host: first(&doc, HOST),
+        source_ip: first(&doc, SOURCE_IP),
+        destination_ip: first(&doc, DESTINATION_IP),
+        user_name: first(&doc, USER),
         message: first(&doc, &["message", "event.original"]),
-        doc: Value::Object(doc).to_string(),
+        doc: match line {
+            Some(l) => l.to_owned(),
+            None => Value::Object(doc).to_string(),
+        },
         text,
     };
     Normalised { view, stored }
@@ -201,6 +230,26 @@ mod tests {
         assert_eq!(n.view.first("EventID"), Some("4625"));
         let doc: Value = serde_json::from_str(&n.stored.doc).unwrap();
         assert_eq!(doc["Event.EventData.TargetUserName"], "taro");
+    }
+
+    #[test]
+    fn flat_lines_are_stored_as_they_came() {
+        let line =
+            r#"{"Channel":"Security","EventID":4625,"Computer":"dc1","TargetUserName":["a","b"]}"#;
+        let Value::Object(m) = serde_json::from_str(line).unwrap() else {
+            panic!()
+        };
+        let n = normalise_line(m, Some(line), 1);
+        assert_eq!(n.stored.doc, line);
+        assert_eq!(n.stored.host.as_deref(), Some("dc1"));
+        let nested = r#"{"a":{"b":1}}"#;
+        let Value::Object(m) = serde_json::from_str(nested).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            normalise_line(m, Some(nested), 1).stored.doc,
+            r#"{"a.b":1}"#
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::batch::{RawBatch, Routing};
 use crate::engine::Indicators;
-use crate::normalise::normalise;
+use crate::normalise::{normalise, normalise_line};
 use crate::orgs::OrgTable;
 use crate::{Engine, Settings};
 
@@ -83,6 +83,7 @@ pub fn prepare(
 ) -> IngestBatch {
     let h = &batch.header;
     let mut parser = LineParser::new(batch.format());
+    let json_lines = batch.format() == mamori_parse::Format::Json;
     let indicators: std::sync::Arc<Indicators> = engine.indicators();
     let mut events = Vec::new();
     let mut dead = Vec::new();
@@ -123,7 +124,11 @@ pub fn prepare(
             });
             continue;
         }
-        let mut norm = normalise(parsed, h.received_at);
+        let mut norm = if json_lines {
+            normalise_line(parsed, Some(line), h.received_at)
+        } else {
+            normalise(parsed, h.received_at)
+        };
         rs.prepare(&mut norm.view);
         if norm.view.timestamp_ms.is_none() {
             norm.view.timestamp_ms = Some(norm.stored.ts);

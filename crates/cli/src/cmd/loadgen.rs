@@ -68,6 +68,8 @@ fn network_event(i: u64, now_ms: i64) -> String {
     .to_string()
 }
 
+/// EVTX records as `mamori sensor` sends them: flat Windows field names (`Channel`,
+/// `EventID`, `Computer`, event data fields) plus `@timestamp` and `event.module`.
 fn load_evtx(paths: &[PathBuf]) -> anyhow::Result<Vec<String>> {
     let (files, problems) = mamori_detect::input::collect_files(paths);
     for p in problems {
@@ -78,12 +80,14 @@ fn load_evtx(paths: &[PathBuf]) -> anyhow::Result<Vec<String>> {
         f.extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
     }) {
-        mamori_detect::input::evtx::read_evtx_json(f, &mut |j| {
-            // One line per record.
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&j) {
-                out.push(v.to_string());
-            }
-        })
+        mamori_detect::input::evtx::read_evtx(
+            f,
+            1,
+            |ev| {
+                Some(serde_json::Value::Object(mamori_sensor::evtx_dir::to_event(&ev)).to_string())
+            },
+            &mut |line| out.push(line),
+        )
         .with_context(|| format!("{}", f.display()))?;
     }
     Ok(out)

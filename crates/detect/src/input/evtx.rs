@@ -308,29 +308,3 @@ fn describe_error(file: &str, e: &evtx::err::EvtxError) -> String {
         _ => format!("{file}: skipped record: {msg}"),
     }
 }
-
-/// Reads an EVTX file as JSON records (the `Event.System`/`Event.EventData` shape the hub and
-/// [`event_from_json_str`] take), in record order. Corrupt records are skipped and counted.
-pub fn read_evtx_json(path: &Path, sink: &mut dyn FnMut(String)) -> Result<ReadStats, InputError> {
-    let name = path.display().to_string();
-    let settings = ParserSettings::new()
-        .num_threads(1)
-        .separate_json_attributes(false);
-    let mut parser = EvtxParser::from_path(path)
-        .map_err(|e| InputError::Evtx {
-            path: name.clone(),
-            message: e.to_string(),
-        })?
-        .with_configuration(settings);
-    let mut stats = ReadStats::default();
-    for r in parser.records_json() {
-        match r {
-            Ok(rec) => {
-                stats.events += 1;
-                sink(rec.data);
-            }
-            Err(e) => stats.skip(format!("{name}: {e}")),
-        }
-    }
-    Ok(stats)
-}
