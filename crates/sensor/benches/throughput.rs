@@ -1,10 +1,11 @@
-//! Throughput, measured on demand (`cargo test --release -p mamori-sensor --test throughput
-//! -- --ignored --nocapture`): lines tailed, parsed (auto-detected syslog), batched,
-//! compressed and acknowledged by the local test receiver (which only decompresses and counts),
-//! per second.
+//! Sensor throughput (`cargo bench -p mamori-sensor --bench throughput`): lines tailed, parsed
+//! (auto-detected syslog), batched, compressed and acknowledged by the local test receiver
+//! (which only decompresses and counts), per second. A measurement, not a test: it is not run
+//! by `cargo test`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/common/mod.rs"]
 mod common;
 
 use std::io::Write;
@@ -12,9 +13,8 @@ use std::time::Instant;
 
 use common::{Receiver, config, run_once};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement, not a check"]
-async fn lines_per_second() {
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
     const N: usize = 200_000;
     let hub = Receiver::start().await;
     hub.count_only();
