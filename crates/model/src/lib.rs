@@ -1,6 +1,7 @@
 //! Domain types shared by every Mamori crate: organisations, users, tokens, sharing groups,
 //! TLP 2.0 markings and the principal that asks for things. No I/O and no async live here.
 
+pub mod date;
 mod group;
 mod id;
 mod identity;
