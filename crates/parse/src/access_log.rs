@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::{Event, MAX_LINE, ParseError};
+use crate::{Event, ParseError};
 
 const FORMAT: &str = "access-log";
 
@@ -30,12 +30,7 @@ fn quoted(s: &str, base: usize) -> Result<(String, &str), ParseError> {
 }
 
 pub fn parse(line: &str) -> Result<Event, ParseError> {
-    if line.len() > MAX_LINE {
-        return Err(ParseError::TooLong {
-            format: FORMAT,
-            max: MAX_LINE,
-        });
-    }
+    ParseError::check_len(FORMAT, line)?;
     let line = line.trim_end_matches(['\r', '\n']);
     let mut it = line.splitn(4, ' ');
     let ip = it

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::{Event, MAX_LINE, ParseError};
+use crate::{Event, ParseError};
 
 const FORMAT: &str = "cef";
 
@@ -144,12 +144,7 @@ fn extension(s: &str, base: usize) -> Result<Vec<(String, String)>, ParseError> 
 
 /// Parses a CEF record (a leading syslog header, if any, is skipped up to `CEF:`).
 pub fn parse(line: &str) -> Result<Event, ParseError> {
-    if line.len() > MAX_LINE {
-        return Err(ParseError::TooLong {
-            format: FORMAT,
-            max: MAX_LINE,
-        });
-    }
+    ParseError::check_len(FORMAT, line)?;
     let line = line.trim_end_matches(['\r', '\n']);
     let start = line
         .find("CEF:")

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::{Event, MAX_LINE, ParseError};
+use crate::{Event, ParseError};
 
 const FORMAT: &str = "dns-query";
 
@@ -16,12 +16,7 @@ fn addr_port(s: &str) -> (String, Option<u16>) {
 }
 
 pub fn parse(line: &str) -> Result<Event, ParseError> {
-    if line.len() > MAX_LINE {
-        return Err(ParseError::TooLong {
-            format: FORMAT,
-            max: MAX_LINE,
-        });
-    }
+    ParseError::check_len(FORMAT, line)?;
     let mut ev = Event::new();
     if let Some(i) = line.find("query: ") {
         // BIND

@@ -14,6 +14,17 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    /// Refuses lines longer than [`crate::MAX_LINE`].
+    pub(crate) fn check_len(format: &'static str, line: &str) -> Result<(), ParseError> {
+        if line.len() > crate::MAX_LINE {
+            return Err(ParseError::TooLong {
+                format,
+                max: crate::MAX_LINE,
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) fn at(format: &'static str, offset: usize, expected: &'static str) -> Self {
         ParseError::Syntax {
             format,

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Event, MAX_LINE, ParseError};
+use crate::{Event, ParseError};
 
 const FORMAT: &str = "suricata-eve";
 
@@ -22,12 +22,7 @@ fn flatten(prefix: &str, v: &Value, out: &mut Event, depth: usize) {
 }
 
 pub fn parse(line: &str) -> Result<Event, ParseError> {
-    if line.len() > MAX_LINE {
-        return Err(ParseError::TooLong {
-            format: FORMAT,
-            max: MAX_LINE,
-        });
-    }
+    ParseError::check_len(FORMAT, line)?;
     let v: Value = serde_json::from_str(line)
         .map_err(|e| ParseError::at(FORMAT, e.column().saturating_sub(1), "a JSON object"))?;
     let Value::Object(m) = v else {

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::{Event, MAX_LINE, ParseError};
+use crate::{Event, ParseError};
 
 /// A log format a stream of lines is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -162,12 +162,7 @@ pub fn sniff(line: &str) -> Format {
 /// A JSON object line, kept as it is.
 fn json_object(line: &str) -> Result<Event, ParseError> {
     const FORMAT: &str = "json";
-    if line.len() > MAX_LINE {
-        return Err(ParseError::TooLong {
-            format: FORMAT,
-            max: MAX_LINE,
-        });
-    }
+    ParseError::check_len(FORMAT, line)?;
     match serde_json::from_str::<serde_json::Value>(line) {
         Ok(serde_json::Value::Object(m)) => Ok(m),
         Ok(_) => Err(ParseError::at(FORMAT, 0, "a JSON object")),

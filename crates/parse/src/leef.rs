@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::{Event, MAX_LINE, ParseError};
+use crate::{Event, ParseError};
 
 const FORMAT: &str = "leef";
 
@@ -27,12 +27,7 @@ fn ecs_name(key: &str) -> Option<&'static str> {
 }
 
 pub fn parse(line: &str) -> Result<Event, ParseError> {
-    if line.len() > MAX_LINE {
-        return Err(ParseError::TooLong {
-            format: FORMAT,
-            max: MAX_LINE,
-        });
-    }
+    ParseError::check_len(FORMAT, line)?;
     let line = line.trim_end_matches(['\r', '\n']);
     let start = line
         .find("LEEF:")

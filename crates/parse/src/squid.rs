@@ -3,17 +3,12 @@
 
 use serde_json::json;
 
-use crate::{Event, MAX_LINE, ParseError};
+use crate::{Event, ParseError};
 
 const FORMAT: &str = "squid";
 
 pub fn parse(line: &str) -> Result<Event, ParseError> {
-    if line.len() > MAX_LINE {
-        return Err(ParseError::TooLong {
-            format: FORMAT,
-            max: MAX_LINE,
-        });
-    }
+    ParseError::check_len(FORMAT, line)?;
     let f: Vec<&str> = line.split_whitespace().collect();
     if f.len() < 7 {
         return Err(ParseError::at(

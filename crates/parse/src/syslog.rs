@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Event, MAX_LINE, ParseError};
+use crate::{Event, ParseError};
 
 const FORMAT: &str = "syslog";
 
@@ -47,12 +47,7 @@ const SEVERITIES: [&str; 8] = [
 
 /// Parses one syslog line.
 pub fn parse(line: &str) -> Result<Event, ParseError> {
-    if line.len() > MAX_LINE {
-        return Err(ParseError::TooLong {
-            format: FORMAT,
-            max: MAX_LINE,
-        });
-    }
+    ParseError::check_len(FORMAT, line)?;
     let line = line.trim_end_matches(['\r', '\n']);
     let rest = line
         .strip_prefix('<')
@@ -302,7 +297,7 @@ mod tests {
             Err(ParseError::Syntax { .. })
         ));
         assert!(matches!(
-            parse(&"x".repeat(MAX_LINE + 1)),
+            parse(&"x".repeat(crate::MAX_LINE + 1)),
             Err(ParseError::TooLong { .. })
         ));
     }

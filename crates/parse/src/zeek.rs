@@ -61,12 +61,7 @@ fn put(ev: &mut Event, field: &str, v: Value) {
 
 /// One JSON log line.
 pub fn parse_json(line: &str) -> Result<Event, ParseError> {
-    if line.len() > MAX_LINE {
-        return Err(ParseError::TooLong {
-            format: FORMAT,
-            max: MAX_LINE,
-        });
-    }
+    ParseError::check_len(FORMAT, line)?;
     let v: Value = serde_json::from_str(line)
         .map_err(|e| ParseError::at(FORMAT, e.column().saturating_sub(1), "a JSON object"))?;
     let Value::Object(m) = v else {
