@@ -199,7 +199,7 @@ pub fn normalise_line(event: Map<String, Value>, line: Option<&str>, received: i
         source_ip: first(&doc, SOURCE_IP),
         destination_ip: first(&doc, DESTINATION_IP),
         user_name: first(&doc, USER),
-        message: first(&doc, &["message", "event.original"]),
+        field_hashes: Some(mamori_store::blocks::doc_field_hashes(&doc)),
         doc: match line {
             Some(l) => l.to_owned(),
             None => Value::Object(doc).to_string(),

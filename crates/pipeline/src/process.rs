@@ -225,11 +225,15 @@ pub fn prepare(
         }
         events.push(norm.stored);
     }
+    // Encoding (compression and index terms) is CPU work: do it here, on the caller's pool,
+    // not in the store's transaction. On failure the store encodes at commit and reports it.
+    let blocks = mamori_store::blocks::encode(&events).unwrap_or_default();
     IngestBatch {
         source: h.source.clone(),
         batch_id: h.batch_id.clone(),
         org_id: h.org_id,
         events,
+        blocks,
         dead_letters: dead,
         alerts: alerts.into_values().collect(),
         sightings: sightings.into_values().collect(),

@@ -5,6 +5,7 @@
 use mamori_model::OrgId;
 use serde::Serialize;
 
+use crate::blocks::{self, EventFilter};
 use crate::{Backend, Store, StoreError, on_pool};
 
 /// A stored event.
@@ -22,14 +23,17 @@ pub struct StoredEvent {
 }
 
 #[derive(sqlx::FromRow)]
-struct EventRow {
+struct BlockRow {
     id: i64,
     org_id: String,
     source: String,
-    ts: i64,
     received_at: i64,
-    doc: String,
+    ts_max: i64,
+    data: Vec<u8>,
 }
+
+/// Blocks read per round trip while searching.
+const BLOCKS_PER_READ: i64 = 8;
 
 /// A search over stored events. Empty fields do not filter.
 #[derive(Debug, Clone, Default)]
@@ -57,18 +61,6 @@ pub fn valid_field_name(name: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
 }
 
-/// Indexed columns for the common fields.
-fn column_of(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "host.name" => "host",
-        "source.ip" => "source_ip",
-        "destination.ip" => "destination_ip",
-        "user.name" => "user_name",
-        "event.dataset" => "dataset",
-        _ => return None,
-    })
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct DeadLetter {
     pub id: i64,
@@ -81,115 +73,138 @@ pub struct DeadLetter {
 }
 
 impl Store {
-    /// Events matching the query, newest first.
+    /// Events matching the query, newest first. Candidate blocks are read newest first (by
+    /// their newest event) and every event in them is checked exactly; reading stops once no
+    /// further block can hold an event newer than the last one kept.
     pub async fn search_events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
-        let backend = self.backend();
         for (f, _) in &q.fields {
             if !valid_field_name(f) {
                 return Err(StoreError::Invalid(format!("bad field name {f:?}")));
             }
         }
-        let limit = q.limit.clamp(1, 1000);
-        let rows: Vec<EventRow> = on_pool!(self, |pool| {
+        let limit = usize::try_from(q.limit.clamp(1, 1000)).unwrap_or(1000);
+        let filter = EventFilter::new(q.text.as_deref(), &q.fields);
+        let (whole, prefix) = filter.block_terms();
+        let mut found: Vec<StoredEvent> = Vec::new();
+        // Keyset over blocks: (ts_max, id) strictly below the last block read.
+        let mut after: Option<(i64, i64)> = None;
+        loop {
+            let blocks = self
+                .candidate_blocks(q, &whole, prefix.as_deref(), after)
+                .await?;
+            let Some(last) = blocks.last() else { break };
+            after = Some((last.ts_max, last.id));
+            let n_read = blocks.len();
+            for b in blocks {
+                if found.len() >= limit && found.last().is_some_and(|worst| b.ts_max < worst.ts) {
+                    return Ok(found);
+                }
+                let org_id: OrgId = b
+                    .org_id
+                    .parse()
+                    .map_err(|e| StoreError::corrupt("event_blocks.org_id", e))?;
+                let raw = blocks::decompress(&b.data)?;
+                for (pos, r) in blocks::records(&raw).enumerate() {
+                    let r = r?;
+                    let id = (b.id << blocks::ID_SHIFT) | pos as i64;
+                    if q.from.is_some_and(|f| r.ts < f)
+                        || q.to.is_some_and(|t| r.ts >= t)
+                        || q.before.is_some_and(|(bt, bid)| (r.ts, id) >= (bt, bid))
+                    {
+                        continue;
+                    }
+                    if let Some(doc) = filter.admits(&r)? {
+                        found.push(StoredEvent {
+                            id,
+                            org_id,
+                            source: b.source.clone(),
+                            ts: r.ts,
+                            received_at: b.received_at,
+                            doc: serde_json::Value::Object(doc),
+                        });
+                    }
+                }
+                found.sort_unstable_by_key(|e| std::cmp::Reverse((e.ts, e.id)));
+                found.truncate(limit);
+            }
+            if (n_read as i64) < BLOCKS_PER_READ {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    /// The next blocks that may hold matching events, newest first.
+    async fn candidate_blocks(
+        &self,
+        q: &EventQuery,
+        whole: &[String],
+        prefix: Option<&str>,
+        after: Option<(i64, i64)>,
+    ) -> Result<Vec<BlockRow>, StoreError> {
+        let backend = self.backend();
+        Ok(on_pool!(self, |pool| {
             let mut b = sqlx::QueryBuilder::new(
-                "SELECT e.id, e.org_id, e.source, e.ts, e.received_at, e.doc FROM events e WHERE 1=1",
+                "SELECT b.id, b.org_id, b.source, b.received_at, b.ts_max, b.data FROM event_blocks b WHERE 1=1",
             );
             if let Some(o) = q.org {
-                b.push(" AND e.org_id = ").push_bind(o.to_string());
+                b.push(" AND b.org_id = ").push_bind(o.to_string());
             }
             if let Some(f) = q.from {
-                b.push(" AND e.ts >= ").push_bind(f);
+                b.push(" AND b.ts_max >= ").push_bind(f);
             }
             if let Some(t) = q.to {
-                b.push(" AND e.ts < ").push_bind(t);
+                b.push(" AND b.ts_min < ").push_bind(t);
             }
-            if let Some((ts, id)) = q.before {
-                b.push(" AND (e.ts < ")
+            if let Some((ts, _)) = q.before {
+                b.push(" AND b.ts_min <= ").push_bind(ts);
+            }
+            if let Some((ts, id)) = after {
+                b.push(" AND (b.ts_max < ")
                     .push_bind(ts)
-                    .push(" OR (e.ts = ")
+                    .push(" OR (b.ts_max = ")
                     .push_bind(ts)
-                    .push(" AND e.id < ")
+                    .push(" AND b.id < ")
                     .push_bind(id)
                     .push("))");
             }
-            for (f, v) in &q.fields {
-                match column_of(f) {
-                    Some(col) => {
-                        b.push(format_args!(" AND e.{col} = ")).push_bind(v.clone());
+            if !whole.is_empty() || prefix.is_some() {
+                match backend {
+                    Backend::Sqlite => {
+                        let mut m: Vec<String> = whole.iter().map(|w| format!("\"{w}\"")).collect();
+                        if let Some(p) = prefix {
+                            m.push(format!("\"{p}\" *"));
+                        }
+                        b.push(" AND b.id IN (SELECT rowid FROM event_blocks_fts WHERE event_blocks_fts MATCH ")
+                            .push_bind(m.join(" AND "))
+                            .push(")");
                     }
-                    None if backend == Backend::Sqlite => {
-                        b.push(format_args!(" AND json_extract(e.doc, '$.\"{f}\"') = "))
-                            .push_bind(v.clone());
-                    }
-                    None => {
-                        b.push(" AND (e.doc::jsonb ->> ")
-                            .push_bind(f.clone())
-                            .push(") = ")
-                            .push_bind(v.clone());
-                    }
-                }
-            }
-            if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                match (backend, crate::fts::match_query(t), crate::fts::tsquery(t)) {
-                    (Backend::Sqlite, Some(m), _) => {
-                        b.push(
-                            " AND e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ",
-                        )
-                        .push_bind(m)
-                        .push(")");
-                    }
-                    (Backend::Postgres, _, Some(tq)) => {
-                        b.push(
-                            " AND to_tsvector('simple', e.search_text) @@ to_tsquery('simple', ",
-                        )
-                        .push_bind(tq)
-                        .push(")");
-                    }
-                    // No word in the text (only punctuation): a plain substring scan.
-                    _ => {
-                        let pattern = format!("%{}%", like_escape(t));
-                        let like = if backend == Backend::Sqlite {
-                            "LIKE"
-                        } else {
-                            "ILIKE"
-                        };
-                        b.push(format_args!(" AND e.doc {like} "))
-                            .push_bind(pattern)
-                            .push(" ESCAPE '\\'");
+                    Backend::Postgres => {
+                        let mut m: Vec<String> = whole.iter().map(|w| format!("'{w}'")).collect();
+                        if let Some(p) = prefix {
+                            m.push(format!("'{p}':*"));
+                        }
+                        b.push(" AND b.terms @@ to_tsquery('simple', ")
+                            .push_bind(m.join(" & "))
+                            .push(")");
                     }
                 }
             }
-            b.push(" ORDER BY e.ts DESC, e.id DESC LIMIT ")
-                .push_bind(limit);
+            b.push(" ORDER BY b.ts_max DESC, b.id DESC LIMIT ")
+                .push_bind(BLOCKS_PER_READ);
             b.build_query_as().fetch_all(pool).await
-        })?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(StoredEvent {
-                    id: r.id,
-                    org_id: r
-                        .org_id
-                        .parse()
-                        .map_err(|e| StoreError::corrupt("events.org_id", e))?,
-                    source: r.source,
-                    ts: r.ts,
-                    received_at: r.received_at,
-                    doc: serde_json::from_str(&r.doc)
-                        .map_err(|e| StoreError::corrupt("events.doc", e))?,
-                })
-            })
-            .collect()
+        })?)
     }
 
     /// How many events are stored (of one organisation or all).
     pub async fn count_events(&self, org: Option<OrgId>) -> Result<i64, StoreError> {
-        let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(
-            "SELECT COUNT(*) FROM events WHERE $1 = '' OR org_id = $1"
+        let (n,): (Option<i64>,) = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT CAST(SUM(count) AS BIGINT) FROM event_blocks WHERE $1 = '' OR org_id = $1"
         )
         .bind(org.map(|o| o.to_string()).unwrap_or_default())
         .fetch_one(pool)
         .await)?;
-        Ok(n)
+        Ok(n.unwrap_or(0))
     }
 
     /// The newest dead letters (of one organisation or all).
@@ -209,83 +224,165 @@ impl Store {
     }
 
     /// Deletes events older than `before` (ms), of one organisation or all; returns how many.
-    /// On PostgreSQL, whole day partitions older than `before` are dropped when no
+    /// Events go by whole blocks: a block is deleted once its newest event is older than
+    /// `before`. On PostgreSQL, whole day partitions older than `before` are dropped when no
     /// organisation is named.
     pub async fn purge_events(&self, org: Option<OrgId>, before: i64) -> Result<u64, StoreError> {
-        let org = org.map(|o| o.to_string()).unwrap_or_default();
-        let mut dropped = 0u64;
-        match self {
-            Store::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(
-                    "DELETE FROM events_fts WHERE rowid IN \
-                     (SELECT id FROM events WHERE ($1 = '' OR org_id = $1) AND ts < $2)",
-                )
-                .bind(&org)
-                .bind(before)
-                .execute(&mut *tx)
-                .await?;
-                dropped +=
-                    sqlx::query("DELETE FROM events WHERE ($1 = '' OR org_id = $1) AND ts < $2")
-                        .bind(&org)
-                        .bind(before)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                tx.commit().await?;
+        match org {
+            Some(o) => {
+                self.purge_blocks(before, "org_id = $2", &[o.to_string()], false)
+                    .await
             }
-            Store::Postgres(pool) => {
-                if org.is_empty() {
-                    let parts: Vec<(String,)> = sqlx::query_as(
-                        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-                         JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'events' \
-                         AND c.relname LIKE 'events_d%' ORDER BY c.relname",
-                    )
-                    .fetch_all(pool)
+            None => self.purge_blocks(before, "1=1", &[], true).await,
+        }
+    }
+
+    /// Deletes the blocks whose newest event is older than `before` and that pass `org_cond`
+    /// (over `$2..`, bound to `orgs`); on PostgreSQL with `drop_partitions`, first drops the
+    /// day partitions wholly older than `before`. Returns the number of events removed.
+    async fn purge_blocks(
+        &self,
+        before: i64,
+        org_cond: &str,
+        orgs: &[String],
+        drop_partitions: bool,
+    ) -> Result<u64, StoreError> {
+        let cond = format!("ts_max < $1 AND {org_cond}");
+        let count_sql = format!("SELECT CAST(SUM(count) AS BIGINT) FROM event_blocks WHERE {cond}");
+        let del_fts = format!(
+            "DELETE FROM event_blocks_fts WHERE rowid IN (SELECT id FROM event_blocks WHERE {cond})"
+        );
+        let del = format!("DELETE FROM event_blocks WHERE {cond}");
+        let mut removed = 0u64;
+        if let (Store::Postgres(pool), true) = (self, drop_partitions) {
+            let parts: Vec<(String,)> = sqlx::query_as(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                 JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'event_blocks' \
+                 AND c.relname LIKE 'event_blocks_d%' ORDER BY c.relname",
+            )
+            .fetch_all(pool)
+            .await?;
+            let cutoff = partition_day_name(before);
+            for (name,) in parts {
+                // A day partition ends before the cutoff day starts: drop it whole.
+                if name.as_str() < cutoff.as_str() && name.len() == cutoff.len() {
+                    let (n,): (Option<i64>,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT CAST(SUM(count) AS BIGINT) FROM {name}"
+                    )))
+                    .fetch_one(pool)
                     .await?;
-                    let cutoff = partition_day_name(before);
-                    for (name,) in parts {
-                        // A day partition ends before the cutoff day starts: drop it whole.
-                        if name.as_str() < cutoff.as_str() && name.len() == cutoff.len() {
-                            let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                                "SELECT COUNT(*) FROM {name}"
-                            )))
-                            .fetch_one(pool)
-                            .await?;
-                            sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {name}")))
-                                .execute(pool)
-                                .await?;
-                            dropped += n as u64;
-                        }
-                    }
-                }
-                dropped +=
-                    sqlx::query("DELETE FROM events WHERE ($1 = '' OR org_id = $1) AND ts < $2")
-                        .bind(&org)
-                        .bind(before)
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {name}")))
                         .execute(pool)
-                        .await?
-                        .rows_affected();
+                        .await?;
+                    removed += n.unwrap_or(0) as u64;
+                }
             }
         }
-        Ok(dropped)
+        let backend = self.backend();
+        let n: Option<i64> = on_pool!(self, |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(count_sql.as_str())).bind(before);
+                for o in orgs {
+                    q = q.bind(o);
+                }
+                let (n,): (Option<i64>,) = q.fetch_one(&mut *tx).await?;
+                let mut stmts = vec![del.as_str()];
+                if backend == Backend::Sqlite {
+                    stmts.insert(0, del_fts.as_str());
+                }
+                for sql in stmts {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(before);
+                    for o in orgs {
+                        q = q.bind(o);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(n)
+            }
+            .await
+        })?;
+        removed += n.unwrap_or(0) as u64;
+        removed += self.trim_blocks(before, org_cond, orgs).await?;
+        Ok(removed)
+    }
+
+    /// Rewrites the blocks that straddle `before` without their events older than it (one
+    /// transaction per block), so retention is exact to the event. Returns how many went.
+    async fn trim_blocks(
+        &self,
+        before: i64,
+        org_cond: &str,
+        orgs: &[String],
+    ) -> Result<u64, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Straddler {
+            id: i64,
+            org_id: String,
+            source: String,
+            received_at: i64,
+            data: Vec<u8>,
+        }
+        let sql = format!(
+            "SELECT id, org_id, source, received_at, data FROM event_blocks \
+             WHERE ts_min < $1 AND ts_max >= $1 AND {org_cond}"
+        );
+        let rows: Vec<Straddler> = on_pool!(self, |pool| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(before);
+            for o in orgs {
+                q = q.bind(o);
+            }
+            q.fetch_all(pool).await
+        })?;
+        let backend = self.backend();
+        let mut removed = 0u64;
+        for row in rows {
+            let raw = blocks::decompress(&row.data)?;
+            let mut kept = Vec::new();
+            for r in blocks::records(&raw) {
+                let r = r?;
+                if r.ts < before {
+                    removed += 1;
+                    continue;
+                }
+                kept.push(blocks::record_event(&r));
+            }
+            let new_blocks = blocks::encode(&kept)?;
+            on_pool!(self, |pool| {
+                async {
+                    let mut tx = pool.begin().await?;
+                    if backend == Backend::Sqlite {
+                        sqlx::query("DELETE FROM event_blocks_fts WHERE rowid = $1")
+                            .bind(row.id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    sqlx::query("DELETE FROM event_blocks WHERE id = $1")
+                        .bind(row.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    for block in &new_blocks {
+                        crate::ingest::insert_block!(
+                            tx,
+                            backend,
+                            &row.org_id,
+                            &row.source,
+                            row.received_at,
+                            block
+                        );
+                    }
+                    tx.commit().await
+                }
+                .await
+            })?;
+        }
+        Ok(removed)
     }
 }
 
 fn partition_day_name(ts: i64) -> String {
     crate::ingest::partition_name(ts)
-}
-
-/// Escapes `%`, `_` and `\` for LIKE ... ESCAPE '\'.
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl Store {
@@ -369,26 +466,9 @@ impl Store {
                 .map(|i| format!("${}", i + 2))
                 .collect::<Vec<_>>()
                 .join(",");
-            let fts = format!(
-                "DELETE FROM events_fts WHERE rowid IN (SELECT id FROM events WHERE ts < $1 AND org_id NOT IN ({sql_keep}))"
-            );
-            let del = format!("DELETE FROM events WHERE ts < $1 AND org_id NOT IN ({sql_keep})");
-            if self.backend() == crate::Backend::Sqlite {
-                on_pool!(self, |pool| {
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(fts.as_str())).bind(cutoff);
-                    for k in &keep {
-                        q = q.bind(k);
-                    }
-                    q.execute(pool).await.map(|_| ())
-                })?;
-            }
-            removed += on_pool!(self, |pool| {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(del.as_str())).bind(cutoff);
-                for k in &keep {
-                    q = q.bind(k);
-                }
-                q.execute(pool).await.map(|r| r.rows_affected())
-            })?;
+            removed += self
+                .purge_blocks(cutoff, &format!("org_id NOT IN ({sql_keep})"), &keep, false)
+                .await?;
             if self.backend() == crate::Backend::Postgres {
                 removed += self.purge_events(None, now - longest * DAY).await?;
             }

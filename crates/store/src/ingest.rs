@@ -14,6 +14,53 @@ pub const MAX_EVIDENCE: i64 = 20;
 /// Rows per multi-row INSERT (SQLite allows 32,766 parameters per statement).
 const ROWS_PER_INSERT: usize = 2_000;
 
+/// Inserts one [`crate::blocks::EventBlock`] (and, on SQLite, its full-text row) through an
+/// executor of either backend.
+macro_rules! insert_block {
+    ($tx:expr, $backend:expr, $org:expr, $source:expr, $received_at:expr, $block:expr) => {{
+        let block: &$crate::blocks::EventBlock = $block;
+        match $backend {
+            $crate::Backend::Sqlite => {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO event_blocks (org_id, source, received_at, ts_min, ts_max, count, data) \
+                     VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
+                )
+                .bind($org)
+                .bind($source)
+                .bind($received_at)
+                .bind(block.ts_min)
+                .bind(block.ts_max)
+                .bind(block.count)
+                .bind(&block.data)
+                .fetch_one(&mut *$tx)
+                .await?;
+                sqlx::query("INSERT INTO event_blocks_fts (rowid, terms) VALUES ($1,$2)")
+                    .bind(id)
+                    .bind(&block.terms)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            $crate::Backend::Postgres => {
+                sqlx::query(
+                    "INSERT INTO event_blocks (org_id, source, received_at, ts_min, ts_max, count, data, terms) \
+                     VALUES ($1,$2,$3,$4,$5,$6,$7, array_to_tsvector(string_to_array($8, ' ')))",
+                )
+                .bind($org)
+                .bind($source)
+                .bind($received_at)
+                .bind(block.ts_min)
+                .bind(block.ts_max)
+                .bind(block.count)
+                .bind(&block.data)
+                .bind(&block.terms)
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+    }};
+}
+pub(crate) use insert_block;
+
 /// An event ready to store.
 #[derive(Debug, Clone, Default)]
 pub struct NewEvent {
@@ -24,11 +71,13 @@ pub struct NewEvent {
     pub source_ip: Option<String>,
     pub destination_ip: Option<String>,
     pub user_name: Option<String>,
-    pub message: Option<String>,
     /// The event as a flat JSON object (dotted ECS keys).
     pub doc: String,
     /// Every string value, for substring search.
     pub text: String,
+    /// [`crate::blocks::field_hash`] of every scalar top-level field of `doc`, so exact field
+    /// filters can find the event's block; `None`: computed from `doc` when stored.
+    pub field_hashes: Option<Vec<u64>>,
 }
 
 /// A line that could not be parsed, kept with the reason.
@@ -119,6 +168,9 @@ pub struct IngestBatch {
     /// The organisation the events belong to.
     pub org_id: OrgId,
     pub events: Vec<NewEvent>,
+    /// `events` already encoded (by the caller's CPU pool); when empty, `events` are encoded
+    /// at commit. When given, these are stored and `events` is not looked at.
+    pub blocks: Vec<crate::blocks::EventBlock>,
     pub dead_letters: Vec<NewDeadLetter>,
     pub alerts: Vec<AlertHit>,
     pub sightings: Vec<SightingHit>,
@@ -153,14 +205,20 @@ impl Store {
         b: &IngestBatch,
         evaluate: CorrelationEvaluator<'_>,
     ) -> Result<BatchOutcome, StoreError> {
+        let blocks: std::borrow::Cow<'_, [crate::blocks::EventBlock]> =
+            if b.blocks.is_empty() && !b.events.is_empty() {
+                std::borrow::Cow::Owned(crate::blocks::encode(&b.events)?)
+            } else {
+                std::borrow::Cow::Borrowed(&b.blocks)
+            };
         if self.backend() == Backend::Postgres {
-            self.ensure_event_partitions(b.events.iter().map(|e| e.ts))
+            self.ensure_event_partitions(blocks.iter().map(|e| e.ts_max))
                 .await?;
         }
         let backend = self.backend();
         let now = now_millis();
         let mut out = BatchOutcome {
-            accepted: b.events.len() as i64,
+            accepted: blocks.iter().map(|b| b.count).sum(),
             rejected: b.dead_letters.len() as i64,
             ..BatchOutcome::default()
         };
@@ -186,42 +244,8 @@ impl Store {
                     out.duplicate = true;
                     return tx.rollback().await;
                 }
-                for chunk in b.events.chunks(ROWS_PER_INSERT) {
-                    let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO events (org_id, source, ts, received_at, dataset, host, source_ip, destination_ip, user_name, message, doc",
-                    );
-                    if backend == Backend::Postgres {
-                        q.push(", search_text");
-                    }
-                    q.push(") ");
-                    q.push_values(chunk, |mut row, e| {
-                        row.push_bind(&org)
-                            .push_bind(&b.source)
-                            .push_bind(e.ts)
-                            .push_bind(now)
-                            .push_bind(&e.dataset)
-                            .push_bind(&e.host)
-                            .push_bind(&e.source_ip)
-                            .push_bind(&e.destination_ip)
-                            .push_bind(&e.user_name)
-                            .push_bind(&e.message)
-                            .push_bind(&e.doc);
-                        if backend == Backend::Postgres {
-                            row.push_bind(crate::fts::index_words(&e.text));
-                        }
-                    });
-                    if backend == Backend::Sqlite {
-                        q.push(" RETURNING id");
-                        let ids: Vec<(i64,)> = q.build_query_as().fetch_all(&mut *tx).await?;
-                        let mut fts = sqlx::QueryBuilder::new("INSERT INTO events_fts (rowid, text) ");
-                        fts.push_values(ids.iter().zip(chunk), |mut row, ((id,), e)| {
-                            row.push_bind(*id)
-                                .push_bind(crate::fts::index_text(&e.text).into_owned());
-                        });
-                        fts.build().execute(&mut *tx).await?;
-                    } else {
-                        q.build().execute(&mut *tx).await?;
-                    }
+                for block in blocks.iter() {
+                    insert_block!(tx, backend, &org, &b.source, now, block);
                 }
                 for chunk in b.dead_letters.chunks(ROWS_PER_INSERT) {
                     let mut q = sqlx::QueryBuilder::new(
@@ -483,7 +507,7 @@ impl Store {
             }
             // Integers formatted by us, not input: safe to inline (DDL takes no parameters).
             let ddl = format!(
-                "CREATE TABLE IF NOT EXISTS {name} PARTITION OF events FOR VALUES FROM ({}) TO ({})",
+                "CREATE TABLE IF NOT EXISTS {name} PARTITION OF event_blocks FOR VALUES FROM ({}) TO ({})",
                 d * DAY,
                 (d + 1) * DAY
             );
@@ -500,15 +524,18 @@ impl Store {
 /// The name of the day partition holding `ts`.
 pub(crate) fn partition_name(ts: i64) -> String {
     let (y, m, d) = mamori_model::date::civil_date(ts);
-    format!("events_d{y:04}{m:02}{d:02}")
+    format!("event_blocks_d{y:04}{m:02}{d:02}")
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn partition_names_are_civil_dates() {
-        assert_eq!(super::partition_name(0), "events_d19700101");
-        assert_eq!(super::partition_name(1_795_651_200_000), "events_d20261126");
-        assert_eq!(super::partition_name(-1), "events_d19691231");
+        assert_eq!(super::partition_name(0), "event_blocks_d19700101");
+        assert_eq!(
+            super::partition_name(1_795_651_200_000),
+            "event_blocks_d20261126"
+        );
+        assert_eq!(super::partition_name(-1), "event_blocks_d19691231");
     }
 }

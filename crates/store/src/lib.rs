@@ -9,12 +9,14 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod blocks;
 pub mod cases;
 mod error;
 pub mod events;
 pub mod fts;
 pub mod groups;
 pub mod ingest;
+mod legacy_events;
 pub mod orgs;
 mod page;
 pub mod reports;
@@ -169,6 +171,7 @@ impl Store {
             Store::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
         };
         result.map_err(|e| StoreError::Migration(e.to_string()))?;
+        self.move_legacy_events().await?;
         let after = self.applied_versions().await?;
         Ok(MigrationReport {
             applied: after

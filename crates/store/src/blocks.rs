@@ -1,0 +1,473 @@
+//! Event blocks: the storage format of ingested events. A batch's events are stored together,
+//! up to [`MAX_BLOCK_EVENTS`] per row, as one zstd frame of records, with the block's time
+//! range and, in one full-text row, the distinct *terms* of all its events: the words of their
+//! values (lower-case, CJK as bigrams, see [`crate::fts`]) and one hashed term per
+//! `field=value` pair. A search finds candidate blocks by their terms and time range, then
+//! checks every event of those blocks exactly ([`EventFilter`]); the terms only narrow the
+//! blocks read, so they may over-approximate (a hash collision, words from two events) but
+//! never hide an event.
+//!
+//! One row and one index document per thousands of events instead of per event is what lets
+//! the embedded store keep up with ingestion (docs/benchmarks.md, "Event storage").
+
+use std::collections::HashSet;
+use std::hash::Hasher;
+
+use serde_json::{Map, Value};
+
+use crate::StoreError;
+use crate::ingest::NewEvent;
+
+/// Most events in one block (event ids are `block_id << ID_SHIFT | position`).
+pub const MAX_BLOCK_EVENTS: usize = 1 << ID_SHIFT;
+pub(crate) const ID_SHIFT: u32 = 12;
+/// A block is closed early when its distinct terms reach this many bytes (PostgreSQL's
+/// tsvector holds at most 1 MiB).
+const MAX_TERM_BYTES: usize = 512 * 1024;
+/// Longer words are not indexed (PostgreSQL refuses lexemes over 2 KiB); the exact check
+/// still sees them.
+pub(crate) const MAX_TERM_LEN: usize = 200;
+/// zstd level: fast, about 5x on JSON events.
+const ZSTD_LEVEL: i32 = 1;
+/// Largest decompressed block accepted when reading (a corrupt frame cannot exhaust memory).
+const MAX_BLOCK_BYTES: usize = 256 * 1024 * 1024;
+/// The indexed columns, in record order, with the field names that filter on them.
+pub(crate) const COLUMNS: [&str; 5] = [
+    "event.dataset",
+    "host.name",
+    "source.ip",
+    "destination.ip",
+    "user.name",
+];
+const SEP: char = '\u{1f}';
+
+/// Events encoded for storage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventBlock {
+    pub ts_min: i64,
+    pub ts_max: i64,
+    pub count: i64,
+    /// zstd frame of records `ts US dataset US host US source.ip US destination.ip US user US doc LF`.
+    pub data: Vec<u8>,
+    /// Distinct terms, separated by spaces.
+    pub terms: String,
+}
+
+/// One decoded event of a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Record<'a> {
+    pub ts: i64,
+    pub columns: [&'a str; 5],
+    pub doc: &'a str,
+}
+
+/// The hash of a `field=value` pair (FNV-1a: stable across versions and processes).
+pub fn field_hash(field: &str, value: &str) -> u64 {
+    let mut h = fnv::FnvHasher::default();
+    h.write(field.as_bytes());
+    h.write_u8(0);
+    h.write(value.as_bytes());
+    h.finish()
+}
+
+/// The hashed term for an exact `field=value` filter.
+pub(crate) fn field_term(field: &str, value: &str) -> String {
+    hash_term(field_hash(field, value))
+}
+
+fn hash_term(h: u64) -> String {
+    format!("f{h:016x}")
+}
+
+/// The field hashes of a document's scalar top-level values, as [`NewEvent::field_hashes`]
+/// wants them.
+pub fn doc_field_hashes(doc: &Map<String, Value>) -> Vec<u64> {
+    doc.iter()
+        .filter_map(|(k, v)| scalar_text(v).map(|s| field_hash(k, &s)))
+        .collect()
+}
+
+/// The scalar value of a document field as text (strings as they are, numbers and booleans
+/// written out), which is what a field filter compares with.
+pub(crate) fn scalar_text(v: &Value) -> Option<std::borrow::Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
+        Value::Number(n) => Some(std::borrow::Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(std::borrow::Cow::Borrowed(if *b {
+            "true"
+        } else {
+            "false"
+        })),
+        _ => None,
+    }
+}
+
+fn clean(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([SEP, '\n']) {
+        std::borrow::Cow::Owned(s.replace([SEP, '\n'], " "))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+struct Builder {
+    raw: String,
+    terms: HashSet<String>,
+    fields: HashSet<u64>,
+    term_bytes: usize,
+    ts_min: i64,
+    ts_max: i64,
+    count: i64,
+}
+
+impl Builder {
+    fn new() -> Builder {
+        Builder {
+            raw: String::new(),
+            terms: HashSet::new(),
+            fields: HashSet::new(),
+            term_bytes: 0,
+            ts_min: i64::MAX,
+            ts_max: i64::MIN,
+            count: 0,
+        }
+    }
+
+    fn term(&mut self, t: &str) {
+        if t.len() <= MAX_TERM_LEN && !self.terms.contains(t) {
+            self.term_bytes += t.len() + 1;
+            self.terms.insert(t.to_owned());
+        }
+    }
+
+    fn field(&mut self, h: u64) {
+        if self.fields.insert(h) {
+            self.term_bytes += 18;
+        }
+    }
+
+    fn add(&mut self, e: &NewEvent) {
+        use std::fmt::Write;
+        self.ts_min = self.ts_min.min(e.ts);
+        self.ts_max = self.ts_max.max(e.ts);
+        self.count += 1;
+        let cols = [
+            &e.dataset,
+            &e.host,
+            &e.source_ip,
+            &e.destination_ip,
+            &e.user_name,
+        ];
+        let _ = write!(self.raw, "{}", e.ts);
+        for (name, c) in COLUMNS.iter().zip(cols) {
+            self.raw.push(SEP);
+            if let Some(c) = c {
+                let c = clean(c);
+                self.raw.push_str(&c);
+                self.field(field_hash(name, &c));
+            }
+        }
+        self.raw.push(SEP);
+        self.raw.push_str(&e.doc.replace('\n', " "));
+        self.raw.push('\n');
+        for w in crate::fts::index_words(&e.text).split(' ') {
+            if !w.is_empty() {
+                self.term(w);
+            }
+        }
+        match &e.field_hashes {
+            Some(hs) => hs.iter().for_each(|h| self.field(*h)),
+            None => {
+                if let Ok(doc) = serde_json::from_str::<Map<String, Value>>(&e.doc) {
+                    doc_field_hashes(&doc)
+                        .into_iter()
+                        .for_each(|h| self.field(h));
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> Result<EventBlock, StoreError> {
+        let data = zstd::bulk::compress(self.raw.as_bytes(), ZSTD_LEVEL)
+            .map_err(|e| StoreError::Invalid(format!("compressing an event block: {e}")))?;
+        let mut terms: Vec<String> = self.terms.into_iter().collect();
+        terms.extend(self.fields.into_iter().map(hash_term));
+        terms.sort_unstable();
+        Ok(EventBlock {
+            ts_min: self.ts_min,
+            ts_max: self.ts_max,
+            count: self.count,
+            data,
+            terms: terms.join(" "),
+        })
+    }
+}
+
+/// Encodes events into blocks of at most [`MAX_BLOCK_EVENTS`].
+pub fn encode(events: &[NewEvent]) -> Result<Vec<EventBlock>, StoreError> {
+    let mut out = Vec::new();
+    let mut b = Builder::new();
+    for e in events {
+        b.add(e);
+        if b.count as usize >= MAX_BLOCK_EVENTS || b.term_bytes >= MAX_TERM_BYTES {
+            out.push(std::mem::replace(&mut b, Builder::new()).finish()?);
+        }
+    }
+    if b.count > 0 {
+        out.push(b.finish()?);
+    }
+    Ok(out)
+}
+
+/// Decompresses a block's records.
+pub(crate) fn decompress(data: &[u8]) -> Result<String, StoreError> {
+    let mut out = Vec::new();
+    let mut dec = zstd::stream::read::Decoder::new(data)
+        .map_err(|e| StoreError::corrupt("event_blocks.data", e))?;
+    let n = std::io::copy(
+        &mut std::io::Read::take(&mut dec, MAX_BLOCK_BYTES as u64 + 1),
+        &mut out,
+    )
+    .map_err(|e| StoreError::corrupt("event_blocks.data", e))?;
+    if n as usize > MAX_BLOCK_BYTES {
+        return Err(StoreError::corrupt(
+            "event_blocks.data",
+            "block larger than 256 MiB",
+        ));
+    }
+    String::from_utf8(out).map_err(|e| StoreError::corrupt("event_blocks.data", e))
+}
+
+/// The records of a decompressed block, in their stored order.
+pub(crate) fn records(raw: &str) -> impl Iterator<Item = Result<Record<'_>, StoreError>> {
+    raw.split_terminator('\n').map(|line| {
+        let mut parts = line.splitn(7, SEP);
+        let ts = parts
+            .next()
+            .and_then(|t| t.parse::<i64>().ok())
+            .ok_or_else(|| StoreError::corrupt("event_blocks.data", "record without a time"))?;
+        let mut columns = [""; 5];
+        for c in &mut columns {
+            *c = parts.next().ok_or_else(|| {
+                StoreError::corrupt("event_blocks.data", "record with missing columns")
+            })?;
+        }
+        let doc = parts
+            .next()
+            .ok_or_else(|| StoreError::corrupt("event_blocks.data", "record without a document"))?;
+        Ok(Record { ts, columns, doc })
+    })
+}
+
+/// A stored record as an event to store again (when a block is rewritten).
+pub(crate) fn record_event(r: &Record<'_>) -> NewEvent {
+    let col = |i: usize| Some(r.columns[i].to_owned()).filter(|c| !c.is_empty());
+    let doc: Map<String, Value> = serde_json::from_str(r.doc).unwrap_or_default();
+    NewEvent {
+        ts: r.ts,
+        dataset: col(0),
+        host: col(1),
+        source_ip: col(2),
+        destination_ip: col(3),
+        user_name: col(4),
+        doc: r.doc.to_owned(),
+        text: doc_text(&doc),
+        field_hashes: Some(doc_field_hashes(&doc)),
+    }
+}
+
+/// The text of a document as it is searched: its string and number values.
+pub(crate) fn doc_text(doc: &Map<String, Value>) -> String {
+    fn push(out: &mut String, v: &Value) {
+        match v {
+            Value::String(s) => {
+                out.push_str(s);
+                out.push(' ');
+            }
+            Value::Number(n) => {
+                out.push_str(&n.to_string());
+                out.push(' ');
+            }
+            Value::Array(a) => a.iter().for_each(|v| push(out, v)),
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    for v in doc.values() {
+        push(&mut out, v);
+    }
+    out
+}
+
+/// The exact test a stored event must pass: its text and field filters.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EventFilter {
+    /// The query's words (lower-case, CJK bigrams); they must follow each other, the last
+    /// one as a prefix.
+    pub words: Vec<String>,
+    /// A query without words (only punctuation): a case-insensitive substring of the document.
+    pub substring: Option<String>,
+    pub fields: Vec<(String, String)>,
+}
+
+impl EventFilter {
+    pub fn new(text: Option<&str>, fields: &[(String, String)]) -> EventFilter {
+        let text = text.map(str::trim).filter(|t| !t.is_empty());
+        let words: Vec<String> = text
+            .map(crate::fts::index_words)
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        EventFilter {
+            substring: match (text, words.is_empty()) {
+                (Some(t), true) => Some(t.to_lowercase()),
+                _ => None,
+            },
+            words,
+            fields: fields.to_vec(),
+        }
+    }
+
+    /// The terms every candidate block must hold: the words but the last (whole), the last
+    /// as a prefix, and each field filter's hashed term.
+    pub fn block_terms(&self) -> (Vec<String>, Option<String>) {
+        let mut whole: Vec<String> = self.fields.iter().map(|(f, v)| field_term(f, v)).collect();
+        let mut prefix = None;
+        if let Some((last, rest)) = self.words.split_last() {
+            whole.extend(rest.iter().filter(|w| w.len() <= MAX_TERM_LEN).cloned());
+            if last.len() <= MAX_TERM_LEN {
+                prefix = Some(last.clone());
+            }
+        }
+        whole.sort_unstable();
+        whole.dedup();
+        (whole, prefix)
+    }
+
+    /// Whether the record passes; returns its parsed document when it does.
+    pub fn admits(&self, r: &Record<'_>) -> Result<Option<Map<String, Value>>, StoreError> {
+        if let Some(s) = &self.substring
+            && !r.doc.to_lowercase().contains(s.as_str())
+        {
+            return Ok(None);
+        }
+        let doc: Map<String, Value> =
+            serde_json::from_str(r.doc).map_err(|e| StoreError::corrupt("event document", e))?;
+        for (f, v) in &self.fields {
+            let ok = match COLUMNS.iter().position(|c| c == f) {
+                Some(i) => r.columns[i] == v,
+                None => doc
+                    .get(f)
+                    .and_then(scalar_text)
+                    .is_some_and(|s| s.as_ref() == v),
+            };
+            if !ok {
+                return Ok(None);
+            }
+        }
+        if !self.words.is_empty() && !phrase_in(&self.words, &doc_text(&doc)) {
+            return Ok(None);
+        }
+        Ok(Some(doc))
+    }
+}
+
+/// Whether the words occur one after another in `text`, the last as a prefix.
+fn phrase_in(words: &[String], text: &str) -> bool {
+    let tokens = crate::fts::index_words(text);
+    let tokens: Vec<&str> = tokens.split(' ').collect();
+    let n = words.len();
+    if n == 0 {
+        return true;
+    }
+    tokens.windows(n).any(|w| {
+        w.iter().zip(words).enumerate().all(|(i, (t, q))| {
+            if i + 1 == n {
+                t.starts_with(q.as_str())
+            } else {
+                t == q
+            }
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(ts: i64, host: &str, doc: &str) -> NewEvent {
+        let v: Map<String, Value> = serde_json::from_str(doc).unwrap();
+        NewEvent {
+            ts,
+            host: Some(host.into()),
+            doc: doc.into(),
+            text: doc_text(&v),
+            ..NewEvent::default()
+        }
+    }
+
+    #[test]
+    fn blocks_round_trip_and_hold_their_terms() {
+        let events = vec![
+            ev(
+                2,
+                "ws01",
+                r#"{"message":"ログオン失敗 taro","EventID":4625}"#,
+            ),
+            ev(1, "ws\u{1f}02", r#"{"message":"PowerShell.exe -enc"}"#),
+        ];
+        let blocks = encode(&events).unwrap();
+        assert_eq!(blocks.len(), 1);
+        let b = &blocks[0];
+        assert_eq!((b.ts_min, b.ts_max, b.count), (1, 2, 2));
+        for t in ["ログ", "失敗", "taro", "powershell", "enc", "4625"] {
+            assert!(b.terms.split(' ').any(|x| x == t), "{t} in {}", b.terms);
+        }
+        assert!(b.terms.contains(&field_term("EventID", "4625")));
+        assert!(b.terms.contains(&field_term("host.name", "ws01")));
+        let raw = decompress(&b.data).unwrap();
+        let recs: Vec<Record> = records(&raw).collect::<Result<_, _>>().unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].columns[1], "ws01");
+        assert_eq!(recs[1].columns[1], "ws 02");
+        assert_eq!(recs[1].doc, r#"{"message":"PowerShell.exe -enc"}"#);
+    }
+
+    #[test]
+    fn blocks_split_at_the_event_limit() {
+        let events: Vec<NewEvent> = (0..MAX_BLOCK_EVENTS as i64 + 3)
+            .map(|i| ev(i, "h", r#"{"a":1}"#))
+            .collect();
+        let blocks = encode(&events).unwrap();
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(blocks[1].count, 3);
+    }
+
+    #[test]
+    fn the_filter_checks_phrases_prefixes_fields_and_substrings() {
+        let rec = Record {
+            ts: 1,
+            columns: ["Security", "dc01", "", "", "taro"],
+            doc: r#"{"message":"ログオン失敗 PowerShell.exe -enc","EventID":4625}"#,
+        };
+        let f = |t: Option<&str>, fields: &[(&str, &str)]| {
+            let fields: Vec<(String, String)> = fields
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+            EventFilter::new(t, &fields).admits(&rec).unwrap().is_some()
+        };
+        assert!(f(Some("ログオン"), &[]));
+        assert!(f(Some("powershell.ex"), &[]));
+        assert!(!f(Some("exe powershell"), &[]));
+        assert!(f(None, &[("host.name", "dc01"), ("EventID", "4625")]));
+        assert!(!f(None, &[("host.name", "dc02")]));
+        assert!(f(Some("-enc"), &[]));
+        assert!(f(Some("--"), &[]) == rec.doc.contains("--"));
+        let (whole, prefix) = EventFilter::new(Some("PowerShell.ex"), &[]).block_terms();
+        assert_eq!(whole, vec!["powershell".to_owned()]);
+        assert_eq!(prefix.as_deref(), Some("ex"));
+    }
+}
