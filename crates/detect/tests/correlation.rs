@@ -44,10 +44,13 @@ detection:
 level: low
 "#;
 
-/// (seconds, event id, user, ip, computer)
+/// (time, event id, user, ip, computer); the time is in seconds for `run`, in milliseconds
+/// for `run_ms` and `event_ms`.
 type Ev<'a> = (i64, u32, &'a str, &'a str, &'a str);
 
-fn event((s, id, user, ip, host): Ev<'_>) -> EventView {
+/// (milliseconds, event id, user, ip, computer) as a Security event.
+fn event_ms((ms, id, user, ip, host): Ev<'_>) -> EventView {
+    let s = ms / 1000;
     let mut e = EventView::new();
     e.push_str("Channel", "Security");
     e.push_str("EventID", &id.to_string());
@@ -56,13 +59,27 @@ fn event((s, id, user, ip, host): Ev<'_>) -> EventView {
     e.push_str("Computer", host);
     e.push_str(
         "TimeCreated",
-        &format!("2024-01-01T00:{:02}:{:02}.000Z", s / 60, s % 60),
+        &format!(
+            "2024-01-01T00:{:02}:{:02}.{:03}Z",
+            s / 60,
+            s % 60,
+            ms % 1000
+        ),
     );
     e.finish();
     e
 }
 
 fn run(correlation: &str, events: &[Ev<'_>]) -> Vec<CorrelationHit> {
+    let ms: Vec<Ev<'_>> = events
+        .iter()
+        .map(|&(s, id, user, ip, host)| (s * 1000, id, user, ip, host))
+        .collect();
+    run_ms(correlation, &ms)
+}
+
+/// Like [`run`], with event times in milliseconds.
+fn run_ms(correlation: &str, events: &[Ev<'_>]) -> Vec<CorrelationHit> {
     let mut b = RulesetBuilder::new();
     b.add_source("base.yml", BASE);
     b.add_source("corr.yml", correlation);
@@ -71,7 +88,7 @@ fn run(correlation: &str, events: &[Ev<'_>]) -> Vec<CorrelationHit> {
     assert_eq!(rs.correlations().len(), 1);
     let mut obs: Vec<Observation> = Vec::new();
     for (n, e) in events.iter().enumerate() {
-        let ev = event(*e);
+        let ev = event_ms(*e);
         rs.scan(&ev, &mut |i: usize, _: &CompiledRule, ev: &EventView| {
             for &c in rs.correlations_of(i) {
                 if let Some(o) = rs.correlations()[c].observe(i, ev, n) {
@@ -156,6 +173,22 @@ fn event_count_across_the_boundary_does_not_fire() {
 }
 
 #[test]
+fn event_count_one_millisecond_past_the_boundary_does_not_fire() {
+    let at = |ms| (ms, 4625, "carol", "", "h");
+    assert_eq!(
+        run_ms(EVENT_COUNT, &[at(0), at(30_000), at(60_000)]).len(),
+        1
+    );
+    assert!(run_ms(EVENT_COUNT, &[at(0), at(30_000), at(60_001)]).is_empty());
+    // Out-of-order input is windowed by event time, not arrival order.
+    assert_eq!(
+        run_ms(EVENT_COUNT, &[at(60_000), at(0), at(30_000)]).len(),
+        1
+    );
+    assert!(run_ms(EVENT_COUNT, &[at(60_001), at(0), at(30_000)]).is_empty());
+}
+
+#[test]
 fn event_count_groups_are_separate() {
     let hits = run(
         EVENT_COUNT,
@@ -201,6 +234,13 @@ level: high
         (301, 4625, "c", "10.0.0.1", "h"),
     ];
     assert!(run(corr, &slow).is_empty());
+    // Exactly on the boundary: inclusive, like event_count.
+    let edge = [
+        (0, 4625, "a", "10.0.0.1", "h"),
+        (100, 4625, "b", "10.0.0.1", "h"),
+        (300, 4625, "c", "10.0.0.1", "h"),
+    ];
+    assert_eq!(run(corr, &edge).len(), 1);
 }
 
 const TEMPORAL: &str = r#"
@@ -223,6 +263,12 @@ fn temporal_any_order_within_timespan() {
     );
     assert!(run(&c, &[(0, 2, "", "", "h"), (31, 1, "", "", "h")]).is_empty());
     assert!(run(&c, &[(0, 2, "", "", "h1"), (1, 1, "", "", "h2")]).is_empty());
+    // On the boundary (inclusive) and one millisecond past it.
+    assert_eq!(
+        run(&c, &[(0, 2, "", "", "h"), (30, 1, "", "", "h")]).len(),
+        1
+    );
+    assert!(run_ms(&c, &[(0, 2, "", "", "h"), (30_001, 1, "", "", "h")]).is_empty());
 }
 
 #[test]
@@ -234,6 +280,24 @@ fn temporal_ordered() {
     );
     assert!(run(&c, &[(0, 2, "", "", "h"), (10, 1, "", "", "h")]).is_empty());
     assert!(run(&c, &[(0, 1, "", "", "h"), (31, 2, "", "", "h")]).is_empty());
+    assert_eq!(
+        run(&c, &[(0, 1, "", "", "h"), (30, 2, "", "", "h")]).len(),
+        1
+    );
+    assert!(run_ms(&c, &[(0, 1, "", "", "h"), (30_001, 2, "", "", "h")]).is_empty());
+    // The window slides: A at 0 is too old for B at 45, but A at 20 is not.
+    assert_eq!(
+        run(
+            &c,
+            &[
+                (0, 1, "", "", "h"),
+                (20, 1, "", "", "h"),
+                (45, 2, "", "", "h")
+            ]
+        )
+        .len(),
+        1
+    );
 }
 
 #[test]

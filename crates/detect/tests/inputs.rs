@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use mamori_detect::input::evtx::read_evtx;
-use mamori_detect::input::json::read_json;
+use mamori_detect::input::evtx::{read_evtx, read_evtx_bytes};
+use mamori_detect::input::json::{read_json, read_json_bytes};
 use mamori_detect::input::{Format, detect_format};
 
 fn tmp(name: &str) -> PathBuf {
@@ -58,6 +58,50 @@ fn invalid_json_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn json_from_memory_equals_json_from_file() {
+    let text = b"{\"a\":1}\n{\"a\":2}\n{broken\n\n{\"a\":3}\n[{\"a\":4}]\n";
+    let p = tmp("lines.jsonl");
+    std::fs::write(&p, text).unwrap();
+    let mut from_file = Vec::new();
+    let a = read_json(&p, &mut |e| from_file.push(e.first("a").map(str::to_owned))).unwrap();
+    let mut from_memory = Vec::new();
+    let b = read_json_bytes("mem.jsonl", text, &mut |e| {
+        from_memory.push(e.first("a").map(str::to_owned))
+    })
+    .unwrap();
+    std::fs::remove_file(&p).unwrap();
+    assert_eq!(from_file, from_memory);
+    assert_eq!((a.events, a.skipped), (b.events, b.skipped));
+    assert_eq!(a.skipped, 1, "{:?}", a.warnings);
+    assert!(b.warnings[0].starts_with("mem.jsonl: "), "{:?}", b.warnings);
+    let err = read_json_bytes("mem.json", b"{not json", &mut |_| {}).unwrap_err();
+    assert!(err.to_string().starts_with("mem.json: "), "{err}");
+}
+
+#[test]
+fn a_bad_json_line_is_skipped_once_and_no_event_twice() {
+    let read = |text: &[u8]| {
+        let mut got = Vec::new();
+        let st = read_json_bytes("t", text, &mut |e| {
+            got.push(e.first("a").unwrap_or("?").to_owned())
+        })
+        .unwrap();
+        (got, st.skipped)
+    };
+    let ok = |v: &[&str], n| (v.iter().map(|s| s.to_string()).collect::<Vec<_>>(), n);
+    // LF, CRLF and trailing blanks after the last good value before the bad line.
+    assert_eq!(read(b"{\"a\":1}\n{bad\n{\"a\":2}\n"), ok(&["1", "2"], 1));
+    assert_eq!(
+        read(b"{\"a\":1}\r\n{bad\r\n{\"a\":2}\r\n"),
+        ok(&["1", "2"], 1)
+    );
+    assert_eq!(read(b"{\"a\":1}   \n\n{bad\n{\"a\":2}"), ok(&["1", "2"], 1));
+    // The bad value on the same line as a good one; two bad lines.
+    assert_eq!(read(b"{\"a\":1} {bad\n{\"a\":2}\n"), ok(&["1", "2"], 1));
+    assert_eq!(read(b"{\"a\":1}\n{bad\n]\n{\"a\":2}\n"), ok(&["1", "2"], 2));
+}
+
+#[test]
 fn corrupt_evtx_is_skipped_with_warnings() {
     let Some(src) = sample_evtx() else {
         println!("SKIP corrupt_evtx: corpus ../shared/corpora/sigma not found");
@@ -85,6 +129,40 @@ fn corrupt_evtx_is_skipped_with_warnings() {
     std::fs::write(&p, b"ElfFile\0garbage").unwrap();
     let _ = read_evtx(&p, 1, Some, &mut |_| {});
     std::fs::remove_file(&p).unwrap();
+}
+
+#[test]
+fn evtx_from_memory_equals_evtx_from_file() {
+    let Some(src) = sample_evtx() else {
+        println!("SKIP evtx_from_memory: corpus ../shared/corpora/sigma not found");
+        return;
+    };
+    let flat = |e: mamori_detect::EventView| -> Vec<(String, String)> {
+        e.iter()
+            .map(|(k, v)| (k.to_owned(), v.raw.clone()))
+            .collect()
+    };
+    let mut from_file = Vec::new();
+    let a = read_evtx(&src, 1, Some, &mut |e| from_file.push(flat(e))).unwrap();
+    let bytes = std::fs::read(&src).unwrap();
+    let mut from_memory = Vec::new();
+    let b = read_evtx_bytes("mem.evtx", bytes.clone(), 2, Some, &mut |e| {
+        from_memory.push(flat(e))
+    })
+    .unwrap();
+    assert!(a.events > 0);
+    assert_eq!((a.events, a.skipped), (b.events, b.skipped));
+    assert_eq!(from_file, from_memory);
+    // Not an EVTX file: an error naming the source. Truncated: no panic.
+    let err = read_evtx_bytes("junk", b"junk".to_vec(), 1, Some, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().starts_with("junk: "), "{err}");
+    let _ = read_evtx_bytes(
+        "half",
+        bytes[..bytes.len() / 2].to_vec(),
+        1,
+        Some,
+        &mut |_| {},
+    );
 }
 
 #[test]

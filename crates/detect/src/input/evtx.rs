@@ -230,19 +230,51 @@ pub fn read_evtx<U: Send + 'static>(
     sink: &mut dyn FnMut(U),
 ) -> Result<ReadStats, InputError> {
     let name = path.display().to_string();
-    let source: Arc<str> = Arc::from(name.as_str());
-    let settings = ParserSettings::new()
-        .num_threads(threads)
-        .separate_json_attributes(false);
     let mut parser = EvtxParser::from_path(path)
         .map_err(|e| InputError::Evtx {
             path: name.clone(),
             message: e.to_string(),
         })?
-        .with_configuration(settings);
-    let mut stats = ReadStats::default();
-    let src = source.clone();
-    let records = parser.serialized_records(move |rec| {
+        .with_configuration(settings(threads));
+    let records = parser.serialized_records(to_event(Arc::from(name.as_str()), map));
+    Ok(drain(&name, records, sink))
+}
+
+/// Like [`read_evtx`], over the bytes of a whole EVTX file held in memory (`name` labels
+/// the events' source and the skip messages).
+pub fn read_evtx_bytes<U: Send + 'static>(
+    name: &str,
+    bytes: Vec<u8>,
+    threads: usize,
+    map: impl Fn(EventView) -> Option<U> + Send + Sync + Clone + 'static,
+    sink: &mut dyn FnMut(U),
+) -> Result<ReadStats, InputError> {
+    let mut parser = EvtxParser::from_buffer(bytes)
+        .map_err(|e| InputError::Evtx {
+            path: name.to_owned(),
+            message: e.to_string(),
+        })?
+        .with_configuration(settings(threads));
+    let records = parser.serialized_records(to_event(Arc::from(name), map));
+    Ok(drain(name, records, sink))
+}
+
+fn settings(threads: usize) -> ParserSettings {
+    ParserSettings::new()
+        .num_threads(threads)
+        .separate_json_attributes(false)
+}
+
+/// The per-record step of [`read_evtx`]: render to JSON, flatten, label, `map`.
+fn to_event<U>(
+    source: Arc<str>,
+    map: impl Fn(EventView) -> Option<U> + Send + Sync + Clone + 'static,
+) -> impl FnMut(evtx::err::Result<evtx::EvtxRecord<'_>>) -> evtx::err::Result<Option<U>>
++ Send
++ Sync
++ Clone
++ 'static {
+    move |rec| {
         let rec = rec?;
         let rec_id = rec.event_record_id;
         let json = rec.into_json()?;
@@ -254,9 +286,18 @@ pub fn read_evtx<U: Send + 'static>(
                 FieldValue::new(rec_id.to_string(), ValueKind::Num),
             );
         }
-        ev.source = Some(src.clone());
+        ev.source = Some(source.clone());
         Ok((map.clone())(ev))
-    });
+    }
+}
+
+/// Hands the converted records to `sink`, counting events and skipping broken ones.
+fn drain<U>(
+    name: &str,
+    records: impl Iterator<Item = evtx::err::Result<Option<U>>>,
+    sink: &mut dyn FnMut(U),
+) -> ReadStats {
+    let mut stats = ReadStats::default();
     for r in records {
         match r {
             Ok(Some(u)) => {
@@ -264,10 +305,10 @@ pub fn read_evtx<U: Send + 'static>(
                 sink(u);
             }
             Ok(None) => stats.events += 1,
-            Err(e) => stats.skip(describe_error(&name, &e)),
+            Err(e) => stats.skip(describe_error(name, &e)),
         }
     }
-    Ok(stats)
+    stats
 }
 
 /// The error and its causes, `a: b: c`.

@@ -113,12 +113,36 @@ fn ecs_route(ev: &mut EventView) {
 /// Lines that fail to parse in a JSON-lines file are skipped and counted.
 pub fn read_json(path: &Path, sink: &mut dyn FnMut(EventView)) -> Result<ReadStats, InputError> {
     let name = path.display().to_string();
-    let source: Arc<str> = Arc::from(name.as_str());
+    read_json_with(
+        &name,
+        &mut || std::fs::File::open(path).map(BufReader::new),
+        sink,
+    )
+}
+
+/// Like [`read_json`], over JSON text held in memory (`name` labels the events' source and
+/// the messages).
+pub fn read_json_bytes(
+    name: &str,
+    bytes: &[u8],
+    sink: &mut dyn FnMut(EventView),
+) -> Result<ReadStats, InputError> {
+    read_json_with(name, &mut || Ok(bytes), sink)
+}
+
+/// [`read_json`] over any source that can be read from the start more than once (`open`
+/// is called a second time to resynchronise on lines after a bad one).
+fn read_json_with<R: BufRead>(
+    name: &str,
+    open: &mut dyn FnMut() -> std::io::Result<R>,
+    sink: &mut dyn FnMut(EventView),
+) -> Result<ReadStats, InputError> {
+    let source: Arc<str> = Arc::from(name);
     let io = |e| InputError::Io {
-        path: name.clone(),
+        path: name.to_owned(),
         source: e,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
+    let reader = open().map_err(io)?;
     let mut stats = ReadStats::default();
     let mut emit = |v: &Value, stats: &mut ReadStats| {
         let mut ev = event_from_value(v);
@@ -126,7 +150,6 @@ pub fn read_json(path: &Path, sink: &mut dyn FnMut(EventView)) -> Result<ReadSta
         stats.events += 1;
         sink(ev);
     };
-    let reader = BufReader::new(file);
     let mut stream = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
     let mut first = true;
     loop {
@@ -142,7 +165,7 @@ pub fn read_json(path: &Path, sink: &mut dyn FnMut(EventView)) -> Result<ReadSta
                 let offset = stream.byte_offset();
                 if first {
                     return Err(InputError::Json {
-                        path: name.clone(),
+                        path: name.to_owned(),
                         offset,
                         message: e.to_string(),
                     });
@@ -151,7 +174,8 @@ pub fn read_json(path: &Path, sink: &mut dyn FnMut(EventView)) -> Result<ReadSta
                 stats.skip(format!(
                     "{name}: skipped invalid JSON at byte {offset}: {e}"
                 ));
-                return resync_lines(path, offset, &name, stats, &mut emit);
+                let reader = open().map_err(io)?;
+                return resync_lines(reader, offset, name, stats, &mut emit);
             }
         }
         first = false;
@@ -159,29 +183,39 @@ pub fn read_json(path: &Path, sink: &mut dyn FnMut(EventView)) -> Result<ReadSta
     Ok(stats)
 }
 
+/// Continues a JSON-lines read line by line after the value stream failed. `offset` is
+/// where the last good value ended: what lies before it was emitted already, and the first
+/// non-blank text after it is the value that failed, skipped and counted already.
 fn resync_lines(
-    path: &Path,
+    reader: impl BufRead,
     offset: usize,
     name: &str,
     mut stats: ReadStats,
     emit: &mut dyn FnMut(&Value, &mut ReadStats),
 ) -> Result<ReadStats, InputError> {
-    let file = std::fs::File::open(path).map_err(|e| InputError::Io {
-        path: name.to_owned(),
-        source: e,
-    })?;
     let mut pos = 0usize;
-    for line in BufReader::new(file).split(b'\n') {
+    let mut failed_pending = true;
+    for line in reader.split(b'\n') {
         let line = line.map_err(|e| InputError::Io {
             path: name.to_owned(),
             source: e,
         })?;
-        let start = pos;
+        let line_start = pos;
         pos += line.len() + 1;
-        if pos <= offset + 1 || line.iter().all(u8::is_ascii_whitespace) {
+        // The part of the line not yet read by the stream.
+        let (start, rest) = match offset.checked_sub(line_start) {
+            Some(done) if done >= line.len() => continue,
+            Some(done) => (offset, line.get(done..).unwrap_or_default()),
+            None => (line_start, &line[..]),
+        };
+        if rest.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<Value>(&line) {
+        if failed_pending {
+            failed_pending = false;
+            continue;
+        }
+        match serde_json::from_slice::<Value>(rest) {
             Ok(v) => emit(&v, &mut stats),
             Err(e) => stats.skip(format!(
                 "{name}: skipped invalid JSON line at byte {start}: {e}"

@@ -28,6 +28,17 @@ enum Tok {
     Pipe,
 }
 
+impl std::fmt::Display for Tok {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tok::Word(w) => write!(f, "'{w}'"),
+            Tok::Open => f.write_str("'('"),
+            Tok::Close => f.write_str("')'"),
+            Tok::Pipe => f.write_str("'|'"),
+        }
+    }
+}
+
 fn tokenize(s: &str) -> Vec<Tok> {
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -60,6 +71,18 @@ struct Parser {
 }
 
 impl Parser {
+    /// The error for a `|` at `self.pos`: the deprecated aggregation (`| count() ...`) or
+    /// proximity (`| near ...`) expressions of Sigma 1.0.
+    fn pipe_error(&self) -> String {
+        match self.toks.get(self.pos + 1) {
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("near") => {
+                "'| near' (deprecated) is unsupported; use a temporal correlation rule".into()
+            }
+            _ => "aggregation expressions ('| count() ...') are deprecated; use a correlation rule"
+                .into(),
+        }
+    }
+
     fn peek_word(&self) -> Option<String> {
         match self.toks.get(self.pos) {
             Some(Tok::Word(w)) => Some(w.to_lowercase()),
@@ -103,6 +126,9 @@ impl Parser {
 
     fn primary(&mut self) -> Result<CondAst, String> {
         let tok = self.toks.get(self.pos).cloned();
+        if tok == Some(Tok::Pipe) {
+            return Err(self.pipe_error());
+        }
         self.pos += 1;
         match tok {
             Some(Tok::Open) => {
@@ -140,10 +166,7 @@ impl Parser {
                 }
                 Ok(CondAst::Ident(w))
             }
-            Some(Tok::Pipe) => Err(
-                "aggregation expressions ('| count() ...') are deprecated; use a correlation rule"
-                    .into(),
-            ),
+            Some(Tok::Pipe) => Err(self.pipe_error()),
             Some(Tok::Close) => Err("unexpected ')' in condition".into()),
             None => Err("condition ends unexpectedly".into()),
         }
@@ -162,11 +185,10 @@ pub fn parse_condition(s: &str) -> Result<CondAst, String> {
     let e = p.or()?;
     match p.toks.get(p.pos) {
         None => Ok(e),
-        Some(Tok::Pipe) => Err(
-            "aggregation expressions ('| count() ...') are deprecated; use a correlation rule"
-                .into(),
-        ),
-        Some(t) => Err(format!("unexpected {t:?} after end of condition")),
+        Some(Tok::Pipe) => Err(p.pipe_error()),
+        Some(t) => Err(format!(
+            "unexpected {t} after the end of the condition (search names are joined with 'and'/'or')"
+        )),
     }
 }
 
@@ -265,5 +287,24 @@ mod tests {
         assert!(resolve(&parse_condition("nope").unwrap(), &names).is_err());
         assert!(name_matches("sel*_x", "sel_1_x"));
         assert!(!name_matches("sel*_x", "sel_1_y"));
+    }
+
+    #[test]
+    fn unsupported_forms_say_why() {
+        let count = parse_condition("all of cmd_* | count() by host > 50").unwrap_err();
+        assert!(count.contains("aggregation"), "{count}");
+        let near = parse_condition("(a and not b) | near c").unwrap_err();
+        assert!(near.contains("'| near'"), "{near}");
+        assert!(near.contains("temporal correlation"), "{near}");
+        let bare = parse_condition("a | NEAR b").unwrap_err();
+        assert!(bare.contains("'| near'"), "{bare}");
+        let leading = parse_condition("| near b").unwrap_err();
+        assert!(leading.contains("'| near'"), "{leading}");
+        // Tokens are quoted as written, not as Rust debug output.
+        let trailing = parse_condition("write ProcessGuid from x").unwrap_err();
+        assert!(
+            trailing.starts_with("unexpected 'ProcessGuid' after the end of the condition"),
+            "{trailing}"
+        );
     }
 }
