@@ -34,7 +34,7 @@ cleanup() {
     if [ -n "${PGDATA_DIR:-}" ]; then
         runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m immediate stop >/dev/null 2>&1 || true
     fi
-    rm -rf "$TMP"
+    if [ -n "${KEEP_TMP:-}" ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
 
@@ -51,7 +51,7 @@ start_hub() { # DB BUS WORKERS -> HUB_PORT
     local args=(--database "$db" --data "$TMP/hub" serve --listen "127.0.0.1:$HUB_PORT"
         --rules "$SIGMA/rules/windows" --ingest-rate 0)
     if [ -n "$bus" ]; then args+=(--bus "$bus" --workers "$workers"); fi
-    MAMORI_LOG__LEVEL=warn "$MAMORI" "${args[@]}" >"$TMP/hub.out" 2>"$TMP/hub.err" &
+    MAMORI_LOG__LEVEL=${HUB_LOG:-warn} ${HUB_WRAP:-} "$MAMORI" "${args[@]}" >"$TMP/hub.out" 2>"$TMP/hub.err" &
     PIDS+=($!)
     HUB_PID=$!
     wait_port "$HUB_PORT"
@@ -72,7 +72,7 @@ wait_drained() { # DB EXPECTED: waits until the store holds EXPECTED events (bus
     local t0=$(date +%s.%N)
     for _ in $(seq 1 1200); do
         local n
-        n=$(PGPASSWORD= psql "$1" -Atc "SELECT COUNT(*) FROM events" 2>/dev/null || echo 0)
+        n=$(PGPASSWORD= psql "$1" -Atc "SELECT COALESCE(SUM(count),0) FROM event_blocks" 2>/dev/null || echo 0)
         [ "$n" -ge "$2" ] && break
         sleep 0.25
     done

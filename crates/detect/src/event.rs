@@ -166,6 +166,30 @@ impl EventView {
     }
 
     /// Whether the field exists.
+    /// [`EventView::alias`] with both names already in lower case (`alias` as shown kept).
+    pub fn alias_lower(&mut self, alias: &str, alias_lower: &str, source_lower: &str) {
+        if self.has_lower(alias_lower) {
+            return;
+        }
+        let Some(vals) = self.get_lower(source_lower).map(<[FieldValue]>::to_vec) else {
+            return;
+        };
+        self.order.push(alias_lower.to_owned());
+        self.fields.insert(
+            alias_lower.to_owned(),
+            Entry {
+                name: alias.to_owned(),
+                values: vals,
+            },
+        );
+    }
+
+    /// Whether a field is present, its name given in lower case.
+    #[inline]
+    pub fn has_lower(&self, lower_name: &str) -> bool {
+        self.fields.contains_key(lower_name)
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.fields.contains_key(&name.to_lowercase())
     }

@@ -200,7 +200,17 @@ pub fn route_for(product: Option<&str>, category: Option<&str>, service: Option<
 /// Field aliases applied to events: Sigma name -> source field names (first present wins).
 #[derive(Debug, Clone, Default)]
 pub struct FieldMapping {
-    aliases: Vec<(String, Vec<String>)>,
+    /// (Sigma name, its lower case, the source names in lower case): lower-cased once here,
+    /// not per event.
+    aliases: Vec<(String, String, Vec<String>)>,
+}
+
+fn alias_entry(sigma: &str, sources: &[String]) -> (String, String, Vec<String>) {
+    (
+        sigma.to_owned(),
+        sigma.to_lowercase(),
+        sources.iter().map(|s| s.to_lowercase()).collect(),
+    )
 }
 
 impl FieldMapping {
@@ -235,7 +245,10 @@ impl FieldMapping {
         FieldMapping {
             aliases: pairs
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
+                .map(|(k, v)| {
+                    let srcs: Vec<String> = v.iter().map(|s| (*s).to_owned()).collect();
+                    alias_entry(k, &srcs)
+                })
                 .collect(),
         }
     }
@@ -257,7 +270,7 @@ impl FieldMapping {
                 if srcs.is_empty() {
                     return Err(format!("line {}: '{k}' maps to nothing", v.line));
                 }
-                self.aliases.insert(0, (k.clone(), srcs));
+                self.aliases.insert(0, alias_entry(k, &srcs));
             }
         }
         Ok(())
@@ -265,12 +278,12 @@ impl FieldMapping {
 
     /// Adds aliases to an event (existing fields are never overwritten).
     pub fn apply(&self, ev: &mut EventView) {
-        for (sigma, sources) in &self.aliases {
-            if ev.has(sigma) {
+        for (sigma, lower, sources) in &self.aliases {
+            if ev.has_lower(lower) {
                 continue;
             }
-            if let Some(src) = sources.iter().find(|s| ev.has(s)) {
-                ev.alias(sigma, src);
+            if let Some(src) = sources.iter().find(|s| ev.has_lower(s)) {
+                ev.alias_lower(sigma, lower, src);
             }
         }
     }

@@ -229,6 +229,12 @@ impl Prefilter {
         Found(bits)
     }
 
+    /// Whether rule `i` has literals to check (otherwise it may always match).
+    #[inline]
+    pub fn needs_scan(&self, i: usize) -> bool {
+        matches!(self.reqs.get(i), Some(Some(_)))
+    }
+
     /// Whether rule `i` may match given the literals found.
     #[inline]
     pub fn may_match(&self, i: usize, found: &Found) -> bool {

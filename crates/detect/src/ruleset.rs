@@ -437,12 +437,22 @@ impl Ruleset {
 
     /// Evaluates every rule whose logsource fits the event; calls the sink per match.
     pub fn scan(&self, ev: &EventView, sink: &mut dyn FindingSink) {
-        let found = self.prefilter.scan(ev);
-        self.router.for_each(ev, |i| match self.rules.get(i) {
-            Some(r) if self.prefilter.may_match(i, &found) && r.matches(ev) => {
+        // The literal scan runs once, when the first routed rule with literals needs it:
+        // events that only few literal-free rules see skip it.
+        let mut found = None;
+        self.router.for_each(ev, |i| {
+            let Some(r) = self.rules.get(i) else {
+                return true;
+            };
+            let may = !self.prefilter.needs_scan(i)
+                || self
+                    .prefilter
+                    .may_match(i, found.get_or_insert_with(|| self.prefilter.scan(ev)));
+            if may && r.matches(ev) {
                 sink.on_match(i, r, ev)
+            } else {
+                true
             }
-            _ => true,
         });
     }
 

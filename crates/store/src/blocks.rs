@@ -10,8 +10,9 @@
 //! One row and one index document per thousands of events instead of per event is what lets
 //! the embedded store keep up with ingestion (docs/benchmarks.md, "Event storage").
 
-use std::collections::HashSet;
 use std::hash::Hasher;
+
+use rustc_hash::FxHashSet as HashSet;
 
 use serde_json::{Map, Value};
 
@@ -124,8 +125,8 @@ impl Builder {
     fn new() -> Builder {
         Builder {
             raw: String::new(),
-            terms: HashSet::new(),
-            fields: HashSet::new(),
+            terms: HashSet::default(),
+            fields: HashSet::default(),
             term_bytes: 0,
             ts_min: i64::MAX,
             ts_max: i64::MIN,
@@ -168,7 +169,11 @@ impl Builder {
             }
         }
         self.raw.push(SEP);
-        self.raw.push_str(&e.doc.replace('\n', " "));
+        if e.doc.contains('\n') {
+            self.raw.push_str(&e.doc.replace('\n', " "));
+        } else {
+            self.raw.push_str(&e.doc);
+        }
         self.raw.push('\n');
         for w in crate::fts::index_words(&e.text).split(' ') {
             if !w.is_empty() {
