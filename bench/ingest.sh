@@ -65,7 +65,8 @@ tokens() { # DB
 
 run_load() {
     "$MAMORI" loadgen --hub "http://127.0.0.1:$HUB_PORT" --token "$SENSOR" --read-token "$READ" \
-        --events "$EVENTS" --batch "$BATCH" --concurrency "$CONCURRENCY" --evtx "$EVTX"
+        --events "$EVENTS" --batch "$BATCH" --concurrency "$CONCURRENCY" --evtx "$EVTX" \
+        --network-percent "${NETWORK_PERCENT:-50}"
 }
 
 wait_drained() { # DB EXPECTED: waits until the store holds EXPECTED events (bus mode)
