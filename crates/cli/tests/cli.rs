@@ -833,6 +833,74 @@ fn notify_triage_finds_owners_of_feed_items() {
         "{}",
         text(&o)
     );
+    // PhishTank (guessed from the file name), a generic feed through its mapping, and the
+    // ASN table for an address no member range claims.
+    std::fs::write(
+        dir.path().join("phishtank-online-valid.csv"),
+        "phish_id,url,phish_detail_url,submission_time,verified,verification_time,online,target\n\
+1,https://login.city.sendai.example.jp/verify,x,2026-11-25T01:02:03+00:00,yes,,yes,Other\n",
+    )
+    .unwrap();
+    let o = run(&["notify", "triage", "phishtank-online-valid.csv", "--jsonl"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("\"owner\":\"sendai\""), "{}", text(&o));
+    std::fs::write(
+        dir.path().join("partner.toml"),
+        "name = \"partner-c2\"\nformat = \"csv\"\nvalue = \"indicator\"\nasn = \"asn\"\ncategory = \"c2-server\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("partner.csv"),
+        "indicator,asn\n198.51.100.7,AS64500\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("asn.csv"), "asn,org\nAS64500,aoba-net\n").unwrap();
+    let o = run(&[
+        "notify",
+        "triage",
+        "partner.csv",
+        "--mapping",
+        "partner.toml",
+        "--jsonl",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("\"owner\":null"),
+        "no table: unowned: {}",
+        text(&o)
+    );
+    let o = run(&[
+        "notify",
+        "triage",
+        "partner.csv",
+        "--mapping",
+        "partner.toml",
+        "--asn-table",
+        "asn.csv",
+        "--jsonl",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("\"owner\":\"aoba-net\"") && text(&o).contains("asn AS64500"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(dir.path().join("bad-asn.csv"), "AS64500,nobody\n").unwrap();
+    let o = run(&[
+        "notify",
+        "triage",
+        "partner.csv",
+        "--mapping",
+        "partner.toml",
+        "--asn-table",
+        "bad-asn.csv",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("line 1: no organisation `nobody`"),
+        "{}",
+        text(&o)
+    );
     // A feed whose format changed is refused whole.
     std::fs::write(
         dir.path().join("bad.txt"),

@@ -1,8 +1,11 @@
-//! Notification, first part: feeds in and owners found. Feed parsers ([`feed`]) turn URLhaus and
-//! Shadowserver reports into [`Observation`]s (what, where, when, source, evidence); the
-//! [`owner::OwnerIndex`] finds the member organisation that owns each one by longest-prefix match
-//! on its address ranges or by registered domain. Notices, delivery and block lists build on this.
+//! Notification, first part: feeds in and owners found. Feed parsers ([`feed`]) turn URLhaus,
+//! Shadowserver, PhishTank, OpenPhish and generic mapped CSV/JSON feeds into [`Observation`]s
+//! (what, where, when, source, evidence); the [`owner::OwnerIndex`] finds the member
+//! organisation that owns each one by longest-prefix match on its address ranges, by the
+//! imported ASN table ([`asn`]) or by registered domain. Notices, delivery and block lists
+//! build on this.
 
+pub mod asn;
 pub mod blocklist;
 pub mod feed;
 pub mod notice;

@@ -27,6 +27,7 @@ pub struct OwnerIndex {
     v4_lens: Vec<u8>,
     v6_lens: Vec<u8>,
     domains: HashMap<String, OrgId>,
+    asns: HashMap<u32, OrgId>,
 }
 
 fn mask4(a: u32, len: u8) -> u32 {
@@ -78,6 +79,22 @@ impl OwnerIndex {
         idx
     }
 
+    /// Adds the imported ASN-to-organisation table (see [`crate::asn`]).
+    pub fn with_asns(mut self, table: impl IntoIterator<Item = (u32, OrgId)>) -> OwnerIndex {
+        for (asn, org) in table {
+            self.asns.entry(asn).or_insert(org);
+        }
+        self
+    }
+
+    /// The owner of an AS number, from the imported table.
+    pub fn owner_of_asn(&self, asn: u32) -> Option<OwnerMatch> {
+        self.asns.get(&asn).map(|org| OwnerMatch {
+            org: *org,
+            reason: format!("asn AS{asn}"),
+        })
+    }
+
     /// The owner of an address: the most specific range that contains it.
     pub fn owner_of_ip(&self, ip: IpAddr) -> Option<OwnerMatch> {
         match ip {
@@ -123,10 +140,16 @@ impl OwnerIndex {
         }
     }
 
-    /// The owner of an observation: by its address first, then by its host name.
+    /// The owner of an observation: by its address first (a member's own range is the most
+    /// specific claim), then by its AS number, then by its host name.
     pub fn owner_of(&self, o: &Observation) -> Option<OwnerMatch> {
         if let Some(ip) = o.ip
             && let Some(m) = self.owner_of_ip(ip)
+        {
+            return Some(m);
+        }
+        if let Some(asn) = o.asn
+            && let Some(m) = self.owner_of_asn(asn)
         {
             return Some(m);
         }
@@ -202,5 +225,45 @@ mod tests {
             "a registered domain never claims its suffix"
         );
         assert!(idx.owner_of_domain("example.com").is_none());
+    }
+
+    #[test]
+    fn asn_table_owns_what_no_range_claims() {
+        let isp = org(1, &["203.0.113.0/24"], &[]);
+        let carrier = org(2, &[], &["carrier.example.jp"]);
+        let table = crate::asn::parse_asn_table(
+            "asn,org\n# imported 2026-11\nAS64500,o2\n64501\to1\n",
+            &[isp.clone(), carrier.clone()],
+        )
+        .unwrap();
+        assert_eq!(table, vec![(64500, carrier.id), (64501, isp.id)]);
+        let idx = OwnerIndex::build([&isp, &carrier]).with_asns(table);
+        let obs = |ip: &str, asn: Option<u32>| Observation {
+            kind: ValueKind::Ipv4,
+            value: ip.into(),
+            seen_at: None,
+            source: "t".into(),
+            category: "c".into(),
+            ip: ip.parse().ok(),
+            port: None,
+            asn,
+            hostname: None,
+            evidence: Default::default(),
+            line: 1,
+        };
+        // A member's own range beats the AS table; the AS table beats nothing.
+        assert_eq!(
+            idx.owner_of(&obs("203.0.113.9", Some(64500))).unwrap().org,
+            isp.id
+        );
+        let m = idx.owner_of(&obs("198.51.100.9", Some(64500))).unwrap();
+        assert_eq!((m.org, m.reason.as_str()), (carrier.id, "asn AS64500"));
+        assert!(idx.owner_of(&obs("198.51.100.9", Some(1))).is_none());
+        match crate::asn::parse_asn_table("AS1,o1\nASX,o1\n7,nobody\njunk\n", &[isp]) {
+            Err(crate::asn::AsnTableError::Lines(l)) => {
+                assert_eq!(l.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![2, 3, 4]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! `mamori notify`: feeds in, owners found. `triage` reads a URLhaus or Shadowserver feed file,
-//! normalises every item and names the member organisation that owns it (longest-prefix match on
-//! address ranges, registered domain), or puts it in the unowned queue.
+//! `mamori notify`: feeds in, owners found. `triage` reads a feed file (URLhaus, Shadowserver,
+//! PhishTank, OpenPhish, or any CSV/JSON feed through a `--mapping` file), normalises every item
+//! and names the member organisation that owns it (longest-prefix match on address ranges, the
+//! `--asn-table`, registered domain), or puts it in the unowned queue.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,14 +17,10 @@ use super::GlobalArgs;
 pub enum NotifyCommand {
     /// Parse a feed file and find the owner of every item.
     Triage {
-        /// The feed file (URLhaus CSV or a Shadowserver report CSV).
+        /// The feed file.
         file: PathBuf,
-        /// `urlhaus` or `shadowserver` (default: guessed from the file).
-        #[arg(long)]
-        feed: Option<String>,
-        /// Shadowserver report type (default: taken from the file name, e.g. scan_telnet).
-        #[arg(long)]
-        report: Option<String>,
+        #[command(flatten)]
+        source: FeedArgs,
         /// Print one JSON line per item instead of the summary table.
         #[arg(long)]
         jsonl: bool,
@@ -36,10 +33,8 @@ pub enum NotifyCommand {
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
     file: PathBuf,
-    #[arg(long)]
-    feed: Option<String>,
-    #[arg(long)]
-    report: Option<String>,
+    #[command(flatten)]
+    source: FeedArgs,
     /// smtp://host:port (loopback or trusted relay), smtp+starttls://host:port, smtps://host:port
     #[arg(long)]
     smtp: String,
@@ -54,11 +49,43 @@ pub struct SendArgs {
     dry_run: bool,
 }
 
-fn load_feed(
-    file: &std::path::Path,
-    feed: Option<&str>,
-    report: Option<&str>,
-) -> anyhow::Result<FeedReport> {
+/// Which feed a file is and how owners are found.
+#[derive(Debug, clap::Args)]
+pub struct FeedArgs {
+    /// urlhaus, shadowserver, phishtank, openphish or generic (default: guessed from the file
+    /// name; generic when --mapping is given).
+    #[arg(long)]
+    feed: Option<String>,
+    /// Shadowserver report type (default: taken from the file name, e.g. scan_telnet).
+    #[arg(long)]
+    report: Option<String>,
+    /// A generic feed's mapping file (TOML: name, format, value, kind, time, category...).
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// ASN-to-organisation table (CSV `asn,organisation-slug`) for items no range claims.
+    #[arg(long)]
+    asn_table: Option<PathBuf>,
+}
+
+/// The owner index of the organisations, with the ASN table when one is given.
+fn owner_index(
+    orgs: &[mamori_model::Org],
+    asn_table: Option<&std::path::Path>,
+) -> anyhow::Result<OwnerIndex> {
+    let index = OwnerIndex::build(orgs.iter());
+    Ok(match asn_table {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?;
+            let table = mamori_notify::asn::parse_asn_table(&text, orgs)
+                .with_context(|| format!("{}", p.display()))?;
+            index.with_asns(table)
+        }
+        None => index,
+    })
+}
+
+fn load_feed(file: &std::path::Path, args: &FeedArgs) -> anyhow::Result<FeedReport> {
+    let (feed, report) = (args.feed.as_deref(), args.report.as_deref());
     let meta = std::fs::metadata(file).with_context(|| format!("{}", file.display()))?;
     if meta.len() as usize > mamori_notify::feed::MAX_FEED_BYTES {
         bail!(
@@ -75,9 +102,15 @@ fn load_feed(
     let shadow_type = report
         .map(str::to_owned)
         .or_else(|| mamori_notify::feed::shadowserver_report_for_file(&name).map(str::to_owned));
+    let lower = name.to_ascii_lowercase();
     let kind = match feed {
         Some(k) => k.to_owned(),
+        None if args.mapping.is_some() => "generic".to_owned(),
         None if shadow_type.is_some() => "shadowserver".to_owned(),
+        None if lower.contains("phishtank") || lower.starts_with("online-valid") => {
+            "phishtank".to_owned()
+        }
+        None if lower.contains("openphish") || lower == "feed.txt" => "openphish".to_owned(),
         None => "urlhaus".to_owned(),
     };
     Ok(match kind.as_str() {
@@ -88,7 +121,21 @@ fn load_feed(
             )?;
             mamori_notify::feed::parse_shadowserver(&t, &bytes)?
         }
-        other => bail!("unknown feed {other:?}: use urlhaus or shadowserver"),
+        "phishtank" => mamori_notify::feed::parse_phishtank(&bytes)?,
+        "openphish" => mamori_notify::feed::parse_openphish(&bytes)?,
+        "generic" => {
+            let p = args
+                .mapping
+                .as_deref()
+                .context("a generic feed needs --mapping FILE")?;
+            let text = std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?;
+            let mapping = mamori_notify::feed::FeedMapping::from_toml(&text)
+                .with_context(|| format!("{}", p.display()))?;
+            mamori_notify::feed::parse_generic(&mapping, &bytes)?
+        }
+        other => bail!(
+            "unknown feed {other:?}: use urlhaus, shadowserver, phishtank, openphish or generic"
+        ),
     })
 }
 
@@ -114,16 +161,15 @@ async fn load_orgs(global: &GlobalArgs) -> anyhow::Result<Vec<mamori_model::Org>
 async fn send(global: &GlobalArgs, a: SendArgs) -> anyhow::Result<ExitCode> {
     let SendArgs {
         file,
-        feed,
-        report,
+        source,
         smtp,
         from,
         hub_name,
         dry_run,
     } = a;
-    let parsed = load_feed(&file, feed.as_deref(), report.as_deref())?;
+    let parsed = load_feed(&file, &source)?;
     let orgs = load_orgs(global).await?;
-    let index = OwnerIndex::build(orgs.iter());
+    let index = owner_index(&orgs, source.asn_table.as_deref())?;
     let date = parsed
         .observations
         .iter()
@@ -171,18 +217,17 @@ async fn send(global: &GlobalArgs, a: SendArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn run(global: &GlobalArgs, cmd: NotifyCommand) -> anyhow::Result<ExitCode> {
-    let (file, feed, report, jsonl) = match cmd {
+    let (file, source, jsonl) = match cmd {
         NotifyCommand::Triage {
             file,
-            feed,
-            report,
+            source,
             jsonl,
-        } => (file, feed, report, jsonl),
+        } => (file, source, jsonl),
         NotifyCommand::Send(a) => return send(global, a).await,
     };
-    let parsed = load_feed(&file, feed.as_deref(), report.as_deref())?;
+    let parsed = load_feed(&file, &source)?;
     let orgs = load_orgs(global).await?;
-    let index = OwnerIndex::build(orgs.iter());
+    let index = owner_index(&orgs, source.asn_table.as_deref())?;
     let slug = |id| {
         orgs.iter()
             .find(|o| o.id == id)

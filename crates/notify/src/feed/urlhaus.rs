@@ -4,10 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use mamori_model::ValueKind;
-
-use super::{FeedError, FeedReport, LineProblem, MAX_FEED_BYTES, time};
-use crate::Observation;
+use super::{FeedError, FeedReport, LineProblem, MAX_FEED_BYTES, time, url_observation};
 
 const REQUIRED: &[&str] = &["dateadded", "url", "url_status", "threat"];
 
@@ -77,41 +74,23 @@ pub fn parse_urlhaus(bytes: &[u8]) -> Result<FeedReport, FeedError> {
             .map_or(first_data + report.lines, |p| p.line() as usize);
         let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).unwrap_or("").trim().to_owned();
         let raw_url = get(i_url);
-        let value = match mamori_share::normalise::normalise(ValueKind::Url, &raw_url) {
-            Ok(v) => v,
-            Err(e) => {
-                report.problems.push(LineProblem {
-                    line,
-                    message: e.to_string(),
-                });
-                continue;
-            }
-        };
-        let host = value
-            .split_once("://")
-            .and_then(|(_, r)| r.split(['/', '?', ':']).next())
-            .map(str::to_owned);
-        let ip = host
-            .as_deref()
-            .and_then(|h| h.trim_matches(['[', ']']).parse().ok());
         let evidence: BTreeMap<String, String> = header
             .iter()
             .enumerate()
             .map(|(i, h)| (h.clone(), rec.get(i).unwrap_or("").to_owned()))
             .collect();
-        report.observations.push(Observation {
-            kind: ValueKind::Url,
-            value,
-            seen_at: time::parse(&get(i_added)),
-            source: "urlhaus".into(),
-            category: format!("malware-distribution:{}", get(i_threat)),
-            ip,
-            port: None,
-            asn: None,
-            hostname: host.filter(|_| ip.is_none()),
+        let category = format!("malware-distribution:{}", get(i_threat));
+        match url_observation(
+            &raw_url,
+            "urlhaus",
+            category,
+            time::parse(&get(i_added)),
             evidence,
             line,
-        });
+        ) {
+            Ok(o) => report.observations.push(o),
+            Err(message) => report.problems.push(LineProblem { line, message }),
+        }
         let _ = i_status;
     }
     Ok(report)
