@@ -1063,10 +1063,55 @@ fn notify_send_delivers_notices_in_each_contacts_language() {
         "--hub-name",
         "守りハブ",
     ]);
-    let _ = smtpd.kill();
-    let _ = smtpd.wait();
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("2 notices, 1 unowned"), "{}", text(&o));
+    // The stored lifecycle: the run is recorded, notices are issued with an acknowledgement
+    // link, delivered, and not repeated by the next run.
+    let smtp_url = format!("smtp://127.0.0.1:{port}");
+    let feed_run = |extra: &[&str]| {
+        let mut a = vec![
+            "notify",
+            "run",
+            "csv.txt",
+            "--complete",
+            "--smtp",
+            smtp_url.as_str(),
+            "--from",
+            "Mamori <notice@hub.example.jp>",
+            "--public-url",
+            "https://hub.example.go.jp",
+            "--hub-name",
+            "守りハブ",
+        ];
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    let o = feed_run(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("3 items (2 owned, 1 unowned for review")
+            && text(&o).contains("2 notices issued (0 escalated): 2 sent, 0 failed"),
+        "{}",
+        text(&o)
+    );
+    let o = feed_run(&[]);
+    assert!(text(&o).contains("0 notices issued"), "{}", text(&o));
+    let o = run(&["notify", "notices", "--jsonl"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let listed: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|n| n["status"] == "sent"));
+    assert!(listed.iter().any(|n| {
+        n["body"]
+            .as_str()
+            .unwrap()
+            .contains("https://hub.example.go.jp/notices/ack/mma_")
+    }));
+    let _ = smtpd.kill();
+    let _ = smtpd.wait();
     let mut mails = Vec::new();
     for sub in ["new", "cur"] {
         for e in std::fs::read_dir(maildir.join(sub))
@@ -1077,7 +1122,11 @@ fn notify_send_delivers_notices_in_each_contacts_language() {
             mails.push(mamori_mail::analyze(&std::fs::read(e.path()).unwrap()));
         }
     }
-    assert_eq!(mails.len(), 2, "two notices delivered");
+    assert_eq!(
+        mails.len(),
+        4,
+        "two notices delivered by `send`, two by `run`"
+    );
     let ja = mails
         .iter()
         .find(|m| {

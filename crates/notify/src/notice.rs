@@ -99,60 +99,76 @@ pub fn build<'a>(
             None => unowned.push(o),
         }
     }
-    let env = minijinja::Environment::new();
     let mut notices = Vec::new();
     for (org_id, items) in by_owner {
         let Some(org) = orgs.iter().find(|o| o.id == org_id) else {
             continue;
         };
-        let mut categories: BTreeMap<&str, usize> = BTreeMap::new();
-        for o in &items {
-            *categories.entry(o.category.as_str()).or_default() += 1;
-        }
-        let cats: Vec<_> = categories
-            .iter()
-            .map(|(n, c)| minijinja::context! { name => n, count => c })
-            .collect();
-        let csv_name = format!("mamori-notice-{}-{date}.csv", org.slug);
-        let csv = items_csv(&items);
-        for lang in [Lang::Ja, Lang::En] {
-            let to: Vec<String> = org
-                .contacts
-                .iter()
-                .filter(|c| c.lang == lang)
-                .map(|c| c.email.clone())
-                .collect();
-            if to.is_empty() {
-                continue;
-            }
-            let name = org.name(lang).to_owned();
-            let body = env
-                .render_str(template(lang), minijinja::context! { org => name, hub => hub_name, count => items.len(), categories => cats, file => csv_name })
-                .map_err(|e| NoticeError::Template(e.to_string()))?;
-            let subject = match lang {
-                Lang::Ja => format!(
-                    "【{hub_name}】{name} 様: 貴組織に関するセキュリティ上の通知 ({} 件)",
-                    items.len()
-                ),
-                Lang::En => format!(
-                    "[{hub_name}] Security notice for {name} ({} items)",
-                    items.len()
-                ),
-            };
-            notices.push(Notice {
-                org: org.id,
-                org_name: name,
-                lang,
-                to,
-                subject,
-                body,
-                csv_name: csv_name.clone(),
-                csv: csv.clone(),
-                items: items.len(),
-            });
-        }
+        notices.extend(render(org, &items, hub_name, date, false)?);
     }
     Ok((notices, unowned))
+}
+
+/// Renders one owner's notices (one per contact language) about `items`; `reminder` marks a
+/// repeated notice about items that persisted.
+pub fn render(
+    org: &Org,
+    items: &[&Observation],
+    hub_name: &str,
+    date: &str,
+    reminder: bool,
+) -> Result<Vec<Notice>, NoticeError> {
+    let env = minijinja::Environment::new();
+    let mut notices = Vec::new();
+    let mut categories: BTreeMap<&str, usize> = BTreeMap::new();
+    for o in items {
+        *categories.entry(o.category.as_str()).or_default() += 1;
+    }
+    let cats: Vec<_> = categories
+        .iter()
+        .map(|(n, c)| minijinja::context! { name => n, count => c })
+        .collect();
+    let csv_name = format!("mamori-notice-{}-{date}.csv", org.slug);
+    let csv = items_csv(items);
+    for lang in [Lang::Ja, Lang::En] {
+        let to: Vec<String> = org
+            .contacts
+            .iter()
+            .filter(|c| c.lang == lang)
+            .map(|c| c.email.clone())
+            .collect();
+        if to.is_empty() {
+            continue;
+        }
+        let name = org.name(lang).to_owned();
+        let body = env
+            .render_str(template(lang), minijinja::context! { org => name, hub => hub_name, count => items.len(), categories => cats, file => csv_name })
+            .map_err(|e| NoticeError::Template(e.to_string()))?;
+        let subject = match (lang, reminder) {
+            (Lang::Ja, r) => format!(
+                "【{hub_name}】{}{name} 様: 貴組織に関するセキュリティ上の通知 ({} 件)",
+                if r { "【再通知】" } else { "" },
+                items.len()
+            ),
+            (Lang::En, r) => format!(
+                "[{hub_name}] {}Security notice for {name} ({} items)",
+                if r { "Reminder: " } else { "" },
+                items.len()
+            ),
+        };
+        notices.push(Notice {
+            org: org.id,
+            org_name: name,
+            lang,
+            to,
+            subject,
+            body,
+            csv_name: csv_name.clone(),
+            csv: csv.clone(),
+            items: items.len(),
+        });
+    }
+    Ok(notices)
 }
 
 /// An SMTP sender built from a URL.

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use mamori_model::ValueKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Something a feed saw: a value (an address, a domain or a URL) with its context.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observation {
     pub kind: ValueKind,
     /// Normalised (see `mamori_share::normalise`).

@@ -16,6 +16,7 @@ pub mod interchange;
 mod limiter;
 pub mod mail;
 pub mod monitor;
+pub mod notices;
 pub mod ops;
 pub mod password;
 mod rejected;
@@ -75,6 +76,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .merge(console::router())
+        .merge(api::notices::public_router())
         .merge(taxii::router())
         .fallback(|| async { ApiError::NotFound("page".into()) })
         .layer(axum::middleware::from_fn_with_state(

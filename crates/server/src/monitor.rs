@@ -76,7 +76,7 @@ pub enum Sender {
 }
 
 /// The organisation scope of a reader: `None` for hub administrators.
-fn org_scope(actor: &Actor) -> Option<OrgId> {
+pub(crate) fn org_scope(actor: &Actor) -> Option<OrgId> {
     actor
         .principal
         .as_ref()
@@ -93,7 +93,7 @@ fn require_write(actor: &Actor, what: &str) -> Result<(), ApiError> {
     }
 }
 
-fn require_admin(actor: &Actor, what: &str) -> Result<(), ApiError> {
+pub(crate) fn require_admin(actor: &Actor, what: &str) -> Result<(), ApiError> {
     match &actor.principal {
         Some(p) if p.role != Role::Admin || !p.has_scope(Scope::Admin) => {
             Err(ApiError::forbidden(what))

@@ -28,6 +28,49 @@ pub enum NotifyCommand {
     /// Parse a feed and send each owner one notice (in each contact's language) by SMTP, with
     /// its items as a CSV attachment.
     Send(SendArgs),
+    /// Record a feed run in the hub (items, owners, remediation of what the feed no longer
+    /// lists) and issue the notices that are due, delivering them by SMTP when --smtp is given.
+    Run(RunArgs),
+    /// List stored notices with their status.
+    Notices {
+        /// Only this organisation's (slug).
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Print JSON lines.
+        #[arg(long)]
+        jsonl: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    file: PathBuf,
+    #[command(flatten)]
+    source: FeedArgs,
+    /// The file lists everything the feed currently reports: open items it no longer lists
+    /// are remediated.
+    #[arg(long)]
+    complete: bool,
+    /// smtp://host:port, smtp+starttls://host:port or smtps://host:port; without it notices
+    /// stay queued.
+    #[arg(long, requires = "from")]
+    smtp: Option<String>,
+    /// The sender address, e.g. "Mamori <notice@hub.example.jp>".
+    #[arg(long)]
+    from: Option<String>,
+    #[arg(long, default_value = "Mamori")]
+    hub_name: String,
+    /// The hub's public URL, for acknowledgement links (default: server.public_url).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Notify items that are still open again after this many days.
+    #[arg(long, default_value_t = 7)]
+    renotify_days: i64,
+    /// Mark notices escalated once their items were notified this many times.
+    #[arg(long, default_value_t = 3)]
+    escalate_after: i64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -216,6 +259,97 @@ async fn send(global: &GlobalArgs, a: SendArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+async fn run_feed(global: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitCode> {
+    let parsed = load_feed(&a.file, &a.source)?;
+    for p in &parsed.problems {
+        eprintln!("{}:{}: {}", a.file.display(), p.line, p.message);
+    }
+    let orgs = load_orgs(global).await?;
+    let index = owner_index(&orgs, a.source.asn_table.as_deref())?;
+    let (config, store) = global.open_store().await?;
+    let actor = mamori_server::ops::Actor::cli();
+    let now = mamori_store::now_millis();
+    let run = mamori_server::notices::record_feed(&store, &actor, &index, &parsed, a.complete, now)
+        .await?;
+    let settings = mamori_server::notices::NoticeSettings {
+        hub_name: a.hub_name,
+        public_url: a.public_url.or(config.public_url.clone()),
+        renotify_ms: a.renotify_days.max(0) * 86_400_000,
+        escalate_after: a.escalate_after.max(1),
+    };
+    let issued =
+        mamori_server::notices::issue_notices(&store, &actor, &orgs, &settings, now).await?;
+    let (mut sent, mut failed) = (0, 0);
+    if let (Some(url), Some(from)) = (&a.smtp, &a.from) {
+        let smtp = mamori_notify::notice::Smtp::new(url, from)?;
+        (sent, failed) =
+            mamori_server::notices::deliver(&store, &actor, &smtp, &issued, now).await?;
+    }
+    store.close().await;
+    let o = &run.outcome;
+    println!(
+        "{}: {} items ({} owned, {} unowned for review, {} bad lines); {} new, {} seen again, {} reopened, {} remediated; {} notices remediated",
+        a.file.display(),
+        run.items,
+        run.owned,
+        run.unowned,
+        run.problems,
+        o.new,
+        o.seen_again,
+        o.reopened,
+        o.remediated,
+        o.notices_remediated
+    );
+    println!(
+        "{} notices issued ({} escalated): {sent} sent, {failed} failed, {} queued",
+        issued.len(),
+        issued.iter().filter(|i| i.record.escalated).count(),
+        issued.len() - sent - failed
+    );
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn list_notices(
+    global: &GlobalArgs,
+    org: Option<String>,
+    limit: i64,
+    jsonl: bool,
+) -> anyhow::Result<ExitCode> {
+    let (_, store) = global.open_store().await?;
+    let org_id = match org {
+        Some(slug) => Some(store.find_org(&slug).await?.id),
+        None => None,
+    };
+    let notices = store.list_notices(org_id, limit).await?;
+    store.close().await;
+    if jsonl {
+        for n in &notices {
+            println!("{}", serde_json::to_string(n)?);
+        }
+    } else {
+        println!(
+            "{:<36} {:<13} {:<9} {:>5}  SUBJECT",
+            "ID", "STATUS", "KIND", "ITEMS"
+        );
+        for n in &notices {
+            println!(
+                "{:<36} {:<13} {:<9} {:>5}  {}{}",
+                n.id,
+                n.status,
+                n.kind,
+                n.items,
+                if n.escalated { "(escalated) " } else { "" },
+                n.subject
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn run(global: &GlobalArgs, cmd: NotifyCommand) -> anyhow::Result<ExitCode> {
     let (file, source, jsonl) = match cmd {
         NotifyCommand::Triage {
@@ -224,6 +358,10 @@ pub async fn run(global: &GlobalArgs, cmd: NotifyCommand) -> anyhow::Result<Exit
             jsonl,
         } => (file, source, jsonl),
         NotifyCommand::Send(a) => return send(global, a).await,
+        NotifyCommand::Run(a) => return run_feed(global, a).await,
+        NotifyCommand::Notices { org, limit, jsonl } => {
+            return list_notices(global, org, limit, jsonl).await;
+        }
     };
     let parsed = load_feed(&file, &source)?;
     let orgs = load_orgs(global).await?;

@@ -11,6 +11,7 @@ mod mail;
 mod me;
 mod misp;
 mod monitor;
+pub(crate) mod notices;
 mod orgs;
 mod reports;
 mod stix;
@@ -91,4 +92,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(mail::router())
         .merge(blocklists::router())
         .merge(cases::router())
+        .merge(notices::router())
 }

@@ -1,0 +1,128 @@
+//! Notices and the feed review queue: `GET /api/v1/notices`, `GET /api/v1/notices/{id}`
+//! (with its CSV), `POST /api/v1/notices/{id}/status`, `GET /api/v1/feed-items/review`; and
+//! the public acknowledgement link `GET /notices/ack/{token}` that recipients open.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Html;
+use axum::routing::get;
+use mamori_store::notices::{FeedItem, NoticeRecord};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::auth::Auth;
+use crate::error::{ApiJson, ApiPath, Problem};
+use crate::ops::Actor;
+use crate::{ApiError, AppState, notices};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NoticeDetail {
+    pub notice: NoticeRecord,
+    /// The attached CSV of its items.
+    pub csv: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NoticeStatusIn {
+    /// queued, sent, failed, bounced, acknowledged or remediated.
+    pub status: String,
+}
+
+/// Notices of the caller's organisation (hub administrators: all), newest first.
+#[utoipa::path(get, path = "/api/v1/notices", tag = "notification",
+    responses((status = 200, body = Vec<NoticeRecord>)))]
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<axum::Json<Vec<NoticeRecord>>, ApiError> {
+    Ok(axum::Json(
+        notices::list(&state.store, &Actor::from_auth(&auth), 200).await?,
+    ))
+}
+
+/// One notice with its CSV.
+#[utoipa::path(get, path = "/api/v1/notices/{id}", tag = "notification",
+    params(("id" = String, Path)),
+    responses((status = 200, body = NoticeDetail), (status = 404, body = Problem)))]
+async fn detail(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+) -> Result<axum::Json<NoticeDetail>, ApiError> {
+    let (notice, csv) = notices::get(&state.store, &Actor::from_auth(&auth), &id).await?;
+    Ok(axum::Json(NoticeDetail { notice, csv }))
+}
+
+/// Sets a notice's status by hand, e.g. `bounced` (hub administrators).
+#[utoipa::path(post, path = "/api/v1/notices/{id}/status", tag = "notification",
+    params(("id" = String, Path)), request_body = NoticeStatusIn,
+    responses((status = 200, body = NoticeRecord), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn set_status(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<NoticeStatusIn>,
+) -> Result<axum::Json<NoticeRecord>, ApiError> {
+    Ok(axum::Json(
+        notices::set_status_checked(
+            &state.store,
+            &Actor::from_auth(&auth),
+            &id,
+            &body.status,
+            mamori_store::now_millis(),
+        )
+        .await?,
+    ))
+}
+
+/// Open feed items no member organisation owns (hub administrators).
+#[utoipa::path(get, path = "/api/v1/feed-items/review", tag = "notification",
+    responses((status = 200, body = Vec<FeedItem>), (status = 403, body = Problem)))]
+async fn review(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<axum::Json<Vec<FeedItem>>, ApiError> {
+    Ok(axum::Json(
+        notices::review_queue(&state.store, &Actor::from_auth(&auth), 500).await?,
+    ))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(detail))
+        .routes(routes!(set_status))
+        .routes(routes!(review))
+}
+
+/// The acknowledgement page: whoever holds the link acknowledges the notice.
+async fn acknowledge(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<Html<String>, ApiError> {
+    let actor = Actor {
+        name: "acknowledgement link".into(),
+        ..Actor::system()
+    };
+    match notices::acknowledge(&state.store, &actor, &token, mamori_store::now_millis()).await? {
+        Some(n) => Ok(Html(format!(
+            "<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\"><title>受領確認 / Acknowledged</title>\
+             <h1>受領確認ありがとうございました / Thank you for acknowledging</h1>\
+             <p>通知 / Notice <code>{}</code>: {}</p></html>",
+            html_escape(&n.id),
+            html_escape(&n.status)
+        ))),
+        None => Err(ApiError::NotFound("notice".into())),
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Routes reached without logging in.
+pub fn public_router() -> Router<AppState> {
+    Router::new().route("/notices/ack/{token}", get(acknowledge))
+}

@@ -1,0 +1,326 @@
+//! The notification lifecycle as operations, shared by `mamori notify run`, the API and the
+//! console: a feed run is recorded (items with their owners; with a complete run, what the
+//! feed no longer lists is remediated), owners with items due get one notice per contact
+//! language (a reminder when the items were notified before and persist; escalated after
+//! `escalate_after` notices), each with an acknowledgement link, and notices are delivered by
+//! SMTP with their status kept. Every change is audited.
+
+use std::collections::BTreeMap;
+
+use mamori_model::{Org, OrgId};
+use mamori_notify::notice::{Notice, Smtp};
+use mamori_notify::{FeedReport, Observation, OwnerIndex};
+use mamori_store::Store;
+use mamori_store::notices::{FeedItemInput, FeedRunOutcome, NewNotice, NoticeRecord};
+
+use crate::error::ApiError;
+use crate::ops::{Actor, audit};
+
+/// How notices are issued.
+#[derive(Debug, Clone)]
+pub struct NoticeSettings {
+    /// The hub's name in subjects and signatures.
+    pub hub_name: String,
+    /// Where acknowledgement links point (`{public_url}/notices/ack/{token}`); no link without.
+    pub public_url: Option<String>,
+    /// Items still open are notified again after this long.
+    pub renotify_ms: i64,
+    /// A notice about items already notified this many times is marked escalated.
+    pub escalate_after: i64,
+}
+
+impl Default for NoticeSettings {
+    fn default() -> Self {
+        NoticeSettings {
+            hub_name: "Mamori".into(),
+            public_url: None,
+            renotify_ms: 7 * 86_400_000,
+            escalate_after: 3,
+        }
+    }
+}
+
+/// What a recorded feed run contained.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct FeedRun {
+    pub items: usize,
+    pub owned: usize,
+    pub unowned: usize,
+    /// Lines the parser skipped.
+    pub problems: usize,
+    pub outcome: FeedRunOutcome,
+}
+
+/// Records a parsed feed: each item with its owner. `complete` says the run lists everything
+/// its feed currently reports, so open items it no longer lists are remediated.
+pub async fn record_feed(
+    store: &Store,
+    actor: &Actor,
+    index: &OwnerIndex,
+    report: &FeedReport,
+    complete: bool,
+    now: i64,
+) -> Result<FeedRun, ApiError> {
+    let mut by_source: BTreeMap<&str, Vec<FeedItemInput>> = BTreeMap::new();
+    let mut run = FeedRun {
+        items: report.observations.len(),
+        problems: report.problems.len(),
+        ..FeedRun::default()
+    };
+    for o in &report.observations {
+        let owner = index.owner_of(o);
+        if owner.is_some() {
+            run.owned += 1;
+        } else {
+            run.unowned += 1;
+        }
+        by_source.entry(&o.source).or_default().push(FeedItemInput {
+            source: o.source.clone(),
+            kind: o.kind.as_str().to_owned(),
+            value: o.value.clone(),
+            category: o.category.clone(),
+            owner_org: owner.as_ref().map(|m| m.org),
+            owner_reason: owner.map(|m| m.reason),
+            observation: serde_json::to_string(o)
+                .map_err(|e| ApiError::Internal(format!("observation as JSON: {e}")))?,
+        });
+    }
+    for (source, items) in by_source {
+        let o = store.record_feed_run(source, now, &items, complete).await?;
+        run.outcome.new += o.new;
+        run.outcome.seen_again += o.seen_again;
+        run.outcome.reopened += o.reopened;
+        run.outcome.remediated += o.remediated;
+        run.outcome.notices_remediated += o.notices_remediated;
+        audit(
+            store,
+            actor,
+            "feed.run",
+            "feed",
+            source,
+            None,
+            serde_json::json!({"items": items.len(), "complete": complete, "outcome": o}),
+        )
+        .await?;
+    }
+    Ok(run)
+}
+
+/// A stored notice with the rendered message to deliver.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub record: NoticeRecord,
+    pub message: Notice,
+}
+
+fn ack_line(lang: mamori_model::Lang, url: &str) -> String {
+    match lang {
+        mamori_model::Lang::Ja => format!("\n受領確認のため、次のリンクを開いてください: {url}\n"),
+        mamori_model::Lang::En => format!("\nPlease acknowledge receipt by opening: {url}\n"),
+    }
+}
+
+/// Issues notices for every owner with items due, and stores them as queued.
+pub async fn issue_notices(
+    store: &Store,
+    actor: &Actor,
+    orgs: &[Org],
+    settings: &NoticeSettings,
+    now: i64,
+) -> Result<Vec<Issued>, ApiError> {
+    let due = store.feed_items_due(settings.renotify_ms, now).await?;
+    let mut by_owner: BTreeMap<OrgId, Vec<(String, i64, Observation)>> = BTreeMap::new();
+    for item in due {
+        let Some(owner) = item.owner_org else {
+            continue;
+        };
+        let obs: Observation = serde_json::from_value(item.observation.clone())
+            .map_err(|e| ApiError::Internal(format!("stored observation {}: {e}", item.id)))?;
+        by_owner
+            .entry(owner)
+            .or_default()
+            .push((item.id, item.notify_count, obs));
+    }
+    let date = mamori_model::date::civil_date(now);
+    let date = format!("{:04}{:02}{:02}", date.0, date.1, date.2);
+    let mut out = Vec::new();
+    for (org_id, items) in by_owner {
+        let Some(org) = orgs.iter().find(|o| o.id == org_id) else {
+            continue;
+        };
+        let reminder = items.iter().any(|(_, n, _)| *n > 0);
+        let escalated = items.iter().any(|(_, n, _)| *n >= settings.escalate_after);
+        let obs: Vec<&Observation> = items.iter().map(|(_, _, o)| o).collect();
+        let ids: Vec<String> = items.iter().map(|(id, _, _)| id.clone()).collect();
+        let messages =
+            mamori_notify::notice::render(org, &obs, &settings.hub_name, &date, reminder)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+        for mut m in messages {
+            let token = mamori_store::notices::new_ack_token()?;
+            if let Some(base) = &settings.public_url {
+                let url = format!("{}/notices/ack/{token}", base.trim_end_matches('/'));
+                m.body.push_str(&ack_line(m.lang, &url));
+            }
+            let record = store
+                .create_notice(
+                    &NewNotice {
+                        org_id,
+                        kind: if reminder { "reminder" } else { "notice" }.into(),
+                        lang: m.lang.as_str().into(),
+                        recipients: m.to.clone(),
+                        subject: m.subject.clone(),
+                        body: m.body.clone(),
+                        csv_name: m.csv_name.clone(),
+                        csv: m.csv.clone(),
+                        item_ids: ids.clone(),
+                        escalated,
+                    },
+                    &token,
+                    now,
+                )
+                .await?;
+            audit(
+                store,
+                actor,
+                "notice.create",
+                "notice",
+                &record.id,
+                Some(mamori_model::Tlp::Amber),
+                serde_json::json!({"org": org_id, "items": ids.len(), "kind": record.kind, "escalated": escalated}),
+            )
+            .await?;
+            out.push(Issued { record, message: m });
+        }
+    }
+    Ok(out)
+}
+
+/// Delivers issued notices by SMTP; each becomes `sent` or `failed` (with the error).
+/// Returns (sent, failed).
+pub async fn deliver(
+    store: &Store,
+    actor: &Actor,
+    smtp: &Smtp,
+    issued: &[Issued],
+    now: i64,
+) -> Result<(usize, usize), ApiError> {
+    let (mut sent, mut failed) = (0, 0);
+    for i in issued {
+        let (status, error) = match smtp.send(&i.message).await {
+            Ok(()) => {
+                sent += 1;
+                ("sent", None)
+            }
+            Err(e) => {
+                failed += 1;
+                ("failed", Some(e.to_string()))
+            }
+        };
+        store
+            .set_notice_status(&i.record.id, status, error.as_deref(), now)
+            .await?;
+        audit(
+            store,
+            actor,
+            &format!("notice.{status}"),
+            "notice",
+            &i.record.id,
+            Some(mamori_model::Tlp::Amber),
+            serde_json::json!({"to": i.message.to, "error": error}),
+        )
+        .await?;
+    }
+    Ok((sent, failed))
+}
+
+/// Sets a notice's status by hand (e.g. `bounced` from a returned mail, `remediated`).
+pub async fn set_status(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    status: &str,
+    now: i64,
+) -> Result<NoticeRecord, ApiError> {
+    let n = store.set_notice_status(id, status, None, now).await?;
+    audit(
+        store,
+        actor,
+        "notice.status",
+        "notice",
+        id,
+        Some(mamori_model::Tlp::Amber),
+        serde_json::json!({"status": status}),
+    )
+    .await?;
+    Ok(n)
+}
+
+/// The acknowledgement link: anyone holding the token may acknowledge its notice.
+pub async fn acknowledge(
+    store: &Store,
+    actor: &Actor,
+    token: &str,
+    now: i64,
+) -> Result<Option<NoticeRecord>, ApiError> {
+    let Some(n) = store.acknowledge_notice(token, now).await? else {
+        return Ok(None);
+    };
+    audit(
+        store,
+        actor,
+        "notice.acknowledge",
+        "notice",
+        &n.id,
+        Some(mamori_model::Tlp::Amber),
+        serde_json::json!({"status": n.status}),
+    )
+    .await?;
+    Ok(Some(n))
+}
+
+/// Notices the actor may read: their organisation's (hub administrators: all), newest first.
+pub async fn list(store: &Store, actor: &Actor, limit: i64) -> Result<Vec<NoticeRecord>, ApiError> {
+    Ok(store
+        .list_notices(crate::monitor::org_scope(actor), limit)
+        .await?)
+}
+
+/// One notice and its CSV, if the actor may read it.
+pub async fn get(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+) -> Result<(NoticeRecord, String), ApiError> {
+    let n = store
+        .notice(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("notice".into()))?;
+    if crate::monitor::org_scope(actor).is_some_and(|o| o != n.org_id) {
+        return Err(ApiError::NotFound("notice".into()));
+    }
+    crate::ops::audit_read(store, actor, "notice", id, mamori_model::Tlp::Amber).await?;
+    let csv = store.notice_csv(id).await?.unwrap_or_default();
+    Ok((n, csv))
+}
+
+/// Sets a notice's status by hand (hub administrators).
+pub async fn set_status_checked(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    status: &str,
+    now: i64,
+) -> Result<NoticeRecord, ApiError> {
+    crate::monitor::require_admin(actor, "notices")?;
+    set_status(store, actor, id, status, now).await
+}
+
+/// Open items no member owns (hub administrators).
+pub async fn review_queue(
+    store: &Store,
+    actor: &Actor,
+    limit: i64,
+) -> Result<Vec<mamori_store::notices::FeedItem>, ApiError> {
+    crate::monitor::require_admin(actor, "the review queue")?;
+    Ok(store.feed_review_queue(limit).await?)
+}
