@@ -187,6 +187,27 @@ async fn lifecycle(backend: Backend) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.json()["sent_at"].is_i64());
 
+    // The console: the member's notices page in Japanese, with the chart; no review queue.
+    let cookie = common::login_cookie(&h.app, "member", "member-password-123").await;
+    let page = send(
+        &h.app,
+        axum::http::Request::builder()
+            .uri("/notices")
+            .header(axum::http::header::COOKIE, &cookie)
+            .header(axum::http::header::ACCEPT_LANGUAGE, "ja")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("通知と未割当て項目"), "{}", page.body);
+    assert!(page.body.contains("送信済み") && page.body.contains("<svg"));
+    assert!(page.body.contains("【守りハブ】"));
+    assert!(
+        !page.body.contains("unowned.example"),
+        "the review queue is for administrators"
+    );
+
     // The recipient opens the link, without logging in.
     let path = link.trim_start_matches("https://hub.example.go.jp");
     let r = send(&h.app, req("GET", path, None, None)).await;

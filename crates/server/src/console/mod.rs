@@ -16,6 +16,7 @@ mod dashboard;
 pub mod i18n;
 mod mail;
 mod monitor;
+mod notices;
 mod session;
 pub(crate) mod sharing;
 
@@ -73,6 +74,8 @@ pub fn router() -> Router<AppState> {
         .route("/alerts/{id}/escalate", post(monitor::escalate))
         .route("/events", get(monitor::events))
         .route("/sensors", get(monitor::sensors))
+        .route("/notices", get(notices::list))
+        .route("/notices/{id}/status", post(notices::set_status))
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/{id}", get(cases::view))
         .route("/cases/{id}/timeline", post(cases::add_entry))
