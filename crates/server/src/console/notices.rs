@@ -14,13 +14,24 @@ use crate::AppState;
 use crate::notices;
 use crate::ops::Actor;
 
+/// One notice as the page lists it.
+struct NoticeLine {
+    id: String,
+    created: String,
+    org: String,
+    kind: String,
+    status: String,
+    items: i64,
+    subject: String,
+    escalated: bool,
+}
+
 #[derive(Template)]
 #[template(path = "notices.html")]
 struct NoticesPage {
     f: Frame,
     status_chart: String,
-    /// (id, created, organisation, kind, status, items, subject, escalated)
-    notices: Vec<(String, String, String, String, String, i64, String, bool)>,
+    notices: Vec<NoticeLine>,
     statuses: &'static [&'static str],
     /// (last seen, source, category, value)
     review: Vec<(String, String, String, String)>,
@@ -64,16 +75,16 @@ pub async fn list(
             .await
             .map(|o| o.name(c.t.lang).to_owned())
             .unwrap_or_else(|_| n.org_id.to_string());
-        rows.push((
-            n.id,
-            fmt_time(n.created_at),
+        rows.push(NoticeLine {
+            id: n.id,
+            created: fmt_time(n.created_at),
             org,
-            c.t.get(&format!("notice.kind.{}", n.kind)).to_owned(),
-            n.status,
-            n.items,
-            n.subject,
-            n.escalated,
-        ));
+            kind: c.t.get(&format!("notice.kind.{}", n.kind)).to_owned(),
+            status: n.status,
+            items: n.items,
+            subject: n.subject,
+            escalated: n.escalated,
+        });
     }
     render(NoticesPage {
         status_chart: chart::bars(c.t.get("notice.by_status"), &counts),
