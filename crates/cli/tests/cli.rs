@@ -1166,3 +1166,152 @@ fn notify_send_delivers_notices_in_each_contacts_language() {
         "English body"
     );
 }
+
+/// `mamori notify collect`: a feed fetched over HTTP from a local server (conditional GET, so an
+/// unchanged feed is one 304), and a drop directory whose files end in done/ or, unreadable,
+/// in rejected/ with the reason.
+#[test]
+fn notify_collect_fetches_conditionally_and_drains_a_drop_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/m.db", dir.path().display());
+    let run = |args: &[&str]| {
+        let mut all = vec!["--database", url.as_str()];
+        all.extend_from_slice(args);
+        mamori(&all, dir.path())
+    };
+    assert!(
+        run(&[
+            "admin",
+            "org",
+            "create",
+            "--slug",
+            "aoba-net",
+            "--name-en",
+            "Aoba",
+            "--kind",
+            "isp",
+            "--cidr",
+            "203.0.113.0/24",
+        ])
+        .status
+        .success()
+    );
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let header = "# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n";
+    let row = |i: u32, u: &str| {
+        format!(
+            "\"{i}\",\"2026-11-25 10:00:00\",\"{u}\",\"online\",\"\",\"malware_download\",\"\",\"x\",\"y\"\n"
+        )
+    };
+    let feed = www.join("csv.txt");
+    std::fs::write(
+        &feed,
+        format!(
+            "{header}{}{}",
+            row(1, "http://203.0.113.7/x"),
+            row(2, "http://elsewhere.example/y")
+        ),
+    )
+    .unwrap();
+    let set_mtime = |secs: u64| {
+        std::fs::File::options()
+            .write(true)
+            .open(&feed)
+            .unwrap()
+            .set_modified(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+            .unwrap();
+    };
+    set_mtime(1_795_600_000);
+    let port = mamori_testkit::free_port();
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+            "--directory",
+        ])
+        .arg(&www)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "http.server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let feed_url = format!("http://127.0.0.1:{port}/csv.txt");
+    let collect = || {
+        run(&[
+            "notify",
+            "collect",
+            "--name",
+            "urlhaus",
+            "--url",
+            &feed_url,
+            "--complete",
+        ])
+    };
+    let first = collect();
+    let second = collect();
+    // The feed changes: one item gone, so with --complete it is remediated.
+    std::fs::write(
+        &feed,
+        format!("{header}{}", row(2, "http://elsewhere.example/y")),
+    )
+    .unwrap();
+    set_mtime(1_795_700_000);
+    let third = collect();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(
+        text(&first).contains("urlhaus: 2 items (1 owned, 1 unowned for review"),
+        "{}",
+        text(&first)
+    );
+    assert!(text(&second).contains("not modified"), "{}", text(&second));
+    assert!(
+        text(&third).contains("1 seen again, 0 reopened, 1 remediated"),
+        "{}",
+        text(&third)
+    );
+    let http = run(&[
+        "notify",
+        "collect",
+        "--name",
+        "x",
+        "--url",
+        "ftp://127.0.0.1/feed",
+    ]);
+    assert!(!http.status.success());
+
+    // A drop directory: one good file, one that is not the feed it claims to be.
+    let drop = dir.path().join("drop");
+    std::fs::create_dir_all(&drop).unwrap();
+    std::fs::write(
+        drop.join("phishtank-online-valid.csv"),
+        "phish_id,url,phish_detail_url,submission_time,verified,verification_time,online,target\n\
+1,http://203.0.113.9/login,x,2026-11-25T01:02:03+00:00,yes,,yes,Other\n",
+    )
+    .unwrap();
+    std::fs::write(drop.join("junk.csv"), "no,header,here\n1,2,3\n").unwrap();
+    let o = run(&["notify", "collect", "--name", "drop", "--dir", "drop"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a rejected file fails the run: {}",
+        text(&o)
+    );
+    assert!(drop.join("done/phishtank-online-valid.csv").exists());
+    assert!(drop.join("rejected/junk.csv").exists());
+    let why = std::fs::read_to_string(drop.join("rejected/junk.csv.error")).unwrap();
+    assert!(
+        why.contains("missing columns") || why.contains("no header"),
+        "{why}"
+    );
+    assert!(text(&o).contains("1 items (1 owned"), "{}", text(&o));
+}

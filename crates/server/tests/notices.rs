@@ -278,6 +278,31 @@ async fn lifecycle(backend: Backend) {
         .unwrap();
     assert_eq!(fresh.len(), 1);
     assert_eq!(fresh[0].record.items, 2);
+    // Collector state is for administrators.
+    h.store
+        .save_feed_source(&mamori_store::notices::FeedSource {
+            name: "urlhaus".into(),
+            location: "https://urlhaus.abuse.ch/downloads/csv_online/".into(),
+            etag: Some("\"abc\"".into()),
+            last_status: Some("fetched".into()),
+            last_items: Some(3),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let r = send(
+        &h.app,
+        req("GET", "/api/v1/feed-sources", Some(&h.admin_token), None),
+    )
+    .await;
+    assert_eq!(r.json()[0]["last_items"], 3, "{}", r.body);
+    let r = send(
+        &h.app,
+        req("GET", "/api/v1/feed-sources", Some(&h.member_token), None),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
     // Every step is in the audit chain, and the chain holds.
     let v = h.store.verify_audit().await.unwrap();
     assert!(v.first_broken.is_none());

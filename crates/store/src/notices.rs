@@ -511,3 +511,69 @@ impl Store {
         rows.into_iter().map(NoticeRow::into_notice).collect()
     }
 }
+
+/// A feed collector's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
+pub struct FeedSource {
+    pub name: String,
+    /// The URL or drop directory.
+    pub location: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_run: Option<i64>,
+    /// `fetched`, `not-modified`, `failed`.
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    pub last_items: Option<i64>,
+}
+
+impl Store {
+    /// A collector's state (`None` before its first run).
+    pub async fn feed_source(&self, name: &str) -> Result<Option<FeedSource>, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT name, location, etag, last_modified, last_run, last_status, last_error, last_items \
+             FROM feed_sources WHERE name = $1"
+        )
+        .bind(name)
+        .fetch_optional(pool)
+        .await
+        })?)
+    }
+
+    /// Every collector's state, by name.
+    pub async fn feed_sources(&self) -> Result<Vec<FeedSource>, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT name, location, etag, last_modified, last_run, last_status, last_error, last_items \
+             FROM feed_sources ORDER BY name"
+        )
+        .fetch_all(pool)
+        .await
+        })?)
+    }
+
+    /// Records a collector run.
+    pub async fn save_feed_source(&self, s: &FeedSource) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO feed_sources (name, location, etag, last_modified, last_run, last_status, last_error, last_items) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (name) DO UPDATE SET location = excluded.location, \
+             etag = excluded.etag, last_modified = excluded.last_modified, last_run = excluded.last_run, \
+             last_status = excluded.last_status, last_error = excluded.last_error, last_items = excluded.last_items"
+        )
+        .bind(&s.name)
+        .bind(&s.location)
+        .bind(&s.etag)
+        .bind(&s.last_modified)
+        .bind(s.last_run)
+        .bind(&s.last_status)
+        .bind(&s.last_error)
+        .bind(s.last_items)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        })?;
+        Ok(())
+    }
+}

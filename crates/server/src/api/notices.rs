@@ -1,12 +1,12 @@
 //! Notices and the feed review queue: `GET /api/v1/notices`, `GET /api/v1/notices/{id}`
 //! (with its CSV), `POST /api/v1/notices/{id}/status`, `GET /api/v1/feed-items/review`; and
-//! the public acknowledgement link `GET /notices/ack/{token}` that recipients open.
+//! `GET /api/v1/feed-sources` (collector state); and the public acknowledgement link `GET /notices/ack/{token}` that recipients open.
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
-use mamori_store::notices::{FeedItem, NoticeRecord};
+use mamori_store::notices::{FeedItem, FeedSource, NoticeRecord};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -87,8 +87,20 @@ async fn review(
     ))
 }
 
+/// Feed collectors and how their last run went (hub administrators).
+#[utoipa::path(get, path = "/api/v1/feed-sources", tag = "notification",
+    responses((status = 200, body = Vec<FeedSource>), (status = 403, body = Problem)))]
+async fn sources(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<axum::Json<Vec<FeedSource>>, ApiError> {
+    crate::monitor::require_admin(&Actor::from_auth(&auth), "feed collectors")?;
+    Ok(axum::Json(state.store.feed_sources().await?))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(sources))
         .routes(routes!(list))
         .routes(routes!(detail))
         .routes(routes!(set_status))

@@ -13,6 +13,9 @@ use mamori_store::PageRequest;
 
 use super::GlobalArgs;
 
+mod collect;
+mod lifecycle;
+
 #[derive(Debug, clap::Subcommand)]
 pub enum NotifyCommand {
     /// Parse a feed file and find the owner of every item.
@@ -30,7 +33,11 @@ pub enum NotifyCommand {
     Send(SendArgs),
     /// Record a feed run in the hub (items, owners, remediation of what the feed no longer
     /// lists) and issue the notices that are due, delivering them by SMTP when --smtp is given.
-    Run(RunArgs),
+    Run(lifecycle::RunArgs),
+    /// Collect a feed from an http(s) URL (conditional GET: ETag / Last-Modified) or from a
+    /// drop directory, once or every --every, recording each run and issuing notices as
+    /// `run` does.
+    Collect(collect::CollectArgs),
     /// List stored notices with their status.
     Notices {
         /// Only this organisation's (slug).
@@ -42,35 +49,6 @@ pub enum NotifyCommand {
         #[arg(long)]
         jsonl: bool,
     },
-}
-
-#[derive(Debug, clap::Args)]
-pub struct RunArgs {
-    file: PathBuf,
-    #[command(flatten)]
-    source: FeedArgs,
-    /// The file lists everything the feed currently reports: open items it no longer lists
-    /// are remediated.
-    #[arg(long)]
-    complete: bool,
-    /// smtp://host:port, smtp+starttls://host:port or smtps://host:port; without it notices
-    /// stay queued.
-    #[arg(long, requires = "from")]
-    smtp: Option<String>,
-    /// The sender address, e.g. "Mamori <notice@hub.example.jp>".
-    #[arg(long)]
-    from: Option<String>,
-    #[arg(long, default_value = "Mamori")]
-    hub_name: String,
-    /// The hub's public URL, for acknowledgement links (default: server.public_url).
-    #[arg(long)]
-    public_url: Option<String>,
-    /// Notify items that are still open again after this many days.
-    #[arg(long, default_value_t = 7)]
-    renotify_days: i64,
-    /// Mark notices escalated once their items were notified this many times.
-    #[arg(long, default_value_t = 3)]
-    escalate_after: i64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -93,25 +71,25 @@ pub struct SendArgs {
 }
 
 /// Which feed a file is and how owners are found.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct FeedArgs {
     /// urlhaus, shadowserver, phishtank, openphish or generic (default: guessed from the file
     /// name; generic when --mapping is given).
     #[arg(long)]
-    feed: Option<String>,
+    pub(super) feed: Option<String>,
     /// Shadowserver report type (default: taken from the file name, e.g. scan_telnet).
     #[arg(long)]
-    report: Option<String>,
+    pub(super) report: Option<String>,
     /// A generic feed's mapping file (TOML: name, format, value, kind, time, category...).
     #[arg(long)]
-    mapping: Option<PathBuf>,
+    pub(super) mapping: Option<PathBuf>,
     /// ASN-to-organisation table (CSV `asn,organisation-slug`) for items no range claims.
     #[arg(long)]
-    asn_table: Option<PathBuf>,
+    pub(super) asn_table: Option<PathBuf>,
 }
 
 /// The owner index of the organisations, with the ASN table when one is given.
-fn owner_index(
+pub(super) fn owner_index(
     orgs: &[mamori_model::Org],
     asn_table: Option<&std::path::Path>,
 ) -> anyhow::Result<OwnerIndex> {
@@ -127,8 +105,7 @@ fn owner_index(
     })
 }
 
-fn load_feed(file: &std::path::Path, args: &FeedArgs) -> anyhow::Result<FeedReport> {
-    let (feed, report) = (args.feed.as_deref(), args.report.as_deref());
+pub(super) fn load_feed(file: &std::path::Path, args: &FeedArgs) -> anyhow::Result<FeedReport> {
     let meta = std::fs::metadata(file).with_context(|| format!("{}", file.display()))?;
     if meta.len() as usize > mamori_notify::feed::MAX_FEED_BYTES {
         bail!(
@@ -142,9 +119,16 @@ fn load_feed(file: &std::path::Path, args: &FeedArgs) -> anyhow::Result<FeedRepo
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    parse_feed(&bytes, &name, args)
+}
+
+/// Parses a feed's bytes; `name` (a file name or a URL's last segment) picks the feed when
+/// `--feed` does not.
+pub(super) fn parse_feed(bytes: &[u8], name: &str, args: &FeedArgs) -> anyhow::Result<FeedReport> {
+    let (feed, report) = (args.feed.as_deref(), args.report.as_deref());
     let shadow_type = report
         .map(str::to_owned)
-        .or_else(|| mamori_notify::feed::shadowserver_report_for_file(&name).map(str::to_owned));
+        .or_else(|| mamori_notify::feed::shadowserver_report_for_file(name).map(str::to_owned));
     let lower = name.to_ascii_lowercase();
     let kind = match feed {
         Some(k) => k.to_owned(),
@@ -157,15 +141,15 @@ fn load_feed(file: &std::path::Path, args: &FeedArgs) -> anyhow::Result<FeedRepo
         None => "urlhaus".to_owned(),
     };
     Ok(match kind.as_str() {
-        "urlhaus" => mamori_notify::feed::parse_urlhaus(&bytes)?,
+        "urlhaus" => mamori_notify::feed::parse_urlhaus(bytes)?,
         "shadowserver" => {
             let t = shadow_type.context(
                 "cannot tell the Shadowserver report type from the file name; pass --report NAME",
             )?;
-            mamori_notify::feed::parse_shadowserver(&t, &bytes)?
+            mamori_notify::feed::parse_shadowserver(&t, bytes)?
         }
-        "phishtank" => mamori_notify::feed::parse_phishtank(&bytes)?,
-        "openphish" => mamori_notify::feed::parse_openphish(&bytes)?,
+        "phishtank" => mamori_notify::feed::parse_phishtank(bytes)?,
+        "openphish" => mamori_notify::feed::parse_openphish(bytes)?,
         "generic" => {
             let p = args
                 .mapping
@@ -174,7 +158,7 @@ fn load_feed(file: &std::path::Path, args: &FeedArgs) -> anyhow::Result<FeedRepo
             let text = std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?;
             let mapping = mamori_notify::feed::FeedMapping::from_toml(&text)
                 .with_context(|| format!("{}", p.display()))?;
-            mamori_notify::feed::parse_generic(&mapping, &bytes)?
+            mamori_notify::feed::parse_generic(&mapping, bytes)?
         }
         other => bail!(
             "unknown feed {other:?}: use urlhaus, shadowserver, phishtank, openphish or generic"
@@ -182,7 +166,7 @@ fn load_feed(file: &std::path::Path, args: &FeedArgs) -> anyhow::Result<FeedRepo
     })
 }
 
-async fn load_orgs(global: &GlobalArgs) -> anyhow::Result<Vec<mamori_model::Org>> {
+pub(super) async fn load_orgs(global: &GlobalArgs) -> anyhow::Result<Vec<mamori_model::Org>> {
     let (_, store) = global.open_store().await?;
     let mut orgs = Vec::new();
     let mut cursor: Option<String> = None;
@@ -259,97 +243,6 @@ async fn send(global: &GlobalArgs, a: SendArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn run_feed(global: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitCode> {
-    let parsed = load_feed(&a.file, &a.source)?;
-    for p in &parsed.problems {
-        eprintln!("{}:{}: {}", a.file.display(), p.line, p.message);
-    }
-    let orgs = load_orgs(global).await?;
-    let index = owner_index(&orgs, a.source.asn_table.as_deref())?;
-    let (config, store) = global.open_store().await?;
-    let actor = mamori_server::ops::Actor::cli();
-    let now = mamori_store::now_millis();
-    let run = mamori_server::notices::record_feed(&store, &actor, &index, &parsed, a.complete, now)
-        .await?;
-    let settings = mamori_server::notices::NoticeSettings {
-        hub_name: a.hub_name,
-        public_url: a.public_url.or(config.public_url.clone()),
-        renotify_ms: a.renotify_days.max(0) * 86_400_000,
-        escalate_after: a.escalate_after.max(1),
-    };
-    let issued =
-        mamori_server::notices::issue_notices(&store, &actor, &orgs, &settings, now).await?;
-    let (mut sent, mut failed) = (0, 0);
-    if let (Some(url), Some(from)) = (&a.smtp, &a.from) {
-        let smtp = mamori_notify::notice::Smtp::new(url, from)?;
-        (sent, failed) =
-            mamori_server::notices::deliver(&store, &actor, &smtp, &issued, now).await?;
-    }
-    store.close().await;
-    let o = &run.outcome;
-    println!(
-        "{}: {} items ({} owned, {} unowned for review, {} bad lines); {} new, {} seen again, {} reopened, {} remediated; {} notices remediated",
-        a.file.display(),
-        run.items,
-        run.owned,
-        run.unowned,
-        run.problems,
-        o.new,
-        o.seen_again,
-        o.reopened,
-        o.remediated,
-        o.notices_remediated
-    );
-    println!(
-        "{} notices issued ({} escalated): {sent} sent, {failed} failed, {} queued",
-        issued.len(),
-        issued.iter().filter(|i| i.record.escalated).count(),
-        issued.len() - sent - failed
-    );
-    Ok(if failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-async fn list_notices(
-    global: &GlobalArgs,
-    org: Option<String>,
-    limit: i64,
-    jsonl: bool,
-) -> anyhow::Result<ExitCode> {
-    let (_, store) = global.open_store().await?;
-    let org_id = match org {
-        Some(slug) => Some(store.find_org(&slug).await?.id),
-        None => None,
-    };
-    let notices = store.list_notices(org_id, limit).await?;
-    store.close().await;
-    if jsonl {
-        for n in &notices {
-            println!("{}", serde_json::to_string(n)?);
-        }
-    } else {
-        println!(
-            "{:<36} {:<13} {:<9} {:>5}  SUBJECT",
-            "ID", "STATUS", "KIND", "ITEMS"
-        );
-        for n in &notices {
-            println!(
-                "{:<36} {:<13} {:<9} {:>5}  {}{}",
-                n.id,
-                n.status,
-                n.kind,
-                n.items,
-                if n.escalated { "(escalated) " } else { "" },
-                n.subject
-            );
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 pub async fn run(global: &GlobalArgs, cmd: NotifyCommand) -> anyhow::Result<ExitCode> {
     let (file, source, jsonl) = match cmd {
         NotifyCommand::Triage {
@@ -358,9 +251,10 @@ pub async fn run(global: &GlobalArgs, cmd: NotifyCommand) -> anyhow::Result<Exit
             jsonl,
         } => (file, source, jsonl),
         NotifyCommand::Send(a) => return send(global, a).await,
-        NotifyCommand::Run(a) => return run_feed(global, a).await,
+        NotifyCommand::Run(a) => return lifecycle::run_feed(global, a).await,
+        NotifyCommand::Collect(a) => return collect::collect(global, a).await,
         NotifyCommand::Notices { org, limit, jsonl } => {
-            return list_notices(global, org, limit, jsonl).await;
+            return lifecycle::list_notices(global, org, limit, jsonl).await;
         }
     };
     let parsed = load_feed(&file, &source)?;
