@@ -1,6 +1,7 @@
 //! Block lists for devices: the indicators a caller may see, scored, filtered by a profile and
 //! the warning lists, rendered by `mamori_notify::blocklist` and served with an ETag so that
-//! thousands of devices can poll cheaply (`If-None-Match` answers 304).
+//! thousands of devices can poll cheaply (`If-None-Match` answers 304), and as incremental
+//! diffs against a version the same caller fetched before ([`History`]).
 
 use mamori_model::{Tlp, ValueKind};
 use mamori_notify::blocklist::{self, Entry, Format, Profile};
@@ -25,6 +26,92 @@ pub struct Rendered {
     pub body: String,
     pub etag: String,
     pub entries: usize,
+    /// The listed values, sorted (what diffs are made of).
+    pub values: Vec<String>,
+}
+
+/// Versions of block lists recently served, so that a device can ask for what changed since
+/// the version it holds. A version is only ever compared with versions served to the same
+/// caller for the same profile and format (`key`), so a diff never shows another caller's
+/// entries. Bounded: the oldest versions are forgotten, and a device asking about one of them
+/// gets the full list.
+pub struct History {
+    versions: std::sync::Mutex<std::collections::VecDeque<Version>>,
+}
+
+/// (caller and profile key, ETag, sorted values)
+type Version = (String, String, std::sync::Arc<Vec<String>>);
+
+/// Versions kept across all callers.
+const HISTORY_VERSIONS: usize = 512;
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            versions: std::sync::Mutex::new(std::collections::VecDeque::new()),
+        }
+    }
+}
+
+/// What changed between two versions: values added and removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl History {
+    /// Remembers a served version.
+    pub fn remember(&self, key: &str, etag: &str, values: &[String]) {
+        let Ok(mut v) = self.versions.lock() else {
+            return;
+        };
+        if v.iter().any(|(k, e, _)| k == key && e == etag) {
+            return;
+        }
+        if v.len() >= HISTORY_VERSIONS {
+            v.pop_front();
+        }
+        v.push_back((
+            key.to_owned(),
+            etag.to_owned(),
+            std::sync::Arc::new(values.to_vec()),
+        ));
+    }
+
+    /// The diff from the version `since` (served to `key`) to `values`, if that version is known.
+    pub fn diff(&self, key: &str, since: &str, values: &[String]) -> Option<Diff> {
+        let old = {
+            let v = self.versions.lock().ok()?;
+            v.iter()
+                .find(|(k, e, _)| k == key && e == since)
+                .map(|(_, _, vals)| std::sync::Arc::clone(vals))?
+        };
+        let (mut added, mut removed) = (Vec::new(), Vec::new());
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() || j < values.len() {
+            match (old.get(i), values.get(j)) {
+                (Some(a), Some(b)) if a == b => {
+                    i += 1;
+                    j += 1;
+                }
+                (Some(a), Some(b)) if a < b => {
+                    removed.push(a.clone());
+                    i += 1;
+                }
+                (Some(_), Some(b)) | (None, Some(b)) => {
+                    added.push(b.clone());
+                    j += 1;
+                }
+                (Some(a), None) => {
+                    removed.push(a.clone());
+                    i += 1;
+                }
+                (None, None) => break,
+            }
+        }
+        Some(Diff { added, removed })
+    }
 }
 
 pub async fn render(
@@ -103,10 +190,14 @@ pub async fn render(
         )
         .await?;
     }
+    let mut values: Vec<String> = selected.iter().map(|e| e.value.clone()).collect();
+    values.sort_unstable();
+    values.dedup();
     Ok(Rendered {
         body,
         etag,
         entries: selected.len(),
+        values,
     })
 }
 
@@ -115,4 +206,33 @@ fn hex_digest(s: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diffs_are_per_caller_and_bounded() {
+        let h = History::default();
+        let v1: Vec<String> = ["a.example", "b.example", "c.example"]
+            .map(String::from)
+            .to_vec();
+        let v2: Vec<String> = ["b.example", "c.example", "d.example"]
+            .map(String::from)
+            .to_vec();
+        h.remember("user1|txt", "\"e1\"", &v1);
+        let d = h.diff("user1|txt", "\"e1\"", &v2).unwrap();
+        assert_eq!(d.added, vec!["d.example"]);
+        assert_eq!(d.removed, vec!["a.example"]);
+        assert!(
+            h.diff("user2|txt", "\"e1\"", &v2).is_none(),
+            "another caller's version"
+        );
+        assert!(h.diff("user1|txt", "\"zz\"", &v2).is_none());
+        for i in 0..HISTORY_VERSIONS {
+            h.remember("other", &format!("{i}"), &v2);
+        }
+        assert!(h.diff("user1|txt", "\"e1\"", &v2).is_none(), "forgotten");
+    }
 }

@@ -62,6 +62,8 @@ pub struct Inner {
     pub syslog: crate::syslog_intake::SyslogListeners,
     /// Signed rule bundles for sensors.
     pub bundles: crate::bundle::Bundles,
+    /// Block-list versions recently served, for incremental diffs.
+    pub blocklist_history: crate::blocklists::History,
 }
 
 impl AppState {
@@ -97,6 +99,7 @@ impl AppState {
             retention_days: monitoring.retention_days,
             syslog,
             bundles: crate::bundle::Bundles::new(config.data_dir.clone(), monitoring.rule_files),
+            blocklist_history: crate::blocklists::History::default(),
             store,
             config,
             limiter,

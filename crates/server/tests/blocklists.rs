@@ -127,6 +127,62 @@ async fn blocklists_follow_profile_policy_and_etag() {
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
+    // Incremental: a device holding the txt list asks what changed since; a new indicator
+    // shows as `+`, a revoked report's values as `-`; an unknown version gets the full list;
+    // another caller's version is not usable.
+    let r = send(
+        &h.app,
+        req("GET", "/api/v1/blocklists/txt", Some(&h.member_token), None),
+    )
+    .await;
+    let v1 = r.headers[header::ETAG].to_str().unwrap().to_owned();
+    assert_eq!(r.headers["x-mamori-diff"], "full");
+    let r = send(
+        &h.app,
+        req(
+            "POST",
+            "/api/v1/reports",
+            Some(&h.admin_token),
+            Some(json!({"title": "new", "tlp": "GREEN", "confidence": 80,
+                        "indicators": [{"kind": "domain", "value": "fresh.example"}]})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let since = format!("/api/v1/blocklists/txt?since={}", v1.trim_matches('"'));
+    let r = send(&h.app, req("GET", &since, Some(&h.member_token), None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["x-mamori-diff"], "incremental");
+    assert_eq!(r.body, "+fresh.example\n");
+    let v2 = r.headers[header::ETAG].to_str().unwrap().to_owned();
+    assert_ne!(v1, v2);
+    let r = send(
+        &h.app,
+        req(
+            "GET",
+            "/api/v1/blocklists/txt?since=unknown",
+            Some(&h.member_token),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.headers["x-mamori-diff"], "full");
+    assert!(r.body.contains("fresh.example") && r.body.contains("malware.example"));
+    let r = send(
+        &h.app,
+        req(
+            "GET",
+            &format!("{since}&max_tlp=AMBER"),
+            Some(&h.member_token),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.headers["x-mamori-diff"], "full",
+        "a version is only compared within the same profile (and caller)"
+    );
+
     // BIND accepts the RPZ zone.
     let Some(checkzone) = ["/usr/bin/named-checkzone", "/usr/sbin/named-checkzone"]
         .into_iter()

@@ -22,11 +22,15 @@ pub struct BlocklistQuery {
     pub min_score: Option<u8>,
     /// Comma-separated values (or parent domains) never to block.
     pub allow: Option<String>,
+    /// The ETag of the version the device holds: answer only what changed since, as lines
+    /// `+value` and `-value` (`X-Mamori-Diff: incremental`), or the full list
+    /// (`X-Mamori-Diff: full`) when that version is not known any more.
+    pub since: Option<String>,
 }
 
 /// A block list in one of `txt`, `csv`, `hosts`, `rpz`, `suricata`, `nftables`, `squid`, built
 /// from the indicators the caller may see, minus warning-list values. Answers 304 to a matching
-/// `If-None-Match`.
+/// `If-None-Match`, and with `since` only the values added and removed since that version.
 #[utoipa::path(get, path = "/api/v1/blocklists/{format}", tag = "blocking",
     params(("format" = String, Path), BlocklistQuery),
     responses((status = 200, body = String), (status = 304), (status = 422, body = Problem)))]
@@ -49,13 +53,56 @@ async fn blocklist(
             .filter(|s| !s.is_empty())
             .collect(),
     };
+    let key = format!(
+        "{}|{format:?}|{:?}|{}|{}",
+        auth.user.id,
+        profile.max_tlp,
+        profile.min_score,
+        profile.allow.join(",")
+    );
     let r = blocklists::render(&state.share(), &Actor::from_auth(&auth), format, profile).await?;
     let etag = HeaderValue::from_str(&r.etag).map_err(|e| ApiError::Internal(e.to_string()))?;
+    state.blocklist_history.remember(&key, &r.etag, &r.values);
     if headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes() == r.etag.as_bytes())
     {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    if let Some(since) = q.since.as_deref() {
+        let since = if since.starts_with('"') {
+            since.to_owned()
+        } else {
+            format!("\"{since}\"")
+        };
+        if let Some(d) = state.blocklist_history.diff(&key, &since, &r.values) {
+            let mut body = String::new();
+            for v in &d.added {
+                body.push('+');
+                body.push_str(v);
+                body.push('\n');
+            }
+            for v in &d.removed {
+                body.push('-');
+                body.push_str(v);
+                body.push('\n');
+            }
+            return Ok((
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; charset=utf-8"),
+                    ),
+                    (header::ETAG, etag),
+                    (
+                        header::HeaderName::from_static("x-mamori-diff"),
+                        HeaderValue::from_static("incremental"),
+                    ),
+                ],
+                body,
+            )
+                .into_response());
+        }
     }
     Ok((
         [
@@ -67,6 +114,10 @@ async fn blocklist(
             (
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("private, no-cache"),
+            ),
+            (
+                header::HeaderName::from_static("x-mamori-diff"),
+                HeaderValue::from_static("full"),
             ),
         ],
         r.body,
