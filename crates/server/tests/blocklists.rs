@@ -207,4 +207,78 @@ async fn blocklists_follow_profile_policy_and_etag() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // A real Unbound loads the zone as an RPZ and blocks the name; dig asks it.
+    let (Some(unbound), Some(dig)) = (
+        ["/usr/sbin/unbound", "/usr/bin/unbound"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists()),
+        ["/usr/bin/dig"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists()),
+    ) else {
+        eprintln!(
+            "SKIPPED: unbound or dig (bind9-dnsutils) is not installed; the RPZ was not loaded by Unbound"
+        );
+        return;
+    };
+    let port = mamori_testkit::free_port();
+    let conf = dir.path().join("unbound.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-daemonize: no\n  use-syslog: no\n  logfile: \"\"\n\
+  chroot: \"\"\n  username: \"\"\n  directory: \"{d}\"\n  pidfile: \"\"\n  do-ip6: no\n\
+  access-control: 127.0.0.0/8 allow\n  module-config: \"respip iterator\"\n  do-not-query-localhost: no\n\
+  local-zone: \"ok.test.\" static\n  local-data: \"www.ok.test. 300 IN A 192.0.2.80\"\n\
+rpz:\n  name: rpz.mamori\n  zonefile: \"{z}\"\n  rpz-log: yes\n",
+            d = dir.path().display(),
+            z = file.display()
+        ),
+    )
+    .unwrap();
+    let mut server = std::process::Command::new(unbound)
+        .args(["-d", "-c"])
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ask = |name: &str| {
+        std::process::Command::new(dig)
+            .args([
+                "@127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "+time=2",
+                "+tries=1",
+                name,
+                "A",
+            ])
+            .output()
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let ok = loop {
+        let o = ask("www.ok.test");
+        let t = String::from_utf8_lossy(&o.stdout).into_owned();
+        if t.contains("192.0.2.80") || std::time::Instant::now() > deadline {
+            break t;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let blocked = String::from_utf8_lossy(&ask("malware.example").stdout).into_owned();
+    let sub = String::from_utf8_lossy(&ask("cdn.malware.example").stdout).into_owned();
+    let _ = server.kill();
+    let mut err = String::new();
+    if let Some(mut e) = server.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    let _ = server.wait();
+    assert!(ok.contains("192.0.2.80"), "unbound answers: {ok}\n{err}");
+    assert!(
+        blocked.contains("status: NXDOMAIN"),
+        "blocked by the RPZ: {blocked}\n{err}"
+    );
+    assert!(sub.contains("status: NXDOMAIN"), "subdomains too: {sub}");
 }
