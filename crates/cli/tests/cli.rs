@@ -1096,13 +1096,36 @@ fn notify_send_delivers_notices_in_each_contacts_language() {
     );
     let o = feed_run(&[]);
     assert!(text(&o).contains("0 notices issued"), "{}", text(&o));
+    // A run without --smtp leaves its notices queued; `deliver` sends them.
+    std::fs::write(
+        dir.path().join("csv2.txt"),
+        "# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n\
+\"9\",\"2026-11-26 10:00:00\",\"http://203.0.113.201/new\",\"online\",\"\",\"malware_download\",\"\",\"x\",\"y\"\n",
+    )
+    .unwrap();
+    let o = run(&["notify", "run", "csv2.txt"]);
+    assert!(
+        text(&o).contains("1 notices issued (0 escalated): 0 sent, 0 failed, 1 queued"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&[
+        "notify",
+        "deliver",
+        "--smtp",
+        smtp_url.as_str(),
+        "--from",
+        "Mamori <notice@hub.example.jp>",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("1 sent, 0 failed"), "{}", text(&o));
     let o = run(&["notify", "notices", "--jsonl"]);
     assert!(o.status.success(), "{}", text(&o));
     let listed: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.len(), 3);
     assert!(listed.iter().all(|n| n["status"] == "sent"));
     assert!(listed.iter().any(|n| {
         n["body"]
@@ -1124,8 +1147,8 @@ fn notify_send_delivers_notices_in_each_contacts_language() {
     }
     assert_eq!(
         mails.len(),
-        4,
-        "two notices delivered by `send`, two by `run`"
+        5,
+        "two notices delivered by `send`, two by `run`, one by `deliver`"
     );
     let ja = mails
         .iter()

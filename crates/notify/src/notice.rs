@@ -43,10 +43,23 @@ pub struct Notice {
     pub items: usize,
 }
 
-fn template(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Ja => include_str!("../templates/notice.ja.txt"),
-        Lang::En => include_str!("../templates/notice.en.txt"),
+/// What a notice asks of its recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// To the owner: please check and fix.
+    Notice,
+    /// To the owner again: the items persist.
+    Reminder,
+    /// To a (foreign) CSIRT: please have these taken down.
+    Takedown,
+}
+
+fn template(lang: Lang, kind: NoticeKind) -> &'static str {
+    match (lang, kind) {
+        (Lang::Ja, NoticeKind::Takedown) => include_str!("../templates/takedown.ja.txt"),
+        (Lang::En, NoticeKind::Takedown) => include_str!("../templates/takedown.en.txt"),
+        (Lang::Ja, _) => include_str!("../templates/notice.ja.txt"),
+        (Lang::En, _) => include_str!("../templates/notice.en.txt"),
     }
 }
 
@@ -104,19 +117,18 @@ pub fn build<'a>(
         let Some(org) = orgs.iter().find(|o| o.id == org_id) else {
             continue;
         };
-        notices.extend(render(org, &items, hub_name, date, false)?);
+        notices.extend(render(org, &items, hub_name, date, NoticeKind::Notice)?);
     }
     Ok((notices, unowned))
 }
 
-/// Renders one owner's notices (one per contact language) about `items`; `reminder` marks a
-/// repeated notice about items that persisted.
+/// Renders one organisation's notices (one per contact language) about `items`.
 pub fn render(
     org: &Org,
     items: &[&Observation],
     hub_name: &str,
     date: &str,
-    reminder: bool,
+    kind: NoticeKind,
 ) -> Result<Vec<Notice>, NoticeError> {
     let env = minijinja::Environment::new();
     let mut notices = Vec::new();
@@ -128,7 +140,10 @@ pub fn render(
         .iter()
         .map(|(n, c)| minijinja::context! { name => n, count => c })
         .collect();
-    let csv_name = format!("mamori-notice-{}-{date}.csv", org.slug);
+    let csv_name = match kind {
+        NoticeKind::Takedown => format!("mamori-takedown-{}-{date}.csv", org.slug),
+        _ => format!("mamori-notice-{}-{date}.csv", org.slug),
+    };
     let csv = items_csv(items);
     for lang in [Lang::Ja, Lang::En] {
         let to: Vec<String> = org
@@ -142,18 +157,31 @@ pub fn render(
         }
         let name = org.name(lang).to_owned();
         let body = env
-            .render_str(template(lang), minijinja::context! { org => name, hub => hub_name, count => items.len(), categories => cats, file => csv_name })
+            .render_str(template(lang, kind), minijinja::context! { org => name, hub => hub_name, count => items.len(), categories => cats, file => csv_name })
             .map_err(|e| NoticeError::Template(e.to_string()))?;
-        let subject = match (lang, reminder) {
-            (Lang::Ja, r) => format!(
-                "【{hub_name}】{}{name} 様: 貴組織に関するセキュリティ上の通知 ({} 件)",
-                if r { "【再通知】" } else { "" },
-                items.len()
+        let n = items.len();
+        let subject = match (lang, kind) {
+            (Lang::Ja, NoticeKind::Takedown) => {
+                format!("【{hub_name}】{name} 御中: 不正リソースの削除ご協力のお願い ({n} 件)")
+            }
+            (Lang::En, NoticeKind::Takedown) => {
+                format!("[{hub_name}] Takedown request to {name} ({n} items)")
+            }
+            (Lang::Ja, k) => format!(
+                "【{hub_name}】{}{name} 様: 貴組織に関するセキュリティ上の通知 ({n} 件)",
+                if k == NoticeKind::Reminder {
+                    "【再通知】"
+                } else {
+                    ""
+                },
             ),
-            (Lang::En, r) => format!(
-                "[{hub_name}] {}Security notice for {name} ({} items)",
-                if r { "Reminder: " } else { "" },
-                items.len()
+            (Lang::En, k) => format!(
+                "[{hub_name}] {}Security notice for {name} ({n} items)",
+                if k == NoticeKind::Reminder {
+                    "Reminder: "
+                } else {
+                    ""
+                },
             ),
         };
         notices.push(Notice {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use mamori_model::{Org, OrgId};
-use mamori_notify::notice::{Notice, Smtp};
+use mamori_notify::notice::{Notice, NoticeKind, Smtp};
 use mamori_notify::{FeedReport, Observation, OwnerIndex};
 use mamori_store::Store;
 use mamori_store::notices::{FeedItemInput, FeedRunOutcome, NewNotice, NoticeRecord};
@@ -141,8 +141,6 @@ pub async fn issue_notices(
             .or_default()
             .push((item.id, item.notify_count, obs));
     }
-    let date = mamori_model::date::civil_date(now);
-    let date = format!("{:04}{:02}{:02}", date.0, date.1, date.2);
     let mut out = Vec::new();
     for (org_id, items) in by_owner {
         let Some(org) = orgs.iter().find(|o| o.id == org_id) else {
@@ -152,47 +150,149 @@ pub async fn issue_notices(
         let escalated = items.iter().any(|(_, n, _)| *n >= settings.escalate_after);
         let obs: Vec<&Observation> = items.iter().map(|(_, _, o)| o).collect();
         let ids: Vec<String> = items.iter().map(|(id, _, _)| id.clone()).collect();
-        let messages =
-            mamori_notify::notice::render(org, &obs, &settings.hub_name, &date, reminder)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-        for mut m in messages {
-            let token = mamori_store::notices::new_ack_token()?;
-            if let Some(base) = &settings.public_url {
-                let url = format!("{}/notices/ack/{token}", base.trim_end_matches('/'));
-                m.body.push_str(&ack_line(m.lang, &url));
-            }
-            let record = store
-                .create_notice(
-                    &NewNotice {
-                        org_id,
-                        kind: if reminder { "reminder" } else { "notice" }.into(),
-                        lang: m.lang.as_str().into(),
-                        recipients: m.to.clone(),
-                        subject: m.subject.clone(),
-                        body: m.body.clone(),
-                        csv_name: m.csv_name.clone(),
-                        csv: m.csv.clone(),
-                        item_ids: ids.clone(),
-                        escalated,
-                    },
-                    &token,
-                    now,
-                )
-                .await?;
-            audit(
-                store,
-                actor,
-                "notice.create",
-                "notice",
-                &record.id,
-                Some(mamori_model::Tlp::Amber),
-                serde_json::json!({"org": org_id, "items": ids.len(), "kind": record.kind, "escalated": escalated}),
+        let kind = if reminder {
+            NoticeKind::Reminder
+        } else {
+            NoticeKind::Notice
+        };
+        out.extend(
+            store_notices(
+                store, actor, org, &obs, &ids, kind, escalated, settings, now,
             )
-            .await?;
-            out.push(Issued { record, message: m });
-        }
+            .await?,
+        );
     }
     Ok(out)
+}
+
+/// Renders and stores one organisation's notices about the items (one per contact language).
+#[allow(clippy::too_many_arguments)]
+async fn store_notices(
+    store: &Store,
+    actor: &Actor,
+    org: &Org,
+    obs: &[&Observation],
+    ids: &[String],
+    kind: NoticeKind,
+    escalated: bool,
+    settings: &NoticeSettings,
+    now: i64,
+) -> Result<Vec<Issued>, ApiError> {
+    let date = mamori_model::date::civil_date(now);
+    let date = format!("{:04}{:02}{:02}", date.0, date.1, date.2);
+    let messages = mamori_notify::notice::render(org, obs, &settings.hub_name, &date, kind)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut out = Vec::new();
+    for mut m in messages {
+        let token = mamori_store::notices::new_ack_token()?;
+        if let Some(base) = &settings.public_url {
+            let url = format!("{}/notices/ack/{token}", base.trim_end_matches('/'));
+            m.body.push_str(&ack_line(m.lang, &url));
+        }
+        let record = store
+            .create_notice(
+                &NewNotice {
+                    org_id: org.id,
+                    kind: match kind {
+                        NoticeKind::Notice => "notice",
+                        NoticeKind::Reminder => "reminder",
+                        NoticeKind::Takedown => "takedown",
+                    }
+                    .into(),
+                    lang: m.lang.as_str().into(),
+                    recipients: m.to.clone(),
+                    subject: m.subject.clone(),
+                    body: m.body.clone(),
+                    csv_name: m.csv_name.clone(),
+                    csv: m.csv.clone(),
+                    item_ids: ids.to_vec(),
+                    escalated,
+                },
+                &token,
+                now,
+            )
+            .await?;
+        audit(
+            store,
+            actor,
+            "notice.create",
+            "notice",
+            &record.id,
+            Some(mamori_model::Tlp::Amber),
+            serde_json::json!({"org": org.id, "items": ids.len(), "kind": record.kind, "escalated": escalated}),
+        )
+        .await?;
+        out.push(Issued { record, message: m });
+    }
+    Ok(out)
+}
+
+/// A takedown request to a CSIRT (an organisation with contacts, typically foreign) about
+/// items it is asked to act on, e.g. from the review queue (hub administrators). The notice
+/// is queued; `deliver` sends it.
+pub async fn request_takedown(
+    store: &Store,
+    actor: &Actor,
+    csirt: &Org,
+    item_ids: &[String],
+    settings: &NoticeSettings,
+    now: i64,
+) -> Result<Vec<Issued>, ApiError> {
+    crate::monitor::require_admin(actor, "takedown requests")?;
+    if item_ids.is_empty() {
+        return Err(ApiError::Invalid("a takedown request needs items".into()));
+    }
+    let mut obs = Vec::new();
+    for id in item_ids {
+        let item = store
+            .feed_item(id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("feed item {id}")))?;
+        let o: Observation = serde_json::from_value(item.observation)
+            .map_err(|e| ApiError::Internal(format!("stored observation {id}: {e}")))?;
+        obs.push(o);
+    }
+    let refs: Vec<&Observation> = obs.iter().collect();
+    let out = store_notices(
+        store,
+        actor,
+        csirt,
+        &refs,
+        item_ids,
+        NoticeKind::Takedown,
+        false,
+        settings,
+        now,
+    )
+    .await?;
+    if out.is_empty() {
+        return Err(ApiError::Invalid(format!(
+            "{} has no contact to send the request to",
+            csirt.slug
+        )));
+    }
+    Ok(out)
+}
+
+/// The message of a stored notice, to deliver it again (queued or failed ones).
+pub async fn message_of(store: &Store, n: &NoticeRecord) -> Result<Notice, ApiError> {
+    let csv = store.notice_csv(&n.id).await?.unwrap_or_default();
+    let org = store.get_org(n.org_id).await?;
+    let lang: mamori_model::Lang = n
+        .lang
+        .parse()
+        .map_err(|_| ApiError::Internal(format!("notice {} has language {:?}", n.id, n.lang)))?;
+    Ok(Notice {
+        org: n.org_id,
+        org_name: org.name(lang).to_owned(),
+        lang,
+        to: n.recipients.clone(),
+        subject: n.subject.clone(),
+        body: n.body.clone(),
+        csv_name: n.csv_name.clone(),
+        csv,
+        items: usize::try_from(n.items).unwrap_or(0),
+    })
 }
 
 /// Delivers issued notices by SMTP; each becomes `sent` or `failed` (with the error).

@@ -278,6 +278,68 @@ async fn lifecycle(backend: Backend) {
         .unwrap();
     assert_eq!(fresh.len(), 1);
     assert_eq!(fresh[0].record.items, 2);
+    // A takedown request to a CSIRT about the unowned item, in its own template.
+    ops::update_org(
+        &h.store,
+        &sys,
+        h.other_org.parse().unwrap(),
+        &OrgPatch {
+            contacts: Some(vec![Contact {
+                name: "Incident desk".into(),
+                email: "incident@csirt.example.org".into(),
+                lang: Lang::En,
+            }]),
+            ..OrgPatch::default()
+        },
+    )
+    .await
+    .unwrap();
+    let unowned_id = queue[0]["id"].as_str().unwrap().to_owned();
+    let body = json!({"org": h.other_org, "items": [unowned_id]});
+    let r = send(
+        &h.app,
+        req(
+            "POST",
+            "/api/v1/notices/takedown",
+            Some(&h.member_token),
+            Some(body.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(
+        &h.app,
+        req(
+            "POST",
+            "/api/v1/notices/takedown",
+            Some(&h.admin_token),
+            Some(body),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let t = &r.json()[0];
+    assert_eq!(t["kind"], "takedown");
+    assert_eq!(t["status"], "queued");
+    assert!(
+        t["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("[Mamori] Takedown request to")
+    );
+    assert!(t["body"].as_str().unwrap().contains("taken down"));
+    let r = send(
+        &h.app,
+        req(
+            "POST",
+            "/api/v1/notices/takedown",
+            Some(&h.admin_token),
+            Some(json!({"org": h.other_org, "items": []})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
     // Collector state is for administrators.
     h.store
         .save_feed_source(&mamori_store::notices::FeedSource {

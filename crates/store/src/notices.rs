@@ -334,6 +334,42 @@ impl Store {
         rows.into_iter().map(ItemRow::into_item).collect()
     }
 
+    /// One feed item.
+    pub async fn feed_item(&self, id: &str) -> Result<Option<FeedItem>, StoreError> {
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM feed_items WHERE id = $1");
+        let row: Option<ItemRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        row.map(ItemRow::into_item).transpose()
+    }
+
+    /// Notices with one of the statuses, oldest first (what a delivery run sends).
+    pub async fn notices_with_status(
+        &self,
+        statuses: &[&str],
+        limit: i64,
+    ) -> Result<Vec<NoticeRecord>, StoreError> {
+        let marks = (0..statuses.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "SELECT {NOTICE_COLUMNS} FROM notices WHERE status IN ({marks}) ORDER BY created_at, id LIMIT $1"
+        );
+        let rows: Vec<NoticeRow> = on_pool!(self, |pool| {
+            let mut q =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(limit.clamp(1, 10_000));
+            for s in statuses {
+                q = q.bind(*s);
+            }
+            q.fetch_all(pool).await
+        })?;
+        rows.into_iter().map(NoticeRow::into_notice).collect()
+    }
+
     /// Open items no member owns: the review queue, newest first.
     pub async fn feed_review_queue(&self, limit: i64) -> Result<Vec<FeedItem>, StoreError> {
         let sql = format!(

@@ -75,6 +75,46 @@ async fn set_status(
     ))
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TakedownIn {
+    /// The CSIRT organisation (id or slug) asked to act.
+    pub org: String,
+    /// Feed item ids (e.g. from the review queue).
+    pub items: Vec<String>,
+}
+
+/// Queues a takedown request to a CSIRT about feed items (hub administrators); one notice per
+/// contact language, in the takedown template.
+#[utoipa::path(post, path = "/api/v1/notices/takedown", tag = "notification",
+    request_body = TakedownIn,
+    responses((status = 201, body = Vec<NoticeRecord>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn takedown(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<TakedownIn>,
+) -> Result<(axum::http::StatusCode, axum::Json<Vec<NoticeRecord>>), ApiError> {
+    let actor = Actor::from_auth(&auth);
+    crate::monitor::require_admin(&actor, "takedown requests")?;
+    let org = state.store.find_org(&body.org).await?;
+    let settings = notices::NoticeSettings {
+        public_url: state.config.public_url.clone(),
+        ..notices::NoticeSettings::default()
+    };
+    let issued = notices::request_takedown(
+        &state.store,
+        &actor,
+        &org,
+        &body.items,
+        &settings,
+        mamori_store::now_millis(),
+    )
+    .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        axum::Json(issued.into_iter().map(|i| i.record).collect()),
+    ))
+}
+
 /// Open feed items no member organisation owns (hub administrators).
 #[utoipa::path(get, path = "/api/v1/feed-items/review", tag = "notification",
     responses((status = 200, body = Vec<FeedItem>), (status = 403, body = Problem)))]
@@ -101,6 +141,7 @@ async fn sources(
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(sources))
+        .routes(routes!(takedown))
         .routes(routes!(list))
         .routes(routes!(detail))
         .routes(routes!(set_status))

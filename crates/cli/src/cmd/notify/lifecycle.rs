@@ -167,3 +167,39 @@ pub async fn list_notices(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+pub async fn deliver_queued(
+    global: &GlobalArgs,
+    smtp: &str,
+    from: &str,
+    retry_failed: bool,
+) -> anyhow::Result<ExitCode> {
+    let (_, store) = global.open_store().await?;
+    let statuses: &[&str] = if retry_failed {
+        &["queued", "failed"]
+    } else {
+        &["queued"]
+    };
+    let result = async {
+        let pending = store.notices_with_status(statuses, 10_000).await?;
+        let mut issued = Vec::new();
+        for record in pending {
+            let message = notices::message_of(&store, &record).await?;
+            issued.push(notices::Issued { record, message });
+        }
+        let smtp = mamori_notify::notice::Smtp::new(smtp, from)?;
+        let actor = mamori_server::ops::Actor::cli();
+        let (sent, failed) =
+            notices::deliver(&store, &actor, &smtp, &issued, mamori_store::now_millis()).await?;
+        anyhow::Ok((sent, failed))
+    }
+    .await;
+    store.close().await;
+    let (sent, failed) = result?;
+    println!("{sent} sent, {failed} failed");
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -38,6 +38,18 @@ pub enum NotifyCommand {
     /// drop directory, once or every --every, recording each run and issuing notices as
     /// `run` does.
     Collect(collect::CollectArgs),
+    /// Send the queued notices (takedown requests queued from the API or console, runs
+    /// without --smtp), and with --retry-failed those whose delivery failed before.
+    Deliver {
+        /// smtp://host:port, smtp+starttls://host:port or smtps://host:port
+        #[arg(long)]
+        smtp: String,
+        /// The sender address, e.g. "Mamori <notice@hub.example.jp>".
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        retry_failed: bool,
+    },
     /// List stored notices with their status.
     Notices {
         /// Only this organisation's (slug).
@@ -253,6 +265,11 @@ pub async fn run(global: &GlobalArgs, cmd: NotifyCommand) -> anyhow::Result<Exit
         NotifyCommand::Send(a) => return send(global, a).await,
         NotifyCommand::Run(a) => return lifecycle::run_feed(global, a).await,
         NotifyCommand::Collect(a) => return collect::collect(global, a).await,
+        NotifyCommand::Deliver {
+            smtp,
+            from,
+            retry_failed,
+        } => return lifecycle::deliver_queued(global, &smtp, &from, retry_failed).await,
         NotifyCommand::Notices { org, limit, jsonl } => {
             return lifecycle::list_notices(global, org, limit, jsonl).await;
         }
