@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod config;
+pub mod gateway;
 pub mod hunt;
 pub mod loadgen;
 pub mod mail;
@@ -108,6 +109,10 @@ pub enum Command {
     /// Run a sensor: tail logs, read EVTX directories, listen for syslog; normalise, match
     /// locally and forward to the hub (buffering on disk while it is unreachable).
     Sensor(Box<sensor::SensorArgs>),
+    /// Run a DNS gateway for a protected segment: names on the hub's block list get NXDOMAIN
+    /// (or a sink-hole address), the rest is forwarded and cached; blocked queries are
+    /// reported to the hub.
+    Gateway(gateway::GatewayArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -125,6 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules(cmd) => rules::run(cmd),
         Command::Mail(cmd) => mail::run(cmd),
         Command::Sensor(args) => sensor::run(&cli.global, *args),
+        Command::Gateway(args) => gateway::run(args),
     }
 }
 
