@@ -370,6 +370,22 @@ impl Store {
         rows.into_iter().map(NoticeRow::into_notice).collect()
     }
 
+    /// An organisation's open items (its queue), newest first.
+    pub async fn feed_items_of(&self, org: OrgId, limit: i64) -> Result<Vec<FeedItem>, StoreError> {
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM feed_items WHERE owner_org = $1 AND status = 'open' \
+             ORDER BY last_seen DESC, id DESC LIMIT $2"
+        );
+        let rows: Vec<ItemRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(org.to_string())
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter().map(ItemRow::into_item).collect()
+    }
+
     /// Open items no member owns: the review queue, newest first.
     pub async fn feed_review_queue(&self, limit: i64) -> Result<Vec<FeedItem>, StoreError> {
         let sql = format!(

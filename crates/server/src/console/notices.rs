@@ -1,6 +1,7 @@
 //! The notices page: the notices sent to the reader's organisation (hub administrators: all)
-//! with a chart by status, a status change for administrators (a bounce reported by the mail
-//! system, a remediation confirmed by hand), and the review queue of feed items no member owns.
+//! with a chart by status, the organisation's open feed items (its queue), and for
+//! administrators a status change (a bounce reported by the mail system, a remediation
+//! confirmed by hand), the feed collectors' health and the review queue of unowned items.
 
 use askama::Template;
 use axum::Form;
@@ -35,6 +36,10 @@ struct NoticesPage {
     statuses: &'static [&'static str],
     /// (last seen, source, category, value)
     review: Vec<(String, String, String, String)>,
+    /// The reader's organisation's open items: (last seen, source, category, value, notified)
+    queue: Vec<(String, String, String, String, String)>,
+    /// Feed collectors (administrators): (name, location, last run, status, items, error)
+    feeds: Vec<(String, String, String, String, String, String)>,
 }
 
 pub async fn list(
@@ -51,13 +56,22 @@ pub async fn list(
         Ok(l) => l,
         Err(e) => return e.into_response(),
     };
-    let review = if c.frame("notices", Flash::default()).is_admin {
-        notices::review_queue(&state.store, &actor, 100)
-            .await
-            .unwrap_or_default()
+    let is_admin = c.frame("notices", Flash::default()).is_admin;
+    let (review, feeds) = if is_admin {
+        (
+            notices::review_queue(&state.store, &actor, 100)
+                .await
+                .unwrap_or_default(),
+            state.store.feed_sources().await.unwrap_or_default(),
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
+    let queue = state
+        .store
+        .feed_items_of(auth.principal.org_id, 200)
+        .await
+        .unwrap_or_default();
     let counts: Vec<(String, i64)> = NOTICE_STATUSES
         .iter()
         .map(|s| {
@@ -94,6 +108,31 @@ pub async fn list(
         review: review
             .into_iter()
             .map(|i| (fmt_time(i.last_seen), i.source, i.category, i.value))
+            .collect(),
+        queue: queue
+            .into_iter()
+            .map(|i| {
+                (
+                    fmt_time(i.last_seen),
+                    i.source,
+                    i.category,
+                    i.value,
+                    i.notified_at.map(fmt_time).unwrap_or_default(),
+                )
+            })
+            .collect(),
+        feeds: feeds
+            .into_iter()
+            .map(|f| {
+                (
+                    f.name,
+                    f.location,
+                    f.last_run.map(fmt_time).unwrap_or_default(),
+                    f.last_status.unwrap_or_default(),
+                    f.last_items.map(|n| n.to_string()).unwrap_or_default(),
+                    f.last_error.unwrap_or_default(),
+                )
+            })
             .collect(),
     })
 }
