@@ -19,6 +19,12 @@ pub struct Case {
     #[schema(value_type = String)]
     pub owner_org: OrgId,
     pub participants: Vec<Participant>,
+    /// When the case first left `new` (the time-to-acknowledge clock stops).
+    pub acknowledged_at: Option<i64>,
+    /// When the case first reached containment or a later status (time-to-contain stops).
+    pub contained_at: Option<i64>,
+    /// Lessons learned, for the after-action report.
+    pub lessons: String,
     pub created_at: i64,
     pub modified_at: i64,
 }
@@ -36,6 +42,8 @@ pub struct Task {
     pub title: String,
     pub status: String,
     pub due_at: Option<i64>,
+    /// Username of the person the task is assigned to.
+    pub assignee: Option<String>,
     pub created_at: i64,
 }
 
@@ -70,11 +78,17 @@ struct CaseRow {
     status: String,
     resolution: Option<String>,
     owner_org: String,
+    acknowledged_at: Option<i64>,
+    contained_at: Option<i64>,
+    lessons: String,
     created_at: i64,
     modified_at: i64,
 }
 
-const COLUMNS: &str = "c.id, c.title, c.description, c.severity, c.tlp_rank, c.status, c.resolution, c.owner_org, c.created_at, c.modified_at";
+const COLUMNS: &str = "c.id, c.title, c.description, c.severity, c.tlp_rank, c.status, c.resolution, c.owner_org, c.acknowledged_at, c.contained_at, c.lessons, c.created_at, c.modified_at";
+
+/// Statuses at or after containment: reaching one stops the time-to-contain clock.
+pub const CONTAINED_STATUSES: &[&str] = &["containment", "eradication", "recovery", "closed"];
 
 impl Store {
     pub async fn create_case(&self, new: &NewCase) -> Result<Case, StoreError> {
@@ -168,6 +182,9 @@ impl Store {
                     })
                 })
                 .collect::<Result<_, StoreError>>()?,
+            acknowledged_at: row.acknowledged_at,
+            contained_at: row.contained_at,
+            lessons: row.lessons,
             created_at: row.created_at,
             modified_at: row.modified_at,
         })
@@ -198,16 +215,26 @@ impl Store {
         status: &str,
         resolution: Option<&str>,
     ) -> Result<Case, StoreError> {
-        let n = on_pool!(self, |pool| sqlx::query(
-            "UPDATE cases SET status = $1, resolution = $2, modified_at = $3 WHERE id = $4"
+        let now = now_millis();
+        let acknowledged = status != "new";
+        let contained = CONTAINED_STATUSES.contains(&status);
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+            "UPDATE cases SET status = $1, resolution = $2, modified_at = $3, \
+             acknowledged_at = CASE WHEN $5 THEN COALESCE(acknowledged_at, $3) ELSE acknowledged_at END, \
+             contained_at = CASE WHEN $6 THEN COALESCE(contained_at, $3) ELSE contained_at END \
+             WHERE id = $4"
         )
         .bind(status)
         .bind(resolution)
-        .bind(now_millis())
+        .bind(now)
         .bind(id)
+        .bind(acknowledged)
+        .bind(contained)
         .execute(pool)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         if n == 0 {
             return Err(StoreError::NotFound("case"));
         }
@@ -239,7 +266,7 @@ impl Store {
     pub async fn case_tasks(&self, id: &str) -> Result<Vec<Task>, StoreError> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(
-            "SELECT id, title, status, due_at, created_at FROM case_tasks WHERE case_id = $1 ORDER BY created_at, id"
+            "SELECT id, title, status, due_at, assignee, created_at FROM case_tasks WHERE case_id = $1 ORDER BY created_at, id"
         )
         .bind(id)
         .fetch_all(pool)
@@ -266,6 +293,93 @@ impl Store {
             return Err(StoreError::NotFound("task"));
         }
         Ok(())
+    }
+
+    /// Assigns a task to a user (by username) or clears the assignment.
+    pub async fn set_task_assignee(
+        &self,
+        case: &str,
+        task: &str,
+        assignee: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let n = on_pool!(self, |pool| sqlx::query(
+            "UPDATE case_tasks SET assignee = $1 WHERE id = $2 AND case_id = $3"
+        )
+        .bind(assignee)
+        .bind(task)
+        .bind(case)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(StoreError::NotFound("task"));
+        }
+        Ok(())
+    }
+
+    /// Sets the lessons learned of a case.
+    pub async fn set_case_lessons(&self, id: &str, lessons: &str) -> Result<Case, StoreError> {
+        let text: String = lessons.chars().take(50_000).collect();
+        let n = on_pool!(self, |pool| sqlx::query(
+            "UPDATE cases SET lessons = $1, modified_at = $2 WHERE id = $3"
+        )
+        .bind(&text)
+        .bind(now_millis())
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(StoreError::NotFound("case"));
+        }
+        self.get_case(id).await
+    }
+
+    /// Cases that are not closed, for the SLA check.
+    pub async fn open_cases(&self) -> Result<Vec<Case>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM cases c WHERE c.status <> 'closed' ORDER BY c.id");
+        let rows: Vec<CaseRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .fetch_all(pool)
+        .await)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(self.case_from_row(r).await?);
+        }
+        Ok(out)
+    }
+
+    /// Records that a case breached an SLA (`kind`: acknowledge or contain). True only the first
+    /// time, so that each breach is notified once whichever hub process sees it first.
+    pub async fn record_sla_breach(
+        &self,
+        case: &str,
+        kind: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO case_sla_breaches (case_id, kind, at) VALUES ($1,$2,$3) ON CONFLICT (case_id, kind) DO NOTHING"
+        )
+        .bind(case)
+        .bind(kind)
+        .bind(at)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    /// The SLA breaches recorded for a case: (kind, when noticed).
+    pub async fn sla_breaches(&self, case: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(
+            "SELECT kind, at FROM case_sla_breaches WHERE case_id = $1 ORDER BY kind"
+        )
+        .bind(case)
+        .fetch_all(pool)
+        .await)?)
     }
 
     pub async fn add_timeline_entry(

@@ -4,14 +4,20 @@
 //! dialect, with `$n` parameters that both accept); only the migrations differ per backend.
 //!
 //! Repositories: organisations ([`orgs`]), users ([`users`]), API tokens ([`tokens`]), web
-//! sessions ([`sessions`]), sharing groups ([`groups`]), the hash-chained audit log ([`audit`]).
+//! sessions ([`sessions`]), sharing groups ([`groups`]), the hash-chained audit log ([`audit`]),
+//! incident cases ([`cases`]) with their evidence ([`evidence`]), observables
+//! ([`case_observables`]) and coordination requests
+//! ([`case_requests`]), organisation webhooks ([`webhooks`]).
 //! [`visibility`] renders the access policy's list filter as SQL for tables of marked objects.
 
 pub mod alerts;
 pub mod audit;
+pub mod case_observables;
+pub mod case_requests;
 pub mod cases;
 mod error;
 pub mod events;
+pub mod evidence;
 pub mod fts;
 pub mod groups;
 pub mod ingest;
@@ -25,6 +31,7 @@ pub mod stix;
 pub mod tokens;
 pub mod users;
 pub mod visibility;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
