@@ -1,13 +1,15 @@
 //! Notification, first part: feeds in and owners found. Feed parsers ([`feed`]) turn URLhaus and
 //! Shadowserver reports into [`Observation`]s (what, where, when, source, evidence); the
 //! [`owner::OwnerIndex`] finds the member organisation that owns each one by longest-prefix match
-//! on its address ranges or by registered domain. Notices, delivery and block lists build on this.
+//! on its address ranges or by registered domain. Notices, delivery (SMTP in [`notice`], JSON
+//! webhooks in [`webhook`]) and block lists build on this.
 
 pub mod blocklist;
 pub mod feed;
 pub mod notice;
 pub mod observation;
 pub mod owner;
+pub mod webhook;
 
 pub use feed::{FeedError, FeedReport};
 pub use observation::Observation;
