@@ -62,6 +62,8 @@ pub struct Inner {
     pub syslog: crate::syslog_intake::SyslogListeners,
     /// Signed rule bundles for sensors.
     pub bundles: crate::bundle::Bundles,
+    /// Case notifications (e-mail and webhooks).
+    pub notifier: crate::case_notify::Notifier,
 }
 
 impl AppState {
@@ -97,6 +99,7 @@ impl AppState {
             retention_days: monitoring.retention_days,
             syslog,
             bundles: crate::bundle::Bundles::new(config.data_dir.clone(), monitoring.rule_files),
+            notifier: crate::case_notify::Notifier::from_config(&config),
             store,
             config,
             limiter,

@@ -1,16 +1,22 @@
-//! `/api/v1/cases`: incident-response cases, visible to the organisations taking part.
+//! `/api/v1/cases`: incident-response cases, visible to the organisations taking part: tasks,
+//! timeline, lessons, observables and the after-action report (HTML and PDF). Evidence and
+//! coordination requests have their own modules.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use mamori_model::OrgId;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mamori_model::{Lang, OrgId};
+use mamori_store::case_observables::CaseObservable;
 use mamori_store::cases::{Case, TimelineEntry};
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::Auth;
+use crate::case_observables::{self, ObservableInput};
+use crate::case_report;
 use crate::cases::{self, CaseInput, CaseView};
-use crate::error::{ApiJson, ApiPath, Problem};
+use crate::error::{ApiJson, ApiPath, ApiQuery, Problem};
 use crate::ops::Actor;
 use crate::{ApiError, AppState};
 
@@ -44,7 +50,21 @@ pub struct TimelineInput {
 #[serde(deny_unknown_fields)]
 pub struct TaskInput {
     /// open, in-progress, done, skipped
-    pub status: String,
+    pub status: Option<String>,
+    /// Username to assign the task to (a user of a participating organisation); "" clears it.
+    pub assignee: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LessonsInput {
+    pub lessons: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ReportQuery {
+    /// ja or en (default: the Accept-Language header, else Japanese).
+    pub lang: Option<String>,
 }
 
 /// Cases the caller's organisation takes part in.
@@ -54,7 +74,7 @@ async fn list_cases(
     auth: Auth,
 ) -> Result<Json<Vec<Case>>, ApiError> {
     Ok(Json(
-        cases::list(&state.share(), &Actor::from_auth(&auth)).await?,
+        cases::list(&state.cases(), &Actor::from_auth(&auth)).await?,
     ))
 }
 
@@ -69,7 +89,7 @@ async fn create_case(
 ) -> Result<(StatusCode, Json<CaseView>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(cases::create(&state.share(), &Actor::from_auth(&auth), &input).await?),
+        Json(cases::create(&state.cases(), &Actor::from_auth(&auth), &input).await?),
     ))
 }
 
@@ -82,7 +102,7 @@ async fn get_case(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CaseView>, ApiError> {
     Ok(Json(
-        cases::get(&state.share(), &Actor::from_auth(&auth), &id).await?,
+        cases::get(&state.cases(), &Actor::from_auth(&auth), &id).await?,
     ))
 }
 
@@ -97,7 +117,7 @@ async fn set_status(
 ) -> Result<Json<CaseView>, ApiError> {
     Ok(Json(
         cases::set_status(
-            &state.share(),
+            &state.cases(),
             &Actor::from_auth(&auth),
             &id,
             &i.status,
@@ -118,7 +138,7 @@ async fn add_participant(
 ) -> Result<Json<CaseView>, ApiError> {
     let org: OrgId = state.store.find_org(&i.org).await?.id;
     Ok(Json(
-        cases::add_participant(&state.share(), &Actor::from_auth(&auth), &id, org, &i.role).await?,
+        cases::add_participant(&state.cases(), &Actor::from_auth(&auth), &id, org, &i.role).await?,
     ))
 }
 
@@ -132,7 +152,7 @@ async fn add_timeline(
     ApiJson(i): ApiJson<TimelineInput>,
 ) -> Result<(StatusCode, Json<TimelineEntry>), ApiError> {
     let e = cases::add_timeline(
-        &state.share(),
+        &state.cases(),
         &Actor::from_auth(&auth),
         &id,
         i.at,
@@ -143,7 +163,7 @@ async fn add_timeline(
     Ok((StatusCode::CREATED, Json(e)))
 }
 
-/// Sets a task's status (any participant).
+/// Sets a task's status and/or assignee (any participant); the assignee is notified.
 #[utoipa::path(put, path = "/api/v1/cases/{id}/tasks/{task}", tag = "cases", params(("id" = String, Path), ("task" = String, Path)), request_body = TaskInput,
     responses((status = 200, body = CaseView), (status = 404, body = Problem)))]
 async fn set_task(
@@ -152,16 +172,114 @@ async fn set_task(
     ApiPath((id, task)): ApiPath<(String, String)>,
     ApiJson(i): ApiJson<TaskInput>,
 ) -> Result<Json<CaseView>, ApiError> {
+    let (cx, actor) = (state.cases(), Actor::from_auth(&auth));
+    let mut view = None;
+    if let Some(a) = &i.assignee {
+        view = Some(cases::assign_task(&cx, &actor, &id, &task, Some(a.as_str())).await?);
+    }
+    if let Some(st) = &i.status {
+        view = Some(cases::set_task(&cx, &actor, &id, &task, st).await?);
+    }
+    view.map(Json)
+        .ok_or_else(|| ApiError::Invalid("give a status or an assignee".into()))
+}
+
+/// Records the lessons learned (the owner organisation).
+#[utoipa::path(put, path = "/api/v1/cases/{id}/lessons", tag = "cases", params(("id" = String, Path)), request_body = LessonsInput,
+    responses((status = 200, body = CaseView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn set_lessons(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(i): ApiJson<LessonsInput>,
+) -> Result<Json<CaseView>, ApiError> {
     Ok(Json(
-        cases::set_task(
-            &state.share(),
-            &Actor::from_auth(&auth),
-            &id,
-            &task,
-            &i.status,
-        )
-        .await?,
+        cases::set_lessons(&state.cases(), &Actor::from_auth(&auth), &id, &i.lessons).await?,
     ))
+}
+
+/// Adds an observable (value normalised like shared indicators; kind guessed when absent).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/observables", tag = "cases", params(("id" = String, Path)), request_body = ObservableInput,
+    responses((status = 201, body = CaseObservable), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn add_observable(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(i): ApiJson<ObservableInput>,
+) -> Result<(StatusCode, Json<CaseObservable>), ApiError> {
+    let o = case_observables::add(&state.cases(), &Actor::from_auth(&auth), &id, &i).await?;
+    Ok((StatusCode::CREATED, Json(o)))
+}
+
+/// The observables of a case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/observables", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<CaseObservable>), (status = 404, body = Problem)))]
+async fn list_observables(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<CaseObservable>>, ApiError> {
+    Ok(Json(
+        case_observables::list(&state.cases(), &Actor::from_auth(&auth), &id).await?,
+    ))
+}
+
+fn report_lang(q: &ReportQuery, headers: &HeaderMap) -> Result<Lang, ApiError> {
+    match &q.lang {
+        Some(l) => l
+            .parse()
+            .map_err(|_| ApiError::Invalid("lang must be ja or en".into())),
+        None => Ok(crate::console::i18n::choose(headers)),
+    }
+}
+
+/// The after-action report as a self-contained HTML page.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/report.html", tag = "cases", params(("id" = String, Path), ReportQuery),
+    responses((status = 200, content_type = "text/html", body = String), (status = 404, body = Problem)))]
+async fn report_html(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let lang = report_lang(&q, &headers)?;
+    let d = case_report::collect(&state.cases(), &Actor::from_auth(&auth), &id, lang).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        case_report::html(&d, lang)?,
+    )
+        .into_response())
+}
+
+/// The after-action report as PDF (headless Chromium).
+#[utoipa::path(get, path = "/api/v1/cases/{id}/report.pdf", tag = "cases", params(("id" = String, Path), ReportQuery),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem), (status = 503, body = Problem)))]
+async fn report_pdf(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let lang = report_lang(&q, &headers)?;
+    let d = case_report::collect(&state.cases(), &Actor::from_auth(&auth), &id, lang).await?;
+    let html = case_report::html(&d, lang)?;
+    let pdf = crate::pdf::render(&html).await.map_err(|e| {
+        tracing::error!(error = %e, "after-action report PDF");
+        ApiError::Unavailable
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"case-{id}-{}.pdf\"", lang.as_str()),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -181,7 +299,7 @@ async fn import_hunt(
     body: String,
 ) -> Result<Json<ImportResult>, ApiError> {
     let (imported, skipped) =
-        cases::import_hunt(&state.share(), &Actor::from_auth(&auth), &id, &body).await?;
+        cases::import_hunt(&state.cases(), &Actor::from_auth(&auth), &id, &body).await?;
     Ok(Json(ImportResult { imported, skipped }))
 }
 
@@ -194,4 +312,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_timeline))
         .routes(routes!(set_task))
         .routes(routes!(import_hunt))
+        .routes(routes!(set_lessons))
+        .routes(routes!(add_observable, list_observables))
+        .routes(routes!(report_html))
+        .routes(routes!(report_pdf))
 }

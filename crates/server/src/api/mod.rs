@@ -4,6 +4,8 @@
 
 mod audit;
 mod blocklists;
+mod case_evidence;
+mod case_requests;
 mod cases;
 mod groups;
 mod indicators;
@@ -91,4 +93,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(mail::router())
         .merge(blocklists::router())
         .merge(cases::router())
+        .merge(case_evidence::router())
+        .merge(case_requests::router())
 }

@@ -10,6 +10,8 @@
 mod account;
 mod admin;
 mod audit;
+mod case_requests;
+mod case_work;
 mod cases;
 mod chart;
 mod dashboard;
@@ -77,6 +79,24 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}", get(cases::view))
         .route("/cases/{id}/timeline", post(cases::add_entry))
         .route("/cases/{id}/status", post(cases::set_status))
+        .route(
+            "/cases/{id}/evidence",
+            // The evidence store enforces `cases.evidence_max_bytes` while streaming.
+            post(case_work::upload_evidence).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/cases/{id}/observables", post(case_work::add_observable))
+        .route("/cases/{id}/lessons", post(case_work::lessons))
+        .route("/cases/{id}/tasks/{task}/assign", post(case_work::assign))
+        .route("/cases/{id}/requests", post(case_requests::create))
+        .route("/cases/{id}/requests/{rid}", get(case_requests::view))
+        .route(
+            "/cases/{id}/requests/{rid}/status",
+            post(case_requests::set_status),
+        )
+        .route(
+            "/cases/{id}/requests/{rid}/messages",
+            post(case_requests::add_message),
+        )
         .route("/assets/style.css", get(style))
         .route("/assets/app.js", get(script))
 }

@@ -1,0 +1,170 @@
+//! Case page forms beyond the basics: evidence upload (multipart, streamed to the evidence store;
+//! the CSRF field must come before the file), observables, task assignment and lessons learned.
+
+use axum::Form;
+use axum::extract::{Multipart, Path, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::{Console, back};
+use crate::cases;
+use crate::evidence::{self, EvidenceMeta};
+use crate::ops::Actor;
+use crate::{ApiError, AppState};
+
+pub async fn upload_evidence(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    mut form: Multipart,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let page = format!("/cases/{id}");
+    let (cx, actor) = (state.cases(), Actor::from_auth(auth));
+    let mut csrf_ok = false;
+    let mut meta = EvidenceMeta::default();
+    let mut stored = None;
+    loop {
+        let mut field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return back(&page, Err(ApiError::Invalid(format!("upload: {e}")))),
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "file" {
+            if !csrf_ok {
+                return back(&page, Err(ApiError::Csrf));
+            }
+            meta.filename = field.file_name().unwrap_or("").to_owned();
+            meta.content_type = field.content_type().unwrap_or("").to_owned();
+            let (case, mut writer) = match evidence::begin_upload(&cx, &actor, &id).await {
+                Ok(x) => x,
+                Err(e) => return back(&page, Err(e)),
+            };
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if let Err(e) = writer.write(&chunk).await {
+                            return back(&page, Err(e.into()));
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        return back(&page, Err(ApiError::Invalid(format!("upload: {e}"))));
+                    }
+                }
+            }
+            stored = Some((case, writer));
+            continue;
+        }
+        let text = match field.text().await {
+            Ok(t) => t,
+            Err(e) => return back(&page, Err(ApiError::Invalid(format!("upload: {e}")))),
+        };
+        match name.as_str() {
+            "csrf" => {
+                if let Err(r) = c.check_csrf(&text) {
+                    return r;
+                }
+                csrf_ok = true;
+            }
+            "description" => meta.description = text,
+            _ => {}
+        }
+    }
+    let Some((case, writer)) = stored else {
+        return back(&page, Err(ApiError::Invalid("choose a file".into())));
+    };
+    let r = evidence::finish_upload(&cx, &actor, &case, writer, &meta)
+        .await
+        .map(|_| "case.updated");
+    back(&page, r)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ObservableForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn add_observable(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    Form(form): Form<ObservableForm>,
+) -> Response {
+    let auth = match c.require_post(&form.csrf) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = crate::case_observables::ObservableInput {
+        kind: None,
+        value: form.value,
+        note: form.note,
+    };
+    let r = crate::case_observables::add(&state.cases(), &Actor::from_auth(auth), &id, &input)
+        .await
+        .map(|_| "case.updated");
+    back(&format!("/cases/{id}"), r)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    assignee: String,
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    c: Console,
+    Path((id, task)): Path<(String, String)>,
+    Form(form): Form<AssignForm>,
+) -> Response {
+    let auth = match c.require_post(&form.csrf) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let r = cases::assign_task(
+        &state.cases(),
+        &Actor::from_auth(auth),
+        &id,
+        &task,
+        Some(form.assignee.as_str()),
+    )
+    .await
+    .map(|_| "case.updated");
+    back(&format!("/cases/{id}"), r)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LessonsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    lessons: String,
+}
+
+pub async fn lessons(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    Form(form): Form<LessonsForm>,
+) -> Response {
+    let auth = match c.require_post(&form.csrf) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let r = cases::set_lessons(&state.cases(), &Actor::from_auth(auth), &id, &form.lessons)
+        .await
+        .map(|_| "case.updated");
+    back(&format!("/cases/{id}"), r)
+}
