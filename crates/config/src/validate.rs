@@ -112,58 +112,6 @@ pub(crate) fn database_url(url: SecretString) -> Result<SecretString, String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn log_levels() {
-        for ok in [
-            "info",
-            "DEBUG",
-            "warn,mamori_detect=trace",
-            "a::b=error",
-            "off",
-        ] {
-            assert!(log_level(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "infoo", "info,", "=info", "target=loud", "mamori"] {
-            assert!(log_level(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn public_urls() {
-        for ok in [
-            "https://hub.example.go.jp",
-            "http://localhost:8080/",
-            "https://[::1]:8443/mamori",
-            "HTTPS://Hub.Example",
-        ] {
-            assert!(public_url(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "hub.example",
-            "ftp://hub",
-            "https://",
-            "https://u:p@hub",
-            "https://hub:99999",
-            "https://hu b",
-            "https://[zz]",
-        ] {
-            assert!(public_url(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn database_urls_never_echo_the_value() {
-        assert!(database_url(SecretString::from("postgres://u:p@h/db")).is_ok());
-        assert!(database_url(SecretString::from("sqlite://./x.db?mode=rwc")).is_ok());
-        let err = database_url(SecretString::from("hunter2-no-scheme")).err();
-        assert!(err.is_some_and(|e| !e.contains("hunter2")));
-    }
-}
-
 /// `critical=15,high=60,medium=240,low=1440`: all four severities, each 1 ..= 525600 minutes.
 pub(crate) fn severity_minutes(s: &str) -> Result<SeverityMinutes, String> {
     let mut out = [None; 4];
@@ -227,5 +175,84 @@ pub(crate) fn mailbox(s: &str) -> Result<String, String> {
     match addr.split_once('@') {
         Some((l, d)) if !l.is_empty() && !d.is_empty() && !addr.contains(' ') => Ok(s.to_owned()),
         _ => Err(format!("invalid sender address {s:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_settings() {
+        let m = severity_minutes("critical=15,high=60,medium=240,low=1440").unwrap();
+        assert_eq!((m.critical, m.low), (15, 1440));
+        assert_eq!(
+            severity_minutes(&m.to_string()).unwrap(),
+            m,
+            "Display round-trips"
+        );
+        for bad in [
+            "critical=15,high=60,medium=240",
+            "critical=0,high=60,medium=240,low=1440",
+            "urgent=5,critical=15,high=60,medium=240,low=1440",
+            "critical=x,high=60,medium=240,low=1440",
+            "critical",
+        ] {
+            assert!(severity_minutes(bad).is_err(), "{bad}");
+        }
+        assert!(smtp_url("smtp+starttls://mail.example.jp:587").is_ok());
+        for bad in ["http://x", "smtp://", "smtp://user@host", "smtp://a b"] {
+            assert!(smtp_url(bad).is_err(), "{bad}");
+        }
+        assert!(mailbox("Mamori <hub@example.jp>").is_ok());
+        assert!(mailbox("hub@example.jp").is_ok());
+        assert!(mailbox("not an address").is_err());
+    }
+
+    #[test]
+    fn log_levels() {
+        for ok in [
+            "info",
+            "DEBUG",
+            "warn,mamori_detect=trace",
+            "a::b=error",
+            "off",
+        ] {
+            assert!(log_level(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "infoo", "info,", "=info", "target=loud", "mamori"] {
+            assert!(log_level(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn public_urls() {
+        for ok in [
+            "https://hub.example.go.jp",
+            "http://localhost:8080/",
+            "https://[::1]:8443/mamori",
+            "HTTPS://Hub.Example",
+        ] {
+            assert!(public_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "hub.example",
+            "ftp://hub",
+            "https://",
+            "https://u:p@hub",
+            "https://hub:99999",
+            "https://hu b",
+            "https://[zz]",
+        ] {
+            assert!(public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn database_urls_never_echo_the_value() {
+        assert!(database_url(SecretString::from("postgres://u:p@h/db")).is_ok());
+        assert!(database_url(SecretString::from("sqlite://./x.db?mode=rwc")).is_ok());
+        let err = database_url(SecretString::from("hunter2-no-scheme")).err();
+        assert!(err.is_some_and(|e| !e.contains("hunter2")));
     }
 }
