@@ -1090,7 +1090,12 @@ async fn after_action_report_html_and_pdf() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_evidence_requests_and_report_links() {
-    let h = hub_configured(Backend::Sqlite, mamori_server::Monitoring::default(), |_| {}).await;
+    let h = hub_configured(
+        Backend::Sqlite,
+        mamori_server::Monitoring::default(),
+        |_| {},
+    )
+    .await;
     let p = parties(&h).await;
     ops::create_user(
         &h.store,
@@ -1127,13 +1132,19 @@ async fn console_evidence_requests_and_report_links() {
     let r = page(format!("/cases/{id}")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("evidence-form") && r.body.contains("request-form"));
-    assert!(r.body.contains(&format!("/api/v1/cases/{id}/report.pdf?lang=ja")));
+    assert!(
+        r.body
+            .contains(&format!("/api/v1/cases/{id}/report.pdf?lang=ja"))
+    );
     let csrf = common::csrf_of(&r.body);
 
     // Evidence through the multipart form.
     let boundary = "XmamoriBoundary";
     let mut body = Vec::new();
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n").as_bytes());
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n")
+            .as_bytes(),
+    );
     body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nフィッシングメール原本\r\n").as_bytes());
     body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"phish.eml\"\r\nContent-Type: message/rfc822\r\n\r\n").as_bytes());
     body.extend_from_slice(b"Subject: test\r\n\r\nhello\r\n");
@@ -1144,7 +1155,10 @@ async fn console_evidence_requests_and_report_links() {
             .method("POST")
             .uri(format!("/cases/{id}/evidence"))
             .header(header::COOKIE, &cookie)
-            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
             .body(Body::from(body))
             .unwrap(),
     )
@@ -1157,7 +1171,12 @@ async fn console_evidence_requests_and_report_links() {
     let form = |fields: &[(&str, &str)]| {
         fields
             .iter()
-            .map(|(k, v)| format!("{k}={}", percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)))
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+                )
+            })
             .collect::<Vec<_>>()
             .join("&")
     };
@@ -1180,32 +1199,100 @@ async fn console_evidence_requests_and_report_links() {
     };
     let r = post(
         format!("/cases/{id}/requests"),
-        form(&[("csrf", &csrf), ("to", "other"), ("kind", "takedown"), ("title", "フィッシングサイトのテイクダウン"), ("body", "至急"), ("due", "2030-01-31")]),
+        form(&[
+            ("csrf", &csrf),
+            ("to", "other"),
+            ("kind", "takedown"),
+            ("title", "フィッシングサイトのテイクダウン"),
+            ("body", "至急"),
+            ("due", "2030-01-31"),
+        ]),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let loc = r.headers.get(header::LOCATION).unwrap().to_str().unwrap().to_owned();
+    let loc = r
+        .headers
+        .get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(loc.starts_with(&format!("/cases/{id}/requests/")), "{loc}");
     let rpage = loc.split('?').next().unwrap().to_owned();
-    let r = post(format!("{rpage}/messages"), form(&[("csrf", &csrf), ("body", "よろしくお願いします")])).await;
+    let r = post(
+        format!("{rpage}/messages"),
+        form(&[("csrf", &csrf), ("body", "よろしくお願いします")]),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let r = page(rpage.clone()).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.body.contains("フィッシングサイトのテイクダウン") && r.body.contains("よろしくお願いします"));
+    assert!(
+        r.body.contains("フィッシングサイトのテイクダウン")
+            && r.body.contains("よろしくお願いします")
+    );
     assert!(r.body.contains("2030-01-31 23:59"));
     // The sender may not accept its own request: the page says why.
-    let r = post(format!("{rpage}/status"), form(&[("csrf", &csrf), ("status", "accepted"), ("version", "1")])).await;
-    assert!(r.headers.get(header::LOCATION).unwrap().to_str().unwrap().contains("err="));
+    let r = post(
+        format!("{rpage}/status"),
+        form(&[("csrf", &csrf), ("status", "accepted"), ("version", "1")]),
+    )
+    .await;
+    assert!(
+        r.headers
+            .get(header::LOCATION)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("err=")
+    );
     // Observables, assignment and lessons from the case page.
-    let r = post(format!("/cases/{id}/observables"), form(&[("csrf", &csrf), ("value", "evil.example"), ("note", "フィッシング")])).await;
-    assert!(r.headers.get(header::LOCATION).unwrap().to_str().unwrap().contains("ok="));
-    let r = post(format!("/cases/{id}/lessons"), form(&[("csrf", &csrf), ("lessons", "訓練の徹底")])).await;
-    assert!(r.headers.get(header::LOCATION).unwrap().to_str().unwrap().contains("ok="));
+    let r = post(
+        format!("/cases/{id}/observables"),
+        form(&[
+            ("csrf", &csrf),
+            ("value", "evil.example"),
+            ("note", "フィッシング"),
+        ]),
+    )
+    .await;
+    assert!(
+        r.headers
+            .get(header::LOCATION)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("ok=")
+    );
+    let r = post(
+        format!("/cases/{id}/lessons"),
+        form(&[("csrf", &csrf), ("lessons", "訓練の徹底")]),
+    )
+    .await;
+    assert!(
+        r.headers
+            .get(header::LOCATION)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("ok=")
+    );
     let r = page(format!("/cases/{id}")).await;
-    for want in ["phish.eml", "フィッシングメール原本", "フィッシングサイトのテイクダウン", "evil.example", "訓練の徹底", "added mine.console"] {
+    for want in [
+        "phish.eml",
+        "フィッシングメール原本",
+        "フィッシングサイトのテイクダウン",
+        "evil.example",
+        "訓練の徹底",
+        "added mine.console",
+    ] {
         assert!(r.body.contains(want), "case page lacks {want}");
     }
     // A wrong CSRF token uploads nothing.
-    let r = post(format!("/cases/{id}/observables"), form(&[("csrf", "nope"), ("value", "bad.example")])).await;
+    let r = post(
+        format!("/cases/{id}/observables"),
+        form(&[("csrf", "nope"), ("value", "bad.example")]),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }

@@ -27,9 +27,8 @@ impl Store {
         note: &str,
         by: &str,
     ) -> Result<(CaseObservable, bool), StoreError> {
-        let n =
-            on_pool!(self, |pool| {
-                sqlx::query(
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
             "INSERT INTO case_observables (id, case_id, kind, value, note, created_by, created_at) \
              VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (case_id, kind, value) DO NOTHING"
         )
@@ -43,11 +42,11 @@ impl Store {
         .execute(pool)
         .await
         .map(|r| r.rows_affected())
-            })
-            .map_err(|e| match StoreError::from(e) {
-                StoreError::Reference(_) => StoreError::NotFound("case"),
-                other => other,
-            })?;
+        })
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Reference(_) => StoreError::NotFound("case"),
+            other => other,
+        })?;
         let row: CaseObservable = on_pool!(self, |pool| {
             sqlx::query_as(
             "SELECT id, case_id, kind, value, note, created_by, created_at FROM case_observables WHERE case_id = $1 AND kind = $2 AND value = $3"

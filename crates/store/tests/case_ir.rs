@@ -220,11 +220,11 @@ async fn requests_threads_and_versions(db: Db) {
     };
     assert_eq!(
         ids(s.list_requests(&id, Some(b)).await.unwrap()),
-        [r1.id.clone()]
+        [r1.id.as_str()]
     );
     assert_eq!(
         ids(s.list_requests(&id, Some(c)).await.unwrap()),
-        [r2.id.clone()]
+        [r2.id.as_str()]
     );
     assert_eq!(s.list_requests(&id, Some(a)).await.unwrap().len(), 2);
     assert_eq!(s.list_requests(&id, None).await.unwrap().len(), 2);
