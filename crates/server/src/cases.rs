@@ -60,104 +60,6 @@ pub const ROLES: &[&str] = &[
 ];
 pub const SEVERITIES: &[&str] = &["low", "medium", "high", "critical"];
 
-/// Built-in playbooks: incident type → tasks (Japanese / English) with due times in hours.
-pub const PLAYBOOKS: &[(&str, &[(&str, u32)])] = &[
-    (
-        "targeted-mail",
-        &[
-            (
-                "受信者と開封状況を特定 / Identify recipients and who opened it",
-                2,
-            ),
-            (
-                "送信元・URL・添付のインジケータを抽出し共有 / Extract and share sender, URL and attachment indicators",
-                4,
-            ),
-            (
-                "同一メールの受信箱からの削除 / Purge the mail from all mailboxes",
-                4,
-            ),
-            (
-                "開封端末の調査と隔離 / Investigate and isolate hosts that opened it",
-                8,
-            ),
-            ("利用者への注意喚起 / Warn users", 24),
-        ],
-    ),
-    (
-        "ransomware",
-        &[
-            (
-                "感染端末のネットワーク隔離 / Isolate infected hosts from the network",
-                1,
-            ),
-            (
-                "影響範囲とバックアップの確認 / Scope the impact and check backups",
-                4,
-            ),
-            ("侵入経路の特定 / Identify the initial access vector", 24),
-            ("関係機関への報告 / Report to the authorities", 72),
-            ("復旧と再発防止策 / Recover and prevent recurrence", 168),
-        ],
-    ),
-    (
-        "web-defacement",
-        &[
-            ("改ざんページの公開停止 / Take the defaced pages offline", 2),
-            (
-                "改ざん箇所と侵入経路の調査 / Find what was changed and how",
-                24,
-            ),
-            ("復旧と脆弱性の修正 / Restore and fix the vulnerability", 72),
-        ],
-    ),
-    (
-        "ddos",
-        &[
-            (
-                "攻撃トラフィックの特徴把握 / Characterise the attack traffic",
-                1,
-            ),
-            (
-                "ISP・CDNへの緩和要請 / Request mitigation from the ISP or CDN",
-                2,
-            ),
-            ("サービス状況の周知 / Communicate service status", 4),
-        ],
-    ),
-    (
-        "data-leak",
-        &[
-            (
-                "漏えいデータと範囲の特定 / Identify the leaked data and its scope",
-                24,
-            ),
-            (
-                "個人情報保護委員会等への報告判断 / Decide on notification to the regulator",
-                72,
-            ),
-            (
-                "本人通知と問い合わせ窓口 / Notify data subjects and open a help desk",
-                120,
-            ),
-        ],
-    ),
-    (
-        "iot-botnet",
-        &[
-            (
-                "感染機器の特定とISPへの通知 / Identify infected devices and notify ISPs",
-                24,
-            ),
-            ("C2の共有とブロック / Share and block the C2 servers", 24),
-            (
-                "機器所有者への対策案内 / Guide device owners to remediation",
-                72,
-            ),
-        ],
-    ),
-];
-
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseInput {
@@ -168,7 +70,7 @@ pub struct CaseInput {
     pub severity: String,
     #[serde(default = "amber")]
     pub tlp: Tlp,
-    /// A built-in playbook whose tasks the case starts with.
+    /// A playbook (built in or edited by administrators) whose tasks the case starts with.
     pub playbook: Option<String>,
 }
 
@@ -264,13 +166,12 @@ pub async fn create(
     }
     let now = mamori_store::now_millis();
     let tasks = match &input.playbook {
-        Some(name) => PLAYBOOKS
-            .iter()
-            .find(|(n, _)| n == name)
+        Some(name) => crate::playbooks::find(cx.store, name)
+            .await?
             .ok_or_else(|| ApiError::Invalid(format!("unknown playbook {name:?}")))?
-            .1
-            .iter()
-            .map(|(t, h)| ((*t).to_owned(), Some(now + i64::from(*h) * 3_600_000)))
+            .tasks
+            .into_iter()
+            .map(|t| (t.title, Some(now + i64::from(t.hours) * 3_600_000)))
             .collect(),
         None => Vec::new(),
     };

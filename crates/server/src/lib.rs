@@ -25,6 +25,7 @@ pub mod monitor;
 pub mod ops;
 pub mod password;
 pub mod pdf;
+pub mod playbooks;
 mod rejected;
 mod serve;
 pub mod sharing;

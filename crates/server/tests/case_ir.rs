@@ -1288,6 +1288,11 @@ async fn console_evidence_requests_and_report_links() {
     ] {
         assert!(r.body.contains(want), "case page lacks {want}");
     }
+    // The playbook editor is for hub administrators.
+    assert_eq!(
+        page("/playbooks".into()).await.status,
+        StatusCode::FORBIDDEN
+    );
     // A wrong CSRF token uploads nothing.
     let r = post(
         format!("/cases/{id}/observables"),
@@ -1295,4 +1300,168 @@ async fn console_evidence_requests_and_report_links() {
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+// ---- playbooks ----
+
+async fn playbooks_editable(h: Hub) {
+    let p = parties(&h).await;
+    let list = get(&h, "/api/v1/playbooks", &p.mine).await.json();
+    assert_eq!(list.as_array().unwrap().len(), 6, "six built in");
+    let tasks = json!({"tasks": [
+        {"title": "暗号化端末の隔離 / Isolate encrypted hosts", "hours": 1},
+        {"title": "警察への相談 / Contact the police", "hours": 12}
+    ]});
+    let r = send(
+        &h.app,
+        req(
+            "PUT",
+            "/api/v1/playbooks/ransomware",
+            Some(&p.mine),
+            Some(tasks.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "analysts do not edit playbooks"
+    );
+    let r = send(
+        &h.app,
+        req(
+            "PUT",
+            "/api/v1/playbooks/ransomware",
+            Some(&p.admin),
+            Some(tasks),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        (r.json()["built_in"].clone(), r.json()["edited"].clone()),
+        (json!(true), json!(true))
+    );
+    // Cases opened afterwards get the edited tasks.
+    let id = open_case(&h, &p, "high").await;
+    let v = get(&h, &format!("/api/v1/cases/{id}"), &p.mine)
+        .await
+        .json();
+    let titles: Vec<&str> = v["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "暗号化端末の隔離 / Isolate encrypted hosts",
+            "警察への相談 / Contact the police"
+        ]
+    );
+    // A new incident type, usable right away.
+    let r = send(
+        &h.app,
+        req(
+            "PUT",
+            "/api/v1/playbooks/supply-chain",
+            Some(&p.admin),
+            Some(json!({"tasks": [{"title": "委託先への照会 / Query the supplier", "hours": 4}]})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = send(
+        &h.app,
+        req(
+            "POST",
+            "/api/v1/cases",
+            Some(&p.mine),
+            Some(json!({"title": "委託先経由の侵害", "playbook": "supply-chain"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.json()["tasks"].as_array().unwrap().len(), 1);
+    for (name, body) in [
+        ("Bad Name", json!({"tasks": [{"title": "x", "hours": 1}]})),
+        ("empty", json!({"tasks": []})),
+        (
+            "too-late",
+            json!({"tasks": [{"title": "x", "hours": 99999}]}),
+        ),
+    ] {
+        let r = send(
+            &h.app,
+            req(
+                "PUT",
+                &format!("/api/v1/playbooks/{}", name.replace(' ', "%20")),
+                Some(&p.admin),
+                Some(body),
+            ),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}: {}",
+            r.body
+        );
+    }
+    // Reset: the built-in returns; the added one goes.
+    for name in ["ransomware", "supply-chain"] {
+        let r = send(
+            &h.app,
+            req(
+                "DELETE",
+                &format!("/api/v1/playbooks/{name}"),
+                Some(&p.admin),
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+    }
+    let list = get(&h, "/api/v1/playbooks", &p.mine).await.json();
+    assert_eq!(list.as_array().unwrap().len(), 6);
+    let ransom = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "ransomware")
+        .unwrap();
+    assert_eq!(ransom["edited"], false);
+    assert_eq!(ransom["tasks"].as_array().unwrap().len(), 5);
+    let actions = audit_actions(&h).await;
+    assert!(
+        actions.iter().any(|a| a == "playbook.put")
+            && actions.iter().any(|a| a == "playbook.reset")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playbooks_editable_sqlite() {
+    playbooks_editable(
+        hub_configured(
+            Backend::Sqlite,
+            mamori_server::Monitoring::default(),
+            |_| {},
+        )
+        .await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playbooks_editable_postgres() {
+    playbooks_editable(
+        hub_configured(
+            Backend::Postgres,
+            mamori_server::Monitoring::default(),
+            |_| {},
+        )
+        .await,
+    )
+    .await;
 }

@@ -7,7 +7,7 @@
 //! sessions ([`sessions`]), sharing groups ([`groups`]), the hash-chained audit log ([`audit`]),
 //! incident cases ([`cases`]) with their evidence ([`evidence`]), observables
 //! ([`case_observables`]) and coordination requests
-//! ([`case_requests`]), organisation webhooks ([`webhooks`]).
+//! ([`case_requests`]), playbooks ([`playbooks`]), organisation webhooks ([`webhooks`]).
 //! [`visibility`] renders the access policy's list filter as SQL for tables of marked objects.
 
 pub mod alerts;
@@ -23,6 +23,7 @@ pub mod groups;
 pub mod ingest;
 pub mod orgs;
 mod page;
+pub mod playbooks;
 pub mod reports;
 mod secret;
 pub mod sensors;

@@ -1,7 +1,7 @@
 //! Incident-response storage on both backends: SLA clocks stamped by status changes, lessons,
 //! task assignees, evidence with its append-only chain of custody, coordination requests with
 //! optimistic versions and threads narrowed per organisation, SLA breaches recorded once, and
-//! organisation webhooks and case observables.
+//! organisation webhooks, case observables and edited playbooks.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
@@ -306,6 +306,32 @@ async fn observables(db: Db) {
     ));
 }
 
+async fn playbooks(db: Db) {
+    use mamori_store::playbooks::PlaybookTask;
+    let s = &db.store;
+    assert!(s.stored_playbooks().await.unwrap().is_empty());
+    let tasks = vec![
+        PlaybookTask {
+            title: "隔離 / Isolate".into(),
+            hours: 1,
+        },
+        PlaybookTask {
+            title: "報告 / Report".into(),
+            hours: 24,
+        },
+    ];
+    s.put_playbook("ransomware", &tasks, "admin").await.unwrap();
+    s.put_playbook("ransomware", &tasks[..1], "admin2")
+        .await
+        .unwrap();
+    let all = s.stored_playbooks().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].tasks, tasks[..1]);
+    assert_eq!(all[0].updated_by, "admin2");
+    assert!(s.delete_playbook("ransomware").await.unwrap());
+    assert!(!s.delete_playbook("ransomware").await.unwrap());
+}
+
 macro_rules! both {
     ($backend:ident) => {
         mod $backend {
@@ -322,6 +348,7 @@ macro_rules! both {
             case!(requests_threads_and_versions);
             case!(webhooks);
             case!(observables);
+            case!(playbooks);
         }
     };
 }

@@ -14,6 +14,7 @@ mod me;
 mod misp;
 mod monitor;
 mod orgs;
+mod playbooks;
 mod reports;
 mod stix;
 mod tokens;
@@ -95,4 +96,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(cases::router())
         .merge(case_evidence::router())
         .merge(case_requests::router())
+        .merge(playbooks::router())
 }

@@ -24,7 +24,8 @@ struct CasesPage {
     can_write: bool,
     severities: Vec<&'static str>,
     tlps: Vec<&'static str>,
-    playbooks: Vec<&'static str>,
+    playbooks: Vec<String>,
+    is_admin: bool,
 }
 
 impl CasesPage {
@@ -46,13 +47,18 @@ pub async fn list(
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
+    let playbooks = match crate::playbooks::list(&state.store).await {
+        Ok(p) => p.into_iter().map(|p| p.name).collect(),
+        Err(e) => return e.into_response(),
+    };
     render(CasesPage {
         f: c.frame("cases", flash),
         cases,
         can_write: mamori_access::may_write(&auth.principal),
         severities: cases::SEVERITIES.to_vec(),
         tlps: Tlp::ALL.iter().map(|t| t.as_str()).collect(),
-        playbooks: cases::PLAYBOOKS.iter().map(|(n, _)| *n).collect(),
+        playbooks,
+        is_admin: mamori_access::may_administer(&auth.principal),
     })
 }
 

@@ -18,6 +18,7 @@ mod dashboard;
 pub mod i18n;
 mod mail;
 mod monitor;
+mod playbooks;
 mod session;
 pub(crate) mod sharing;
 
@@ -97,6 +98,9 @@ pub fn router() -> Router<AppState> {
             "/cases/{id}/requests/{rid}/messages",
             post(case_requests::add_message),
         )
+        .route("/playbooks", get(playbooks::page).post(playbooks::create))
+        .route("/playbooks/{name}", post(playbooks::update))
+        .route("/playbooks/{name}/reset", post(playbooks::reset))
         .route("/assets/style.css", get(style))
         .route("/assets/app.js", get(script))
 }

@@ -1,7 +1,7 @@
 -- Incident response, second part (SQLite): SLA clocks and lessons learned on cases, task
 -- assignees, evidence with its append-only chain of custody, coordination requests (with an
 -- optimistic version) and their threads, SLA breaches notified once, participant webhooks,
--- observables of a case.
+-- observables of a case, playbooks edited by administrators.
 ALTER TABLE cases ADD COLUMN acknowledged_at INTEGER;
 ALTER TABLE cases ADD COLUMN contained_at INTEGER;
 ALTER TABLE cases ADD COLUMN lessons TEXT NOT NULL DEFAULT '';
@@ -91,4 +91,13 @@ CREATE TABLE case_observables (
     created_by TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     UNIQUE (case_id, kind, value)
+);
+
+-- Playbooks edited by administrators: a row replaces the built-in playbook of the same name or
+-- adds a new one; tasks are JSON [{"title": ..., "hours": N}].
+CREATE TABLE case_playbooks (
+    name       TEXT PRIMARY KEY,
+    tasks      TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
 );
