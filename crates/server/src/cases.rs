@@ -455,48 +455,29 @@ pub async fn set_lessons(
     view(cx, actor, c).await
 }
 
-/// Imports a `mamori hunt --format jsonl` timeline into a case (source `hunt`), one entry per
-/// detection; lines that are not detections are counted and skipped. Returns (imported, skipped).
+/// Imports a `mamori hunt` timeline (`--format jsonl` or `--format csv`) into a case (source
+/// `hunt`), one entry per detection; lines that are not detections are counted and skipped.
+/// Returns (imported, skipped).
 pub async fn import_hunt(
     cx: &CaseCtx<'_>,
     actor: &Actor,
     id: &str,
-    jsonl: &str,
+    body: &str,
 ) -> Result<(usize, usize), ApiError> {
     require_write(actor)?;
     let c = load(cx.store, actor, id).await?;
-    let (mut ok, mut bad) = (0usize, 0usize);
-    for line in jsonl.lines().filter(|l| !l.trim().is_empty()).take(100_000) {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            bad += 1;
-            continue;
-        };
-        let (Some(ts), Some(title)) = (
-            v.get("ts_ms").and_then(|t| t.as_i64()),
-            v.get("rule_title").and_then(|t| t.as_str()),
-        ) else {
-            bad += 1;
-            continue;
-        };
-        let text = format!(
-            "[{}] {} on {} ({} {} #{})",
-            v.get("level").and_then(|l| l.as_str()).unwrap_or("?"),
-            title,
-            v.get("computer").and_then(|l| l.as_str()).unwrap_or("?"),
-            v.get("channel").and_then(|l| l.as_str()).unwrap_or(""),
-            v.get("event_id").and_then(|l| l.as_str()).unwrap_or(""),
-            v.get("record_id").and_then(|l| l.as_str()).unwrap_or(""),
-        );
+    let (entries, bad) = crate::hunt_import::parse(body);
+    let ok = entries.len();
+    for e in entries {
         cx.store
             .add_timeline_entry(
                 id,
-                ts,
+                e.at,
                 "hunt",
-                &text,
+                &e.text,
                 actor.principal.as_ref().map(|p| p.user_id),
             )
             .await?;
-        ok += 1;
     }
     audit(
         cx.store,

@@ -18,6 +18,7 @@ pub mod error;
 pub mod evidence;
 pub mod evidence_blob;
 mod health;
+pub mod hunt_import;
 pub mod interchange;
 mod limiter;
 pub mod mail;

@@ -1465,3 +1465,74 @@ async fn playbooks_editable_postgres() {
     )
     .await;
 }
+
+// ---- hunt timelines ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hunt_csv_lands_on_the_timeline() {
+    let h = hub_configured(
+        Backend::Sqlite,
+        mamori_server::Monitoring::default(),
+        |_| {},
+    )
+    .await;
+    let p = parties(&h).await;
+    let id = open_case(&h, &p, "medium").await;
+    let csv = format!(
+        "{}\n2026-11-25T00:00:01.250Z,ws1,Security,4688,7,a.evtx,r1,Whoami Execution,medium,attack.t1033,\"CommandLine: whoami /all\"\n\
+         2026-11-25T00:05:00Z,dc1,Security,4625,9,b.evtx,r2,\"Failed logon, many\",high,,x\nbroken line\n",
+        mamori_detect::hunt::CSV_HEADER
+    );
+    let r = send(
+        &h.app,
+        raw(
+            "POST",
+            &format!("/api/v1/cases/{id}/timeline/hunt"),
+            &p.other,
+            csv.into_bytes(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        (r.json()["imported"].as_i64(), r.json()["skipped"].as_i64()),
+        (Some(2), Some(1))
+    );
+    let t = get(&h, &format!("/api/v1/cases/{id}"), &p.mine)
+        .await
+        .json()["timeline"]
+        .clone();
+    let hunt: Vec<(i64, String)> = t
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["source"] == "hunt")
+        .map(|e| {
+            (
+                e["at"].as_i64().unwrap(),
+                e["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(hunt.len(), 2);
+    assert_eq!(
+        hunt[0],
+        (
+            1_795_564_801_250,
+            "[medium] Whoami Execution on ws1 (Security 4688 #7)".to_owned()
+        )
+    );
+    assert!(hunt[1].1.contains("Failed logon, many"));
+    // Not for outsiders.
+    let r = send(
+        &h.app,
+        raw(
+            "POST",
+            &format!("/api/v1/cases/{id}/timeline/hunt"),
+            &p.outsider,
+            b"x".to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

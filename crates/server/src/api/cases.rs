@@ -288,7 +288,8 @@ pub struct ImportResult {
     pub skipped: usize,
 }
 
-/// Imports a `mamori hunt --format jsonl` timeline into the case (source `hunt`).
+/// Imports a `mamori hunt --format jsonl` or `--format csv` timeline into the case (source
+/// `hunt`); the format is recognised from the content.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/timeline/hunt", tag = "cases", params(("id" = String, Path)),
     request_body(content = String, content_type = "application/x-ndjson"),
     responses((status = 200, body = ImportResult), (status = 404, body = Problem)))]

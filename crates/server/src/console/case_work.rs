@@ -1,5 +1,6 @@
 //! Case page forms beyond the basics: evidence upload (multipart, streamed to the evidence store;
-//! the CSRF field must come before the file), observables, task assignment and lessons learned.
+//! the CSRF field must come before the file), `mamori hunt` timelines, observables, task
+//! assignment and lessons learned.
 
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
@@ -167,4 +168,46 @@ pub async fn lessons(
         .await
         .map(|_| "case.updated");
     back(&format!("/cases/{id}"), r)
+}
+
+/// A `mamori hunt` output file (JSONL or CSV) onto the timeline.
+pub async fn import_hunt(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    mut form: Multipart,
+) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let page = format!("/cases/{id}");
+    let (mut csrf, mut body) = (String::new(), None);
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_owned();
+                match field.bytes().await {
+                    Ok(b) if name == "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
+                    Ok(b) if name == "file" => {
+                        body = Some(String::from_utf8_lossy(&b).into_owned())
+                    }
+                    Ok(_) => {}
+                    Err(e) => return back(&page, Err(ApiError::Invalid(format!("upload: {e}")))),
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return back(&page, Err(ApiError::Invalid(format!("upload: {e}")))),
+        }
+    }
+    if let Err(r) = c.check_csrf(&csrf) {
+        return r;
+    }
+    let Some(body) = body else {
+        return back(&page, Err(ApiError::Invalid("choose a file".into())));
+    };
+    let r = cases::import_hunt(&state.cases(), &Actor::from_auth(auth), &id, &body)
+        .await
+        .map(|_| "case.updated");
+    back(&page, r)
 }

@@ -322,6 +322,12 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("case.download", "ダウンロード", "Download"),
     ("case.lessons", "教訓(再発防止に向けて)", "Lessons learned"),
     ("case.report", "事後報告書", "After-action report"),
+    (
+        "case.import_hunt",
+        "mamori hunt の結果 (JSONL/CSV)",
+        "mamori hunt output (JSONL/CSV)",
+    ),
+    ("case.import", "取り込む", "Import"),
     ("aar.title", "インシデント事後報告書", "After-action report"),
     ("aar.generated", "作成日時", "Generated"),
     ("aar.summary", "概要", "Summary"),

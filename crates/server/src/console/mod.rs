@@ -85,6 +85,7 @@ pub fn router() -> Router<AppState> {
             // The evidence store enforces `cases.evidence_max_bytes` while streaming.
             post(case_work::upload_evidence).layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        .route("/cases/{id}/timeline/hunt", post(case_work::import_hunt))
         .route("/cases/{id}/observables", post(case_work::add_observable))
         .route("/cases/{id}/lessons", post(case_work::lessons))
         .route("/cases/{id}/tasks/{task}/assign", post(case_work::assign))
