@@ -24,6 +24,7 @@ pub enum CaseEvent {
     RequestStatus { title: String, status: String },
     StatusChanged { status: String },
     SlaBreach { kind: String, due_at: i64 },
+    Reported { by: String },
 }
 
 impl CaseEvent {
@@ -35,6 +36,7 @@ impl CaseEvent {
             CaseEvent::RequestStatus { .. } => "case.request.status",
             CaseEvent::StatusChanged { .. } => "case.status",
             CaseEvent::SlaBreach { .. } => "case.sla_breach",
+            CaseEvent::Reported { .. } => "case.reported",
         }
     }
 
@@ -45,6 +47,7 @@ impl CaseEvent {
             CaseEvent::RequestStatus { title, status } => json!({"title": title, "status": status}),
             CaseEvent::StatusChanged { status } => json!({"status": status}),
             CaseEvent::SlaBreach { kind, due_at } => json!({"kind": kind, "due_at": due_at}),
+            CaseEvent::Reported { by } => json!({"by": by}),
         }
     }
 
@@ -86,6 +89,10 @@ impl CaseEvent {
             (CaseEvent::SlaBreach { kind, .. }, Lang::En) => {
                 format!("SLA breach: the time to {kind} has run out.")
             }
+            (CaseEvent::Reported { by }, Lang::Ja) => {
+                format!("{by} からインシデントが報告されました。")
+            }
+            (CaseEvent::Reported { by }, Lang::En) => format!("{by} reported an incident."),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod blocklists;
 pub mod bootstrap;
 pub mod bundle;
+pub mod case_intake;
 pub mod case_notify;
 pub mod case_observables;
 pub mod case_report;

@@ -1288,6 +1288,29 @@ async fn console_evidence_requests_and_report_links() {
     ] {
         assert!(r.body.contains(want), "case page lacks {want}");
     }
+    // A member-style incident report from the cases page opens a hub case we take part in.
+    let r = post(
+        "/cases/report".into(),
+        form(&[
+            ("csrf", &csrf),
+            ("title", "不審な通信を検知"),
+            ("description", "深夜の大量送信"),
+            ("category", ""),
+            ("severity", "high"),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let loc = r
+        .headers
+        .get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(loc.starts_with("/cases/") && loc.contains("ok="), "{loc}");
+    let r = page(loc.split('?').next().unwrap().to_owned()).await;
+    assert!(r.body.contains("不審な通信を検知"));
     // The playbook editor is for hub administrators.
     assert_eq!(
         page("/playbooks".into()).await.status,
@@ -1535,4 +1558,194 @@ async fn hunt_csv_lands_on_the_timeline() {
     )
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+// ---- cases from a mail and from a member's report ----
+
+async fn intake(h: Hub) {
+    let p = parties(&h).await;
+    let eml = "From: =?UTF-8?B?5Lq65LqL6Kqy?= <jinji@evil-gov.example>\r\n\
+To: staff@mine.example.jp\r\n\
+Subject: =?UTF-8?B?44CQ6YeN6KaB44CR5Lq65LqL55Ww5YuV44Gu44GK55+l44KJ44Gb?=\r\n\
+Date: Tue, 24 Nov 2026 09:00:00 +0900\r\n\
+Message-ID: <1@evil-gov.example>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+詳細は hxxp://login.evil-gov[.]example/hr/notice をご確認ください。\r\n";
+    let r = send(
+        &h.app,
+        raw(
+            "POST",
+            "/api/v1/cases/from-mail?tlp=AMBER",
+            &p.mine,
+            eml.as_bytes().to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let v = r.json();
+    let id = v["case"]["id"].as_str().unwrap().to_owned();
+    assert!(
+        v["case"]["title"]
+            .as_str()
+            .unwrap()
+            .contains("【重要】人事異動のお知らせ"),
+        "{}",
+        v["case"]["title"]
+    );
+    assert_eq!(
+        v["tasks"].as_array().unwrap().len(),
+        5,
+        "targeted-mail playbook"
+    );
+    assert_eq!(v["evidence"][0]["filename"], "message.eml");
+    assert!(
+        v["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["source"] == "mail")
+    );
+    let obs = get(&h, &format!("/api/v1/cases/{id}/observables"), &p.mine)
+        .await
+        .json();
+    let values: Vec<&str> = obs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert!(values.contains(&"evil-gov.example"), "{values:?}");
+    assert!(
+        values
+            .iter()
+            .any(|v| v.starts_with("http://login.evil-gov.example/")),
+        "{values:?}"
+    );
+    // Auditors and outsiders cannot; members cannot either (they report instead).
+    let r = send(
+        &h.app,
+        raw(
+            "POST",
+            "/api/v1/cases/from-mail",
+            &p.auditor,
+            eml.as_bytes().to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // A member (role member, may not work cases) reports an incident to the hub.
+    let r = send(
+        &h.app,
+        req("POST", "/api/v1/incident-reports", Some(&h.member_token), Some(json!({
+            "title": "ファイルサーバが暗号化された", "description": "朝から共有フォルダが開けない",
+            "category": "ransomware", "severity": "critical", "occurred_at": 1_795_500_000_000i64
+        }))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let v = r.json();
+    let rid = v["case"]["id"].as_str().unwrap().to_owned();
+    let hub_org = h.store.get_org_by_slug("hub").await.unwrap().id.to_string();
+    assert_eq!(v["case"]["owner_org"], hub_org.as_str());
+    let parts: Vec<(String, String)> = v["case"]["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["org"].as_str().unwrap().to_owned(),
+                p["role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        parts.contains(&(h.member_org.clone(), "victim".to_owned())),
+        "{parts:?}"
+    );
+    assert_eq!(
+        v["tasks"].as_array().unwrap().len(),
+        5,
+        "ransomware playbook"
+    );
+    assert_eq!(v["timeline"][0]["at"], 1_795_500_000_000i64);
+    // The reporting organisation's analyst sees it; the hub steers it; others see nothing.
+    assert_eq!(
+        get(&h, &format!("/api/v1/cases/{rid}"), &p.mine)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(&h, &format!("/api/v1/cases/{rid}"), &p.other)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = send(
+        &h.app,
+        req(
+            "PUT",
+            &format!("/api/v1/cases/{rid}/status"),
+            Some(&p.mine),
+            Some(json!({"status": "triage"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(
+        &h.app,
+        req(
+            "PUT",
+            &format!("/api/v1/cases/{rid}/status"),
+            Some(&p.admin),
+            Some(json!({"status": "triage"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = send(
+        &h.app,
+        req(
+            "POST",
+            "/api/v1/incident-reports",
+            Some(&p.auditor),
+            Some(json!({"title": "x"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let actions = audit_actions(&h).await;
+    assert!(
+        actions.iter().any(|a| a == "case.from_mail")
+            && actions.iter().any(|a| a == "case.report_incident")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_sqlite() {
+    intake(
+        hub_configured(
+            Backend::Sqlite,
+            mamori_server::Monitoring::default(),
+            |_| {},
+        )
+        .await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_postgres() {
+    intake(
+        hub_configured(
+            Backend::Postgres,
+            mamori_server::Monitoring::default(),
+            |_| {},
+        )
+        .await,
+    )
+    .await;
 }

@@ -6,13 +6,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mamori_model::{Lang, OrgId};
+use mamori_model::{Lang, OrgId, Tlp};
 use mamori_store::case_observables::CaseObservable;
 use mamori_store::cases::{Case, TimelineEntry};
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::Auth;
+use crate::case_intake::IncidentReport;
 use crate::case_observables::{self, ObservableInput};
 use crate::case_report;
 use crate::cases::{self, CaseInput, CaseView};
@@ -304,6 +305,49 @@ async fn import_hunt(
     Ok(Json(ImportResult { imported, skipped }))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct FromMailQuery {
+    /// TLP of the case (default AMBER).
+    pub tlp: Option<Tlp>,
+}
+
+/// Opens a case from a suspicious message (the raw RFC 5322 bytes): analysed, kept as
+/// evidence, its sender domain, URLs and attachment hashes as observables, under the
+/// targeted-mail playbook.
+#[utoipa::path(post, path = "/api/v1/cases/from-mail", tag = "cases", params(FromMailQuery),
+    request_body(content = Vec<u8>, content_type = "message/rfc822"),
+    responses((status = 201, body = CaseView), (status = 403, body = Problem), (status = 413, body = Problem)))]
+async fn from_mail(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<FromMailQuery>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CaseView>), ApiError> {
+    let v = crate::case_intake::from_mail(
+        &state.cases(),
+        &state.share(),
+        &Actor::from_auth(&auth),
+        body.to_vec(),
+        q.tlp.unwrap_or(Tlp::Amber),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// Reports an incident to the hub (any member user): a case owned by the hub operator with the
+/// reporting organisation taking part as the victim.
+#[utoipa::path(post, path = "/api/v1/incident-reports", tag = "cases", request_body = IncidentReport,
+    responses((status = 201, body = CaseView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn report_incident(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(input): ApiJson<IncidentReport>,
+) -> Result<(StatusCode, Json<CaseView>), ApiError> {
+    let v = crate::case_intake::report_incident(&state.cases(), &Actor::from_auth(&auth), &input)
+        .await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_cases, create_case))
@@ -317,4 +361,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_observable, list_observables))
         .routes(routes!(report_html))
         .routes(routes!(report_pdf))
+        .routes(routes!(report_incident))
+        .merge(
+            // Messages with attachments exceed the API's general body limit.
+            OpenApiRouter::new().routes(routes!(from_mail)).layer(
+                axum::extract::DefaultBodyLimit::max(crate::mail::MAX_MESSAGE_BYTES),
+            ),
+        )
 }

@@ -1,10 +1,10 @@
 //! Case page forms beyond the basics: evidence upload (multipart, streamed to the evidence store;
 //! the CSRF field must come before the file), `mamori hunt` timelines, observables, task
-//! assignment and lessons learned.
+//! assignment, lessons learned, cases from a suspicious mail and members' incident reports.
 
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{Console, back};
@@ -210,4 +210,100 @@ pub async fn import_hunt(
         .await
         .map(|_| "case.updated");
     back(&page, r)
+}
+
+/// A suspicious message (multipart field `message`) becomes a case.
+pub async fn from_mail(State(state): State<AppState>, c: Console, mut form: Multipart) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let (mut csrf, mut raw) = (String::new(), None);
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_owned();
+                match field.bytes().await {
+                    Ok(b) if name == "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
+                    Ok(b) if name == "message" => raw = Some(b.to_vec()),
+                    Ok(_) => {}
+                    Err(e) => {
+                        return back("/cases", Err(ApiError::Invalid(format!("upload: {e}"))));
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return back("/cases", Err(ApiError::Invalid(format!("upload: {e}")))),
+        }
+    }
+    if let Err(r) = c.check_csrf(&csrf) {
+        return r;
+    }
+    let Some(raw) = raw else {
+        return back(
+            "/cases",
+            Err(ApiError::Invalid("choose a message file".into())),
+        );
+    };
+    match crate::case_intake::from_mail(
+        &state.cases(),
+        &state.share(),
+        &Actor::from_auth(auth),
+        raw,
+        mamori_model::Tlp::Amber,
+    )
+    .await
+    {
+        Ok(v) => axum::response::Redirect::to(&format!(
+            "/cases/{}?ok={}",
+            v.case.id,
+            super::urlencode("case.created")
+        ))
+        .into_response(),
+        Err(e) => back("/cases", Err(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IncidentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    severity: String,
+}
+
+/// A member's incident report becomes a case of the hub operator.
+pub async fn report_incident(
+    State(state): State<AppState>,
+    c: Console,
+    Form(form): Form<IncidentForm>,
+) -> Response {
+    let auth = match c.require_post(&form.csrf) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let input = crate::case_intake::IncidentReport {
+        title: form.title,
+        description: form.description,
+        category: Some(form.category).filter(|c| !c.is_empty()),
+        severity: Some(form.severity).filter(|s| !s.is_empty()),
+        tlp: None,
+        occurred_at: None,
+    };
+    match crate::case_intake::report_incident(&state.cases(), &Actor::from_auth(auth), &input).await
+    {
+        Ok(v) => axum::response::Redirect::to(&format!(
+            "/cases/{}?ok={}",
+            v.case.id,
+            super::urlencode("case.created")
+        ))
+        .into_response(),
+        Err(e) => back("/cases", Err(e)),
+    }
 }

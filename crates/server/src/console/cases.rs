@@ -26,6 +26,8 @@ struct CasesPage {
     tlps: Vec<&'static str>,
     playbooks: Vec<String>,
     is_admin: bool,
+    /// Members may report incidents even when they may not work cases.
+    can_report: bool,
 }
 
 impl CasesPage {
@@ -59,6 +61,8 @@ pub async fn list(
         tlps: Tlp::ALL.iter().map(|t| t.as_str()).collect(),
         playbooks,
         is_admin: mamori_access::may_administer(&auth.principal),
+        can_report: auth.principal.role != mamori_model::Role::Auditor
+            && auth.principal.has_scope(mamori_model::Scope::Write),
     })
 }
 

@@ -328,6 +328,21 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "mamori hunt output (JSONL/CSV)",
     ),
     ("case.import", "取り込む", "Import"),
+    (
+        "case.from_mail",
+        "不審メールからインシデントを起票",
+        "Open a case from a suspicious mail",
+    ),
+    (
+        "case.report_incident",
+        "インシデントを報告",
+        "Report an incident",
+    ),
+    (
+        "case.report_help",
+        "ハブ運営組織に報告します。貴組織は被害組織として参加します。",
+        "Goes to the hub operator; your organisation takes part as the victim.",
+    ),
     ("aar.title", "インシデント事後報告書", "After-action report"),
     ("aar.generated", "作成日時", "Generated"),
     ("aar.summary", "概要", "Summary"),

@@ -77,6 +77,13 @@ pub fn router() -> Router<AppState> {
         .route("/events", get(monitor::events))
         .route("/sensors", get(monitor::sensors))
         .route("/cases", get(cases::list).post(cases::create))
+        .route(
+            "/cases/from-mail",
+            post(case_work::from_mail).layer(axum::extract::DefaultBodyLimit::max(
+                crate::mail::MAX_MESSAGE_BYTES,
+            )),
+        )
+        .route("/cases/report", post(case_work::report_incident))
         .route("/cases/{id}", get(cases::view))
         .route("/cases/{id}/timeline", post(cases::add_entry))
         .route("/cases/{id}/status", post(cases::set_status))
