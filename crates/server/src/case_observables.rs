@@ -71,3 +71,101 @@ pub async fn list(
     crate::ops::audit_read(cx.store, actor, "case", case, c.tlp).await?;
     Ok(cx.store.case_observables(case).await?)
 }
+
+/// Shares the case's observables as one report in one step: marked with the case's TLP (or a
+/// stricter one asked for), addressed to the other participating organisations when the TLP is
+/// AMBER or above, so that exactly the organisations working the case receive it. The timeline
+/// records the report.
+pub async fn share(
+    cx: &CaseCtx<'_>,
+    share: &crate::sharing::ShareCtx<'_>,
+    actor: &Actor,
+    case: &str,
+    tlp: Option<mamori_model::Tlp>,
+) -> Result<crate::sharing::ReportView, ApiError> {
+    require_write(actor)?;
+    let c = load(cx.store, actor, case).await?;
+    let tlp = tlp.unwrap_or(c.tlp);
+    if tlp.rank() < c.tlp.rank() {
+        return Err(ApiError::Invalid(format!(
+            "the case is TLP:{}; share its observables at that level or stricter",
+            c.tlp.as_str()
+        )));
+    }
+    let observables = cx.store.case_observables(case).await?;
+    if observables.is_empty() {
+        return Err(ApiError::Invalid("the case has no observables yet".into()));
+    }
+    let owner = actor.principal.as_ref().map(|p| p.org_id);
+    let recipients = if tlp.rank() >= mamori_model::Tlp::Amber.rank() {
+        c.participants
+            .iter()
+            .map(|p| p.org)
+            .filter(|o| Some(*o) != owner)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let indicators = observables
+        .iter()
+        .filter_map(|o| {
+            Some(crate::sharing::IndicatorInput {
+                kind: Some(o.kind.parse().ok()?),
+                value: Some(o.value.clone()),
+                pattern: None,
+                description: o.note.clone(),
+                valid_from: None,
+                valid_until: None,
+                kill_chain_phases: Vec::new(),
+                confidence: None,
+            })
+        })
+        .collect();
+    let view = crate::sharing::create_report(
+        share,
+        actor,
+        &crate::sharing::ReportInput {
+            title: format!("インシデント関連の指標 / Indicators from case: {}", c.title)
+                .chars()
+                .take(500)
+                .collect(),
+            description: c.description.clone(),
+            tlp,
+            sharing_group: None,
+            recipients,
+            confidence: None,
+            labels: vec!["incident".into()],
+            attack_techniques: Vec::new(),
+            anonymous: false,
+            indicators,
+            observables: Vec::new(),
+        },
+    )
+    .await?;
+    cx.store
+        .add_timeline_entry(
+            case,
+            mamori_store::now_millis(),
+            "share",
+            &format!(
+                "観測値 {} 件を共有 (TLP:{}) / Shared {} observables as report {}",
+                observables.len(),
+                tlp.as_str(),
+                observables.len(),
+                view.report.id
+            ),
+            actor.principal.as_ref().map(|p| p.user_id),
+        )
+        .await?;
+    audit(
+        cx.store,
+        actor,
+        "case.observables.share",
+        "case",
+        case,
+        Some(c.tlp),
+        json!({"report": view.report.id, "tlp": tlp, "indicators": observables.len()}),
+    )
+    .await?;
+    Ok(view)
+}

@@ -225,6 +225,34 @@ async fn list_observables(
     ))
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShareObservablesInput {
+    /// Default: the case's TLP (a lower level is refused).
+    pub tlp: Option<Tlp>,
+}
+
+/// Shares the case's observables as a report, in one step: the case's TLP, addressed to the
+/// other participating organisations at AMBER and above.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/observables/share", tag = "cases", params(("id" = String, Path)), request_body = ShareObservablesInput,
+    responses((status = 201, body = crate::sharing::ReportView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn share_observables(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(i): ApiJson<ShareObservablesInput>,
+) -> Result<(StatusCode, Json<crate::sharing::ReportView>), ApiError> {
+    let v = case_observables::share(
+        &state.cases(),
+        &state.share(),
+        &Actor::from_auth(&auth),
+        &id,
+        i.tlp,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
 fn report_lang(q: &ReportQuery, headers: &HeaderMap) -> Result<Lang, ApiError> {
     match &q.lang {
         Some(l) => l
@@ -359,6 +387,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(import_hunt))
         .routes(routes!(set_lessons))
         .routes(routes!(add_observable, list_observables))
+        .routes(routes!(share_observables))
         .routes(routes!(report_html))
         .routes(routes!(report_pdf))
         .routes(routes!(report_incident))

@@ -307,3 +307,33 @@ pub async fn report_incident(
         Err(e) => back("/cases", Err(e)),
     }
 }
+
+/// One click: the case's observables become a shared report at the case's TLP.
+pub async fn share_observables(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    Form(form): Form<super::CsrfOnly>,
+) -> Response {
+    let auth = match c.require_post(&form.csrf) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match crate::case_observables::share(
+        &state.cases(),
+        &state.share(),
+        &Actor::from_auth(auth),
+        &id,
+        None,
+    )
+    .await
+    {
+        Ok(v) => axum::response::Redirect::to(&format!(
+            "/reports/{}?ok={}",
+            v.report.id,
+            super::urlencode("case.shared")
+        ))
+        .into_response(),
+        Err(e) => back(&format!("/cases/{id}"), Err(e)),
+    }
+}

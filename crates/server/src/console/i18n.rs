@@ -329,6 +329,16 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("case.import", "取り込む", "Import"),
     (
+        "case.share_observables",
+        "観測値をレポートとして共有",
+        "Share the observables as a report",
+    ),
+    (
+        "case.shared",
+        "レポートとして共有しました",
+        "Shared as a report",
+    ),
+    (
         "case.from_mail",
         "不審メールからインシデントを起票",
         "Open a case from a suspicious mail",

@@ -94,6 +94,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/cases/{id}/timeline/hunt", post(case_work::import_hunt))
         .route("/cases/{id}/observables", post(case_work::add_observable))
+        .route(
+            "/cases/{id}/observables/share",
+            post(case_work::share_observables),
+        )
         .route("/cases/{id}/lessons", post(case_work::lessons))
         .route("/cases/{id}/tasks/{task}/assign", post(case_work::assign))
         .route("/cases/{id}/requests", post(case_requests::create))
