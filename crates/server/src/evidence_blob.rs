@@ -54,11 +54,13 @@ pub fn path_for(data_dir: &Path, sha256: &str) -> Result<PathBuf, BlobError> {
         .join(sha256))
 }
 
-/// An upload in progress: feed it chunks, then [`finish`](Self::finish) it. Dropped unfinished,
-/// its temporary file is removed.
+/// An upload in progress: feed it chunks, then [`finish`](Self::finish) it. Dropped unfinished
+/// (or when finishing fails), its temporary file is removed.
 pub struct BlobWriter {
     dir: PathBuf,
     tmp: PathBuf,
+    /// The temporary file has been moved into place (or removed).
+    done: bool,
     file: Option<tokio::fs::File>,
     limit: u64,
     size: u64,
@@ -76,6 +78,7 @@ impl BlobWriter {
         Ok(BlobWriter {
             dir: data_dir.to_owned(),
             tmp,
+            done: false,
             file: Some(file),
             limit,
             size: 0,
@@ -124,13 +127,14 @@ impl BlobWriter {
         } else {
             tokio::fs::rename(&self.tmp, &dest).await?;
         }
+        self.done = true;
         Ok(blob)
     }
 }
 
 impl Drop for BlobWriter {
     fn drop(&mut self) {
-        if self.file.is_some() {
+        if !self.done {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
