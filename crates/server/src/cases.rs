@@ -236,6 +236,7 @@ pub async fn set_status(
     id: &str,
     status: &str,
     resolution: Option<&str>,
+    version: Option<i64>,
 ) -> Result<CaseView, ApiError> {
     require_write(actor)?;
     let c = load(cx.store, actor, id).await?;
@@ -250,7 +251,10 @@ pub async fn set_status(
             "closing a case needs a resolution".into(),
         ));
     }
-    let c = cx.store.set_case_status(id, status, resolution).await?;
+    let c = cx
+        .store
+        .set_case_status(id, status, resolution, version)
+        .await?;
     audit(
         cx.store,
         actor,
@@ -437,11 +441,12 @@ pub async fn set_lessons(
     actor: &Actor,
     id: &str,
     lessons: &str,
+    version: Option<i64>,
 ) -> Result<CaseView, ApiError> {
     require_write(actor)?;
     let c = load(cx.store, actor, id).await?;
     require_owner(actor, &c)?;
-    let c = cx.store.set_case_lessons(id, lessons).await?;
+    let c = cx.store.set_case_lessons(id, lessons, version).await?;
     audit(
         cx.store,
         actor,

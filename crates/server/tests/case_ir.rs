@@ -510,6 +510,33 @@ async fn request_matrix(h: Hub) {
             r.body
         );
     }
+    // Cases are versioned too: two owners' analysts answering from the same view.
+    let v = get(&h, &case_uri, &p.mine).await.json()["case"]["version"]
+        .as_i64()
+        .unwrap();
+    let r = send(
+        &h.app,
+        req(
+            "PUT",
+            &format!("{case_uri}/status"),
+            Some(&p.mine),
+            Some(json!({"status": "triage", "version": v})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = send(
+        &h.app,
+        req(
+            "PUT",
+            &format!("{case_uri}/status"),
+            Some(&p.mine),
+            Some(json!({"status": "containment", "version": v})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("changed meanwhile"), "{}", r.body);
     // Done is final.
     assert_eq!(status(&p.other, "done", None).await.status, StatusCode::OK);
     assert_eq!(

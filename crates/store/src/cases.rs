@@ -25,6 +25,9 @@ pub struct Case {
     pub contained_at: Option<i64>,
     /// Lessons learned, for the after-action report.
     pub lessons: String,
+    /// Incremented on every change of status, lessons or participants; send it back to change
+    /// the case safely.
+    pub version: i64,
     pub created_at: i64,
     pub modified_at: i64,
 }
@@ -81,11 +84,12 @@ struct CaseRow {
     acknowledged_at: Option<i64>,
     contained_at: Option<i64>,
     lessons: String,
+    version: i64,
     created_at: i64,
     modified_at: i64,
 }
 
-const COLUMNS: &str = "c.id, c.title, c.description, c.severity, c.tlp_rank, c.status, c.resolution, c.owner_org, c.acknowledged_at, c.contained_at, c.lessons, c.created_at, c.modified_at";
+const COLUMNS: &str = "c.id, c.title, c.description, c.severity, c.tlp_rank, c.status, c.resolution, c.owner_org, c.acknowledged_at, c.contained_at, c.lessons, c.version, c.created_at, c.modified_at";
 
 /// Statuses at or after containment: reaching one stops the time-to-contain clock.
 pub const CONTAINED_STATUSES: &[&str] = &["containment", "eradication", "recovery", "closed"];
@@ -185,6 +189,7 @@ impl Store {
             acknowledged_at: row.acknowledged_at,
             contained_at: row.contained_at,
             lessons: row.lessons,
+            version: row.version,
             created_at: row.created_at,
             modified_at: row.modified_at,
         })
@@ -209,36 +214,50 @@ impl Store {
         Ok(out)
     }
 
+    /// Sets the status if the case is still at `expected_version` (any version for `None`).
     pub async fn set_case_status(
         &self,
         id: &str,
         status: &str,
         resolution: Option<&str>,
+        expected_version: Option<i64>,
     ) -> Result<Case, StoreError> {
         let now = now_millis();
         let acknowledged = status != "new";
         let contained = CONTAINED_STATUSES.contains(&status);
         let n = on_pool!(self, |pool| {
             sqlx::query(
-            "UPDATE cases SET status = $1, resolution = $2, modified_at = $3, \
-             acknowledged_at = CASE WHEN $5 THEN COALESCE(acknowledged_at, $3) ELSE acknowledged_at END, \
-             contained_at = CASE WHEN $6 THEN COALESCE(contained_at, $3) ELSE contained_at END \
-             WHERE id = $4"
-        )
-        .bind(status)
-        .bind(resolution)
-        .bind(now)
-        .bind(id)
-        .bind(acknowledged)
-        .bind(contained)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
+                "UPDATE cases SET status = $1, resolution = $2, modified_at = $3, version = version + 1, \
+                 acknowledged_at = CASE WHEN $5 THEN COALESCE(acknowledged_at, $3) ELSE acknowledged_at END, \
+                 contained_at = CASE WHEN $6 THEN COALESCE(contained_at, $3) ELSE contained_at END \
+                 WHERE id = $4 AND ($7 < 0 OR version = $7)",
+            )
+            .bind(status)
+            .bind(resolution)
+            .bind(now)
+            .bind(id)
+            .bind(acknowledged)
+            .bind(contained)
+            .bind(expected_version.unwrap_or(-1))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
         })?;
         if n == 0 {
-            return Err(StoreError::NotFound("case"));
+            return Err(self.version_conflict(id).await);
         }
         self.get_case(id).await
+    }
+
+    /// Why a versioned update changed nothing: the case is missing or was changed meanwhile.
+    async fn version_conflict(&self, id: &str) -> StoreError {
+        match self.get_case(id).await {
+            Ok(c) => StoreError::Conflict(format!(
+                "the case was changed meanwhile (now version {}, status {}); reload and try again",
+                c.version, c.status
+            )),
+            Err(e) => e,
+        }
     }
 
     pub async fn add_case_participant(
@@ -247,16 +266,29 @@ impl Store {
         org: OrgId,
         role: &str,
     ) -> Result<Case, StoreError> {
-        on_pool!(self, |pool| sqlx::query(
-            "INSERT INTO case_participants (case_id, org_id, role) VALUES ($1,$2,$3) ON CONFLICT (case_id, org_id) DO UPDATE SET role = $3"
-        )
-        .bind(id)
-        .bind(org.to_string())
-        .bind(role)
-        .execute(pool)
-        .await
-        .map(|_| ()))
-        .map_err(|e| match StoreError::from(e) {
+        let r: Result<(), sqlx::Error> = on_pool!(self, |pool| {
+            async {
+                sqlx::query(
+                    "INSERT INTO case_participants (case_id, org_id, role) VALUES ($1,$2,$3) \
+                     ON CONFLICT (case_id, org_id) DO UPDATE SET role = $3",
+                )
+                .bind(id)
+                .bind(org.to_string())
+                .bind(role)
+                .execute(pool)
+                .await?;
+                sqlx::query(
+                    "UPDATE cases SET version = version + 1, modified_at = $1 WHERE id = $2",
+                )
+                .bind(now_millis())
+                .bind(id)
+                .execute(pool)
+                .await?;
+                Ok(())
+            }
+            .await
+        });
+        r.map_err(|e| match StoreError::from(e) {
             StoreError::Reference(_) => StoreError::NotFound("case or organisation"),
             other => other,
         })?;
@@ -317,20 +349,27 @@ impl Store {
         Ok(())
     }
 
-    /// Sets the lessons learned of a case.
-    pub async fn set_case_lessons(&self, id: &str, lessons: &str) -> Result<Case, StoreError> {
+    /// Sets the lessons learned of a case if it is still at `expected_version` (any for `None`).
+    pub async fn set_case_lessons(
+        &self,
+        id: &str,
+        lessons: &str,
+        expected_version: Option<i64>,
+    ) -> Result<Case, StoreError> {
         let text: String = lessons.chars().take(50_000).collect();
         let n = on_pool!(self, |pool| sqlx::query(
-            "UPDATE cases SET lessons = $1, modified_at = $2 WHERE id = $3"
+            "UPDATE cases SET lessons = $1, modified_at = $2, version = version + 1 \
+             WHERE id = $3 AND ($4 < 0 OR version = $4)"
         )
         .bind(&text)
         .bind(now_millis())
         .bind(id)
+        .bind(expected_version.unwrap_or(-1))
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?;
         if n == 0 {
-            return Err(StoreError::NotFound("case"));
+            return Err(self.version_conflict(id).await);
         }
         self.get_case(id).await
     }

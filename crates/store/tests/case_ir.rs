@@ -82,27 +82,48 @@ async fn sla_clocks_lessons_and_assignees(db: Db) {
     let id = new_case(s, a).await;
     let c = s.get_case(&id).await.unwrap();
     assert_eq!((c.acknowledged_at, c.contained_at), (None, None));
-    let c = s.set_case_status(&id, "triage", None).await.unwrap();
+    let c = s.set_case_status(&id, "triage", None, None).await.unwrap();
     let ack = c.acknowledged_at.unwrap();
     assert_eq!(c.contained_at, None);
-    let c = s.set_case_status(&id, "eradication", None).await.unwrap();
+    let c = s
+        .set_case_status(&id, "eradication", None, None)
+        .await
+        .unwrap();
     assert_eq!(
         c.acknowledged_at,
         Some(ack),
         "the first acknowledgement stays"
     );
     let contained = c.contained_at.unwrap();
-    let c = s.set_case_status(&id, "triage", None).await.unwrap();
+    let c = s.set_case_status(&id, "triage", None, None).await.unwrap();
     assert_eq!(
         c.contained_at,
         Some(contained),
         "the clock does not restart"
     );
     let c = s
-        .set_case_lessons(&id, "バックアップの定期検証")
+        .set_case_lessons(&id, "バックアップの定期検証", None)
         .await
         .unwrap();
     assert_eq!(c.lessons, "バックアップの定期検証");
+    // Optimistic versions: every change counts; a writer holding an old version gets a conflict.
+    let v = c.version;
+    let c = s
+        .set_case_status(&id, "containment", None, Some(v))
+        .await
+        .unwrap();
+    assert_eq!(c.version, v + 1);
+    assert!(matches!(
+        s.set_case_lessons(&id, "上書き", Some(v)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.set_case_status("missing", "triage", None, Some(1)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let b = org(s, "bb").await;
+    let c2 = s.add_case_participant(&id, b, "victim").await.unwrap();
+    assert_eq!(c2.version, c.version + 1);
 
     let task = s.case_tasks(&id).await.unwrap()[0].id.clone();
     s.set_task_assignee(&id, &task, Some("a.analyst"))
@@ -125,7 +146,7 @@ async fn sla_clocks_lessons_and_assignees(db: Db) {
         vec![("contain".to_owned(), 5)]
     );
     assert_eq!(s.open_cases().await.unwrap().len(), 1);
-    s.set_case_status(&id, "closed", Some("復旧"))
+    s.set_case_status(&id, "closed", Some("復旧"), None)
         .await
         .unwrap();
     assert!(s.open_cases().await.unwrap().is_empty());

@@ -28,6 +28,8 @@ pub struct StatusInput {
     pub status: String,
     /// Required when closing.
     pub resolution: Option<String>,
+    /// The case version you saw; a case changed since answers 409.
+    pub version: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -60,6 +62,8 @@ pub struct TaskInput {
 #[serde(deny_unknown_fields)]
 pub struct LessonsInput {
     pub lessons: String,
+    /// The case version you saw; a case changed since answers 409.
+    pub version: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -109,7 +113,7 @@ async fn get_case(
 
 /// Moves a case to another status (the owner organisation).
 #[utoipa::path(put, path = "/api/v1/cases/{id}/status", tag = "cases", params(("id" = String, Path)), request_body = StatusInput,
-    responses((status = 200, body = CaseView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = CaseView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn set_status(
     State(state): State<AppState>,
     auth: Auth,
@@ -123,6 +127,7 @@ async fn set_status(
             &id,
             &i.status,
             i.resolution.as_deref(),
+            i.version,
         )
         .await?,
     ))
@@ -195,7 +200,14 @@ async fn set_lessons(
     ApiJson(i): ApiJson<LessonsInput>,
 ) -> Result<Json<CaseView>, ApiError> {
     Ok(Json(
-        cases::set_lessons(&state.cases(), &Actor::from_auth(&auth), &id, &i.lessons).await?,
+        cases::set_lessons(
+            &state.cases(),
+            &Actor::from_auth(&auth),
+            &id,
+            &i.lessons,
+            i.version,
+        )
+        .await?,
     ))
 }
 

@@ -152,6 +152,7 @@ pub struct LessonsForm {
     csrf: String,
     #[serde(default)]
     lessons: String,
+    version: Option<i64>,
 }
 
 pub async fn lessons(
@@ -164,9 +165,15 @@ pub async fn lessons(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let r = cases::set_lessons(&state.cases(), &Actor::from_auth(auth), &id, &form.lessons)
-        .await
-        .map(|_| "case.updated");
+    let r = cases::set_lessons(
+        &state.cases(),
+        &Actor::from_auth(auth),
+        &id,
+        &form.lessons,
+        form.version,
+    )
+    .await
+    .map(|_| "case.updated");
     back(&format!("/cases/{id}"), r)
 }
 

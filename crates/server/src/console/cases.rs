@@ -290,6 +290,7 @@ pub struct StatusForm {
     status: String,
     #[serde(default)]
     resolution: String,
+    version: Option<i64>,
 }
 
 pub async fn set_status(
@@ -309,6 +310,7 @@ pub async fn set_status(
         &id,
         &form.status,
         resolution,
+        form.version,
     )
     .await
     .map(|_| "case.updated");

@@ -1,10 +1,11 @@
--- Incident response, second part (SQLite): SLA clocks and lessons learned on cases, task
+-- Incident response, second part (SQLite): SLA clocks, lessons learned and optimistic versions on cases, task
 -- assignees, evidence with its append-only chain of custody, coordination requests (with an
 -- optimistic version) and their threads, SLA breaches notified once, participant webhooks,
 -- observables of a case, playbooks edited by administrators.
 ALTER TABLE cases ADD COLUMN acknowledged_at INTEGER;
 ALTER TABLE cases ADD COLUMN contained_at INTEGER;
 ALTER TABLE cases ADD COLUMN lessons TEXT NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE case_tasks ADD COLUMN assignee TEXT;
 
 CREATE TABLE case_evidence (
