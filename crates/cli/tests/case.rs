@@ -63,6 +63,7 @@ fn case_report_html_and_pdf() {
                 owner_org: org,
                 created_by: None,
                 tasks: vec![("ISPへの緩和要請 / Request mitigation".into(), None)],
+                incident_type: "ddos".into(),
             })
             .await
             .unwrap();

@@ -181,6 +181,7 @@ pub async fn report_incident(
             owner_org: hub.id,
             created_by: Some(p.user_id),
             tasks,
+            incident_type: input.category.clone().unwrap_or_default(),
         })
         .await?;
     if p.org_id != hub.id {

@@ -185,6 +185,7 @@ pub async fn create(
             owner_org: p.org_id,
             created_by: Some(p.user_id),
             tasks,
+            incident_type: input.playbook.clone().unwrap_or_default(),
         })
         .await?;
     audit(

@@ -9,6 +9,7 @@ pub mod blocklists;
 pub mod bootstrap;
 pub mod bundle;
 pub mod case_intake;
+pub mod case_metrics;
 pub mod case_notify;
 pub mod case_observables;
 pub mod case_report;

@@ -1338,6 +1338,13 @@ async fn console_evidence_requests_and_report_links() {
     assert!(loc.starts_with("/cases/") && loc.contains("ok="), "{loc}");
     let r = page(loc.split('?').next().unwrap().to_owned()).await;
     assert!(r.body.contains("不審な通信を検知"));
+    // The metrics page charts what we take part in.
+    let r = page("/cases/metrics".into()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("<svg") && r.body.contains("ransomware"),
+        "metrics by incident type"
+    );
     // The playbook editor is for hub administrators.
     assert_eq!(
         page("/playbooks".into()).await.status,

@@ -329,6 +329,31 @@ async fn walk(h: Hub) {
         }
     }
 
+    // Response metrics count the case for the victim, not for the third organisation.
+    let m = send(
+        app,
+        req("GET", "/api/v1/cases/metrics", Some(&victim), None),
+    )
+    .await
+    .json();
+    let mine = m["by_org"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["group"] == "mine")
+        .unwrap()
+        .clone();
+    assert_eq!(mine["cases"], 1);
+    assert_eq!(mine["close_minutes"], 0);
+    assert_eq!(
+        m["by_type"][0]["group"], "-",
+        "escalated alerts have no playbook"
+    );
+    let m = send(app, req("GET", "/api/v1/cases/metrics", Some(&third), None))
+        .await
+        .json();
+    assert!(m["by_org"].as_array().unwrap().is_empty());
+
     // 8. The third organisation sees none of it.
     for uri in [
         c.clone(),

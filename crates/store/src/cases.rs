@@ -23,6 +23,10 @@ pub struct Case {
     pub acknowledged_at: Option<i64>,
     /// When the case first reached containment or a later status (time-to-contain stops).
     pub contained_at: Option<i64>,
+    /// When the case was first closed.
+    pub closed_at: Option<i64>,
+    /// The incident type (the playbook it was opened with; empty when none).
+    pub incident_type: String,
     /// Lessons learned, for the after-action report.
     pub lessons: String,
     /// Incremented on every change of status, lessons or participants; send it back to change
@@ -69,6 +73,8 @@ pub struct NewCase {
     pub owner_org: OrgId,
     pub created_by: Option<UserId>,
     pub tasks: Vec<(String, Option<i64>)>,
+    /// The incident type (playbook name), for metrics; empty when none.
+    pub incident_type: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -83,13 +89,15 @@ struct CaseRow {
     owner_org: String,
     acknowledged_at: Option<i64>,
     contained_at: Option<i64>,
+    closed_at: Option<i64>,
+    incident_type: String,
     lessons: String,
     version: i64,
     created_at: i64,
     modified_at: i64,
 }
 
-const COLUMNS: &str = "c.id, c.title, c.description, c.severity, c.tlp_rank, c.status, c.resolution, c.owner_org, c.acknowledged_at, c.contained_at, c.lessons, c.version, c.created_at, c.modified_at";
+const COLUMNS: &str = "c.id, c.title, c.description, c.severity, c.tlp_rank, c.status, c.resolution, c.owner_org, c.acknowledged_at, c.contained_at, c.closed_at, c.incident_type, c.lessons, c.version, c.created_at, c.modified_at";
 
 /// Statuses at or after containment: reaching one stops the time-to-contain clock.
 pub const CONTAINED_STATUSES: &[&str] = &["containment", "eradication", "recovery", "closed"];
@@ -107,8 +115,8 @@ impl Store {
             async {
             let mut tx = pool.begin().await?;
             sqlx::query(
-                "INSERT INTO cases (id, title, description, severity, tlp_rank, status, owner_org, created_by, created_at, modified_at) \
-                 VALUES ($1,$2,$3,$4,$5,'new',$6,$7,$8,$8)",
+                "INSERT INTO cases (id, title, description, severity, tlp_rank, status, owner_org, created_by, created_at, modified_at, incident_type) \
+                 VALUES ($1,$2,$3,$4,$5,'new',$6,$7,$8,$8,$9)",
             )
             .bind(&id)
             .bind(new.title.trim())
@@ -118,6 +126,7 @@ impl Store {
             .bind(new.owner_org.to_string())
             .bind(new.created_by.map(|u| u.to_string()))
             .bind(now)
+            .bind(&new.incident_type)
             .execute(&mut *tx)
             .await?;
             sqlx::query("INSERT INTO case_participants (case_id, org_id, role) VALUES ($1,$2,'coordinator')")
@@ -188,6 +197,8 @@ impl Store {
                 .collect::<Result<_, StoreError>>()?,
             acknowledged_at: row.acknowledged_at,
             contained_at: row.contained_at,
+            closed_at: row.closed_at,
+            incident_type: row.incident_type,
             lessons: row.lessons,
             version: row.version,
             created_at: row.created_at,
@@ -229,7 +240,8 @@ impl Store {
             sqlx::query(
                 "UPDATE cases SET status = $1, resolution = $2, modified_at = $3, version = version + 1, \
                  acknowledged_at = CASE WHEN $5 THEN COALESCE(acknowledged_at, $3) ELSE acknowledged_at END, \
-                 contained_at = CASE WHEN $6 THEN COALESCE(contained_at, $3) ELSE contained_at END \
+                 contained_at = CASE WHEN $6 THEN COALESCE(contained_at, $3) ELSE contained_at END, \
+                 closed_at = CASE WHEN $1 = 'closed' THEN COALESCE(closed_at, $3) ELSE closed_at END \
                  WHERE id = $4 AND ($7 < 0 OR version = $7)",
             )
             .bind(status)

@@ -70,6 +70,7 @@ async fn new_case(s: &Store, owner: OrgId) -> String {
         owner_org: owner,
         created_by: None,
         tasks: vec![("隔離 / Isolate".into(), Some(1))],
+        incident_type: "ransomware".into(),
     })
     .await
     .unwrap()
@@ -146,9 +147,12 @@ async fn sla_clocks_lessons_and_assignees(db: Db) {
         vec![("contain".to_owned(), 5)]
     );
     assert_eq!(s.open_cases().await.unwrap().len(), 1);
-    s.set_case_status(&id, "closed", Some("復旧"), None)
+    let c = s
+        .set_case_status(&id, "closed", Some("復旧"), None)
         .await
         .unwrap();
+    assert!(c.closed_at.is_some());
+    assert_eq!(c.incident_type, "ransomware");
     assert!(s.open_cases().await.unwrap().is_empty());
 }
 

@@ -265,6 +265,19 @@ async fn share_observables(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
+/// Median minutes to acknowledge, contain and close, per owner organisation and per incident
+/// type, over the cases the caller takes part in.
+#[utoipa::path(get, path = "/api/v1/cases/metrics", tag = "cases",
+    responses((status = 200, body = crate::case_metrics::CaseMetrics)))]
+async fn metrics(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<crate::case_metrics::CaseMetrics>, ApiError> {
+    Ok(Json(
+        crate::case_metrics::metrics(&state.cases(), &Actor::from_auth(&auth)).await?,
+    ))
+}
+
 fn report_lang(q: &ReportQuery, headers: &HeaderMap) -> Result<Lang, ApiError> {
     match &q.lang {
         Some(l) => l
@@ -403,6 +416,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(report_html))
         .routes(routes!(report_pdf))
         .routes(routes!(report_incident))
+        .routes(routes!(metrics))
         .merge(
             // Messages with attachments exceed the API's general body limit.
             OpenApiRouter::new().routes(routes!(from_mail)).layer(

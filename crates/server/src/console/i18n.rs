@@ -328,6 +328,16 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "mamori hunt output (JSONL/CSV)",
     ),
     ("case.import", "取り込む", "Import"),
+    ("metrics.title", "対応状況の指標", "Response metrics"),
+    (
+        "metrics.help",
+        "起票から受付・封じ込め・クローズまでの時間(中央値、分)。参加しているインシデントが対象です。",
+        "Median minutes from opening to acknowledgement, containment and closure, over the cases you take part in.",
+    ),
+    ("metrics.by_org", "組織別", "By organisation"),
+    ("metrics.by_type", "インシデント種別別", "By incident type"),
+    ("metrics.close", "クローズまで", "Time to close"),
+    ("metrics.cases", "件数", "Cases"),
     (
         "case.share_observables",
         "観測値をレポートとして共有",

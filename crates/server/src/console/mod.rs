@@ -10,6 +10,7 @@
 mod account;
 mod admin;
 mod audit;
+mod case_metrics;
 mod case_requests;
 mod case_work;
 mod cases;
@@ -84,6 +85,7 @@ pub fn router() -> Router<AppState> {
             )),
         )
         .route("/cases/report", post(case_work::report_incident))
+        .route("/cases/metrics", get(case_metrics::page))
         .route("/cases/{id}", get(cases::view))
         .route("/cases/{id}/timeline", post(cases::add_entry))
         .route("/cases/{id}/status", post(cases::set_status))
