@@ -14,6 +14,7 @@ pub mod case_notify;
 pub mod case_observables;
 pub mod case_report;
 pub mod case_requests;
+pub mod case_timeline;
 pub mod cases;
 mod console;
 pub mod error;

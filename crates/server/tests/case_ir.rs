@@ -1338,6 +1338,10 @@ async fn console_evidence_requests_and_report_links() {
     assert!(loc.starts_with("/cases/") && loc.contains("ok="), "{loc}");
     let r = page(loc.split('?').next().unwrap().to_owned()).await;
     assert!(r.body.contains("不審な通信を検知"));
+    // The timeline filter on the case page.
+    let r = page(format!("/cases/{id}?source=report&q=%E4%B8%8D%E5%AF%A9")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("timeline-export"));
     // The metrics page charts what we take part in.
     let r = page("/cases/metrics".into()).await;
     assert_eq!(r.status, StatusCode::OK);

@@ -265,6 +265,43 @@ async fn share_observables(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ExportFormat {
+    /// json (default) or csv.
+    pub format: Option<String>,
+}
+
+/// The case timeline, filtered and ordered; `format=csv` exports it as CSV.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/timeline", tag = "cases", params(("id" = String, Path), crate::case_timeline::TimelineQuery, ExportFormat),
+    responses((status = 200, body = Vec<TimelineEntry>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn read_timeline(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<crate::case_timeline::TimelineQuery>,
+    ApiQuery(f): ApiQuery<ExportFormat>,
+) -> Result<Response, ApiError> {
+    let entries =
+        crate::case_timeline::read(&state.cases(), &Actor::from_auth(&auth), &id, &q).await?;
+    match f.format.as_deref() {
+        None | Some("") | Some("json") => Ok(Json(entries).into_response()),
+        Some("csv") => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"case-{id}-timeline.csv\""),
+                ),
+            ],
+            crate::case_timeline::to_csv(&entries),
+        )
+            .into_response()),
+        Some(other) => Err(ApiError::Invalid(format!(
+            "format {other:?}: use json or csv"
+        ))),
+    }
+}
+
 /// Median minutes to acknowledge, contain and close, per owner organisation and per incident
 /// type, over the cases the caller takes part in.
 #[utoipa::path(get, path = "/api/v1/cases/metrics", tag = "cases",
@@ -407,7 +444,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_case))
         .routes(routes!(set_status))
         .routes(routes!(add_participant))
-        .routes(routes!(add_timeline))
+        .routes(routes!(add_timeline, read_timeline))
         .routes(routes!(set_task))
         .routes(routes!(import_hunt))
         .routes(routes!(set_lessons))

@@ -128,6 +128,13 @@ struct CasePage {
     participants: Vec<String>,
     tasks: Vec<TaskRow>,
     timeline: Vec<(String, String, String)>,
+    /// Sources present on the timeline, for the filter.
+    sources: Vec<String>,
+    tl_source: String,
+    tl_q: String,
+    tl_desc: bool,
+    /// The CSV export of the filtered timeline.
+    export: String,
     can_write: bool,
     is_owner: bool,
     statuses: Vec<&'static str>,
@@ -148,6 +155,7 @@ pub async fn view(
     c: Console,
     Path(id): Path<String>,
     Query(flash): Query<Flash>,
+    Query(tq): Query<crate::case_timeline::TimelineQuery>,
 ) -> Response {
     let auth = match c.require_login() {
         Ok(a) => a,
@@ -224,11 +232,21 @@ pub async fn view(
             assignee: t.assignee.clone().unwrap_or_default(),
         })
         .collect();
-    let timeline = v
-        .timeline
+    let mut sources: Vec<String> = v.timeline.iter().map(|e| e.source.clone()).collect();
+    sources.sort();
+    sources.dedup();
+    let timeline = crate::case_timeline::filter(v.timeline.clone(), &tq)
+        .unwrap_or_else(|_| v.timeline.clone())
         .iter()
         .map(|e| (fmt_time(e.at), e.source.clone(), e.text.clone()))
         .collect();
+    let export = format!(
+        "/api/v1/cases/{}/timeline?format=csv&source={}&q={}&order={}",
+        v.case.id,
+        urlencode(tq.source.as_deref().unwrap_or("")),
+        urlencode(tq.q.as_deref().unwrap_or("")),
+        urlencode(tq.order.as_deref().unwrap_or("")),
+    );
     let is_owner = auth.principal.role == mamori_model::Role::Admin
         || auth.principal.org_id == v.case.owner_org;
     render(CasePage {
@@ -240,6 +258,11 @@ pub async fn view(
         can_write: mamori_access::may_write(&auth.principal),
         is_owner,
         statuses: cases::STATUSES.to_vec(),
+        sources,
+        tl_source: tq.source.clone().unwrap_or_default(),
+        tl_q: tq.q.clone().unwrap_or_default(),
+        tl_desc: tq.order.as_deref() == Some("desc"),
+        export,
         sla_ack_due: fmt_time(v.sla.acknowledge_due_at),
         sla_contain_due: fmt_time(v.sla.contain_due_at),
         observables,

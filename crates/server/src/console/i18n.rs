@@ -328,6 +328,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "mamori hunt output (JSONL/CSV)",
     ),
     ("case.import", "取り込む", "Import"),
+    ("case.all_sources", "すべての出所", "All sources"),
     ("metrics.title", "対応状況の指標", "Response metrics"),
     (
         "metrics.help",
