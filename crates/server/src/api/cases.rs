@@ -356,6 +356,12 @@ async fn report_pdf(
     let lang = report_lang(&q, &headers)?;
     let d = case_report::collect(&state.cases(), &Actor::from_auth(&auth), &id, lang).await?;
     let html = case_report::html(&d, lang)?;
+    // A few at a time: each print starts a Chromium.
+    let _slot = state
+        .pdf_slots
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Unavailable)?;
     let pdf = crate::pdf::render(&html).await.map_err(|e| {
         tracing::error!(error = %e, "after-action report PDF");
         ApiError::Unavailable
