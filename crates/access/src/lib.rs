@@ -1,7 +1,8 @@
 //! The visibility policy. It alone answers "may this principal see this object?" ([`may_see`]) and
 //! produces the filter that list queries apply in storage ([`VisibilityFilter`]); every read path
 //! (API, TAXII, exports, console, search) goes through it. It also answers the management questions
-//! ("may this principal manage that organisation?").
+//! ("may this principal manage that organisation?") and who takes part in an incident case
+//! ([`may_see_case`], [`may_see_request`]).
 //!
 //! How the TLP 2.0 definitions map onto a hub of member organisations (the *audience* of an object
 //! is its owner organisation, the members of its sharing group and its named recipient orgs):
@@ -17,8 +18,10 @@
 //! Hub administrators see everything but RED that is not addressed to their organisation, so that
 //! they can run the hub without becoming recipients of material never released to them.
 
+mod cases;
 mod manage;
 mod visibility;
 
+pub use cases::{may_see_case, may_see_request, request_scope};
 pub use manage::{may_administer, may_manage_org, may_read_audit, may_write, role_scopes};
 pub use visibility::{VisibilityFilter, may_see};

@@ -30,6 +30,96 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Logging.
     pub log: LogConfig,
+    /// Incident-response cases: evidence size and SLA clocks.
+    pub cases: CasesConfig,
+    /// Outgoing notifications (case e-mail).
+    pub notify: NotifyConfig,
+}
+
+/// Largest accepted `cases.evidence_max_bytes` (64 GiB).
+pub(crate) const EVIDENCE_MAX: u64 = 64 * 1024 * 1024 * 1024;
+
+/// `[cases]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CasesConfig {
+    /// Largest evidence file accepted. Default 256 MiB, allowed 1 KiB ..= 64 GiB.
+    pub evidence_max_bytes: u64,
+    /// Time to acknowledge (leave `new`) per severity, in minutes.
+    pub sla_acknowledge_minutes: SeverityMinutes,
+    /// Time to contain (reach `containment` or later) per severity, in minutes.
+    pub sla_contain_minutes: SeverityMinutes,
+}
+
+/// Minutes per case severity, written `critical=15,high=60,medium=240,low=1440`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeverityMinutes {
+    pub critical: u64,
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
+}
+
+impl SeverityMinutes {
+    /// The minutes for a severity name (`None` for an unknown one).
+    pub fn get(&self, severity: &str) -> Option<u64> {
+        match severity {
+            "critical" => Some(self.critical),
+            "high" => Some(self.high),
+            "medium" => Some(self.medium),
+            "low" => Some(self.low),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for SeverityMinutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "critical={},high={},medium={},low={}",
+            self.critical, self.high, self.medium, self.low
+        )
+    }
+}
+
+impl Default for CasesConfig {
+    fn default() -> Self {
+        CasesConfig {
+            evidence_max_bytes: 256 * 1024 * 1024,
+            sla_acknowledge_minutes: SeverityMinutes {
+                critical: 15,
+                high: 60,
+                medium: 240,
+                low: 1440,
+            },
+            sla_contain_minutes: SeverityMinutes {
+                critical: 240,
+                high: 1440,
+                medium: 4320,
+                low: 10080,
+            },
+        }
+    }
+}
+
+/// `[notify]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NotifyConfig {
+    /// `smtp://host:port`, `smtp+starttls://host:port` or `smtps://host:port`; unset = no e-mail.
+    pub smtp_url: Option<String>,
+    /// The sender of notification mail. Default `Mamori <mamori@localhost>`.
+    pub from: String,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            smtp_url: None,
+            from: "Mamori <mamori@localhost>".to_owned(),
+        }
+    }
 }
 
 /// `[database]`
@@ -104,6 +194,8 @@ impl Default for Config {
             auth: AuthConfig::default(),
             public_url: None,
             log: LogConfig::default(),
+            cases: CasesConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }

@@ -15,13 +15,18 @@ pub(crate) enum Key {
     AuthLoginWindowSecs,
     LogLevel,
     LogFormat,
+    CasesEvidenceMaxBytes,
+    CasesSlaAcknowledgeMinutes,
+    CasesSlaContainMinutes,
+    NotifySmtpUrl,
+    NotifyFrom,
 }
 
 /// The tables of the file, in the order they are documented.
-pub(crate) const TABLES: [&str; 4] = ["database", "http", "auth", "log"];
+pub(crate) const TABLES: [&str; 6] = ["database", "http", "auth", "log", "cases", "notify"];
 
 impl Key {
-    pub(crate) const ALL: [Key; 12] = [
+    pub(crate) const ALL: [Key; 17] = [
         Key::DataDir,
         Key::Listen,
         Key::PublicUrl,
@@ -34,6 +39,11 @@ impl Key {
         Key::AuthLoginWindowSecs,
         Key::LogLevel,
         Key::LogFormat,
+        Key::CasesEvidenceMaxBytes,
+        Key::CasesSlaAcknowledgeMinutes,
+        Key::CasesSlaContainMinutes,
+        Key::NotifySmtpUrl,
+        Key::NotifyFrom,
     ];
 
     /// Dotted path, as in the file and in error messages.
@@ -51,6 +61,11 @@ impl Key {
             Key::AuthLoginWindowSecs => "auth.login_window_secs",
             Key::LogLevel => "log.level",
             Key::LogFormat => "log.format",
+            Key::CasesEvidenceMaxBytes => "cases.evidence_max_bytes",
+            Key::CasesSlaAcknowledgeMinutes => "cases.sla_acknowledge_minutes",
+            Key::CasesSlaContainMinutes => "cases.sla_contain_minutes",
+            Key::NotifySmtpUrl => "notify.smtp_url",
+            Key::NotifyFrom => "notify.from",
         }
     }
 
@@ -69,6 +84,11 @@ impl Key {
             Key::AuthLoginWindowSecs => "MAMORI_AUTH__LOGIN_WINDOW_SECS",
             Key::LogLevel => "MAMORI_LOG__LEVEL",
             Key::LogFormat => "MAMORI_LOG__FORMAT",
+            Key::CasesEvidenceMaxBytes => "MAMORI_CASES__EVIDENCE_MAX_BYTES",
+            Key::CasesSlaAcknowledgeMinutes => "MAMORI_CASES__SLA_ACKNOWLEDGE_MINUTES",
+            Key::CasesSlaContainMinutes => "MAMORI_CASES__SLA_CONTAIN_MINUTES",
+            Key::NotifySmtpUrl => "MAMORI_NOTIFY__SMTP_URL",
+            Key::NotifyFrom => "MAMORI_NOTIFY__FROM",
         }
     }
 

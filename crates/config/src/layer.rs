@@ -6,7 +6,10 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 
-use crate::config::{BODY_LIMIT_MAX, BODY_LIMIT_MIN, Config, LogFormat, SESSION_TTL_MAX};
+use crate::config::{
+    BODY_LIMIT_MAX, BODY_LIMIT_MIN, Config, EVIDENCE_MAX, LogFormat, SESSION_TTL_MAX,
+    SeverityMinutes,
+};
 use crate::keys::Key;
 use crate::value::{Raw, bool_or_auto, in_range, string, unsigned};
 use crate::{secret, validate};
@@ -26,6 +29,11 @@ pub(crate) struct Layer {
     login_window_secs: Option<u64>,
     log_level: Option<String>,
     log_format: Option<LogFormat>,
+    evidence_max_bytes: Option<u64>,
+    sla_acknowledge: Option<SeverityMinutes>,
+    sla_contain: Option<SeverityMinutes>,
+    smtp_url: Option<String>,
+    notify_from: Option<String>,
 }
 
 /// Who answers `env:NAME` secret references.
@@ -66,6 +74,18 @@ impl Layer {
             }
             Key::LogLevel => self.log_level = Some(validate::log_level(string(raw)?)?),
             Key::LogFormat => self.log_format = Some(validate::log_format(string(raw)?)?),
+            Key::CasesEvidenceMaxBytes => {
+                self.evidence_max_bytes =
+                    Some(in_range(unsigned(raw)?, BODY_LIMIT_MIN, EVIDENCE_MAX)?);
+            }
+            Key::CasesSlaAcknowledgeMinutes => {
+                self.sla_acknowledge = Some(validate::severity_minutes(string(raw)?)?);
+            }
+            Key::CasesSlaContainMinutes => {
+                self.sla_contain = Some(validate::severity_minutes(string(raw)?)?);
+            }
+            Key::NotifySmtpUrl => self.smtp_url = Some(validate::smtp_url(string(raw)?)?),
+            Key::NotifyFrom => self.notify_from = Some(validate::mailbox(string(raw)?)?),
         }
         Ok(())
     }
@@ -114,6 +134,19 @@ impl Layer {
         put(&mut config.auth.login_window_secs, self.login_window_secs);
         put(&mut config.log.level, self.log_level);
         put(&mut config.log.format, self.log_format);
+        put(
+            &mut config.cases.evidence_max_bytes,
+            self.evidence_max_bytes,
+        );
+        put(
+            &mut config.cases.sla_acknowledge_minutes,
+            self.sla_acknowledge,
+        );
+        put(&mut config.cases.sla_contain_minutes, self.sla_contain);
+        if self.smtp_url.is_some() {
+            config.notify.smtp_url = self.smtp_url;
+        }
+        put(&mut config.notify.from, self.notify_from);
     }
 }
 

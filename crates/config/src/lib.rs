@@ -49,7 +49,10 @@ mod secret;
 mod validate;
 mod value;
 
-pub use config::{AuthConfig, Config, DatabaseConfig, HttpConfig, LogConfig, LogFormat};
+pub use config::{
+    AuthConfig, CasesConfig, Config, DatabaseConfig, HttpConfig, LogConfig, LogFormat,
+    NotifyConfig, SeverityMinutes,
+};
 pub use error::{ConfigError, ConfigErrors, ErrorSource};
 pub use example::EXAMPLE;
 pub use load::{

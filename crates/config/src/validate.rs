@@ -3,7 +3,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::LogFormat;
+use crate::config::{LogFormat, SeverityMinutes};
 
 const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
 
@@ -112,9 +112,102 @@ pub(crate) fn database_url(url: SecretString) -> Result<SecretString, String> {
     }
 }
 
+/// `critical=15,high=60,medium=240,low=1440`: all four severities, each 1 ..= 525600 minutes.
+pub(crate) fn severity_minutes(s: &str) -> Result<SeverityMinutes, String> {
+    let mut out = [None; 4];
+    const NAMES: [&str; 4] = ["critical", "high", "medium", "low"];
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((name, minutes)) = part.split_once('=') else {
+            return Err(format!("expected severity=minutes, got {part:?}"));
+        };
+        let Some(i) = NAMES.iter().position(|n| *n == name.trim()) else {
+            return Err(format!(
+                "unknown severity {:?} (critical, high, medium, low)",
+                name.trim()
+            ));
+        };
+        let m: u64 = minutes
+            .trim()
+            .parse()
+            .map_err(|_| format!("{}: expected minutes, got {minutes:?}", name.trim()))?;
+        if !(1..=525_600).contains(&m) {
+            return Err(format!(
+                "{}: must be 1 ..= 525600 minutes, got {m}",
+                name.trim()
+            ));
+        }
+        out[i] = Some(m);
+    }
+    match out {
+        [Some(critical), Some(high), Some(medium), Some(low)] => Ok(SeverityMinutes {
+            critical,
+            high,
+            medium,
+            low,
+        }),
+        _ => Err("give all four severities: critical=M,high=M,medium=M,low=M".to_owned()),
+    }
+}
+
+/// `smtp://host[:port]`, `smtp+starttls://host[:port]` or `smtps://host[:port]`.
+pub(crate) fn smtp_url(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let ok = ["smtp://", "smtp+starttls://", "smtps://"].iter().any(|p| {
+        s.strip_prefix(p)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains(['@', '/', ' ']))
+    });
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "invalid SMTP URL {s:?}: use smtp://host:port, smtp+starttls://host:port or smtps://host:port"
+        ))
+    }
+}
+
+/// A sender such as `Mamori <mamori@hub.example.jp>` or a bare address.
+pub(crate) fn mailbox(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let addr = match (s.rfind('<'), s.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &s[a + 1..b],
+        _ => s,
+    };
+    match addr.split_once('@') {
+        Some((l, d)) if !l.is_empty() && !d.is_empty() && !addr.contains(' ') => Ok(s.to_owned()),
+        _ => Err(format!("invalid sender address {s:?}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn case_settings() {
+        let m = severity_minutes("critical=15,high=60,medium=240,low=1440").unwrap();
+        assert_eq!((m.critical, m.low), (15, 1440));
+        assert_eq!(
+            severity_minutes(&m.to_string()).unwrap(),
+            m,
+            "Display round-trips"
+        );
+        for bad in [
+            "critical=15,high=60,medium=240",
+            "critical=0,high=60,medium=240,low=1440",
+            "urgent=5,critical=15,high=60,medium=240,low=1440",
+            "critical=x,high=60,medium=240,low=1440",
+            "critical",
+        ] {
+            assert!(severity_minutes(bad).is_err(), "{bad}");
+        }
+        assert!(smtp_url("smtp+starttls://mail.example.jp:587").is_ok());
+        for bad in ["http://x", "smtp://", "smtp://user@host", "smtp://a b"] {
+            assert!(smtp_url(bad).is_err(), "{bad}");
+        }
+        assert!(mailbox("Mamori <hub@example.jp>").is_ok());
+        assert!(mailbox("hub@example.jp").is_ok());
+        assert!(mailbox("not an address").is_err());
+    }
 
     #[test]
     fn log_levels() {

@@ -18,6 +18,8 @@ fn example_parses_and_equals_the_defaults() {
     assert_eq!(loaded.auth, defaults.auth);
     assert_eq!(loaded.public_url, defaults.public_url);
     assert_eq!(loaded.log, defaults.log);
+    assert_eq!(loaded.cases, defaults.cases);
+    assert_eq!(loaded.notify, defaults.notify);
 }
 
 #[test]
@@ -51,6 +53,17 @@ fn example_mentions_every_env_var_and_key() {
         "MAMORI_AUTH__LOGIN_WINDOW_SECS",
         "MAMORI_LOG__LEVEL",
         "MAMORI_LOG__FORMAT",
+        "[cases]",
+        "evidence_max_bytes",
+        "sla_acknowledge_minutes",
+        "sla_contain_minutes",
+        "[notify]",
+        "smtp_url",
+        "MAMORI_CASES__EVIDENCE_MAX_BYTES",
+        "MAMORI_CASES__SLA_ACKNOWLEDGE_MINUTES",
+        "MAMORI_CASES__SLA_CONTAIN_MINUTES",
+        "MAMORI_NOTIFY__SMTP_URL",
+        "MAMORI_NOTIFY__FROM",
     ] {
         assert!(EXAMPLE.contains(needle), "EXAMPLE lacks {needle}");
     }

@@ -118,6 +118,17 @@ fn every_nested_env_var_is_read() {
         ("MAMORI_AUTH__LOGIN_WINDOW_SECS", "120"),
         ("MAMORI_LOG__LEVEL", "warn,mamori_detect=debug"),
         ("MAMORI_LOG__FORMAT", "json"),
+        ("MAMORI_CASES__EVIDENCE_MAX_BYTES", "1048576"),
+        (
+            "MAMORI_CASES__SLA_ACKNOWLEDGE_MINUTES",
+            "low=600, medium=120,high=30,critical=5",
+        ),
+        (
+            "MAMORI_CASES__SLA_CONTAIN_MINUTES",
+            "critical=60,high=120,medium=240,low=480",
+        ),
+        ("MAMORI_NOTIFY__SMTP_URL", "smtp://127.0.0.1:2525"),
+        ("MAMORI_NOTIFY__FROM", "守り <hub@example.jp>"),
         ("MAMORI_UNKNOWN__THING", "ignored"),
     ];
     let config = load_with(None, &env, Overrides::default()).unwrap();
@@ -133,6 +144,18 @@ fn every_nested_env_var_is_read() {
     assert_eq!(config.auth.login_window_secs, 120);
     assert_eq!(config.log.level, "warn,mamori_detect=debug");
     assert_eq!(config.log.format, LogFormat::Json);
+    assert_eq!(config.cases.evidence_max_bytes, 1_048_576);
+    assert_eq!(
+        config.cases.sla_acknowledge_minutes.get("critical"),
+        Some(5)
+    );
+    assert_eq!(config.cases.sla_acknowledge_minutes.get("low"), Some(600));
+    assert_eq!(config.cases.sla_contain_minutes.get("high"), Some(120));
+    assert_eq!(
+        config.notify.smtp_url.as_deref(),
+        Some("smtp://127.0.0.1:2525")
+    );
+    assert_eq!(config.notify.from, "守り <hub@example.jp>");
 
     let env = [
         ("MAMORI_PUBLIC_URL", "https://hub.example.go.jp"),

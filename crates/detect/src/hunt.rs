@@ -341,6 +341,10 @@ impl Hunter {
     }
 }
 
+/// The header line of `mamori hunt --format csv`; case timeline imports recognise it.
+pub const CSV_HEADER: &str =
+    "timestamp,computer,channel,event_id,record_id,file,rule_id,rule_title,level,tags,matched";
+
 /// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn ms_to_rfc3339(ms: i64) -> String {
     let secs = ms.div_euclid(1000);

@@ -2,8 +2,8 @@
 //! Shadowserver, PhishTank, OpenPhish and generic mapped CSV/JSON feeds into [`Observation`]s
 //! (what, where, when, source, evidence); the [`owner::OwnerIndex`] finds the member
 //! organisation that owns each one by longest-prefix match on its address ranges, by the
-//! imported ASN table ([`asn`]) or by registered domain. Notices, delivery and block lists
-//! build on this.
+//! imported ASN table ([`asn`]) or by registered domain. Notices, delivery (SMTP in [`notice`],
+//! JSON webhooks in [`webhook`]) and block lists build on this.
 
 pub mod asn;
 pub mod blocklist;
@@ -11,6 +11,7 @@ pub mod feed;
 pub mod notice;
 pub mod observation;
 pub mod owner;
+pub mod webhook;
 
 pub use feed::{FeedError, FeedReport};
 pub use observation::Observation;

@@ -259,6 +259,32 @@ impl Smtp {
                     ),
             )
             .map_err(|e| NoticeError::Template(e.to_string()))?;
+        self.deliver(msg, &n.to).await
+    }
+
+    /// Sends a plain-text message (UTF-8) to `to`, with the same retries as notices.
+    pub async fn send_text(
+        &self,
+        to: &[String],
+        subject: &str,
+        body: &str,
+    ) -> Result<(), NoticeError> {
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(subject.to_owned());
+        for t in to {
+            builder = builder.to(t
+                .parse::<Mailbox>()
+                .map_err(|e| NoticeError::Address(t.clone(), e.to_string()))?);
+        }
+        let msg = builder
+            .singlepart(SinglePart::plain(body.to_owned()))
+            .map_err(|e| NoticeError::Template(e.to_string()))?;
+        self.deliver(msg, to).await
+    }
+
+    /// Sends with back-off (1 s, 2 s, 4 s) between attempts.
+    async fn deliver(&self, msg: Message, to: &[String]) -> Result<(), NoticeError> {
         let mut wait = Duration::from_secs(1);
         let attempts = 4;
         for attempt in 1..=attempts {
@@ -266,7 +292,7 @@ impl Smtp {
                 Ok(_) => return Ok(()),
                 Err(e) if attempt == attempts => {
                     return Err(NoticeError::Delivery {
-                        to: n.to.join(", "),
+                        to: to.join(", "),
                         attempts,
                         message: e.to_string(),
                     });

@@ -1,15 +1,45 @@
 //! Incident response: cases with participating organisations, playbook tasks and a timeline.
 //! Each party sees only the cases it takes part in (hub administrators see all); changes are
-//! checked and audited like every other operation.
+//! checked through the access policy (`mamori_access::may_see_case`) and audited like every other
+//! operation; refused reads are audited too. Evidence, coordination requests, SLA clocks,
+//! notifications and the after-action report live in their own modules beside this one.
 
+use std::path::Path;
+
+use mamori_config::CasesConfig;
 use mamori_model::{OrgId, Role, Scope, Tlp};
+use mamori_store::Store;
+use mamori_store::case_requests::CaseRequest;
 use mamori_store::cases::{Case, NewCase, Task, TimelineEntry};
+use mamori_store::evidence::Evidence;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::ApiError;
+use crate::case_notify::{CaseEvent, Notifier};
 use crate::ops::{Actor, audit};
-use crate::sharing::ShareCtx;
+use crate::sla::Sla;
+
+/// What case operations need: storage, the case settings, the data directory (evidence files)
+/// and the notification sender.
+pub struct CaseCtx<'a> {
+    pub store: &'a Store,
+    pub config: &'a CasesConfig,
+    pub data_dir: &'a Path,
+    pub notifier: &'a Notifier,
+}
+
+impl crate::AppState {
+    /// The case context of the running hub.
+    pub fn cases(&self) -> CaseCtx<'_> {
+        CaseCtx {
+            store: &self.store,
+            config: &self.config.cases,
+            data_dir: &self.config.data_dir,
+            notifier: &self.notifier,
+        }
+    }
+}
 
 /// The statuses a case moves through.
 pub const STATUSES: &[&str] = &[
@@ -30,104 +60,6 @@ pub const ROLES: &[&str] = &[
 ];
 pub const SEVERITIES: &[&str] = &["low", "medium", "high", "critical"];
 
-/// Built-in playbooks: incident type → tasks (Japanese / English) with due times in hours.
-pub const PLAYBOOKS: &[(&str, &[(&str, u32)])] = &[
-    (
-        "targeted-mail",
-        &[
-            (
-                "受信者と開封状況を特定 / Identify recipients and who opened it",
-                2,
-            ),
-            (
-                "送信元・URL・添付のインジケータを抽出し共有 / Extract and share sender, URL and attachment indicators",
-                4,
-            ),
-            (
-                "同一メールの受信箱からの削除 / Purge the mail from all mailboxes",
-                4,
-            ),
-            (
-                "開封端末の調査と隔離 / Investigate and isolate hosts that opened it",
-                8,
-            ),
-            ("利用者への注意喚起 / Warn users", 24),
-        ],
-    ),
-    (
-        "ransomware",
-        &[
-            (
-                "感染端末のネットワーク隔離 / Isolate infected hosts from the network",
-                1,
-            ),
-            (
-                "影響範囲とバックアップの確認 / Scope the impact and check backups",
-                4,
-            ),
-            ("侵入経路の特定 / Identify the initial access vector", 24),
-            ("関係機関への報告 / Report to the authorities", 72),
-            ("復旧と再発防止策 / Recover and prevent recurrence", 168),
-        ],
-    ),
-    (
-        "web-defacement",
-        &[
-            ("改ざんページの公開停止 / Take the defaced pages offline", 2),
-            (
-                "改ざん箇所と侵入経路の調査 / Find what was changed and how",
-                24,
-            ),
-            ("復旧と脆弱性の修正 / Restore and fix the vulnerability", 72),
-        ],
-    ),
-    (
-        "ddos",
-        &[
-            (
-                "攻撃トラフィックの特徴把握 / Characterise the attack traffic",
-                1,
-            ),
-            (
-                "ISP・CDNへの緩和要請 / Request mitigation from the ISP or CDN",
-                2,
-            ),
-            ("サービス状況の周知 / Communicate service status", 4),
-        ],
-    ),
-    (
-        "data-leak",
-        &[
-            (
-                "漏えいデータと範囲の特定 / Identify the leaked data and its scope",
-                24,
-            ),
-            (
-                "個人情報保護委員会等への報告判断 / Decide on notification to the regulator",
-                72,
-            ),
-            (
-                "本人通知と問い合わせ窓口 / Notify data subjects and open a help desk",
-                120,
-            ),
-        ],
-    ),
-    (
-        "iot-botnet",
-        &[
-            (
-                "感染機器の特定とISPへの通知 / Identify infected devices and notify ISPs",
-                24,
-            ),
-            ("C2の共有とブロック / Share and block the C2 servers", 24),
-            (
-                "機器所有者への対策案内 / Guide device owners to remediation",
-                72,
-            ),
-        ],
-    ),
-];
-
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseInput {
@@ -138,7 +70,7 @@ pub struct CaseInput {
     pub severity: String,
     #[serde(default = "amber")]
     pub tlp: Tlp,
-    /// A built-in playbook whose tasks the case starts with.
+    /// A playbook (built in or edited by administrators) whose tasks the case starts with.
     pub playbook: Option<String>,
 }
 
@@ -152,11 +84,16 @@ fn amber() -> Tlp {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     pub case: Case,
+    /// Time to acknowledge and to contain, with overdue warnings (computed on read).
+    pub sla: Sla,
     pub tasks: Vec<Task>,
     pub timeline: Vec<TimelineEntry>,
+    pub evidence: Vec<Evidence>,
+    /// The coordination requests the caller's organisation sends or receives.
+    pub requests: Vec<CaseRequest>,
 }
 
-fn org_scope(actor: &Actor) -> Option<OrgId> {
+pub(crate) fn org_scope(actor: &Actor) -> Option<OrgId> {
     actor
         .principal
         .as_ref()
@@ -164,7 +101,7 @@ fn org_scope(actor: &Actor) -> Option<OrgId> {
         .map(|p| p.org_id)
 }
 
-fn require_write(actor: &Actor) -> Result<(), ApiError> {
+pub(crate) fn require_write(actor: &Actor) -> Result<(), ApiError> {
     match &actor.principal {
         Some(p) if !p.has_scope(Scope::Write) || !mamori_access::may_write(p) => Err(
             ApiError::forbidden("work cases (analysts and administrators may)"),
@@ -173,15 +110,32 @@ fn require_write(actor: &Actor) -> Result<(), ApiError> {
     }
 }
 
-/// The case if the actor takes part in it (or runs the hub); otherwise "not found".
-async fn load(cx: &ShareCtx<'_>, actor: &Actor, id: &str) -> Result<Case, ApiError> {
-    let c = cx.store.get_case(id).await?;
-    match org_scope(actor) {
-        Some(org) if !c.participants.iter().any(|p| p.org == org) => {
+/// The case if the actor takes part in it (or runs the hub); otherwise "not found", and the
+/// refused attempt is audited.
+pub(crate) async fn load(store: &Store, actor: &Actor, id: &str) -> Result<Case, ApiError> {
+    let c = store.get_case(id).await?;
+    let orgs: Vec<OrgId> = c.participants.iter().map(|p| p.org).collect();
+    match &actor.principal {
+        Some(p) if !mamori_access::may_see_case(p, &orgs) => {
+            audit(
+                store,
+                actor,
+                "case.denied",
+                "case",
+                id,
+                None,
+                json!({"reason": "not a participant"}),
+            )
+            .await?;
             Err(ApiError::NotFound("case".into()))
         }
         _ => Ok(c),
     }
+}
+
+/// The organisations taking part in a case (the recipients of its notifications).
+pub(crate) fn participant_orgs(c: &Case) -> Vec<OrgId> {
+    c.participants.iter().map(|p| p.org).collect()
 }
 
 /// The owner organisation (or a hub administrator) steers the case.
@@ -195,7 +149,7 @@ fn require_owner(actor: &Actor, c: &Case) -> Result<(), ApiError> {
 }
 
 pub async fn create(
-    cx: &ShareCtx<'_>,
+    cx: &CaseCtx<'_>,
     actor: &Actor,
     input: &CaseInput,
 ) -> Result<CaseView, ApiError> {
@@ -212,13 +166,12 @@ pub async fn create(
     }
     let now = mamori_store::now_millis();
     let tasks = match &input.playbook {
-        Some(name) => PLAYBOOKS
-            .iter()
-            .find(|(n, _)| n == name)
+        Some(name) => crate::playbooks::find(cx.store, name)
+            .await?
             .ok_or_else(|| ApiError::Invalid(format!("unknown playbook {name:?}")))?
-            .1
-            .iter()
-            .map(|(t, h)| ((*t).to_owned(), Some(now + i64::from(*h) * 3_600_000)))
+            .tasks
+            .into_iter()
+            .map(|t| (t.title, Some(now + i64::from(t.hours) * 3_600_000)))
             .collect(),
         None => Vec::new(),
     };
@@ -232,6 +185,7 @@ pub async fn create(
             owner_org: p.org_id,
             created_by: Some(p.user_id),
             tasks,
+            incident_type: input.playbook.clone().unwrap_or_default(),
         })
         .await?;
     audit(
@@ -244,38 +198,49 @@ pub async fn create(
         json!({"playbook": input.playbook}),
     )
     .await?;
-    view(cx, case).await
+    view(cx, actor, case).await
 }
 
-async fn view(cx: &ShareCtx<'_>, case: Case) -> Result<CaseView, ApiError> {
+async fn view(cx: &CaseCtx<'_>, actor: &Actor, case: Case) -> Result<CaseView, ApiError> {
     let tasks = cx.store.case_tasks(&case.id).await?;
     let timeline = cx.store.case_timeline(&case.id).await?;
+    let evidence = cx.store.list_evidence(&case.id).await?;
+    let scope = actor
+        .principal
+        .as_ref()
+        .and_then(mamori_access::request_scope);
+    let requests = cx.store.list_requests(&case.id, scope).await?;
+    let sla = crate::sla::compute(&case, cx.config, mamori_store::now_millis());
     Ok(CaseView {
         case,
+        sla,
         tasks,
         timeline,
+        evidence,
+        requests,
     })
 }
 
-pub async fn get(cx: &ShareCtx<'_>, actor: &Actor, id: &str) -> Result<CaseView, ApiError> {
-    let c = load(cx, actor, id).await?;
+pub async fn get(cx: &CaseCtx<'_>, actor: &Actor, id: &str) -> Result<CaseView, ApiError> {
+    let c = load(cx.store, actor, id).await?;
     crate::ops::audit_read(cx.store, actor, "case", id, c.tlp).await?;
-    view(cx, c).await
+    view(cx, actor, c).await
 }
 
-pub async fn list(cx: &ShareCtx<'_>, actor: &Actor) -> Result<Vec<Case>, ApiError> {
+pub async fn list(cx: &CaseCtx<'_>, actor: &Actor) -> Result<Vec<Case>, ApiError> {
     Ok(cx.store.list_cases(org_scope(actor)).await?)
 }
 
 pub async fn set_status(
-    cx: &ShareCtx<'_>,
+    cx: &CaseCtx<'_>,
     actor: &Actor,
     id: &str,
     status: &str,
     resolution: Option<&str>,
+    version: Option<i64>,
 ) -> Result<CaseView, ApiError> {
     require_write(actor)?;
-    let c = load(cx, actor, id).await?;
+    let c = load(cx.store, actor, id).await?;
     require_owner(actor, &c)?;
     if !STATUSES.contains(&status) {
         return Err(ApiError::Invalid(format!(
@@ -287,7 +252,10 @@ pub async fn set_status(
             "closing a case needs a resolution".into(),
         ));
     }
-    let c = cx.store.set_case_status(id, status, resolution).await?;
+    let c = cx
+        .store
+        .set_case_status(id, status, resolution, version)
+        .await?;
     audit(
         cx.store,
         actor,
@@ -298,18 +266,27 @@ pub async fn set_status(
         json!({"status": status}),
     )
     .await?;
-    view(cx, c).await
+    cx.notifier.send(
+        cx.store,
+        &c,
+        participant_orgs(&c),
+        Vec::new(),
+        CaseEvent::StatusChanged {
+            status: status.to_owned(),
+        },
+    );
+    view(cx, actor, c).await
 }
 
 pub async fn add_participant(
-    cx: &ShareCtx<'_>,
+    cx: &CaseCtx<'_>,
     actor: &Actor,
     id: &str,
     org: OrgId,
     role: &str,
 ) -> Result<CaseView, ApiError> {
     require_write(actor)?;
-    let c = load(cx, actor, id).await?;
+    let c = load(cx.store, actor, id).await?;
     require_owner(actor, &c)?;
     if !ROLES.contains(&role) {
         return Err(ApiError::Invalid(format!("role must be one of {ROLES:?}")));
@@ -326,11 +303,11 @@ pub async fn add_participant(
         json!({"org": org, "role": role}),
     )
     .await?;
-    view(cx, c).await
+    view(cx, actor, c).await
 }
 
 pub async fn add_timeline(
-    cx: &ShareCtx<'_>,
+    cx: &CaseCtx<'_>,
     actor: &Actor,
     id: &str,
     at: Option<i64>,
@@ -338,7 +315,7 @@ pub async fn add_timeline(
     source: &str,
 ) -> Result<TimelineEntry, ApiError> {
     require_write(actor)?;
-    let c = load(cx, actor, id).await?;
+    let c = load(cx.store, actor, id).await?;
     if text.trim().is_empty() {
         return Err(ApiError::Invalid("a timeline entry needs text".into()));
     }
@@ -366,14 +343,14 @@ pub async fn add_timeline(
 }
 
 pub async fn set_task(
-    cx: &ShareCtx<'_>,
+    cx: &CaseCtx<'_>,
     actor: &Actor,
     id: &str,
     task: &str,
     status: &str,
 ) -> Result<CaseView, ApiError> {
     require_write(actor)?;
-    let c = load(cx, actor, id).await?;
+    let c = load(cx.store, actor, id).await?;
     if !["open", "in-progress", "done", "skipped"].contains(&status) {
         return Err(ApiError::Invalid(
             "task status: open, in-progress, done, skipped".into(),
@@ -390,51 +367,123 @@ pub async fn set_task(
         json!({"task": task, "status": status}),
     )
     .await?;
-    view(cx, c).await
+    view(cx, actor, c).await
 }
 
-/// Imports a `mamori hunt --format jsonl` timeline into a case (source `hunt`), one entry per
-/// detection; lines that are not detections are counted and skipped. Returns (imported, skipped).
-pub async fn import_hunt(
-    cx: &ShareCtx<'_>,
+/// Assigns a task to a user of a participating organisation (or clears it with `None`); the
+/// assignee and their organisation are notified.
+pub async fn assign_task(
+    cx: &CaseCtx<'_>,
     actor: &Actor,
     id: &str,
-    jsonl: &str,
+    task: &str,
+    assignee: Option<&str>,
+) -> Result<CaseView, ApiError> {
+    require_write(actor)?;
+    let c = load(cx.store, actor, id).await?;
+    let user = match assignee.map(str::trim).filter(|a| !a.is_empty()) {
+        Some(name) => {
+            let u = cx.store.find_user(name).await.map_err(|_| {
+                ApiError::Invalid(format!("no user {name:?} in the case's organisations"))
+            })?;
+            if !c.participants.iter().any(|p| p.org == u.org_id) {
+                return Err(ApiError::Invalid(format!(
+                    "no user {name:?} in the case's organisations"
+                )));
+            }
+            Some(u)
+        }
+        None => None,
+    };
+    let title = cx
+        .store
+        .case_tasks(id)
+        .await?
+        .into_iter()
+        .find(|t| t.id == task)
+        .map(|t| t.title)
+        .ok_or_else(|| ApiError::NotFound("task".into()))?;
+    cx.store
+        .set_task_assignee(id, task, user.as_ref().map(|u| u.username.as_str()))
+        .await?;
+    audit(
+        cx.store,
+        actor,
+        "case.task.assign",
+        "case",
+        id,
+        Some(c.tlp),
+        json!({"task": task, "assignee": user.as_ref().map(|u| &u.username)}),
+    )
+    .await?;
+    if let Some(u) = &user {
+        let emails = if u.email.is_empty() {
+            Vec::new()
+        } else {
+            vec![(u.email.clone(), u.lang)]
+        };
+        cx.notifier.send(
+            cx.store,
+            &c,
+            vec![u.org_id],
+            emails,
+            CaseEvent::Assigned {
+                task: title,
+                assignee: u.username.clone(),
+            },
+        );
+    }
+    view(cx, actor, c).await
+}
+
+/// Records the lessons learned (the owner organisation), shown in the after-action report.
+pub async fn set_lessons(
+    cx: &CaseCtx<'_>,
+    actor: &Actor,
+    id: &str,
+    lessons: &str,
+    version: Option<i64>,
+) -> Result<CaseView, ApiError> {
+    require_write(actor)?;
+    let c = load(cx.store, actor, id).await?;
+    require_owner(actor, &c)?;
+    let c = cx.store.set_case_lessons(id, lessons, version).await?;
+    audit(
+        cx.store,
+        actor,
+        "case.lessons",
+        "case",
+        id,
+        Some(c.tlp),
+        json!({"chars": lessons.chars().count()}),
+    )
+    .await?;
+    view(cx, actor, c).await
+}
+
+/// Imports a `mamori hunt` timeline (`--format jsonl` or `--format csv`) into a case (source
+/// `hunt`), one entry per detection; lines that are not detections are counted and skipped.
+/// Returns (imported, skipped).
+pub async fn import_hunt(
+    cx: &CaseCtx<'_>,
+    actor: &Actor,
+    id: &str,
+    body: &str,
 ) -> Result<(usize, usize), ApiError> {
     require_write(actor)?;
-    let c = load(cx, actor, id).await?;
-    let (mut ok, mut bad) = (0usize, 0usize);
-    for line in jsonl.lines().filter(|l| !l.trim().is_empty()).take(100_000) {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            bad += 1;
-            continue;
-        };
-        let (Some(ts), Some(title)) = (
-            v.get("ts_ms").and_then(|t| t.as_i64()),
-            v.get("rule_title").and_then(|t| t.as_str()),
-        ) else {
-            bad += 1;
-            continue;
-        };
-        let text = format!(
-            "[{}] {} on {} ({} {} #{})",
-            v.get("level").and_then(|l| l.as_str()).unwrap_or("?"),
-            title,
-            v.get("computer").and_then(|l| l.as_str()).unwrap_or("?"),
-            v.get("channel").and_then(|l| l.as_str()).unwrap_or(""),
-            v.get("event_id").and_then(|l| l.as_str()).unwrap_or(""),
-            v.get("record_id").and_then(|l| l.as_str()).unwrap_or(""),
-        );
+    let c = load(cx.store, actor, id).await?;
+    let (entries, bad) = crate::hunt_import::parse(body);
+    let ok = entries.len();
+    for e in entries {
         cx.store
             .add_timeline_entry(
                 id,
-                ts,
+                e.at,
                 "hunt",
-                &text,
+                &e.text,
                 actor.principal.as_ref().map(|p| p.user_id),
             )
             .await?;
-        ok += 1;
     }
     audit(
         cx.store,

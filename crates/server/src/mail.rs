@@ -25,7 +25,7 @@ pub struct MailResult {
     pub matches: Vec<ValueHit>,
 }
 
-fn lookups(a: &Analysis) -> Vec<(ValueKind, String)> {
+pub(crate) fn lookups(a: &Analysis) -> Vec<(ValueKind, String)> {
     let mut out: Vec<(ValueKind, String)> = Vec::new();
     let mut push = |k: ValueKind, v: String| {
         if out.len() < MAX_LOOKUPS && !out.iter().any(|(k2, v2)| *k2 == k && *v2 == v) {

@@ -617,6 +617,7 @@ pub async fn escalate(state: &AppState, actor: &Actor, id: &str) -> Result<Alert
             owner_org: org,
             created_by: actor.principal.as_ref().map(|p| p.user_id),
             tasks: vec![],
+            incident_type: String::new(),
         })
         .await?;
     let by = actor.principal.as_ref().map(|p| p.user_id);

@@ -176,6 +176,38 @@ pub async fn update_org(
     Ok(org)
 }
 
+/// Sets (or with `None` removes) the webhook an organisation's case notifications are POSTed to.
+pub async fn set_org_webhook(
+    store: &Store,
+    actor: &Actor,
+    id: OrgId,
+    url: Option<&str>,
+) -> Result<(), ApiError> {
+    actor.require_admin("set organisation webhooks")?;
+    let url = url.map(str::trim).filter(|u| !u.is_empty());
+    if let Some(u) = url
+        && (!(u.starts_with("http://") || u.starts_with("https://"))
+            || u.len() > 2000
+            || u.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(ApiError::Invalid(
+            "a webhook is an http:// or https:// URL".into(),
+        ));
+    }
+    store.set_org_webhook(id, url).await?;
+    audit(
+        store,
+        actor,
+        "org.webhook",
+        "org",
+        &id.to_string(),
+        None,
+        json!({"url": url}),
+    )
+    .await?;
+    Ok(())
+}
+
 pub async fn delete_org(store: &Store, actor: &Actor, id: OrgId) -> Result<(), ApiError> {
     actor.require_admin("delete organisations")?;
     store.delete_org(id).await?;

@@ -87,6 +87,10 @@ pub async fn serve(
         state.retention_days,
         workers_rx.clone(),
     )));
+    workers.push(tokio::spawn(crate::sla::sla_task(
+        state.clone(),
+        workers_rx.clone(),
+    )));
     if !state.syslog.is_empty() {
         let (bound, tasks) =
             crate::syslog_intake::start(state.clone(), state.syslog.clone(), workers_rx)

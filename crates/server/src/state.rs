@@ -64,6 +64,10 @@ pub struct Inner {
     pub bundles: crate::bundle::Bundles,
     /// Block-list versions recently served, for incremental diffs.
     pub blocklist_history: crate::blocklists::History,
+    /// Case notifications (e-mail and webhooks).
+    pub notifier: crate::case_notify::Notifier,
+    /// Chromium processes printing after-action reports at once (each takes ~200 MB).
+    pub pdf_slots: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -100,6 +104,8 @@ impl AppState {
             syslog,
             bundles: crate::bundle::Bundles::new(config.data_dir.clone(), monitoring.rule_files),
             blocklist_history: crate::blocklists::History::default(),
+            notifier: crate::case_notify::Notifier::from_config(&config),
+            pdf_slots: tokio::sync::Semaphore::new(2),
             store,
             config,
             limiter,

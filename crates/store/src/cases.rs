@@ -19,6 +19,19 @@ pub struct Case {
     #[schema(value_type = String)]
     pub owner_org: OrgId,
     pub participants: Vec<Participant>,
+    /// When the case first left `new` (the time-to-acknowledge clock stops).
+    pub acknowledged_at: Option<i64>,
+    /// When the case first reached containment or a later status (time-to-contain stops).
+    pub contained_at: Option<i64>,
+    /// When the case was first closed.
+    pub closed_at: Option<i64>,
+    /// The incident type (the playbook it was opened with; empty when none).
+    pub incident_type: String,
+    /// Lessons learned, for the after-action report.
+    pub lessons: String,
+    /// Incremented on every change of status, lessons or participants; send it back to change
+    /// the case safely.
+    pub version: i64,
     pub created_at: i64,
     pub modified_at: i64,
 }
@@ -36,6 +49,8 @@ pub struct Task {
     pub title: String,
     pub status: String,
     pub due_at: Option<i64>,
+    /// Username of the person the task is assigned to.
+    pub assignee: Option<String>,
     pub created_at: i64,
 }
 
@@ -58,6 +73,8 @@ pub struct NewCase {
     pub owner_org: OrgId,
     pub created_by: Option<UserId>,
     pub tasks: Vec<(String, Option<i64>)>,
+    /// The incident type (playbook name), for metrics; empty when none.
+    pub incident_type: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -70,11 +87,20 @@ struct CaseRow {
     status: String,
     resolution: Option<String>,
     owner_org: String,
+    acknowledged_at: Option<i64>,
+    contained_at: Option<i64>,
+    closed_at: Option<i64>,
+    incident_type: String,
+    lessons: String,
+    version: i64,
     created_at: i64,
     modified_at: i64,
 }
 
-const COLUMNS: &str = "c.id, c.title, c.description, c.severity, c.tlp_rank, c.status, c.resolution, c.owner_org, c.created_at, c.modified_at";
+const COLUMNS: &str = "c.id, c.title, c.description, c.severity, c.tlp_rank, c.status, c.resolution, c.owner_org, c.acknowledged_at, c.contained_at, c.closed_at, c.incident_type, c.lessons, c.version, c.created_at, c.modified_at";
+
+/// Statuses at or after containment: reaching one stops the time-to-contain clock.
+pub const CONTAINED_STATUSES: &[&str] = &["containment", "eradication", "recovery", "closed"];
 
 impl Store {
     pub async fn create_case(&self, new: &NewCase) -> Result<Case, StoreError> {
@@ -89,8 +115,8 @@ impl Store {
             async {
             let mut tx = pool.begin().await?;
             sqlx::query(
-                "INSERT INTO cases (id, title, description, severity, tlp_rank, status, owner_org, created_by, created_at, modified_at) \
-                 VALUES ($1,$2,$3,$4,$5,'new',$6,$7,$8,$8)",
+                "INSERT INTO cases (id, title, description, severity, tlp_rank, status, owner_org, created_by, created_at, modified_at, incident_type) \
+                 VALUES ($1,$2,$3,$4,$5,'new',$6,$7,$8,$8,$9)",
             )
             .bind(&id)
             .bind(new.title.trim())
@@ -100,6 +126,7 @@ impl Store {
             .bind(new.owner_org.to_string())
             .bind(new.created_by.map(|u| u.to_string()))
             .bind(now)
+            .bind(&new.incident_type)
             .execute(&mut *tx)
             .await?;
             sqlx::query("INSERT INTO case_participants (case_id, org_id, role) VALUES ($1,$2,'coordinator')")
@@ -168,6 +195,12 @@ impl Store {
                     })
                 })
                 .collect::<Result<_, StoreError>>()?,
+            acknowledged_at: row.acknowledged_at,
+            contained_at: row.contained_at,
+            closed_at: row.closed_at,
+            incident_type: row.incident_type,
+            lessons: row.lessons,
+            version: row.version,
             created_at: row.created_at,
             modified_at: row.modified_at,
         })
@@ -192,26 +225,51 @@ impl Store {
         Ok(out)
     }
 
+    /// Sets the status if the case is still at `expected_version` (any version for `None`).
     pub async fn set_case_status(
         &self,
         id: &str,
         status: &str,
         resolution: Option<&str>,
+        expected_version: Option<i64>,
     ) -> Result<Case, StoreError> {
-        let n = on_pool!(self, |pool| sqlx::query(
-            "UPDATE cases SET status = $1, resolution = $2, modified_at = $3 WHERE id = $4"
-        )
-        .bind(status)
-        .bind(resolution)
-        .bind(now_millis())
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let now = now_millis();
+        let acknowledged = status != "new";
+        let contained = CONTAINED_STATUSES.contains(&status);
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE cases SET status = $1, resolution = $2, modified_at = $3, version = version + 1, \
+                 acknowledged_at = CASE WHEN $5 THEN COALESCE(acknowledged_at, $3) ELSE acknowledged_at END, \
+                 contained_at = CASE WHEN $6 THEN COALESCE(contained_at, $3) ELSE contained_at END, \
+                 closed_at = CASE WHEN $1 = 'closed' THEN COALESCE(closed_at, $3) ELSE closed_at END \
+                 WHERE id = $4 AND ($7 < 0 OR version = $7)",
+            )
+            .bind(status)
+            .bind(resolution)
+            .bind(now)
+            .bind(id)
+            .bind(acknowledged)
+            .bind(contained)
+            .bind(expected_version.unwrap_or(-1))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
         if n == 0 {
-            return Err(StoreError::NotFound("case"));
+            return Err(self.version_conflict(id).await);
         }
         self.get_case(id).await
+    }
+
+    /// Why a versioned update changed nothing: the case is missing or was changed meanwhile.
+    async fn version_conflict(&self, id: &str) -> StoreError {
+        match self.get_case(id).await {
+            Ok(c) => StoreError::Conflict(format!(
+                "the case was changed meanwhile (now version {}, status {}); reload and try again",
+                c.version, c.status
+            )),
+            Err(e) => e,
+        }
     }
 
     pub async fn add_case_participant(
@@ -220,16 +278,29 @@ impl Store {
         org: OrgId,
         role: &str,
     ) -> Result<Case, StoreError> {
-        on_pool!(self, |pool| sqlx::query(
-            "INSERT INTO case_participants (case_id, org_id, role) VALUES ($1,$2,$3) ON CONFLICT (case_id, org_id) DO UPDATE SET role = $3"
-        )
-        .bind(id)
-        .bind(org.to_string())
-        .bind(role)
-        .execute(pool)
-        .await
-        .map(|_| ()))
-        .map_err(|e| match StoreError::from(e) {
+        let r: Result<(), sqlx::Error> = on_pool!(self, |pool| {
+            async {
+                sqlx::query(
+                    "INSERT INTO case_participants (case_id, org_id, role) VALUES ($1,$2,$3) \
+                     ON CONFLICT (case_id, org_id) DO UPDATE SET role = $3",
+                )
+                .bind(id)
+                .bind(org.to_string())
+                .bind(role)
+                .execute(pool)
+                .await?;
+                sqlx::query(
+                    "UPDATE cases SET version = version + 1, modified_at = $1 WHERE id = $2",
+                )
+                .bind(now_millis())
+                .bind(id)
+                .execute(pool)
+                .await?;
+                Ok(())
+            }
+            .await
+        });
+        r.map_err(|e| match StoreError::from(e) {
             StoreError::Reference(_) => StoreError::NotFound("case or organisation"),
             other => other,
         })?;
@@ -239,7 +310,7 @@ impl Store {
     pub async fn case_tasks(&self, id: &str) -> Result<Vec<Task>, StoreError> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(
-            "SELECT id, title, status, due_at, created_at FROM case_tasks WHERE case_id = $1 ORDER BY created_at, id"
+            "SELECT id, title, status, due_at, assignee, created_at FROM case_tasks WHERE case_id = $1 ORDER BY created_at, id"
         )
         .bind(id)
         .fetch_all(pool)
@@ -266,6 +337,100 @@ impl Store {
             return Err(StoreError::NotFound("task"));
         }
         Ok(())
+    }
+
+    /// Assigns a task to a user (by username) or clears the assignment.
+    pub async fn set_task_assignee(
+        &self,
+        case: &str,
+        task: &str,
+        assignee: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let n = on_pool!(self, |pool| sqlx::query(
+            "UPDATE case_tasks SET assignee = $1 WHERE id = $2 AND case_id = $3"
+        )
+        .bind(assignee)
+        .bind(task)
+        .bind(case)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(StoreError::NotFound("task"));
+        }
+        Ok(())
+    }
+
+    /// Sets the lessons learned of a case if it is still at `expected_version` (any for `None`).
+    pub async fn set_case_lessons(
+        &self,
+        id: &str,
+        lessons: &str,
+        expected_version: Option<i64>,
+    ) -> Result<Case, StoreError> {
+        let text: String = lessons.chars().take(50_000).collect();
+        let n = on_pool!(self, |pool| sqlx::query(
+            "UPDATE cases SET lessons = $1, modified_at = $2, version = version + 1 \
+             WHERE id = $3 AND ($4 < 0 OR version = $4)"
+        )
+        .bind(&text)
+        .bind(now_millis())
+        .bind(id)
+        .bind(expected_version.unwrap_or(-1))
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(self.version_conflict(id).await);
+        }
+        self.get_case(id).await
+    }
+
+    /// Cases that are not closed, for the SLA check.
+    pub async fn open_cases(&self) -> Result<Vec<Case>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM cases c WHERE c.status <> 'closed' ORDER BY c.id");
+        let rows: Vec<CaseRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .fetch_all(pool)
+        .await)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(self.case_from_row(r).await?);
+        }
+        Ok(out)
+    }
+
+    /// Records that a case breached an SLA (`kind`: acknowledge or contain). True only the first
+    /// time, so that each breach is notified once whichever hub process sees it first.
+    pub async fn record_sla_breach(
+        &self,
+        case: &str,
+        kind: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO case_sla_breaches (case_id, kind, at) VALUES ($1,$2,$3) ON CONFLICT (case_id, kind) DO NOTHING"
+        )
+        .bind(case)
+        .bind(kind)
+        .bind(at)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    /// The SLA breaches recorded for a case: (kind, when noticed).
+    pub async fn sla_breaches(&self, case: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(
+            "SELECT kind, at FROM case_sla_breaches WHERE case_id = $1 ORDER BY kind"
+        )
+        .bind(case)
+        .fetch_all(pool)
+        .await)?)
     }
 
     pub async fn add_timeline_entry(

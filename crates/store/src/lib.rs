@@ -4,15 +4,21 @@
 //! dialect, with `$n` parameters that both accept); only the migrations differ per backend.
 //!
 //! Repositories: organisations ([`orgs`]), users ([`users`]), API tokens ([`tokens`]), web
-//! sessions ([`sessions`]), sharing groups ([`groups`]), the hash-chained audit log ([`audit`]).
+//! sessions ([`sessions`]), sharing groups ([`groups`]), the hash-chained audit log ([`audit`]),
+//! incident cases ([`cases`]) with their evidence ([`evidence`]), observables
+//! ([`case_observables`]) and coordination requests
+//! ([`case_requests`]), playbooks ([`playbooks`]), organisation webhooks ([`webhooks`]).
 //! [`visibility`] renders the access policy's list filter as SQL for tables of marked objects.
 
 pub mod alerts;
 pub mod audit;
 pub mod blocks;
+pub mod case_observables;
+pub mod case_requests;
 pub mod cases;
 mod error;
 pub mod events;
+pub mod evidence;
 pub mod fts;
 pub mod groups;
 pub mod ingest;
@@ -20,6 +26,7 @@ mod legacy_events;
 pub mod notices;
 pub mod orgs;
 mod page;
+pub mod playbooks;
 pub mod reports;
 mod secret;
 pub mod sensors;
@@ -28,6 +35,7 @@ pub mod stix;
 pub mod tokens;
 pub mod users;
 pub mod visibility;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

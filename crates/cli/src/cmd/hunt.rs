@@ -237,10 +237,7 @@ fn write_detections(
             }
         }
         OutputFormat::Csv => {
-            writeln!(
-                out,
-                "timestamp,computer,channel,event_id,record_id,file,rule_id,rule_title,level,tags,matched"
-            )?;
+            writeln!(out, "{}", mamori_detect::hunt::CSV_HEADER)?;
             for d in dets {
                 let row = [
                     d.timestamp.as_str(),

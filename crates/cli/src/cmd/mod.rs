@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod case;
 pub mod config;
 pub mod gateway;
 pub mod hunt;
@@ -88,6 +89,9 @@ pub enum Command {
     /// Read and verify the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Incident-response cases (after-action reports).
+    #[command(subcommand)]
+    Case(case::CaseCommand),
     /// Import and export threat information (MISP events and feeds).
     #[command(subcommand)]
     Share(share::ShareCommand),
@@ -123,6 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin(cmd) => runtime()?.block_on(admin::run(&cli.global, cmd)),
         Command::Audit(cmd) => runtime()?.block_on(audit::run(&cli.global, cmd)),
         Command::Share(cmd) => runtime()?.block_on(share::run(&cli.global, cmd)),
+        Command::Case(cmd) => runtime()?.block_on(case::run(&cli.global, cmd)),
         Command::Parse(args) => parse::run(args),
         Command::Loadgen(args) => loadgen::run(args),
         Command::Notify(cmd) => runtime()?.block_on(notify::run(&cli.global, cmd)),

@@ -4,6 +4,8 @@
 
 mod audit;
 mod blocklists;
+mod case_evidence;
+mod case_requests;
 mod cases;
 mod groups;
 mod indicators;
@@ -13,6 +15,7 @@ mod misp;
 mod monitor;
 pub(crate) mod notices;
 mod orgs;
+mod playbooks;
 mod reports;
 mod stix;
 mod tokens;
@@ -93,4 +96,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(blocklists::router())
         .merge(cases::router())
         .merge(notices::router())
+        .merge(case_evidence::router())
+        .merge(case_requests::router())
+        .merge(playbooks::router())
 }

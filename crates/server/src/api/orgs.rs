@@ -87,6 +87,29 @@ async fn delete_org(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookInput {
+    /// http:// or https:// URL that case notifications are POSTed to as JSON; null removes it.
+    pub url: Option<String>,
+}
+
+/// Sets the organisation's webhook for case notifications (administrators).
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/webhook", tag = "organisations", request_body = WebhookInput,
+    params(("org" = String, Path, description = "id or slug")),
+    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn set_webhook(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(org): ApiPath<String>,
+    ApiJson(i): ApiJson<WebhookInput>,
+) -> Result<StatusCode, ApiError> {
+    let actor = Actor::from_auth(&auth);
+    let id = resolve(&state, &actor, &org).await?;
+    ops::set_org_webhook(&state.store, &actor, id, i.url.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Resolves an id or slug; callers who may not manage organisations get 403 before any lookup,
 /// so that the answer does not reveal which organisations exist.
 async fn resolve(state: &AppState, actor: &Actor, org: &str) -> Result<OrgId, ApiError> {
@@ -104,4 +127,5 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_orgs, create_org))
         .routes(routes!(get_org, update_org, delete_org))
+        .routes(routes!(set_webhook))
 }

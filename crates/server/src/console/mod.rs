@@ -10,6 +10,9 @@
 mod account;
 mod admin;
 mod audit;
+mod case_metrics;
+mod case_requests;
+mod case_work;
 mod cases;
 mod chart;
 mod dashboard;
@@ -17,6 +20,7 @@ pub mod i18n;
 mod mail;
 mod monitor;
 mod notices;
+mod playbooks;
 mod session;
 pub(crate) mod sharing;
 
@@ -77,9 +81,43 @@ pub fn router() -> Router<AppState> {
         .route("/notices", get(notices::list))
         .route("/notices/{id}/status", post(notices::set_status))
         .route("/cases", get(cases::list).post(cases::create))
+        .route(
+            "/cases/from-mail",
+            post(case_work::from_mail).layer(axum::extract::DefaultBodyLimit::max(
+                crate::mail::MAX_MESSAGE_BYTES,
+            )),
+        )
+        .route("/cases/report", post(case_work::report_incident))
+        .route("/cases/metrics", get(case_metrics::page))
         .route("/cases/{id}", get(cases::view))
         .route("/cases/{id}/timeline", post(cases::add_entry))
         .route("/cases/{id}/status", post(cases::set_status))
+        .route(
+            "/cases/{id}/evidence",
+            // The evidence store enforces `cases.evidence_max_bytes` while streaming.
+            post(case_work::upload_evidence).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/cases/{id}/timeline/hunt", post(case_work::import_hunt))
+        .route("/cases/{id}/observables", post(case_work::add_observable))
+        .route(
+            "/cases/{id}/observables/share",
+            post(case_work::share_observables),
+        )
+        .route("/cases/{id}/lessons", post(case_work::lessons))
+        .route("/cases/{id}/tasks/{task}/assign", post(case_work::assign))
+        .route("/cases/{id}/requests", post(case_requests::create))
+        .route("/cases/{id}/requests/{rid}", get(case_requests::view))
+        .route(
+            "/cases/{id}/requests/{rid}/status",
+            post(case_requests::set_status),
+        )
+        .route(
+            "/cases/{id}/requests/{rid}/messages",
+            post(case_requests::add_message),
+        )
+        .route("/playbooks", get(playbooks::page).post(playbooks::create))
+        .route("/playbooks/{name}", post(playbooks::update))
+        .route("/playbooks/{name}/reset", post(playbooks::reset))
         .route("/assets/style.css", get(style))
         .route("/assets/app.js", get(script))
 }

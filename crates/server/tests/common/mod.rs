@@ -28,6 +28,8 @@ pub struct Hub {
     _dir: Option<tempfile::TempDir>,
     /// The data directory (the hub signing key is created here).
     pub data: tempfile::TempDir,
+    /// The state behind `app` (for operations called directly, such as the SLA check).
+    pub state: AppState,
 }
 
 pub enum Backend {
@@ -48,6 +50,15 @@ pub async fn hub(backend: Backend) -> Hub {
 
 /// A hub whose monitoring path has the given engine and settings.
 pub async fn hub_with(backend: Backend, monitoring: mamori_server::Monitoring) -> Hub {
+    hub_configured(backend, monitoring, |_| {}).await
+}
+
+/// A hub whose configuration `adjust` changes first.
+pub async fn hub_configured(
+    backend: Backend,
+    monitoring: mamori_server::Monitoring,
+    adjust: impl FnOnce(&mut Config),
+) -> Hub {
     let (dir, url) = match backend {
         Backend::Sqlite => {
             let (d, u) = mamori_testkit::fresh_sqlite_url();
@@ -122,6 +133,7 @@ pub async fn hub_with(backend: Backend, monitoring: mamori_server::Monitoring) -
     let data = tempfile::tempdir().unwrap();
     let mut cfg = config();
     cfg.data_dir = data.path().to_owned();
+    adjust(&mut cfg);
     let state = AppState::with_monitoring(
         store.clone(),
         cfg,
@@ -129,7 +141,8 @@ pub async fn hub_with(backend: Backend, monitoring: mamori_server::Monitoring) -
         monitoring,
     );
     Hub {
-        app: app(state),
+        app: app(state.clone()),
+        state,
         store,
         admin_token,
         member_token,
