@@ -29,6 +29,7 @@ pub fn row(o: &StixObject, marking: &mamori_model::Marking, fallback_version: &s
         tlp: marking.tlp,
         owner_org: marking.owner_org,
         sharing_group: marking.sharing_group,
+        indicator: super::indicators::posted_indicator(o),
     }
 }
 
