@@ -15,6 +15,7 @@ mod health;
 pub mod interchange;
 mod limiter;
 pub mod mail;
+pub mod misp_feed_import;
 pub mod monitor;
 pub mod ops;
 pub mod password;

@@ -17,6 +17,7 @@ pub mod fts;
 pub mod groups;
 pub mod ingest;
 mod legacy_events;
+pub mod misp_feed;
 pub mod orgs;
 mod page;
 pub mod reports;

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod config;
+pub mod feed_source;
 pub mod hunt;
 pub mod loadgen;
 pub mod mail;

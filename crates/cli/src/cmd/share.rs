@@ -27,6 +27,24 @@ pub enum ShareCommand {
         group: Option<String>,
         files: Vec<PathBuf>,
     },
+    /// Import a MISP feed (manifest.json + one file per event) from a directory or an http(s)
+    /// URL. Events already imported at the same timestamp are skipped, so re-running imports
+    /// nothing twice; an edited event (new timestamp) is imported again.
+    ImportMispFeed {
+        #[arg(long = "as", value_name = "USERNAME")]
+        user: String,
+        /// TLP for events without a `tlp:` tag.
+        #[arg(long, default_value = "AMBER")]
+        tlp: Tlp,
+        /// Release the reports to this sharing group (id or name).
+        #[arg(long)]
+        group: Option<String>,
+        /// Environment variable holding a bearer token for an HTTP feed.
+        #[arg(long, value_name = "VAR")]
+        token_env: Option<String>,
+        /// The feed: a directory, or an http:// or https:// URL of the feed's directory.
+        source: String,
+    },
     /// Pull a remote TAXII 2.1 collection into a local collection (new objects only; objects
     /// already here, posted or derived from a report, are skipped, so federation never loops).
     Pull {
@@ -233,6 +251,53 @@ pub async fn run(global: &GlobalArgs, cmd: ShareCommand) -> anyhow::Result<ExitC
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
+            }
+        }
+        ShareCommand::ImportMispFeed {
+            user,
+            tlp,
+            group,
+            token_env,
+            source,
+        } => {
+            let actor = actor_for(user).await?;
+            let group = match group {
+                Some(g) => Some(store.find_group(&g).await?.id),
+                None => None,
+            };
+            let token = match token_env {
+                Some(v) => Some(
+                    std::env::var(&v)
+                        .with_context(|| format!("environment variable {v} is not set"))?,
+                ),
+                None => None,
+            };
+            let feed = super::feed_source::Feed::open(&source, token)?;
+            let out = mamori_server::misp_feed_import::import_feed(
+                &cx,
+                &actor,
+                &feed,
+                &source,
+                Some(tlp),
+                group,
+            )
+            .await?;
+            for (uuid, report) in &out.imported {
+                println!("{uuid}: report {report}");
+            }
+            for (name, why) in &out.failed {
+                eprintln!("{name}: {why}");
+            }
+            println!(
+                "{} imported, {} already imported, {} failed",
+                out.imported.len(),
+                out.unchanged,
+                out.failed.len()
+            );
+            if out.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
             }
         }
         ShareCommand::Pull {
