@@ -20,6 +20,7 @@ pub mod monitor;
 pub mod ops;
 pub mod password;
 mod rejected;
+pub mod report_extras;
 mod serve;
 pub mod sharing;
 mod state;

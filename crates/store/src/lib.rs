@@ -18,6 +18,7 @@ pub mod groups;
 pub mod ingest;
 mod legacy_events;
 pub mod misp_feed;
+pub mod notes;
 pub mod orgs;
 mod page;
 pub mod reports;

@@ -12,6 +12,7 @@ mod me;
 mod misp;
 mod monitor;
 mod orgs;
+mod report_extras;
 mod reports;
 mod stix;
 mod tokens;
@@ -85,6 +86,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(groups::router())
         .merge(audit::router())
         .merge(reports::router())
+        .merge(report_extras::router())
         .merge(indicators::router())
         .merge(misp::router())
         .merge(stix::router())
