@@ -30,6 +30,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Logging.
     pub log: LogConfig,
+    /// Threat-information sharing: scheduled TAXII feeds.
+    pub share: crate::feeds::ShareConfig,
 }
 
 /// `[database]`
@@ -104,6 +106,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             public_url: None,
             log: LogConfig::default(),
+            share: crate::feeds::ShareConfig::default(),
         }
     }
 }

@@ -98,6 +98,7 @@ impl Key {
             .collect();
         if table.is_none() {
             names.extend(TABLES);
+            names.push("share");
         }
         names
     }

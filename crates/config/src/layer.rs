@@ -26,6 +26,7 @@ pub(crate) struct Layer {
     login_window_secs: Option<u64>,
     log_level: Option<String>,
     log_format: Option<LogFormat>,
+    share: Option<crate::feeds::ShareConfig>,
 }
 
 /// Who answers `env:NAME` secret references.
@@ -85,6 +86,11 @@ impl Layer {
         self.database_url = Some(url);
     }
 
+    /// Sets the `[share]` table (only the file has one).
+    pub(crate) fn set_share(&mut self, share: crate::feeds::ShareConfig) {
+        self.share = Some(share);
+    }
+
     /// Lays this layer's values over `config`.
     pub(crate) fn apply(self, config: &mut Config) {
         fn put<T>(slot: &mut T, value: Option<T>) {
@@ -114,6 +120,7 @@ impl Layer {
         put(&mut config.auth.login_window_secs, self.login_window_secs);
         put(&mut config.log.level, self.log_level);
         put(&mut config.log.format, self.log_format);
+        put(&mut config.share, self.share);
     }
 }
 

@@ -40,6 +40,7 @@ mod config;
 mod env;
 mod error;
 mod example;
+mod feeds;
 mod file;
 mod keys;
 mod layer;
@@ -52,6 +53,7 @@ mod value;
 pub use config::{AuthConfig, Config, DatabaseConfig, HttpConfig, LogConfig, LogFormat};
 pub use error::{ConfigError, ConfigErrors, ErrorSource};
 pub use example::EXAMPLE;
+pub use feeds::{FeedConfig, FeedCredential, FeedDirection, ShareConfig};
 pub use load::{
     DEFAULT_FILE, FILE_SIZE_LIMIT, LoadOptions, Overrides, check_file, load, process_env,
 };
