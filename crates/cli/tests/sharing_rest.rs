@@ -269,3 +269,117 @@ fn misp_feed_import_on_postgres() {
     let (url, url2) = (pg.fresh_database_url(), pg.fresh_database_url());
     misp_feed_round_trip(&["--database", &url], &["--database", &url2]);
 }
+
+fn http_get_auth(port: u16, path: &str, token: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nAccept: application/taxii+json;version=2.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// The JSON body of a raw HTTP/1.1 response (plain or one-chunk chunked).
+fn body_json(resp: &str) -> serde_json::Value {
+    let body = &resp[resp.find("\r\n\r\n").unwrap() + 4..];
+    let start = body.find(['{', '[']).unwrap();
+    let end = body.rfind(['}', ']']).unwrap();
+    serde_json::from_str(&body[start..=end]).unwrap_or_else(|e| panic!("{e}: {resp}"))
+}
+
+/// Hub B pulls hub A's community collection on a schedule: A's report appears on B without
+/// a manual pull, runs repeat without duplicating it, and the status API shows the runs.
+#[test]
+fn scheduled_feed_pulls_between_two_serve_processes() {
+    const COMMUNITY: &str = "6d616d6f-7269-4c0a-8000-000000000002";
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let (a_user, a_token) = member(&[], a.path(), "hub-a");
+    std::fs::write(
+        a.path().join("event.json"),
+        event(
+            "cccccccc-0000-4000-8000-00000000000c",
+            "Scheduled",
+            "green",
+            "sched.feed.example",
+        ),
+    )
+    .unwrap();
+    ok(mamori(
+        &["share", "import-misp", "--as", &a_user, "event.json"],
+        a.path(),
+    ));
+    let (b_user, b_token) = member(&[], b.path(), "hub-b");
+    let (pa, pb) = (free_port(), free_port());
+    std::fs::write(
+        b.path().join("mamori.toml"),
+        format!(
+            r#"[[share.feeds]]
+name = "from-a"
+url = "http://127.0.0.1:{pa}/taxii2/api/"
+collection = "{COMMUNITY}"
+token = "env:FEED_TOKEN"
+direction = "pull"
+interval_secs = 1
+as = "{b_user}"
+"#
+        ),
+    )
+    .unwrap();
+    ok(mamori_env(
+        &["config", "check", "mamori.toml"],
+        b.path(),
+        &[("FEED_TOKEN", "x")],
+    ));
+    let _sa = serve_at(a.path(), pa, &[], &[]);
+    let _sb = serve_at(
+        b.path(),
+        pb,
+        &["--config", "mamori.toml"],
+        &[("FEED_TOKEN", &a_token)],
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let s = body_json(&http_get_auth(pb, "/api/v1/share/feeds", &b_token));
+        let runs = s[0]["runs"].as_i64().unwrap_or(0);
+        if runs >= 3 {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "feed did not run: {s}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status[0]["name"], "from-a");
+    assert!(status[0]["last_error"].is_null(), "{status}");
+    let pulled = status[0]["pulled"].as_i64().unwrap();
+    assert!(pulled > 0, "{status}");
+
+    let objects = body_json(&http_get_auth(
+        pb,
+        &format!("/taxii2/api/collections/{COMMUNITY}/objects/?limit=1000"),
+        &b_token,
+    ));
+    let list = objects["objects"].as_array().unwrap();
+    assert!(
+        list.iter().any(|o| o["pattern"]
+            .as_str()
+            .is_some_and(|p| p.contains("sched.feed.example"))),
+        "{objects}"
+    );
+    // Repeated runs store nothing twice: each (id, version) once, and `pulled` stayed put.
+    let mut seen = std::collections::HashSet::new();
+    for o in list {
+        assert!(
+            seen.insert((o["id"].to_string(), o["modified"].to_string())),
+            "duplicate {o}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    let later = body_json(&http_get_auth(pb, "/api/v1/share/feeds", &b_token));
+    assert!(later[0]["runs"].as_i64().unwrap() > status[0]["runs"].as_i64().unwrap());
+    assert_eq!(later[0]["pulled"].as_i64().unwrap(), pulled, "{later}");
+}

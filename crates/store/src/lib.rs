@@ -13,6 +13,7 @@ pub mod blocks;
 pub mod cases;
 mod error;
 pub mod events;
+pub mod feeds;
 pub mod fts;
 pub mod groups;
 pub mod ingest;

@@ -3,7 +3,9 @@
 pub mod admin;
 pub mod audit;
 pub mod config;
+pub mod federation;
 pub mod feed_source;
+pub mod feeds;
 pub mod hunt;
 pub mod loadgen;
 pub mod mail;

@@ -5,6 +5,7 @@
 mod audit;
 mod blocklists;
 mod cases;
+mod feeds;
 mod groups;
 mod indicators;
 mod mail;
@@ -87,6 +88,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(reports::router())
         .merge(report_extras::router())
+        .merge(feeds::router())
         .merge(indicators::router())
         .merge(misp::router())
         .merge(stix::router())
