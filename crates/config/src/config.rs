@@ -34,6 +34,8 @@ pub struct Config {
     pub cases: CasesConfig,
     /// Outgoing notifications (case e-mail).
     pub notify: NotifyConfig,
+    /// Threat-information sharing: scheduled TAXII feeds.
+    pub share: crate::feeds::ShareConfig,
 }
 
 /// Largest accepted `cases.evidence_max_bytes` (64 GiB).
@@ -196,6 +198,7 @@ impl Default for Config {
             log: LogConfig::default(),
             cases: CasesConfig::default(),
             notify: NotifyConfig::default(),
+            share: crate::feeds::ShareConfig::default(),
         }
     }
 }

@@ -78,6 +78,13 @@ impl Walker<'_> {
             {
                 self.error(Some(value.span()), &path, message);
             }
+        } else if table.is_none() && key_name == "share" {
+            let mut problems = Vec::new();
+            let share = crate::feeds::parse_share(value, self.secret_env, &mut problems);
+            for (span, key, message) in problems {
+                self.error(span, &key, message);
+            }
+            self.layer.set_share(share);
         } else if table.is_none() && TABLES.contains(&key_name) {
             match value.get_ref() {
                 DeValue::Table(entries) => self.table(Some(key_name), entries),

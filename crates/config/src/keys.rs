@@ -118,6 +118,7 @@ impl Key {
             .collect();
         if table.is_none() {
             names.extend(TABLES);
+            names.push("share");
         }
         names
     }

@@ -34,6 +34,7 @@ pub(crate) struct Layer {
     sla_contain: Option<SeverityMinutes>,
     smtp_url: Option<String>,
     notify_from: Option<String>,
+    share: Option<crate::feeds::ShareConfig>,
 }
 
 /// Who answers `env:NAME` secret references.
@@ -105,6 +106,11 @@ impl Layer {
         self.database_url = Some(url);
     }
 
+    /// Sets the `[share]` table (only the file has one).
+    pub(crate) fn set_share(&mut self, share: crate::feeds::ShareConfig) {
+        self.share = Some(share);
+    }
+
     /// Lays this layer's values over `config`.
     pub(crate) fn apply(self, config: &mut Config) {
         fn put<T>(slot: &mut T, value: Option<T>) {
@@ -147,6 +153,7 @@ impl Layer {
             config.notify.smtp_url = self.smtp_url;
         }
         put(&mut config.notify.from, self.notify_from);
+        put(&mut config.share, self.share);
     }
 }
 

@@ -40,6 +40,7 @@ mod config;
 mod env;
 mod error;
 mod example;
+mod feeds;
 mod file;
 mod keys;
 mod layer;
@@ -55,6 +56,7 @@ pub use config::{
 };
 pub use error::{ConfigError, ConfigErrors, ErrorSource};
 pub use example::EXAMPLE;
+pub use feeds::{FeedConfig, FeedCredential, FeedDirection, ShareConfig};
 pub use load::{
     DEFAULT_FILE, FILE_SIZE_LIMIT, LoadOptions, Overrides, check_file, load, process_env,
 };

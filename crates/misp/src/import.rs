@@ -24,6 +24,10 @@ pub enum MispError {
     },
     #[error("the MISP event has no info (title)")]
     NoTitle,
+    #[error("a MISP feed manifest is a JSON object of event uuids")]
+    NotManifest,
+    #[error("{0:?} is not a MISP event uuid")]
+    BadUuid(String),
 }
 
 /// Limits on untrusted input.

@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use mamori_detect::ioc::{IocSet, classify};
 use mamori_detect::{RuleError, Ruleset, RulesetBuilder};
 use mamori_model::{Marking, ValueKind};
-use mamori_store::reports::DetectionIndicator;
+use mamori_store::reports::{DetectionIndicator, DetectionMatch};
 
 /// The indicators in force: the compiled set and, per normalised value, where each came from.
 #[derive(Debug, Default)]
@@ -21,14 +21,19 @@ pub struct Indicators {
 }
 
 impl Indicators {
-    /// Builds the set from the store's detection indicators; returns it and how many values
-    /// could not be matched (file names, mutexes... which the IOC matcher does not cover).
+    /// Builds the set from the store's detection indicators; returns it and how many could
+    /// not be matched (file names, mutexes... which the IOC matcher does not cover, and STIX
+    /// patterns, which the hub's stream matcher does not evaluate yet).
     pub fn build(list: Vec<DetectionIndicator>) -> (Indicators, usize) {
         let mut marks: HashMap<String, Vec<(ValueKind, Marking)>> = HashMap::new();
         let mut skipped = 0;
         for d in list {
-            match classify(&d.value) {
-                Some((_, norm)) => marks.entry(norm).or_default().push((d.kind, d.marking)),
+            let DetectionMatch::Value { kind, value } = d.matches else {
+                skipped += 1;
+                continue;
+            };
+            match classify(&value) {
+                Some((_, norm)) => marks.entry(norm).or_default().push((kind, d.marking)),
                 None => skipped += 1,
             }
         }

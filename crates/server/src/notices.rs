@@ -86,7 +86,9 @@ pub async fn record_feed(
         });
     }
     for (source, items) in by_source {
-        let o = store.record_feed_run(source, now, &items, complete).await?;
+        let o = store
+            .record_feed_items(source, now, &items, complete)
+            .await?;
         run.outcome.new += o.new;
         run.outcome.seen_again += o.seen_again;
         run.outcome.reopened += o.reopened;

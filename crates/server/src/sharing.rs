@@ -194,7 +194,7 @@ fn require_writer(actor: &Actor) -> Result<(), ApiError> {
 }
 
 /// Whether the reader belongs to the author organisation or runs the hub.
-fn insider(actor: &Actor, owner: OrgId) -> bool {
+pub(crate) fn insider(actor: &Actor, owner: OrgId) -> bool {
     actor
         .principal
         .as_ref()
@@ -447,7 +447,7 @@ async fn indicator_view(
 
 /// Loads a report the actor may see; a report they may not see is "not found", so that its
 /// existence does not leak.
-async fn load_visible(
+pub(crate) async fn load_visible(
     state: &ShareCtx<'_>,
     actor: &Actor,
     id: ReportId,
@@ -489,7 +489,7 @@ pub async fn list_reports(
     Ok(page.map(|s| present(actor, s)))
 }
 
-async fn load_editable(
+pub(crate) async fn load_editable(
     state: &ShareCtx<'_>,
     actor: &Actor,
     id: ReportId,

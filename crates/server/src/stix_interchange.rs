@@ -167,7 +167,9 @@ pub async fn import_bundle(
     let mut used: BTreeSet<String> = BTreeSet::new();
     let mut reports = Vec::new();
     let mut inputs = Vec::new();
+    let mut stix_reports: Vec<String> = Vec::new();
     for r in bundle.of_type("report") {
+        stix_reports.push(r.id.as_str().to_owned());
         let refs = r.refs_prop("object_refs");
         let mut indicators = Vec::new();
         let mut observables = Vec::new();
@@ -251,6 +253,34 @@ pub async fn import_bundle(
     for input in &inputs {
         reports.push(sharing::create_report(cx, actor, input).await?.report.id);
     }
+    // STIX notes on an imported report become its notes (kept with their STIX id).
+    for n in bundle.of_type("note") {
+        let Some(content) = n.str_prop("content").or(n.str_prop("abstract")) else {
+            continue;
+        };
+        let targets: Vec<ReportId> = n
+            .refs_prop("object_refs")
+            .iter()
+            .filter_map(|r| stix_reports.iter().position(|s| s == r.as_str()))
+            .filter_map(|i| reports.get(i).copied())
+            .collect();
+        for rid in targets {
+            let body: String = content
+                .chars()
+                .take(crate::report_extras::MAX_NOTE_CHARS)
+                .collect();
+            cx.store
+                .add_note(
+                    rid,
+                    principal.org_id,
+                    Some(&principal.user_id.to_string()),
+                    &body,
+                    n.id.as_str(),
+                )
+                .await?;
+            crate::taxii::sync::sync_report(cx, rid).await?;
+        }
+    }
     // Keep every object verbatim in the organisation's collection (lossless).
     let marking = |o: &StixObject| mamori_model::Marking {
         tlp: tlp_of(o),
@@ -318,6 +348,8 @@ pub async fn export_report(
         &indicators,
         &observables,
     );
+    let notes = cx.store.report_notes(id).await?;
+    objects.extend(crate::taxii::export::note_objects(&report, &notes));
     objects.push(mamori_stix::tlp_marking_object(report.tlp));
     Ok(Bundle::new(objects))
 }

@@ -220,7 +220,7 @@ impl Store {
     /// currently reports, as a daily Shadowserver report or URLhaus `csv_online` does), open
     /// items of the same feed that it no longer lists are remediated, and so are notices none
     /// of whose items is still open.
-    pub async fn record_feed_run(
+    pub async fn record_feed_items(
         &self,
         source: &str,
         run_at: i64,

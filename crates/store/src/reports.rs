@@ -901,37 +901,60 @@ impl Store {
     }
 }
 
-/// A shared indicator value as the detection engine needs it: what to match and who may
-/// learn that it matched (the report's marking).
+/// What a shared indicator matches: a typed, normalised value, or a STIX pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DetectionMatch {
+    Value { kind: ValueKind, value: String },
+    Pattern(String),
+}
+
+/// A shared indicator as the detection engine needs it: what to match and who may learn that
+/// it matched (the marking of the report, or of the posted STIX object, it came from).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetectionIndicator {
-    pub kind: ValueKind,
-    pub value: String,
+    pub matches: DetectionMatch,
     pub marking: mamori_model::Marking,
 }
 
+#[derive(sqlx::FromRow)]
+struct DetectionRow {
+    id: String,
+    kind: Option<String>,
+    value: Option<String>,
+    pattern: Option<String>,
+    owner_org: String,
+    tlp_rank: i64,
+    sharing_group: Option<String>,
+}
+
 impl Store {
-    /// Every valid value indicator of every live report, with the report's marking. The
-    /// detection engine matches all of them and asks the policy, per hit, whether the
-    /// organisation whose event matched may see the indicator.
+    /// Every valid indicator of every live report, with the report's marking, and the latest
+    /// version of every indicator posted to a TAXII collection (over TAXII, by `share pull`
+    /// or with an imported bundle) that is neither revoked nor expired, with the marking of its
+    /// collection. The detection engine matches all of them and asks the policy, per hit,
+    /// whether the organisation whose event matched may see the indicator. The same indicator
+    /// under the same marking is listed once.
     pub async fn detection_indicators(
         &self,
         now: i64,
     ) -> Result<Vec<DetectionIndicator>, StoreError> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            id: String,
-            kind: String,
-            value: String,
-            owner_org: String,
-            tlp_rank: i64,
-            sharing_group: Option<String>,
-        }
-        let rows: Vec<Row> = on_pool!(self, |pool| sqlx::query_as(
-            "SELECT r.id, i.kind, i.value, r.owner_org, r.tlp_rank, r.sharing_group \
+        let rows: Vec<DetectionRow> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT r.id, i.kind, i.value, i.pattern, r.owner_org, r.tlp_rank, r.sharing_group \
              FROM indicators i JOIN reports r ON r.id = i.report_id \
-             WHERE NOT r.revoked AND i.kind IS NOT NULL AND i.value IS NOT NULL \
+             WHERE NOT r.revoked AND ((i.kind IS NOT NULL AND i.value IS NOT NULL) \
+             OR i.pattern IS NOT NULL) \
              AND (i.valid_until IS NULL OR i.valid_until > $1) ORDER BY r.id"
+        )
+        .bind(now)
+        .fetch_all(pool)
+        .await)?;
+        let posted: Vec<DetectionRow> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT o.id, p.kind, p.value, p.pattern, o.owner_org, o.tlp_rank, o.sharing_group \
+             FROM posted_indicators p JOIN stix_objects o ON o.seq = p.seq \
+             WHERE NOT p.revoked AND (p.valid_until IS NULL OR p.valid_until > $1) \
+             AND NOT EXISTS (SELECT 1 FROM stix_objects o2 WHERE o2.id = o.id \
+             AND o2.collection = o.collection AND o2.origin_report IS NULL \
+             AND o2.version_micros > o.version_micros) ORDER BY o.seq"
         )
         .bind(now)
         .fetch_all(pool)
@@ -949,30 +972,49 @@ impl Store {
                 .map_err(|e| StoreError::corrupt("report_recipients.org_id", e))?;
             by_report.entry(rid).or_default().push(org);
         }
-        rows.into_iter()
-            .map(|r| {
-                Ok(DetectionIndicator {
-                    kind: r
-                        .kind
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::with_capacity(rows.len() + posted.len());
+        let from_reports = rows.into_iter().map(|r| (true, r));
+        for (is_report, r) in from_reports.chain(posted.into_iter().map(|r| (false, r))) {
+            let matches = match (r.kind, r.value, r.pattern) {
+                (Some(k), Some(v), _) => DetectionMatch::Value {
+                    kind: k
                         .parse()
                         .map_err(|e| StoreError::corrupt("indicators.kind", e))?,
-                    marking: mamori_model::Marking {
-                        tlp: tlp(r.tlp_rank)?,
-                        owner_org: r
-                            .owner_org
-                            .parse()
-                            .map_err(|e| StoreError::corrupt("reports.owner_org", e))?,
-                        sharing_group: r
-                            .sharing_group
-                            .map(|g| g.parse())
-                            .transpose()
-                            .map_err(|e| StoreError::corrupt("reports.sharing_group", e))?,
-                        recipients: by_report.get(&r.id).cloned().unwrap_or_default(),
-                    },
-                    value: r.value,
-                })
-            })
-            .collect()
+                    value: v,
+                },
+                (_, _, Some(p)) => DetectionMatch::Pattern(p),
+                _ => continue,
+            };
+            let marking = mamori_model::Marking {
+                tlp: tlp(r.tlp_rank)?,
+                owner_org: r
+                    .owner_org
+                    .parse()
+                    .map_err(|e| StoreError::corrupt("owner_org", e))?,
+                sharing_group: r
+                    .sharing_group
+                    .map(|g| g.parse())
+                    .transpose()
+                    .map_err(|e| StoreError::corrupt("sharing_group", e))?,
+                recipients: if is_report {
+                    by_report.get(&r.id).cloned().unwrap_or_default()
+                } else {
+                    vec![]
+                },
+            };
+            let key = (
+                matches.clone(),
+                marking.tlp,
+                marking.owner_org,
+                marking.sharing_group,
+                marking.recipients.clone(),
+            );
+            if seen.insert(key) {
+                out.push(DetectionIndicator { matches, marking });
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -981,12 +1023,13 @@ impl Store {
     /// reports, indicators, recipients): it changes whenever any of them does, so hub
     /// workers can cheaply tell when to reload.
     pub async fn sharing_version(&self) -> Result<String, StoreError> {
-        let row: (i64, i64, i64, i64, i64, i64, i64) = on_pool!(self, |pool| {
+        let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64) = on_pool!(self, |pool| {
             sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM orgs), (SELECT COALESCE(MAX(updated_at), 0) FROM orgs), \
              (SELECT COUNT(*) FROM group_members), (SELECT COUNT(*) FROM reports), \
              (SELECT COALESCE(MAX(modified_at), 0) FROM reports), (SELECT COUNT(*) FROM indicators), \
-             (SELECT COUNT(*) FROM report_recipients)"
+             (SELECT COUNT(*) FROM report_recipients), (SELECT COUNT(*) FROM posted_indicators), \
+             (SELECT COALESCE(MAX(seq), 0) FROM posted_indicators)"
         )
         .fetch_one(pool)
         .await

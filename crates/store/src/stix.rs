@@ -20,6 +20,19 @@ pub struct NewStixRow {
     pub tlp: Tlp,
     pub owner_org: OrgId,
     pub sharing_group: Option<GroupId>,
+    /// For an `indicator`: what the detection engine matches (posted rows only).
+    pub indicator: Option<PostedIndicator>,
+}
+
+/// The matchable part of a posted STIX indicator: a typed value when its pattern is one
+/// `path = value` test of a kind Mamori knows, else the pattern itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedIndicator {
+    pub kind: Option<mamori_model::ValueKind>,
+    pub value: Option<String>,
+    pub pattern: Option<String>,
+    pub valid_until: Option<i64>,
+    pub revoked: bool,
 }
 
 /// A stored object.
@@ -84,6 +97,13 @@ fn alias(cols: &MarkingColumns<'static>, a: &'static str) -> MarkingColumns<'sta
             tlp_rank: "o2.tlp_rank",
             owner_org: "o2.owner_org",
             sharing_group: "o2.sharing_group",
+            recipients_table: cols.recipients_table,
+        },
+        "o3" => MarkingColumns {
+            id: "o3.origin_report",
+            tlp_rank: "o3.tlp_rank",
+            owner_org: "o3.owner_org",
+            sharing_group: "o3.sharing_group",
             recipients_table: cols.recipients_table,
         },
         _ => *cols,
@@ -189,7 +209,7 @@ impl Store {
                     if exists.is_some() {
                         continue;
                     }
-                    sqlx::query(INSERT)
+                    let (seq,): (i64,) = sqlx::query_as(INSERT_RETURNING)
                         .bind(&r.id)
                         .bind(&r.version)
                         .bind(r.version_micros)
@@ -202,8 +222,22 @@ impl Store {
                         .bind(r.tlp.rank())
                         .bind(r.owner_org.to_string())
                         .bind(r.sharing_group.map(|g| g.to_string()))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if let Some(i) = &r.indicator {
+                        sqlx::query(
+                            "INSERT INTO posted_indicators (seq, kind, value, pattern, \
+                             valid_until, revoked) VALUES ($1,$2,$3,$4,$5,$6)",
+                        )
+                        .bind(seq)
+                        .bind(i.kind.map(|k| k.as_str()))
+                        .bind(&i.value)
+                        .bind(&i.pattern)
+                        .bind(i.valid_until)
+                        .bind(i.revoked)
                         .execute(&mut *tx)
                         .await?;
+                    }
                     added += 1;
                 }
                 tx.commit().await?;
@@ -254,6 +288,20 @@ impl Store {
                 )
             }
         };
+        // One row per (id, version): the same object can be stored more than once (posted to
+        // several collections, which a wide scope such as "all" spans). The first copy this
+        // reader may see in this scope stands for it, independent of `added_after`, so its
+        // `seq` (pagination) and date added are stable.
+        let first_copy = {
+            let vis3 = predicate(filter, &alias(&COLS, "o3"), 2);
+            let mut scratch = Vec::new();
+            let scope_o3 = scope_sql(scope, "o3", 2 + vis.binds.len(), &mut scratch);
+            format!(
+                "NOT EXISTS (SELECT 1 FROM stix_objects o3 WHERE o3.id = o.id AND \
+                 o3.version = o.version AND o3.seq < o.seq AND {} AND {scope_o3})",
+                vis3.sql
+            )
+        };
         let added = match query.added_after {
             Some(t) => {
                 binds.push(t.to_string());
@@ -265,7 +313,7 @@ impl Store {
         let sql = format!(
             "SELECT o.seq, o.id, o.version, o.version_micros, o.object_type, o.spec_version, \
              o.date_added, o.json FROM stix_objects o WHERE o.seq > CAST($1 AS BIGINT) AND {} AND \
-             {scope_o} AND {ids} AND {types} AND {specs} AND {versions} AND {added} \
+             {scope_o} AND {ids} AND {types} AND {specs} AND {versions} AND {first_copy} AND {added} \
              ORDER BY o.seq LIMIT {}",
             vis.sql,
             i64::from(limit.clamp(1, 10_000)) + 1
@@ -343,3 +391,7 @@ impl Store {
 const INSERT: &str = "INSERT INTO stix_objects (id, version, version_micros, object_type, \
     spec_version, date_added, json, origin_report, collection, tlp_rank, owner_org, sharing_group) \
     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)";
+
+const INSERT_RETURNING: &str = "INSERT INTO stix_objects (id, version, version_micros, \
+    object_type, spec_version, date_added, json, origin_report, collection, tlp_rank, owner_org, \
+    sharing_group) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING seq";

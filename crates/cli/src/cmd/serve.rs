@@ -123,7 +123,10 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
             println!("  bus: {url} ({workers} workers in this process)");
             monitoring.bus = Some(bus);
         }
+        let feeds_config = config.clone();
         mamori_server::serve(config, args.demo, monitoring, workers, |s| {
+            // Migrations are applied by now: scheduled feeds may start.
+            super::feeds::spawn(&feeds_config);
             println!("Mamori is serving on http://{}/", s.addr);
             println!("  database: {}", s.database);
             if !s.migrations_applied.is_empty() {

@@ -27,6 +27,24 @@ pub enum ShareCommand {
         group: Option<String>,
         files: Vec<PathBuf>,
     },
+    /// Import a MISP feed (manifest.json + one file per event) from a directory or an http(s)
+    /// URL. Events already imported at the same timestamp are skipped, so re-running imports
+    /// nothing twice; an edited event (new timestamp) is imported again.
+    ImportMispFeed {
+        #[arg(long = "as", value_name = "USERNAME")]
+        user: String,
+        /// TLP for events without a `tlp:` tag.
+        #[arg(long, default_value = "AMBER")]
+        tlp: Tlp,
+        /// Release the reports to this sharing group (id or name).
+        #[arg(long)]
+        group: Option<String>,
+        /// Environment variable holding a bearer token for an HTTP feed.
+        #[arg(long, value_name = "VAR")]
+        token_env: Option<String>,
+        /// The feed: a directory, or an http:// or https:// URL of the feed's directory.
+        source: String,
+    },
     /// Pull a remote TAXII 2.1 collection into a local collection (new objects only; objects
     /// already here, posted or derived from a report, are skipped, so federation never loops).
     Pull {
@@ -133,7 +151,7 @@ impl RemoteArgs {
     }
 }
 
-async fn local_collection(
+pub async fn local_collection(
     store: &mamori_store::Store,
     principal: &mamori_model::Principal,
     name: &str,
@@ -150,6 +168,26 @@ async fn local_collection(
         .with_context(|| format!("no local collection {name:?} for this user"))
 }
 
+/// An actor for a local user, recorded in the audit log as `{prefix}:{username}`.
+pub async fn actor_for_user(
+    store: &mamori_store::Store,
+    username: &str,
+    prefix: &str,
+) -> anyhow::Result<Actor> {
+    let user = store
+        .find_user(username)
+        .await
+        .with_context(|| format!("no user {username:?}"))?;
+    let scopes = mamori_access::role_scopes(user.role).to_vec();
+    let principal = mamori_server::auth::principal_for(store, &user, &scopes).await?;
+    Ok(Actor {
+        principal: Some(principal),
+        name: format!("{prefix}:{username}"),
+        source: "local".into(),
+        request_id: String::new(),
+    })
+}
+
 pub async fn run(global: &GlobalArgs, cmd: ShareCommand) -> anyhow::Result<ExitCode> {
     let (config, store) = global.open_store().await?;
     let lists = WarningLists::load(&config.data_dir.join("warninglists"))
@@ -160,20 +198,7 @@ pub async fn run(global: &GlobalArgs, cmd: ShareCommand) -> anyhow::Result<ExitC
     };
     let actor_for = |username: String| {
         let store = store.clone();
-        async move {
-            let user = store
-                .find_user(&username)
-                .await
-                .with_context(|| format!("no user {username:?}"))?;
-            let scopes = mamori_access::role_scopes(user.role).to_vec();
-            let principal = mamori_server::auth::principal_for(&store, &user, &scopes).await?;
-            anyhow::Ok(Actor {
-                principal: Some(principal),
-                name: format!("cli:{username}"),
-                source: "local".into(),
-                request_id: String::new(),
-            })
-        }
+        async move { actor_for_user(&store, &username, "cli").await }
     };
     let code = match cmd {
         ShareCommand::ImportMisp {
@@ -235,6 +260,53 @@ pub async fn run(global: &GlobalArgs, cmd: ShareCommand) -> anyhow::Result<ExitC
                 ExitCode::SUCCESS
             }
         }
+        ShareCommand::ImportMispFeed {
+            user,
+            tlp,
+            group,
+            token_env,
+            source,
+        } => {
+            let actor = actor_for(user).await?;
+            let group = match group {
+                Some(g) => Some(store.find_group(&g).await?.id),
+                None => None,
+            };
+            let token = match token_env {
+                Some(v) => Some(
+                    std::env::var(&v)
+                        .with_context(|| format!("environment variable {v} is not set"))?,
+                ),
+                None => None,
+            };
+            let feed = super::feed_source::Feed::open(&source, token)?;
+            let out = mamori_server::misp_feed_import::import_feed(
+                &cx,
+                &actor,
+                &feed,
+                &source,
+                Some(tlp),
+                group,
+            )
+            .await?;
+            for (uuid, report) in &out.imported {
+                println!("{uuid}: report {report}");
+            }
+            for (name, why) in &out.failed {
+                eprintln!("{name}: {why}");
+            }
+            println!(
+                "{} imported, {} already imported, {} failed",
+                out.imported.len(),
+                out.unchanged,
+                out.failed.len()
+            );
+            if out.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
         ShareCommand::Pull {
             remote,
             user,
@@ -242,30 +314,23 @@ pub async fn run(global: &GlobalArgs, cmd: ShareCommand) -> anyhow::Result<ExitC
             added_after,
         } => {
             let actor = actor_for(user).await?;
-            let Some(principal) = actor.principal.clone() else {
-                bail!("no principal")
-            };
+            let principal = super::federation::principal_of(&actor)?;
             let collection = local_collection(&store, &principal, &into).await?;
-            let objects = remote
-                .remote()?
-                .objects(&remote.collection, added_after.as_deref())
-                .await?;
-            let body = serde_json::json!({"objects": objects}).to_string();
-            if objects.is_empty() {
+            let (fetched, added) = super::federation::pull_once(
+                &store,
+                &principal,
+                &actor,
+                &collection,
+                &remote.remote()?,
+                &remote.collection,
+                added_after.as_deref(),
+            )
+            .await?;
+            if fetched == 0 {
                 println!("nothing to pull");
             } else {
-                let (_, added) = mamori_server::taxii::handlers::ingest(
-                    &store,
-                    &principal,
-                    &actor,
-                    &collection,
-                    body.as_bytes(),
-                )
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.describe()))?;
                 println!(
-                    "pulled {} objects into {}: {added} new (objects already here are not duplicated)",
-                    objects.len(),
+                    "pulled {fetched} objects into {}: {added} new (objects already here are not duplicated)",
                     collection.title,
                 );
             }
@@ -273,43 +338,18 @@ pub async fn run(global: &GlobalArgs, cmd: ShareCommand) -> anyhow::Result<ExitC
         }
         ShareCommand::Push { remote, user, from } => {
             let actor = actor_for(user).await?;
-            let Some(principal) = actor.principal.clone() else {
-                bail!("no principal")
-            };
+            let principal = super::federation::principal_of(&actor)?;
             let collection = local_collection(&store, &principal, &from).await?;
-            let filter = mamori_access::VisibilityFilter::for_principal(&principal);
-            let mut objects = Vec::new();
-            let mut after = 0;
-            loop {
-                let (rows, more) = store
-                    .list_stix_objects(&filter, collection.scope, &Default::default(), after, 1000)
-                    .await?;
-                after = rows.last().map_or(after, |r| r.seq);
-                for r in rows {
-                    let v: serde_json::Value = serde_json::from_str(&r.json)?;
-                    // TLP 2.0: AMBER+STRICT and RED never leave the hub.
-                    let tlp = v
-                        .get("object_marking_refs")
-                        .and_then(|m| m.as_array())
-                        .and_then(|m| {
-                            let ids: Vec<&str> = m.iter().filter_map(|x| x.as_str()).collect();
-                            mamori_stix::tlp::tlp_of_refs(&ids)
-                        });
-                    if tlp.is_none_or(mamori_server::interchange::exportable) {
-                        objects.push(v);
-                    }
-                }
-                if !more {
-                    break;
-                }
-            }
-            let stored = remote
-                .remote()?
-                .post(&remote.collection, &objects, 500)
-                .await?;
+            let (sent, stored) = super::federation::push_once(
+                &store,
+                &principal,
+                &collection,
+                &remote.remote()?,
+                &remote.collection,
+            )
+            .await?;
             println!(
-                "pushed {} objects from {}; the remote accepted {stored}",
-                objects.len(),
+                "pushed {sent} objects from {}; the remote accepted {stored}",
                 collection.title
             );
             ExitCode::SUCCESS

@@ -7,6 +7,7 @@ mod blocklists;
 mod case_evidence;
 mod case_requests;
 mod cases;
+mod feeds;
 mod groups;
 mod indicators;
 mod mail;
@@ -16,6 +17,7 @@ mod monitor;
 pub(crate) mod notices;
 mod orgs;
 mod playbooks;
+mod report_extras;
 mod reports;
 mod stix;
 mod tokens;
@@ -89,6 +91,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(groups::router())
         .merge(audit::router())
         .merge(reports::router())
+        .merge(report_extras::router())
+        .merge(feeds::router())
         .merge(indicators::router())
         .merge(misp::router())
         .merge(stix::router())

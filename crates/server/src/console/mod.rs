@@ -61,6 +61,7 @@ pub fn router() -> Router<AppState> {
         .route("/reports/{id}", get(sharing::report_page))
         .route("/reports/{id}/revoke", post(sharing::revoke_report))
         .route("/reports/{id}/edit", post(sharing::edit_report))
+        .route("/reports/{id}/notes", post(sharing::add_note))
         .route("/search", get(sharing::search_page))
         .route(
             "/mail",

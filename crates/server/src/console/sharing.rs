@@ -262,6 +262,13 @@ struct ReportPage {
     author: String,
     indicators: Vec<IndicatorRow>,
     modified: String,
+    notes: Vec<NoteRow>,
+    attachments: Vec<mamori_store::notes::Attachment>,
+}
+
+struct NoteRow {
+    body: String,
+    at: String,
 }
 
 impl ReportPage {
@@ -330,8 +337,49 @@ pub async fn report_page(
         author,
         indicators,
         modified: fmt_time(v.report.modified_at),
+        notes: crate::report_extras::list_notes(&state.share(), &actor, id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| NoteRow {
+                body: n.body,
+                at: fmt_time(n.created_at),
+            })
+            .collect(),
+        attachments: crate::report_extras::list_attachments(&state.share(), &actor, id)
+            .await
+            .unwrap_or_default(),
         v,
     })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// Adds a note from the report page.
+pub async fn add_note(
+    State(state): State<AppState>,
+    c: Console,
+    Path(id): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> Response {
+    let auth = match c.require_post(&form.csrf) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(rid) = id.parse::<ReportId>() else {
+        return ApiError::NotFound("report".into()).into_response();
+    };
+    let result =
+        crate::report_extras::add_note(&state.share(), &Actor::from_auth(auth), rid, &form.body)
+            .await
+            .map(|_| "report.note_added");
+    back(&format!("/reports/{rid}"), result)
 }
 
 #[derive(Debug, Deserialize)]

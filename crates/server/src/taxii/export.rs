@@ -258,3 +258,31 @@ pub fn report_objects(
 pub fn report_stix_id(report: mamori_model::ReportId) -> Option<StixId> {
     id("report", &report.to_string())
 }
+
+/// A report's notes as STIX `note` objects referring to the report, under its marking. Notes
+/// name no author (a note on an anonymous report must not reveal its organisation).
+pub fn note_objects(report: &Report, notes: &[mamori_store::notes::Note]) -> Vec<StixObject> {
+    let Some(rid) = report_stix_id(report.id) else {
+        return Vec::new();
+    };
+    let marking = mamori_stix::tlp::tlp_marking_id(report.tlp);
+    notes
+        .iter()
+        .filter_map(|n| {
+            let nid = StixId::parse(&n.stix_id).ok()?;
+            let at = Timestamp::from_unix_millis(n.created_at);
+            let mut o = StixObject::new(nid)
+                .with("content", json!(n.body))
+                .with("object_refs", json!([rid.as_str()]));
+            o.created = Some(at.clone());
+            o.modified = Some(at);
+            o.object_marking_refs = Some(vec![marking.clone()]);
+            Some(o)
+        })
+        .collect()
+}
+
+/// The STIX id a new note gets (derived from its Mamori id).
+pub fn note_stix_id(note_id: &str) -> Option<StixId> {
+    id("note", note_id)
+}

@@ -7,6 +7,7 @@
 
 pub mod export;
 pub mod handlers;
+pub mod indicators;
 pub mod sync;
 
 use axum::Router;

@@ -29,6 +29,7 @@ pub fn row(o: &StixObject, marking: &mamori_model::Marking, fallback_version: &s
         tlp: marking.tlp,
         owner_org: marking.owner_org,
         sharing_group: marking.sharing_group,
+        indicator: super::indicators::posted_indicator(o),
     }
 }
 
@@ -43,7 +44,10 @@ pub async fn sync_report(cx: &ShareCtx<'_>, id: ReportId) -> Result<(), ApiError
     };
     let indicators = cx.store.report_indicators(id).await?;
     let observables = cx.store.report_observables(id).await?;
-    let objects = super::export::report_objects(&stored.report, author, &indicators, &observables);
+    let mut objects =
+        super::export::report_objects(&stored.report, author, &indicators, &observables);
+    let notes = cx.store.report_notes(id).await?;
+    objects.extend(super::export::note_objects(&stored.report, &notes));
     let marking = stored.report.marking(stored.owner_org);
     let fallback = mamori_stix::timestamp::Timestamp::from_unix_millis(stored.report.modified_at);
     let rows: Vec<NewStixRow> = objects
