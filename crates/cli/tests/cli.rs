@@ -1103,7 +1103,7 @@ fn notify_send_delivers_notices_in_each_contacts_language() {
 \"9\",\"2026-11-26 10:00:00\",\"http://203.0.113.201/new\",\"online\",\"\",\"malware_download\",\"\",\"x\",\"y\"\n",
     )
     .unwrap();
-    let o = run(&["notify", "run", "csv2.txt"]);
+    let o = run(&["notify", "run", "csv2.txt", "--hub-name", "守りハブ"]);
     assert!(
         text(&o).contains("1 notices issued (0 escalated): 0 sent, 0 failed, 1 queued"),
         "{}",
