@@ -320,8 +320,7 @@ async fn cases_in_the_console() {
     );
     let page = send(&h.app, get(format!("/cases/{id}"))).await;
     assert!(
-        page.body.contains("Backups verified")
-            && page.body.contains("id=\"case-status\">containment"),
+        page.body.contains("Backups verified") && page.body.contains("id=\"case-status\">封じ込め"),
         "{}",
         page.body
     );

@@ -300,9 +300,9 @@ async fn walk(h: Hub) {
     assert_eq!(r.json()["sla"]["contain_overdue"], false);
 
     // 7. The after-action report.
-    for (lang, title) in [
-        ("ja", "インシデント事後報告書"),
-        ("en", "After-action report"),
+    for (lang, title, role) in [
+        ("ja", "インシデント事後報告書", "支援チーム"),
+        ("en", "After-action report", "Rescue team"),
     ] {
         let r = send(
             app,
@@ -323,7 +323,7 @@ async fn walk(h: Hub) {
             "c2.evil-update.example",
             "PowerShell の実行制限と EDR の全端末導入",
             "端末再構築・C2遮断",
-            "rescue-team",
+            role,
         ] {
             assert!(r.body.contains(want), "{lang} report lacks {want}");
         }

@@ -462,6 +462,25 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Case opened from the alert",
     ),
     ("alert.status.new", "未対応", "New"),
+    ("case.sev.critical", "緊急", "Critical"),
+    ("case.sev.high", "高", "High"),
+    ("case.sev.medium", "中", "Medium"),
+    ("case.sev.low", "低", "Low"),
+    ("case.st.new", "新規", "New"),
+    ("case.st.triage", "トリアージ", "Triage"),
+    ("case.st.containment", "封じ込め", "Containment"),
+    ("case.st.eradication", "根絶", "Eradication"),
+    ("case.st.recovery", "復旧", "Recovery"),
+    ("case.st.closed", "完了", "Closed"),
+    ("task.st.open", "未着手", "Open"),
+    ("task.st.in-progress", "対応中", "In progress"),
+    ("task.st.done", "完了", "Done"),
+    ("task.st.skipped", "省略", "Skipped"),
+    ("case.role.victim", "被害組織", "Victim"),
+    ("case.role.coordinator", "調整機関", "Coordinator"),
+    ("case.role.rescue-team", "支援チーム", "Rescue team"),
+    ("case.role.external-csirt", "外部CSIRT", "External CSIRT"),
+    ("case.role.expert", "専門家", "Expert"),
     ("alert.status.acknowledged", "確認済み", "Acknowledged"),
     ("alert.status.false_positive", "誤検知", "False positive"),
     ("alert.status.escalated", "昇格済み", "Escalated"),
@@ -614,6 +633,18 @@ impl Tr {
                 Lang::En => en,
             },
             None => key,
+        }
+    }
+
+    /// A stored value (a status, a severity, a role) in the reader's language: the message
+    /// `{prefix}.{value}`, or the value itself when there is none.
+    pub fn value(&self, prefix: &str, value: &str) -> String {
+        match table().get(format!("{prefix}.{value}").as_str()) {
+            Some((ja, en)) => match self.lang {
+                Lang::Ja => (*ja).to_owned(),
+                Lang::En => (*en).to_owned(),
+            },
+            None => value.to_owned(),
         }
     }
 
