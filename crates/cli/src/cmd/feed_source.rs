@@ -50,7 +50,7 @@ impl Feed {
 }
 
 /// Reads a response body, refusing more than `max` bytes.
-async fn bounded(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+pub(crate) async fn bounded(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
     if resp.content_length().is_some_and(|n| n > max as u64) {
         return Err(format!("larger than {max} bytes"));
     }

@@ -244,20 +244,7 @@ fn csv_rows(m: &FeedMapping, bytes: &[u8]) -> Result<Rows, FeedError> {
         .flexible(true)
         .comment(Some(b'#'))
         .from_reader(bytes);
-    let header: Vec<String> = rdr
-        .headers()
-        .map_err(|e| FeedError::Csv {
-            feed: feed.clone(),
-            line: 1,
-            message: e.to_string(),
-        })?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    if header.iter().all(String::is_empty) {
-        return Err(FeedError::NoHeader { feed });
-    }
-    super::require_columns(&feed, &header, &m.columns())?;
+    let header = super::csv_header(&feed, &mut rdr, &m.columns())?;
     let mut out = Vec::new();
     for rec in rdr.records() {
         out.push(match rec {

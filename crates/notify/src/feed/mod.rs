@@ -68,6 +68,32 @@ pub struct FeedReport {
     pub lines: usize,
 }
 
+/// The trimmed header row of a CSV feed whose first row names its columns; refused when it is
+/// missing or lacks a `required` column.
+pub(crate) fn csv_header<R: std::io::Read>(
+    feed: &str,
+    rdr: &mut csv::Reader<R>,
+    required: &[&str],
+) -> Result<Vec<String>, FeedError> {
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| FeedError::Csv {
+            feed: feed.to_owned(),
+            line: 1,
+            message: e.to_string(),
+        })?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    if header.iter().all(String::is_empty) {
+        return Err(FeedError::NoHeader {
+            feed: feed.to_owned(),
+        });
+    }
+    require_columns(feed, &header, required)?;
+    Ok(header)
+}
+
 /// Refuses a feed whose header lacks a required column.
 pub(crate) fn require_columns(
     feed: &str,

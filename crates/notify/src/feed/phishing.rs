@@ -52,20 +52,7 @@ fn phishtank_item(report: &mut FeedReport, line: usize, fields: BTreeMap<String,
 fn phishtank_csv(bytes: &[u8]) -> Result<FeedReport, FeedError> {
     let feed = "phishtank".to_owned();
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let header: Vec<String> = rdr
-        .headers()
-        .map_err(|e| FeedError::Csv {
-            feed: feed.clone(),
-            line: 1,
-            message: e.to_string(),
-        })?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    if header.iter().all(String::is_empty) {
-        return Err(FeedError::NoHeader { feed });
-    }
-    super::require_columns(&feed, &header, PHISHTANK_REQUIRED)?;
+    let header = super::csv_header(&feed, &mut rdr, PHISHTANK_REQUIRED)?;
     let mut report = FeedReport::default();
     for rec in rdr.records() {
         report.lines += 1;

@@ -55,19 +55,6 @@ fn parse_every(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
-/// Reads at most `MAX_FEED_BYTES` of a response.
-async fn body_limited(mut resp: reqwest::Response) -> anyhow::Result<Vec<u8>> {
-    let limit = mamori_notify::feed::MAX_FEED_BYTES;
-    let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await? {
-        if out.len() + chunk.len() > limit {
-            bail!("the feed is larger than {limit} bytes");
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
 enum Fetched {
     NotModified,
     Body(Vec<u8>),
@@ -100,7 +87,9 @@ async fn fetch(
         header(reqwest::header::ETAG),
         header(reqwest::header::LAST_MODIFIED),
     );
-    let body = body_limited(resp).await?;
+    let body = crate::cmd::feed_source::bounded(resp, mamori_notify::feed::MAX_FEED_BYTES)
+        .await
+        .map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
     state.etag = etag;
     state.last_modified = modified;
     Ok(Fetched::Body(body))
