@@ -2,6 +2,7 @@
 //! (with its CSV), `POST /api/v1/notices/{id}/status`, `GET /api/v1/feed-items/review`; and
 //! `GET /api/v1/feed-sources` (collector state); and the public acknowledgement link `GET /notices/ack/{token}` that recipients open.
 
+use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
@@ -158,21 +159,23 @@ async fn acknowledge(
         ..Actor::system()
     };
     match notices::acknowledge(&state.store, &actor, &token, mamori_store::now_millis()).await? {
-        Some(n) => Ok(Html(format!(
-            "<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\"><title>受領確認 / Acknowledged</title>\
-             <h1>受領確認ありがとうございました / Thank you for acknowledging</h1>\
-             <p>通知 / Notice <code>{}</code>: {}</p></html>",
-            html_escape(&n.id),
-            html_escape(&n.status)
-        ))),
+        Some(n) => AckPage {
+            id: n.id,
+            status: n.status,
+        }
+        .render()
+        .map(Html)
+        .map_err(|e| ApiError::Internal(e.to_string())),
         None => Err(ApiError::NotFound("notice".into())),
     }
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// The page a recipient sees after opening the acknowledgement link.
+#[derive(askama::Template)]
+#[template(path = "notice_ack.html")]
+struct AckPage {
+    id: String,
+    status: String,
 }
 
 /// Routes reached without logging in.
