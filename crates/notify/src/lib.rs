@@ -7,6 +7,7 @@
 
 pub mod asn;
 pub mod blocklist;
+pub mod evidence;
 pub mod feed;
 pub mod notice;
 pub mod observation;

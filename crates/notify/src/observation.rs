@@ -1,10 +1,11 @@
 //! One normalised item from a feed.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use mamori_model::ValueKind;
 use serde::{Deserialize, Serialize};
+
+use crate::evidence::Evidence;
 
 /// Something a feed saw: a value (an address, a domain or a URL) with its context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,8 +23,8 @@ pub struct Observation {
     pub port: Option<u16>,
     pub asn: Option<u32>,
     pub hostname: Option<String>,
-    /// Every column of the original line, for the notice's CSV.
-    pub evidence: BTreeMap<String, String>,
+    /// Every column of the original line, in the feed's order.
+    pub evidence: Evidence,
     /// Line in the feed file (1-based).
     pub line: usize,
 }

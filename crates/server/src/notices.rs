@@ -136,7 +136,7 @@ pub async fn issue_notices(
         let Some(owner) = item.owner_org else {
             continue;
         };
-        let obs: Observation = serde_json::from_value(item.observation.clone())
+        let obs: Observation = serde_json::from_value(item.observation)
             .map_err(|e| ApiError::Internal(format!("stored observation {}: {e}", item.id)))?;
         by_owner
             .entry(owner)

@@ -142,7 +142,13 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
+                .busy_timeout(Duration::from_secs(5))
+                // SQLite's defaults (a 2 MiB page cache, statement journals in files) send a
+                // 100,000-item feed run through the kernel page by page; a bigger cache, reads
+                // through mmap and journals in memory halve it (docs/benchmarks.md).
+                .pragma("cache_size", "-32768")
+                .pragma("mmap_size", "268435456")
+                .pragma("temp_store", "memory");
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections)
                 .acquire_timeout(opts.connect_timeout)

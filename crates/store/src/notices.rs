@@ -4,6 +4,8 @@
 //! acknowledgement token kept only as a hash. An item is *remediated* when a later full run of
 //! its feed no longer lists it; a notice is remediated when all its items are.
 
+use std::collections::HashMap;
+
 use mamori_model::OrgId;
 use serde::Serialize;
 
@@ -21,6 +23,20 @@ pub const NOTICE_STATUSES: &[&str] = &[
 
 /// The prefix of acknowledgement tokens.
 pub const ACK_TOKEN_PREFIX: &str = "mma_";
+
+/// Items per multi-row statement (11 values each, well under SQLite's and PostgreSQL's
+/// limits on bound parameters).
+const ITEMS_PER_STATEMENT: usize = 500;
+
+/// What makes a feed item the same item in a later run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ItemKey<'a>(&'a str, &'a str, &'a str, &'a str);
+
+impl<'a> ItemKey<'a> {
+    fn of(it: &'a FeedItemInput) -> Self {
+        ItemKey(&it.source, &it.kind, &it.value, &it.category)
+    }
+}
 
 /// One item of a feed run, owner already found.
 #[derive(Debug, Clone)]
@@ -227,64 +243,75 @@ impl Store {
         items: &[FeedItemInput],
         complete: bool,
     ) -> Result<FeedRunOutcome, StoreError> {
+        // The same item twice in one run counts once; the last copy wins.
+        let mut last: HashMap<ItemKey<'_>, usize> = HashMap::with_capacity(items.len());
+        for (i, it) in items.iter().enumerate() {
+            last.insert(ItemKey::of(it), i);
+        }
+        let unique: Vec<&FeedItemInput> = items
+            .iter()
+            .enumerate()
+            .filter(|(i, it)| last.get(&ItemKey::of(it)) == Some(i))
+            .map(|(_, it)| it)
+            .collect();
         let mut out = FeedRunOutcome::default();
         on_pool!(self, |pool| {
             async {
                 let mut tx = pool.begin().await?;
-                for it in items {
-                    let prev: Option<(String,)> = sqlx::query_as(
-                        "SELECT status FROM feed_items WHERE source = $1 AND kind = $2 AND value = $3 AND category = $4",
-                    )
-                    .bind(&it.source)
-                    .bind(&it.kind)
-                    .bind(&it.value)
-                    .bind(&it.category)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    match prev {
-                        None => {
-                            sqlx::query(
-                                "INSERT INTO feed_items (id, source, kind, value, category, owner_org, owner_reason, \
-                                 observation, first_seen, last_seen, status) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9,'open')",
-                            )
-                            .bind(uuid::Uuid::now_v7().to_string())
-                            .bind(&it.source)
-                            .bind(&it.kind)
-                            .bind(&it.value)
-                            .bind(&it.category)
-                            .bind(it.owner_org.map(|o| o.to_string()))
-                            .bind(&it.owner_reason)
-                            .bind(&it.observation)
-                            .bind(run_at)
-                            .execute(&mut *tx)
-                            .await?;
-                            out.new += 1;
-                        }
-                        Some((status,)) => {
-                            if status == "remediated" {
-                                out.reopened += 1;
-                            } else {
-                                out.seen_again += 1;
-                            }
-                            // Reopened items are notified afresh.
-                            sqlx::query(
-                                "UPDATE feed_items SET last_seen = $5, observation = $6, owner_org = $7, owner_reason = $8, \
-                                 status = 'open', remediated_at = NULL, \
-                                 notified_at = CASE WHEN status = 'remediated' THEN NULL ELSE notified_at END \
-                                 WHERE source = $1 AND kind = $2 AND value = $3 AND category = $4",
-                            )
-                            .bind(&it.source)
-                            .bind(&it.kind)
-                            .bind(&it.value)
-                            .bind(&it.category)
-                            .bind(run_at)
-                            .bind(&it.observation)
-                            .bind(it.owner_org.map(|o| o.to_string()))
-                            .bind(&it.owner_reason)
-                            .execute(&mut *tx)
-                            .await?;
+                for chunk in unique.chunks(ITEMS_PER_STATEMENT) {
+                    // What the store already holds of these items decides new / seen again
+                    // / reopened; then one upsert writes them all.
+                    let mut q = sqlx::QueryBuilder::new(
+                        "SELECT source, kind, value, category, status FROM feed_items \
+                         WHERE (source, kind, value, category) IN (",
+                    );
+                    q.push_values(chunk, |mut row, it| {
+                        row.push_bind(&it.source)
+                            .push_bind(&it.kind)
+                            .push_bind(&it.value)
+                            .push_bind(&it.category);
+                    });
+                    q.push(")");
+                    let known: Vec<(String, String, String, String, String)> =
+                        q.build_query_as().fetch_all(&mut *tx).await?;
+                    let known: HashMap<ItemKey<'_>, &str> = known
+                        .iter()
+                        .map(|(s, k, v, c, st)| (ItemKey(s, k, v, c), st.as_str()))
+                        .collect();
+                    for it in chunk {
+                        match known.get(&ItemKey::of(it)) {
+                            None => out.new += 1,
+                            Some(&"remediated") => out.reopened += 1,
+                            Some(_) => out.seen_again += 1,
                         }
                     }
+                    // Reopened items are notified afresh.
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO feed_items (id, source, kind, value, category, owner_org, owner_reason, \
+                         observation, first_seen, last_seen, status) ",
+                    );
+                    q.push_values(chunk, |mut row, it| {
+                        row.push_bind(uuid::Uuid::now_v7().to_string())
+                            .push_bind(&it.source)
+                            .push_bind(&it.kind)
+                            .push_bind(&it.value)
+                            .push_bind(&it.category)
+                            .push_bind(it.owner_org.map(|o| o.to_string()))
+                            .push_bind(&it.owner_reason)
+                            .push_bind(&it.observation)
+                            .push_bind(run_at)
+                            .push_bind(run_at)
+                            .push("'open'");
+                    });
+                    q.push(
+                        " ON CONFLICT (source, kind, value, category) DO UPDATE SET \
+                         last_seen = excluded.last_seen, observation = excluded.observation, \
+                         owner_org = excluded.owner_org, owner_reason = excluded.owner_reason, \
+                         status = 'open', remediated_at = NULL, \
+                         notified_at = CASE WHEN feed_items.status = 'remediated' THEN NULL \
+                         ELSE feed_items.notified_at END",
+                    );
+                    q.build().execute(&mut *tx).await?;
                 }
                 if complete {
                     out.remediated = sqlx::query(
@@ -435,20 +462,26 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                for item in &n.item_ids {
-                    sqlx::query("INSERT INTO notice_items (notice_id, item_id) VALUES ($1,$2)")
-                        .bind(&id)
-                        .bind(item)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "UPDATE feed_items SET notify_count = notify_count + \
-                         CASE WHEN notified_at = $2 THEN 0 ELSE 1 END, notified_at = $2 WHERE id = $1",
-                    )
-                    .bind(item)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                for chunk in n.item_ids.chunks(ITEMS_PER_STATEMENT) {
+                    let mut q =
+                        sqlx::QueryBuilder::new("INSERT INTO notice_items (notice_id, item_id) ");
+                    q.push_values(chunk, |mut row, item| {
+                        row.push_bind(&id).push_bind(item);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                    let mut q = sqlx::QueryBuilder::new(
+                        "UPDATE feed_items SET notify_count = notify_count + CASE WHEN notified_at = ",
+                    );
+                    q.push_bind(now)
+                        .push(" THEN 0 ELSE 1 END, notified_at = ")
+                        .push_bind(now)
+                        .push(" WHERE id IN (");
+                    let mut ids = q.separated(", ");
+                    for item in chunk {
+                        ids.push_bind(item);
+                    }
+                    ids.push_unseparated(")");
+                    q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await
             }

@@ -191,7 +191,7 @@ fn observation(
     let category = get(&m.category_column).unwrap_or_else(|| m.category.clone());
     let seen = get(&m.time).and_then(|t| time::parse(&t));
     let mut o = if kind == ValueKind::Url {
-        super::url_observation(&raw, &m.name, category, seen, BTreeMap::new(), line)?
+        super::url_observation(&raw, &m.name, category, seen, Default::default(), line)?
     } else {
         let value = mamori_share::normalise::normalise(kind, &raw).map_err(|e| e.to_string())?;
         Observation {
@@ -207,7 +207,7 @@ fn observation(
             category,
             port: None,
             asn: None,
-            evidence: BTreeMap::new(),
+            evidence: Default::default(),
             line,
         }
     };
@@ -231,7 +231,7 @@ fn observation(
     if let Some(h) = get(&m.hostname) {
         o.hostname = Some(h.to_ascii_lowercase());
     }
-    o.evidence = fields;
+    o.evidence = fields.into_iter().collect();
     Ok(o)
 }
 
@@ -361,7 +361,7 @@ evil.example.jp;;;99999;\n";
         let ip = &r.observations[1];
         assert_eq!(ip.kind, ValueKind::Ipv4);
         assert_eq!(ip.ip, Some("198.51.100.7".parse().unwrap()));
-        assert_eq!(ip.evidence["type"], "scanner");
+        assert_eq!(ip.evidence.get("type"), Some("scanner"));
     }
 
     #[test]

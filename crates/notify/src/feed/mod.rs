@@ -8,8 +8,6 @@ mod shadowserver;
 mod time;
 mod urlhaus;
 
-use std::collections::BTreeMap;
-
 use mamori_model::ValueKind;
 
 use serde::Serialize;
@@ -133,7 +131,7 @@ pub(crate) fn url_observation(
     source: &str,
     category: String,
     seen_at: Option<i64>,
-    evidence: BTreeMap<String, String>,
+    evidence: crate::evidence::Evidence,
     line: usize,
 ) -> Result<Observation, String> {
     let value =

@@ -43,7 +43,14 @@ fn phishtank_item(report: &mut FeedReport, line: usize, fields: BTreeMap<String,
         format!("phishing:{target}")
     };
     let seen = time::parse(&get("submission_time"));
-    match url_observation(&get("url"), "phishtank", category, seen, fields, line) {
+    match url_observation(
+        &get("url"),
+        "phishtank",
+        category,
+        seen,
+        fields.into_iter().collect(),
+        line,
+    ) {
         Ok(o) => report.observations.push(o),
         Err(message) => report.problems.push(LineProblem { line, message }),
     }
@@ -130,7 +137,7 @@ pub fn parse_openphish(bytes: &[u8]) -> Result<FeedReport, FeedError> {
                 found: vec![t.chars().take(80).collect()],
             });
         }
-        let evidence = BTreeMap::from([("url".to_owned(), t.to_owned())]);
+        let evidence = [("url", t)].into_iter().collect();
         match url_observation(t, "openphish", "phishing".into(), None, evidence, i + 1) {
             Ok(o) => report.observations.push(o),
             Err(message) => report.problems.push(LineProblem {

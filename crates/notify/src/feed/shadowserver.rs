@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::{FeedError, FeedReport, LineProblem, MAX_FEED_BYTES, time};
 use crate::Observation;
+use crate::evidence::{Columns, Evidence};
 
 /// One report type of the table.
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +101,7 @@ pub fn parse_shadowserver(report: &str, bytes: &[u8]) -> Result<FeedReport, Feed
         idx("url"),
         idx("timestamp"),
     );
+    let columns: Columns = header.clone().into();
     let mut report = FeedReport::default();
     for rec in rdr.records() {
         report.lines += 1;
@@ -147,11 +149,7 @@ pub fn parse_shadowserver(report: &str, bytes: &[u8]) -> Result<FeedReport, Feed
             });
             continue;
         };
-        let evidence: BTreeMap<String, String> = header
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.clone(), rec.get(i).unwrap_or("").to_owned()))
-            .collect();
+        let evidence = Evidence::new(&columns, rec.clone());
         report.observations.push(Observation {
             kind,
             value,
@@ -197,7 +195,7 @@ mod tests {
             (ValueKind::Ipv4, "203.0.113.45", Some(23), Some(64500))
         );
         assert_eq!(o.category, "vulnerable-system:open-telnet");
-        assert_eq!(o.evidence["banner"], "login:");
+        assert_eq!(o.evidence.get("banner"), Some("login:"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! (`# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter`), then quoted
 //! CSV rows. Each row becomes a URL observation (`malware-distribution`).
 
-use std::collections::BTreeMap;
+use crate::evidence::{Columns, Evidence};
 
 use super::{FeedError, FeedReport, LineProblem, MAX_FEED_BYTES, time, url_observation};
 
@@ -50,6 +50,7 @@ pub fn parse_urlhaus(bytes: &[u8]) -> Result<FeedReport, FeedError> {
         col("url_status"),
         col("threat"),
     );
+    let columns: Columns = header.clone().into();
     let mut report = FeedReport::default();
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -74,11 +75,7 @@ pub fn parse_urlhaus(bytes: &[u8]) -> Result<FeedReport, FeedError> {
             .map_or(first_data + report.lines, |p| p.line() as usize);
         let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).unwrap_or("").trim().to_owned();
         let raw_url = get(i_url);
-        let evidence: BTreeMap<String, String> = header
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.clone(), rec.get(i).unwrap_or("").to_owned()))
-            .collect();
+        let evidence = Evidence::new(&columns, rec.clone());
         let category = format!("malware-distribution:{}", get(i_threat));
         match url_observation(
             &raw_url,
@@ -118,7 +115,7 @@ mod tests {
         assert_eq!(o.value, "http://198.51.100.7:8080/bins/x86");
         assert_eq!(o.ip, Some("198.51.100.7".parse().unwrap()));
         assert_eq!(o.category, "malware-distribution:malware_download");
-        assert_eq!(o.evidence["tags"], "elf,mirai");
+        assert_eq!(o.evidence.get("tags"), Some("elf,mirai"));
         assert_eq!(
             r.observations[1].hostname.as_deref(),
             Some("dl.evil.example")
