@@ -27,6 +27,7 @@ mod limiter;
 pub mod mail;
 pub mod misp_feed_import;
 pub mod monitor;
+pub mod notice_webhook;
 pub mod notices;
 pub mod ops;
 pub mod password;

@@ -132,7 +132,14 @@ pub struct NewNotice {
     pub item_ids: Vec<String>,
     /// Some items persisted through earlier notices.
     pub escalated: bool,
+    /// `email` (to `recipients`) or `webhook` (to the organisation's webhook).
+    pub channel: String,
+    /// What a webhook notice posts (JSON), fixed when it is issued.
+    pub payload: Option<String>,
 }
+
+/// Channels a notice is delivered by.
+pub const NOTICE_CHANNELS: &[&str] = &["email", "webhook"];
 
 /// A stored notice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -141,6 +148,8 @@ pub struct NoticeRecord {
     #[schema(value_type = String)]
     pub org_id: OrgId,
     pub kind: String,
+    /// `email` or `webhook`.
+    pub channel: String,
     pub lang: String,
     pub recipients: Vec<String>,
     pub subject: String,
@@ -161,6 +170,7 @@ struct NoticeRow {
     id: String,
     org_id: String,
     kind: String,
+    channel: String,
     lang: String,
     recipients: String,
     subject: String,
@@ -176,7 +186,7 @@ struct NoticeRow {
     remediated_at: Option<i64>,
 }
 
-const NOTICE_COLUMNS: &str = "id, org_id, kind, lang, recipients, subject, body, csv_name, items, status, \
+const NOTICE_COLUMNS: &str = "id, org_id, kind, channel, lang, recipients, subject, body, csv_name, items, status, \
      error, escalated, created_at, sent_at, acked_at, remediated_at";
 
 impl NoticeRow {
@@ -194,6 +204,7 @@ impl NoticeRow {
                 .collect(),
             id: self.id,
             kind: self.kind,
+            channel: self.channel,
             lang: self.lang,
             subject: self.subject,
             body: self.body,
@@ -410,6 +421,13 @@ impl Store {
         ack_token: &str,
         now: i64,
     ) -> Result<NoticeRecord, StoreError> {
+        if !NOTICE_CHANNELS.contains(&n.channel.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "notice channel {:?}: use one of {}",
+                n.channel,
+                NOTICE_CHANNELS.join(", ")
+            )));
+        }
         let id = uuid::Uuid::now_v7().to_string();
         let token = ack_token;
         on_pool!(self, |pool| {
@@ -417,8 +435,8 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 sqlx::query(
                     "INSERT INTO notices (id, org_id, kind, lang, recipients, subject, body, csv_name, csv, items, \
-                     status, ack_token_hash, escalated, created_at) \
-                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,'queued',$11,$12,$13)",
+                     status, ack_token_hash, escalated, created_at, channel, payload) \
+                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,'queued',$11,$12,$13,$14,$15)",
                 )
                 .bind(&id)
                 .bind(n.org_id.to_string())
@@ -433,6 +451,8 @@ impl Store {
                 .bind(secret::hash(token))
                 .bind(i64::from(n.escalated))
                 .bind(now)
+                .bind(&n.channel)
+                .bind(&n.payload)
                 .execute(&mut *tx)
                 .await?;
                 for item in &n.item_ids {
@@ -543,6 +563,17 @@ impl Store {
         Ok(row.map(|r| r.0))
     }
 
+    /// What a webhook notice posts (`None` for e-mail notices).
+    pub async fn notice_payload(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>,)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT payload FROM notices WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.and_then(|r| r.0))
+    }
+
     /// Notices, newest first (of one organisation, or all).
     pub async fn list_notices(
         &self,
@@ -577,6 +608,9 @@ pub struct FeedSource {
     pub last_status: Option<String>,
     pub last_error: Option<String>,
     pub last_items: Option<i64>,
+    /// Where the next run starts, for sources read incrementally (a TAXII collection's
+    /// `added_after`).
+    pub position: Option<String>,
 }
 
 impl Store {
@@ -584,8 +618,8 @@ impl Store {
     pub async fn feed_source(&self, name: &str) -> Result<Option<FeedSource>, StoreError> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(
-            "SELECT name, location, etag, last_modified, last_run, last_status, last_error, last_items \
-             FROM feed_sources WHERE name = $1"
+            "SELECT name, location, etag, last_modified, last_run, last_status, last_error, last_items, \
+             position FROM feed_sources WHERE name = $1"
         )
         .bind(name)
         .fetch_optional(pool)
@@ -597,8 +631,8 @@ impl Store {
     pub async fn feed_sources(&self) -> Result<Vec<FeedSource>, StoreError> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(
-            "SELECT name, location, etag, last_modified, last_run, last_status, last_error, last_items \
-             FROM feed_sources ORDER BY name"
+            "SELECT name, location, etag, last_modified, last_run, last_status, last_error, last_items, \
+             position FROM feed_sources ORDER BY name"
         )
         .fetch_all(pool)
         .await
@@ -609,10 +643,11 @@ impl Store {
     pub async fn save_feed_source(&self, s: &FeedSource) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
             sqlx::query(
-            "INSERT INTO feed_sources (name, location, etag, last_modified, last_run, last_status, last_error, last_items) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (name) DO UPDATE SET location = excluded.location, \
+            "INSERT INTO feed_sources (name, location, etag, last_modified, last_run, last_status, last_error, last_items, position) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (name) DO UPDATE SET location = excluded.location, \
              etag = excluded.etag, last_modified = excluded.last_modified, last_run = excluded.last_run, \
-             last_status = excluded.last_status, last_error = excluded.last_error, last_items = excluded.last_items"
+             last_status = excluded.last_status, last_error = excluded.last_error, last_items = excluded.last_items, \
+             position = excluded.position"
         )
         .bind(&s.name)
         .bind(&s.location)
@@ -622,6 +657,7 @@ impl Store {
         .bind(&s.last_status)
         .bind(&s.last_error)
         .bind(s.last_items)
+        .bind(&s.position)
         .execute(pool)
         .await
         .map(|_| ())
