@@ -5,6 +5,7 @@
 
 mod api;
 pub mod auth;
+pub mod blocklist_profiles;
 pub mod blocklists;
 pub mod bootstrap;
 pub mod bundle;
