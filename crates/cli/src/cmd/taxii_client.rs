@@ -6,6 +6,9 @@ use serde_json::{Value, json};
 
 const MEDIA: &str = "application/taxii+json;version=2.1";
 
+/// Largest TAXII response read (one page of at most 500 objects).
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
 /// Credentials for a remote TAXII server.
 #[derive(Debug, Clone)]
 pub enum Credential {
@@ -43,7 +46,10 @@ impl Remote {
 
     async fn check(resp: reqwest::Response) -> anyhow::Result<Value> {
         let status = resp.status();
-        let body = resp.text().await.context("reading the TAXII response")?;
+        let body = super::feed_source::bounded(resp, MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the TAXII response: {e}"))?;
+        let body = String::from_utf8_lossy(&body);
         if !status.is_success() {
             let detail = serde_json::from_str::<Value>(&body)
                 .ok()
