@@ -380,7 +380,8 @@ pub async fn issued_of(store: &Store, record: NoticeRecord) -> Result<Issued, Ap
 
 /// Delivers issued notices, each by its channel (e-mail by SMTP, webhook by a JSON POST to
 /// the organisation's webhook, both retried with back-off); each becomes `sent` or `failed`
-/// (with the error), or stays `queued` when there is no sender for its channel.
+/// (with the error, and the time its next attempt is due: [`retry_delay_ms`]), or stays
+/// `queued` when there is no sender for its channel.
 pub async fn deliver(
     store: &Store,
     actor: &Actor,
@@ -416,8 +417,13 @@ pub async fn deliver(
                 ("failed", i.message.to.clone(), Some(e))
             }
         };
+        let retry_at = now + retry_delay_ms(i.record.attempts + 1);
+        let outcome = match &error {
+            None => Ok(()),
+            Some(e) => Err(e.as_str()),
+        };
         store
-            .set_notice_status(&i.record.id, status, error.as_deref(), now)
+            .record_delivery(&i.record.id, outcome, now, retry_at)
             .await?;
         audit(
             store,
@@ -431,6 +437,24 @@ pub async fn deliver(
         .await?;
     }
     Ok(d)
+}
+
+/// How long a notice that failed its `attempts`-th delivery waits before the next: 5 minutes,
+/// doubling with every failed attempt, at most 6 hours.
+pub fn retry_delay_ms(attempts: i64) -> i64 {
+    const FIRST: i64 = 5 * 60_000;
+    const MAX: i64 = 6 * 3_600_000;
+    let doublings = u32::try_from((attempts - 1).clamp(0, 16)).unwrap_or(16);
+    (FIRST << doublings).min(MAX)
+}
+
+/// Failed notices whose next attempt is due, ready to deliver again.
+pub async fn due_for_retry(store: &Store, now: i64) -> Result<Vec<Issued>, ApiError> {
+    let mut out = Vec::new();
+    for record in store.notices_due_for_retry(now, 1000).await? {
+        out.push(issued_of(store, record).await?);
+    }
+    Ok(out)
 }
 
 /// Sets a notice's status by hand (e.g. `bounced` from a returned mail, `remediated`).

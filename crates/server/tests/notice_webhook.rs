@@ -2,7 +2,8 @@
 //! organisation with a webhook gets its notice as JSON beside the e-mail to its contacts (and
 //! without contacts, by webhook alone); each receiver gets only its own organisation's items;
 //! a failing receiver is retried with back-off, the notice is kept as failed with the error and
-//! delivered unchanged once the webhook works; the acknowledgement URL in the document works.
+//! delivered unchanged once the webhook works; the acknowledgement URL in the document works;
+//! a failed notice backs off (5 minutes, doubling) and is handed back when due.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
@@ -360,4 +361,103 @@ async fn notices_by_webhook_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notices_by_webhook_postgres() {
     webhook_delivery(Backend::Postgres).await;
+}
+
+/// A failed notice waits before its next attempt, longer after each failure, and is never
+/// dropped: `notices_due_for_retry` hands it back once its time has come.
+async fn retry_back_off(backend: Backend) {
+    let h = hub(backend).await;
+    let sys = Actor::system();
+    let other: OrgId = h.other_org.parse().unwrap();
+    ops::update_org(
+        &h.store,
+        &sys,
+        other,
+        &OrgPatch {
+            cidrs: Some(vec!["198.51.100.0/24".parse().unwrap()]),
+            contacts: Some(vec![]),
+            ..OrgPatch::default()
+        },
+    )
+    .await
+    .unwrap();
+    let down = receiver(u32::MAX, StatusCode::BAD_GATEWAY).await;
+    ops::set_org_webhook(&h.store, &sys, other, Some(down.url.as_str()))
+        .await
+        .unwrap();
+    let orgs = vec![h.store.get_org(other).await.unwrap()];
+    let index = mamori_notify::OwnerIndex::build(orgs.iter());
+    let t0 = 1_795_600_000_000;
+    notices::record_feed(
+        &h.store,
+        &sys,
+        &index,
+        &feed(&["http://198.51.100.9/mozi.m"]),
+        false,
+        t0,
+    )
+    .await
+    .unwrap();
+    let issued = notices::issue_notices(&h.store, &sys, &orgs, &NoticeSettings::default(), t0)
+        .await
+        .unwrap();
+    assert_eq!(issued.len(), 1);
+    let id = issued[0].record.id.clone();
+    let fast = Webhook::new(1, Duration::from_millis(10)).unwrap();
+    let senders = Senders {
+        smtp: None,
+        webhook: Some(&fast),
+    };
+    notices::deliver(&h.store, &sys, senders, &issued, t0)
+        .await
+        .unwrap();
+    let n = h.store.notice(&id).await.unwrap().unwrap();
+    assert_eq!((n.status.as_str(), n.attempts), ("failed", 1));
+    assert_eq!(n.next_attempt_at, Some(t0 + 5 * 60_000));
+    assert!(
+        notices::due_for_retry(&h.store, t0 + 60_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
+    let t1 = t0 + 5 * 60_000;
+    let due = notices::due_for_retry(&h.store, t1).await.unwrap();
+    assert_eq!(due.len(), 1);
+    notices::deliver(&h.store, &sys, senders, &due, t1)
+        .await
+        .unwrap();
+    let n = h.store.notice(&id).await.unwrap().unwrap();
+    assert_eq!(n.attempts, 2);
+    assert_eq!(n.next_attempt_at, Some(t1 + 10 * 60_000), "doubled");
+    assert_eq!(notices::retry_delay_ms(30), 6 * 3_600_000, "capped");
+
+    // The receiver is back: the next due attempt delivers the same document.
+    let up = receiver(0, StatusCode::OK).await;
+    ops::set_org_webhook(&h.store, &sys, other, Some(up.url.as_str()))
+        .await
+        .unwrap();
+    let t2 = t1 + 10 * 60_000;
+    let due = notices::due_for_retry(&h.store, t2).await.unwrap();
+    let d = notices::deliver(&h.store, &sys, senders, &due, t2)
+        .await
+        .unwrap();
+    assert_eq!(d.sent, 1);
+    let n = h.store.notice(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (n.status.as_str(), n.attempts, n.next_attempt_at, n.sent_at),
+        ("sent", 3, None, Some(t2))
+    );
+    assert_eq!(up.got.lock().unwrap()[0]["id"], id.as_str());
+    assert_eq!(*down.hits.lock().unwrap(), 2, "one POST per attempt");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_notices_back_off_sqlite() {
+    retry_back_off(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_notices_back_off_postgres() {
+    retry_back_off(Backend::Postgres).await;
 }

@@ -163,6 +163,10 @@ pub struct NoticeRecord {
     pub sent_at: Option<i64>,
     pub acked_at: Option<i64>,
     pub remediated_at: Option<i64>,
+    /// Delivery attempts so far (each one with its own retries).
+    pub attempts: i64,
+    /// When a failed notice is due for its next attempt.
+    pub next_attempt_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -184,10 +188,12 @@ struct NoticeRow {
     sent_at: Option<i64>,
     acked_at: Option<i64>,
     remediated_at: Option<i64>,
+    attempts: i64,
+    next_attempt_at: Option<i64>,
 }
 
 const NOTICE_COLUMNS: &str = "id, org_id, kind, channel, lang, recipients, subject, body, csv_name, items, status, \
-     error, escalated, created_at, sent_at, acked_at, remediated_at";
+     error, escalated, created_at, sent_at, acked_at, remediated_at, attempts, next_attempt_at";
 
 impl NoticeRow {
     fn into_notice(self) -> Result<NoticeRecord, StoreError> {
@@ -217,6 +223,8 @@ impl NoticeRow {
             sent_at: self.sent_at,
             acked_at: self.acked_at,
             remediated_at: self.remediated_at,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
         })
     }
 }
@@ -511,6 +519,59 @@ impl Store {
             return Err(StoreError::NotFound("notice"));
         }
         self.notice(id).await?.ok_or(StoreError::NotFound("notice"))
+    }
+
+    /// Records a delivery attempt: `sent`, or `failed` with the error and when to try again
+    /// (`retry_at`). Counts the attempt either way.
+    pub async fn record_delivery(
+        &self,
+        id: &str,
+        result: Result<(), &str>,
+        now: i64,
+        retry_at: i64,
+    ) -> Result<NoticeRecord, StoreError> {
+        let (status, error, next) = match result {
+            Ok(()) => ("sent", None, None),
+            Err(e) => ("failed", Some(e), Some(retry_at)),
+        };
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+            "UPDATE notices SET status = $2, error = $3, attempts = attempts + 1, next_attempt_at = $5, \
+             sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END WHERE id = $1"
+        )
+        .bind(id)
+        .bind(status)
+        .bind(error)
+        .bind(now)
+        .bind(next)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound("notice"));
+        }
+        self.notice(id).await?.ok_or(StoreError::NotFound("notice"))
+    }
+
+    /// Failed notices due for another attempt (`next_attempt_at` reached), oldest first.
+    pub async fn notices_due_for_retry(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<NoticeRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {NOTICE_COLUMNS} FROM notices WHERE status = 'failed' \
+             AND (next_attempt_at IS NULL OR next_attempt_at <= $1) ORDER BY created_at, id LIMIT $2"
+        );
+        let rows: Vec<NoticeRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(now)
+        .bind(limit.clamp(1, 10_000))
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter().map(NoticeRow::into_notice).collect()
     }
 
     /// Acknowledges the notice the token belongs to (a sent or bounced notice becomes

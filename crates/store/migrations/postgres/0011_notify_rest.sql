@@ -1,9 +1,11 @@
 -- Notification and blocking, the rest (issue 7): notices delivered by webhook (the channel of
 -- each notice, and the JSON document fixed when it was issued, so a retry posts the same
--- thing), the position of a TAXII collector (its `added_after`), and named block-list
--- profiles for devices.
+-- thing), delivery attempts and when a failed notice is due again, the position of a TAXII
+-- collector (its `added_after`), and named block-list profiles for devices.
 ALTER TABLE notices ADD COLUMN channel TEXT NOT NULL DEFAULT 'email';
 ALTER TABLE notices ADD COLUMN payload TEXT;
+ALTER TABLE notices ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE notices ADD COLUMN next_attempt_at BIGINT;
 
 ALTER TABLE feed_sources ADD COLUMN position TEXT;
 

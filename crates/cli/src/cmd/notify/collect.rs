@@ -6,7 +6,9 @@
 //! added since the last run (the server's `X-TAXII-Date-Added-Last` is kept as the collector's
 //! position and sent as `added_after` next time) and turns indicators and observables of URLs,
 //! domains and addresses into items. Each fetched file or batch is recorded and followed up as
-//! `mamori notify run` does. With `--every` it repeats until interrupted.
+//! `mamori notify run` does. With `--every` it repeats until interrupted; every cycle also
+//! delivers the failed notices whose next attempt is due (back-off from 5 minutes, doubling,
+//! at most 6 hours).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -213,6 +215,9 @@ async fn cycle(
         failed |= problems > 0;
     }
     store.save_feed_source(&state).await?;
+    if let Some(line) = super::lifecycle::retry_due(store, &a.lifecycle).await? {
+        println!("{line}");
+    }
     Ok(failed)
 }
 

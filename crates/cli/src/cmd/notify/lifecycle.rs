@@ -123,6 +123,39 @@ pub async fn process(
     })
 }
 
+/// Delivers the failed notices whose next attempt is due (a collector does so every cycle).
+/// Returns a summary line when there were any.
+pub async fn retry_due(store: &Store, a: &LifecycleArgs) -> anyhow::Result<Option<String>> {
+    let now = mamori_store::now_millis();
+    let due = notices::due_for_retry(store, now).await?;
+    if due.is_empty() {
+        return Ok(None);
+    }
+    let smtp = match (&a.smtp, &a.from) {
+        (Some(url), Some(from)) => Some(mamori_notify::notice::Smtp::new(url, from)?),
+        _ => None,
+    };
+    let webhook = webhook_sender()?;
+    let d = notices::deliver(
+        store,
+        &mamori_server::ops::Actor::cli(),
+        notices::Senders {
+            smtp: smtp.as_ref(),
+            webhook: Some(&webhook),
+        },
+        &due,
+        now,
+    )
+    .await?;
+    Ok(Some(format!(
+        "retried {} failed notice(s): {} sent, {} failed again, {} waiting for --smtp",
+        due.len(),
+        d.sent,
+        d.failed,
+        d.queued
+    )))
+}
+
 /// Webhook notices: 4 attempts, waiting 1 s, 2 s and 4 s between them (as SMTP does).
 fn webhook_sender() -> anyhow::Result<mamori_notify::webhook::Webhook> {
     Ok(mamori_notify::webhook::Webhook::new(
@@ -211,7 +244,11 @@ pub async fn deliver_queued(
         &["queued"]
     };
     let result = async {
-        let pending = store.notices_with_status(statuses, 10_000).await?;
+        let now = mamori_store::now_millis();
+        let mut pending = store.notices_with_status(statuses, 10_000).await?;
+        if !retry_failed {
+            pending.extend(store.notices_due_for_retry(now, 10_000).await?);
+        }
         let mut issued = Vec::new();
         for record in pending {
             issued.push(notices::issued_of(&store, record).await?);
@@ -230,7 +267,7 @@ pub async fn deliver_queued(
                 webhook: Some(&webhook),
             },
             &issued,
-            mamori_store::now_millis(),
+            now,
         )
         .await?;
         anyhow::Ok(d)

@@ -39,8 +39,9 @@ pub enum NotifyCommand {
     /// `run` does.
     Collect(collect::CollectArgs),
     /// Send the queued notices (takedown requests queued from the API or console, runs
-    /// without --smtp), and with --retry-failed those whose delivery failed before. Webhook
-    /// notices are posted to their organisation's webhook; e-mail notices need --smtp.
+    /// without --smtp) and the failed ones whose next attempt is due (back-off from 5 minutes,
+    /// doubling, at most 6 hours); with --retry-failed every failed one now. Webhook notices
+    /// are posted to their organisation's webhook; e-mail notices need --smtp.
     Deliver {
         /// smtp://host:port, smtp+starttls://host:port or smtps://host:port
         #[arg(long, requires = "from")]
