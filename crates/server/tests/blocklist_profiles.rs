@@ -263,6 +263,70 @@ async fn profiles_and_preview(backend: Backend) {
     assert!(p.body.contains("amber-hub.example") && p.body.contains("amber-for-other.example"));
     assert!(!p.body.contains("red.example"));
 
+    // The administrator writes a profile with the page's form; a member may not.
+    assert!(p.body.contains("id=\"profile-form\""));
+    let form = |cookie: &str, csrf: &str, name: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/blocklists")
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "csrf={csrf}&name={name}&description=resolver&max_tlp=GREEN&min_score=0&kinds=domain&allow=partner.example"
+            )))
+            .unwrap()
+    };
+    let member_page = page(&h, &cookie, "/blocklists", "en").await;
+    assert!(!member_page.body.contains("id=\"profile-form\""));
+    let r = send(
+        &h.app,
+        form(&cookie, &common::csrf_of(&member_page.body), "member-made"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        r.headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .contains("err="),
+        "members may not write profiles"
+    );
+    let r = send(&h.app, form(&admin, &common::csrf_of(&p.body), "resolver")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(to.starts_with("/blocklists?profile=resolver&ok="), "{to}");
+    let saved = page(&h, &admin, &to, "en").await;
+    assert!(saved.body.contains("Profile saved") && saved.body.contains("Preview: resolver"));
+    assert!(
+        saved.body.contains("<tr><td>domain</td>") && !saved.body.contains("<tr><td>ipv4</td>")
+    );
+    let r = send(
+        &h.app,
+        Request::builder()
+            .method("POST")
+            .uri("/blocklists/resolver/delete")
+            .header(header::COOKIE, &admin)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf={}", common::csrf_of(&saved.body))))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        h.store
+            .blocklist_profile("resolver")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        h.store
+            .blocklist_profile("member-made")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
     // Without a session the page sends the reader to the login page.
     let r = send(&h.app, req("GET", "/blocklists", None, None)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);

@@ -509,6 +509,18 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Devices poll block lists by profile name. The preview is built only from indicators your organisation may see.",
     ),
     ("blocklist.profile", "プロファイル", "Profile"),
+    ("blocklist.save", "プロファイルを保存", "Save profile"),
+    (
+        "blocklist.saved",
+        "プロファイルを保存しました",
+        "Profile saved",
+    ),
+    ("blocklist.delete", "削除", "Delete"),
+    (
+        "blocklist.deleted",
+        "プロファイルを削除しました",
+        "Profile deleted",
+    ),
     ("blocklist.description", "説明", "Description"),
     ("blocklist.max_tlp", "TLP上限", "TLP ceiling"),
     ("blocklist.min_score", "最低スコア", "Minimum score"),
