@@ -1,12 +1,12 @@
 //! STIX 2.1 objects as a feed (what a TAXII collection serves): `indicator`s whose STIX pattern
-//! is one observation of `=` tests joined by OR (each `url:value`, `domain-name:value`,
+//! is satisfied by any one of its `=` tests (observations joined by OR, each of `=` tests
+//! joined by OR: `Pattern::alternative_equalities`; each `url:value`, `domain-name:value`,
 //! `ipv4-addr:value` or `ipv6-addr:value` test is an item), and the observables `url`,
 //! `domain-name`, `ipv4-addr` and `ipv6-addr` themselves. Other objects (reports, identities,
 //! relationships, file hashes...) say nothing a network owner can be notified about and are
-//! passed over; revoked indicators too, and patterns of several observations (`[a] OR [b]`) or
-//! with other operators, which `Pattern::simple_equalities` does not reduce to values. A value
-//! named by an indicator and an observable in the same batch is one item (the indicator's,
-//! which says what it is).
+//! passed over; revoked indicators too, and patterns with AND, FOLLOWEDBY, qualifiers or other
+//! operators, where no single value is the finding. A value named by an indicator and an
+//! observable in the same batch is one item (the indicator's, which says what it is).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -135,14 +135,11 @@ pub fn parse_stix_objects(objects: &[Value], source: &str) -> FeedReport {
                 continue;
             }
         };
-        if !parsed.is_simple_disjunction() {
-            continue;
-        }
         let category = indicator_category(o);
         let seen_at = ["valid_from", "modified", "created"]
             .iter()
             .find_map(|k| text(o, k).and_then(time::parse));
-        for (path, value) in parsed.simple_equalities() {
+        for (path, value) in parsed.alternative_equalities() {
             let Some(kind) = path
                 .strip_suffix(":value")
                 .and_then(|t| kind_of(t.trim_matches('\'')))
@@ -183,7 +180,7 @@ mod tests {
                    "indicator_types": ["malicious-activity"], "valid_from": "2026-11-25T01:00:00Z"}),
             json!({"type": "indicator", "id": "indicator--2", "pattern_type": "stix",
                    "pattern": "[ipv4-addr:value = '198.51.100.1'] AND [domain-name:value = 'x.example']"}),
-            json!({"type": "indicator", "id": "indicator--6",
+            json!({"type": "indicator", "id": "indicator--6", "labels": ["phishing"],
                    "pattern": "[domain-name:value = 'a.example'] OR [domain-name:value = 'b.example']"}),
             json!({"type": "indicator", "id": "indicator--3", "revoked": true,
                    "pattern": "[domain-name:value = 'revoked.example']"}),
@@ -209,6 +206,8 @@ mod tests {
                     "http://203.0.113.7/a.sh",
                     "malicious-activity"
                 ),
+                (ValueKind::Domain, "a.example", "phishing"),
+                (ValueKind::Domain, "b.example", "phishing"),
                 (ValueKind::Ipv6, "2001:db8::1", "observed"),
             ]
         );
