@@ -20,7 +20,7 @@ pub struct Entry {
 }
 
 /// What a consumer wants.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Profile {
     /// Most restrictive TLP to include (devices are shared infrastructure: default GREEN).
     #[serde(default = "green")]
@@ -31,6 +31,10 @@ pub struct Profile {
     /// Values never to block (exact, or parent domains).
     #[serde(default)]
     pub allow: Vec<String>,
+    /// The kinds to include (`domain`, `url`, `ipv4`, `ipv6`, `cidr`); empty: all of them.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub kinds: Vec<ValueKind>,
 }
 
 fn green() -> Tlp {
@@ -46,6 +50,7 @@ impl Default for Profile {
             max_tlp: Tlp::Green,
             min_score: 30,
             allow: vec![],
+            kinds: vec![],
         }
     }
 }
@@ -83,6 +88,42 @@ impl std::str::FromStr for Format {
 }
 
 impl Format {
+    /// Every format, in the order pages list them.
+    pub const ALL: [Format; 7] = [
+        Format::Text,
+        Format::Csv,
+        Format::Hosts,
+        Format::Rpz,
+        Format::Suricata,
+        Format::Nftables,
+        Format::Squid,
+    ];
+
+    /// The name in URLs (`/api/v1/blocklists/{name}`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "txt",
+            Format::Csv => "csv",
+            Format::Hosts => "hosts",
+            Format::Rpz => "rpz",
+            Format::Suricata => "suricata",
+            Format::Nftables => "nftables",
+            Format::Squid => "squid",
+        }
+    }
+
+    /// Whether the format lists values of this kind (a hosts file or an RPZ zone only names,
+    /// an nftables set only addresses, ...).
+    pub fn includes(self, kind: ValueKind) -> bool {
+        match self {
+            Format::Text | Format::Csv => true,
+            Format::Hosts | Format::Rpz => is_name(kind),
+            Format::Suricata => is_name(kind) || is_addr(kind),
+            Format::Nftables => is_addr(kind),
+            Format::Squid => is_name(kind) || is_addr(kind) || kind == ValueKind::Url,
+        }
+    }
+
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Csv => "text/csv; charset=utf-8",
@@ -112,7 +153,10 @@ pub fn select(profile: &Profile, entries: impl IntoIterator<Item = Entry>) -> Ve
     let mut out: Vec<Entry> = entries
         .into_iter()
         .filter(|e| {
-            e.tlp <= profile.max_tlp && e.score >= profile.min_score && !allowed(profile, e)
+            e.tlp <= profile.max_tlp
+                && e.score >= profile.min_score
+                && (profile.kinds.is_empty() || profile.kinds.contains(&e.kind))
+                && !allowed(profile, e)
         })
         .filter(|e| seen.insert((e.kind, e.value.clone())))
         .collect();
@@ -195,6 +239,8 @@ pub fn render(format: Format, entries: &[Entry], serial: u32) -> String {
                 out.push('\n');
             }
         }
+        // `auto-merge`: an address inside a listed range (or overlapping ranges) would make
+        // `nft` refuse the whole set as "conflicting intervals".
         Format::Nftables => {
             let v4: Vec<&str> = entries
                 .iter()
@@ -215,7 +261,7 @@ pub fn render(format: Format, entries: &[Entry], serial: u32) -> String {
             out.push_str("table inet mamori {\n");
             let _ = writeln!(
                 out,
-                "  set blocked4 {{\n    type ipv4_addr\n    flags interval\n{}  }}",
+                "  set blocked4 {{\n    type ipv4_addr\n    flags interval\n    auto-merge\n{}  }}",
                 if v4.is_empty() {
                     String::new()
                 } else {
@@ -224,7 +270,7 @@ pub fn render(format: Format, entries: &[Entry], serial: u32) -> String {
             );
             let _ = writeln!(
                 out,
-                "  set blocked6 {{\n    type ipv6_addr\n    flags interval\n{}  }}",
+                "  set blocked6 {{\n    type ipv6_addr\n    flags interval\n    auto-merge\n{}  }}",
                 if v6.is_empty() {
                     String::new()
                 } else {
@@ -297,6 +343,7 @@ mod tests {
             max_tlp: Tlp::Green,
             min_score: 30,
             allow: vec!["partner.example".into()],
+            kinds: vec![],
         };
         let sel = select(&p, all);
         let values: Vec<&str> = sel.iter().map(|e| e.value.as_str()).collect();
@@ -324,6 +371,25 @@ mod tests {
         assert!(render(Format::Nftables, &sel, 1).contains("elements = { 198.51.100.7 }"));
         assert!(render(Format::Squid, &sel, 1).contains("dstdomain .evil.example"));
         assert!(render(Format::Csv, &sel, 1).starts_with("kind,value,score,tlp\n"));
+        for f in Format::ALL {
+            assert_eq!(f.name().parse::<Format>(), Ok(f));
+            let listed = sel.iter().filter(|e| f.includes(e.kind));
+            for e in listed {
+                let shown = if f == Format::Squid && e.kind == ValueKind::Url {
+                    regex_escape(&e.value)
+                } else {
+                    e.value.clone()
+                };
+                assert!(render(f, &sel, 1).contains(&shown), "{f:?} {shown}");
+            }
+        }
+        let only_addresses = Profile {
+            kinds: vec![ValueKind::Ipv4],
+            ..p
+        };
+        let sel = select(&only_addresses, sel);
+        assert_eq!(sel.len(), 1);
+        assert_eq!(sel[0].value, "198.51.100.7");
         assert_eq!(
             render(Format::Text, &sel, 1),
             render(Format::Text, &sel, 1),

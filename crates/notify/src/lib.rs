@@ -1,5 +1,6 @@
 //! Notification, first part: feeds in and owners found. Feed parsers ([`feed`]) turn URLhaus,
-//! Shadowserver, PhishTank, OpenPhish and generic mapped CSV/JSON feeds into [`Observation`]s
+//! Shadowserver, PhishTank, OpenPhish, generic mapped CSV/JSON feeds and STIX objects from a
+//! TAXII collection into [`Observation`]s
 //! (what, where, when, source, evidence); the [`owner::OwnerIndex`] finds the member
 //! organisation that owns each one by longest-prefix match on its address ranges, by the
 //! imported ASN table ([`asn`]) or by registered domain. Notices, delivery (SMTP in [`notice`],

@@ -1,6 +1,7 @@
 //! Notices: one per owner and language, from templates (Japanese and English shipped, chosen by
 //! each contact's language), with the owner's items as a CSV attachment; delivered by SMTP (plain
-//! on loopback, STARTTLS or TLS) with retries and back-off.
+//! on loopback, STARTTLS or TLS) with retries and back-off. [`render_in`] renders one in a given
+//! language, for a webhook (`crate::webhook` posts it).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -52,6 +53,17 @@ pub enum NoticeKind {
     Reminder,
     /// To a (foreign) CSIRT: please have these taken down.
     Takedown,
+}
+
+impl NoticeKind {
+    /// The name stored with a notice: `notice`, `reminder` or `takedown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Notice => "notice",
+            NoticeKind::Reminder => "reminder",
+            NoticeKind::Takedown => "takedown",
+        }
+    }
 }
 
 fn template(lang: Lang, kind: NoticeKind) -> &'static str {
@@ -130,8 +142,39 @@ pub fn render(
     date: &str,
     kind: NoticeKind,
 ) -> Result<Vec<Notice>, NoticeError> {
-    let env = minijinja::Environment::new();
     let mut notices = Vec::new();
+    for lang in [Lang::Ja, Lang::En] {
+        let to: Vec<String> = org
+            .contacts
+            .iter()
+            .filter(|c| c.lang == lang)
+            .map(|c| c.email.clone())
+            .collect();
+        if to.is_empty() {
+            continue;
+        }
+        notices.push(render_in(org, items, hub_name, date, kind, lang, to)?);
+    }
+    Ok(notices)
+}
+
+/// The language an organisation is written to when no contact's language decides it (a
+/// webhook): its first contact's, else Japanese.
+pub fn org_lang(org: &Org) -> Lang {
+    org.contacts.first().map_or(Lang::Ja, |c| c.lang)
+}
+
+/// Renders one notice in `lang` to `to` (e-mail addresses, or the webhook URL).
+pub fn render_in(
+    org: &Org,
+    items: &[&Observation],
+    hub_name: &str,
+    date: &str,
+    kind: NoticeKind,
+    lang: Lang,
+    to: Vec<String>,
+) -> Result<Notice, NoticeError> {
+    let env = minijinja::Environment::new();
     let mut categories: BTreeMap<&str, usize> = BTreeMap::new();
     for o in items {
         *categories.entry(o.category.as_str()).or_default() += 1;
@@ -144,59 +187,46 @@ pub fn render(
         NoticeKind::Takedown => format!("mamori-takedown-{}-{date}.csv", org.slug),
         _ => format!("mamori-notice-{}-{date}.csv", org.slug),
     };
-    let csv = items_csv(items);
-    for lang in [Lang::Ja, Lang::En] {
-        let to: Vec<String> = org
-            .contacts
-            .iter()
-            .filter(|c| c.lang == lang)
-            .map(|c| c.email.clone())
-            .collect();
-        if to.is_empty() {
-            continue;
+    let name = org.name(lang).to_owned();
+    let body = env
+        .render_str(template(lang, kind), minijinja::context! { org => name, hub => hub_name, count => items.len(), categories => cats, file => csv_name })
+        .map_err(|e| NoticeError::Template(e.to_string()))?;
+    let n = items.len();
+    let subject = match (lang, kind) {
+        (Lang::Ja, NoticeKind::Takedown) => {
+            format!("【{hub_name}】{name} 御中: 不正リソースの削除ご協力のお願い ({n} 件)")
         }
-        let name = org.name(lang).to_owned();
-        let body = env
-            .render_str(template(lang, kind), minijinja::context! { org => name, hub => hub_name, count => items.len(), categories => cats, file => csv_name })
-            .map_err(|e| NoticeError::Template(e.to_string()))?;
-        let n = items.len();
-        let subject = match (lang, kind) {
-            (Lang::Ja, NoticeKind::Takedown) => {
-                format!("【{hub_name}】{name} 御中: 不正リソースの削除ご協力のお願い ({n} 件)")
-            }
-            (Lang::En, NoticeKind::Takedown) => {
-                format!("[{hub_name}] Takedown request to {name} ({n} items)")
-            }
-            (Lang::Ja, k) => format!(
-                "【{hub_name}】{}{name} 様: 貴組織に関するセキュリティ上の通知 ({n} 件)",
-                if k == NoticeKind::Reminder {
-                    "【再通知】"
-                } else {
-                    ""
-                },
-            ),
-            (Lang::En, k) => format!(
-                "[{hub_name}] {}Security notice for {name} ({n} items)",
-                if k == NoticeKind::Reminder {
-                    "Reminder: "
-                } else {
-                    ""
-                },
-            ),
-        };
-        notices.push(Notice {
-            org: org.id,
-            org_name: name,
-            lang,
-            to,
-            subject,
-            body,
-            csv_name: csv_name.clone(),
-            csv: csv.clone(),
-            items: items.len(),
-        });
-    }
-    Ok(notices)
+        (Lang::En, NoticeKind::Takedown) => {
+            format!("[{hub_name}] Takedown request to {name} ({n} items)")
+        }
+        (Lang::Ja, k) => format!(
+            "【{hub_name}】{}{name} 様: 貴組織に関するセキュリティ上の通知 ({n} 件)",
+            if k == NoticeKind::Reminder {
+                "【再通知】"
+            } else {
+                ""
+            },
+        ),
+        (Lang::En, k) => format!(
+            "[{hub_name}] {}Security notice for {name} ({n} items)",
+            if k == NoticeKind::Reminder {
+                "Reminder: "
+            } else {
+                ""
+            },
+        ),
+    };
+    Ok(Notice {
+        org: org.id,
+        org_name: name,
+        lang,
+        to,
+        subject,
+        body,
+        csv_name,
+        csv: items_csv(items),
+        items: items.len(),
+    })
 }
 
 /// An SMTP sender built from a URL.

@@ -1,5 +1,5 @@
 //! Webhook delivery: a JSON document POSTed to a URL, retried with back-off on connection errors,
-//! 5xx and 429 answers; other answers are final. Used for case notifications.
+//! 5xx and 429 answers; other answers are final. Used for case notifications and notices.
 
 use std::time::Duration;
 

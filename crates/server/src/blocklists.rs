@@ -114,12 +114,14 @@ impl History {
     }
 }
 
-pub async fn render(
+/// The entries a profile selects from the indicators the caller may see (the policy's SQL
+/// filter), scored, minus warning-list values; sorted. Reading AMBER is audited.
+pub async fn select(
     cx: &ShareCtx<'_>,
     actor: &Actor,
-    format: Format,
-    mut profile: Profile,
-) -> Result<Rendered, ApiError> {
+    profile: &mut Profile,
+    what: &str,
+) -> Result<Vec<Entry>, ApiError> {
     // Block lists leave the hub for devices: never AMBER+STRICT or RED.
     profile.max_tlp = profile.max_tlp.min(Tlp::Amber);
     let filter = actor
@@ -170,32 +172,47 @@ pub async fn render(
         }
         cursor = page.next_cursor;
     }
-    let selected = blocklist::select(&profile, entries);
-    let serial = u32::try_from(now / 1000).unwrap_or(u32::MAX);
-    let body = blocklist::render(format, &selected, serial);
-    // The RPZ serial changes each second; the ETag covers the entries, not the serial.
-    let etag = format!(
-        "\"{}\"",
-        hex_digest(&blocklist::render(Format::Csv, &selected, 0))
-    );
+    let selected = blocklist::select(profile, entries);
     if profile.max_tlp >= Tlp::Amber {
         audit(
             cx.store,
             actor,
             "blocklist.read",
             "blocklist",
-            &format!("{format:?}"),
+            what,
             Some(profile.max_tlp),
             serde_json::json!({"entries": selected.len()}),
         )
         .await?;
     }
+    Ok(selected)
+}
+
+/// The ETag of a selection: it covers the entries, not the RPZ serial (which changes each
+/// second), so it is the same for every format.
+pub fn etag(selected: &[Entry]) -> String {
+    format!(
+        "\"{}\"",
+        hex_digest(&blocklist::render(Format::Csv, selected, 0))
+    )
+}
+
+pub async fn render(
+    cx: &ShareCtx<'_>,
+    actor: &Actor,
+    format: Format,
+    mut profile: Profile,
+) -> Result<Rendered, ApiError> {
+    let selected = select(cx, actor, &mut profile, &format!("{format:?}")).await?;
+    let now = mamori_store::now_millis();
+    let serial = u32::try_from(now / 1000).unwrap_or(u32::MAX);
+    let body = blocklist::render(format, &selected, serial);
     let mut values: Vec<String> = selected.iter().map(|e| e.value.clone()).collect();
     values.sort_unstable();
     values.dedup();
     Ok(Rendered {
         body,
-        etag,
+        etag: etag(&selected),
         entries: selected.len(),
         values,
     })

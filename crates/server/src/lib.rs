@@ -5,6 +5,7 @@
 
 mod api;
 pub mod auth;
+pub mod blocklist_profiles;
 pub mod blocklists;
 pub mod bootstrap;
 pub mod bundle;
@@ -27,6 +28,7 @@ mod limiter;
 pub mod mail;
 pub mod misp_feed_import;
 pub mod monitor;
+pub mod notice_webhook;
 pub mod notices;
 pub mod ops;
 pub mod password;

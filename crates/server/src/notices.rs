@@ -3,12 +3,16 @@
 //! feed no longer lists is remediated), owners with items due get one notice per contact
 //! language (a reminder when the items were notified before and persist; escalated after
 //! `escalate_after` notices), each with an acknowledgement link, and notices are delivered by
-//! SMTP with their status kept. Every change is audited.
+//! SMTP with their status kept. An organisation with a webhook gets one more notice per issue,
+//! channel `webhook`, posted as JSON (`notice_webhook`) beside the e-mail to its contacts (an
+//! organisation without contacts but with a webhook is still notified). Every change is
+//! audited.
 
 use std::collections::BTreeMap;
 
 use mamori_model::{Org, OrgId};
 use mamori_notify::notice::{Notice, NoticeKind, Smtp};
+use mamori_notify::webhook::Webhook;
 use mamori_notify::{FeedReport, Observation, OwnerIndex};
 use mamori_store::Store;
 use mamori_store::notices::{FeedItemInput, FeedRunOutcome, NewNotice, NoticeRecord};
@@ -113,6 +117,25 @@ pub async fn record_feed(
 pub struct Issued {
     pub record: NoticeRecord,
     pub message: Notice,
+    /// What a webhook notice posts (without its id).
+    pub payload: Option<serde_json::Value>,
+}
+
+/// How notices are delivered: e-mail notices by `smtp` (left queued without it), webhook
+/// notices by `webhook` (left queued without it).
+#[derive(Clone, Copy, Default)]
+pub struct Senders<'a> {
+    pub smtp: Option<&'a Smtp>,
+    pub webhook: Option<&'a Webhook>,
+}
+
+/// What a delivery run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivered {
+    pub sent: usize,
+    pub failed: usize,
+    /// Left queued: no sender for their channel.
+    pub queued: usize,
 }
 
 fn ack_line(lang: mamori_model::Lang, url: &str) -> String {
@@ -167,7 +190,8 @@ pub async fn issue_notices(
     Ok(out)
 }
 
-/// Renders and stores one organisation's notices about the items (one per contact language).
+/// Renders and stores one organisation's notices about the items: one per contact language
+/// by e-mail, and one by webhook when the organisation has one.
 #[allow(clippy::too_many_arguments)]
 async fn store_notices(
     store: &Store,
@@ -182,25 +206,59 @@ async fn store_notices(
 ) -> Result<Vec<Issued>, ApiError> {
     let date = mamori_model::date::civil_date(now);
     let date = format!("{:04}{:02}{:02}", date.0, date.1, date.2);
-    let messages = mamori_notify::notice::render(org, obs, &settings.hub_name, &date, kind)
+    let mut messages: Vec<(Notice, &str)> =
+        mamori_notify::notice::render(org, obs, &settings.hub_name, &date, kind)
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .into_iter()
+            .map(|m| (m, "email"))
+            .collect();
+    if let Some(url) = store.org_webhook(org.id).await? {
+        let lang = mamori_notify::notice::org_lang(org);
+        let m = mamori_notify::notice::render_in(
+            org,
+            obs,
+            &settings.hub_name,
+            &date,
+            kind,
+            lang,
+            vec![url],
+        )
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+        messages.push((m, "webhook"));
+    }
     let mut out = Vec::new();
-    for mut m in messages {
+    for (mut m, channel) in messages {
         let token = mamori_store::notices::new_ack_token()?;
-        if let Some(base) = &settings.public_url {
-            let url = format!("{}/notices/ack/{token}", base.trim_end_matches('/'));
-            m.body.push_str(&ack_line(m.lang, &url));
+        let ack_url = settings
+            .public_url
+            .as_ref()
+            .map(|base| format!("{}/notices/ack/{token}", base.trim_end_matches('/')));
+        if let Some(url) = &ack_url {
+            m.body.push_str(&ack_line(m.lang, url));
         }
+        let payload = if channel == "webhook" {
+            Some(crate::notice_webhook::payload(
+                &crate::notice_webhook::PayloadInput {
+                    org,
+                    message: &m,
+                    kind,
+                    escalated,
+                    hub_name: &settings.hub_name,
+                    date: &date,
+                    item_ids: ids,
+                    observations: obs,
+                    ack_url: ack_url.as_deref(),
+                    now,
+                },
+            )?)
+        } else {
+            None
+        };
         let record = store
             .create_notice(
                 &NewNotice {
                     org_id: org.id,
-                    kind: match kind {
-                        NoticeKind::Notice => "notice",
-                        NoticeKind::Reminder => "reminder",
-                        NoticeKind::Takedown => "takedown",
-                    }
-                    .into(),
+                    kind: kind.as_str().into(),
                     lang: m.lang.as_str().into(),
                     recipients: m.to.clone(),
                     subject: m.subject.clone(),
@@ -209,6 +267,8 @@ async fn store_notices(
                     csv: m.csv.clone(),
                     item_ids: ids.to_vec(),
                     escalated,
+                    channel: channel.into(),
+                    payload: payload.as_ref().map(|p| p.to_string()),
                 },
                 &token,
                 now,
@@ -221,10 +281,14 @@ async fn store_notices(
             "notice",
             &record.id,
             Some(mamori_model::Tlp::Amber),
-            serde_json::json!({"org": org.id, "items": ids.len(), "kind": record.kind, "escalated": escalated}),
+            serde_json::json!({"org": org.id, "items": ids.len(), "kind": record.kind, "channel": channel, "escalated": escalated}),
         )
         .await?;
-        out.push(Issued { record, message: m });
+        out.push(Issued {
+            record,
+            message: m,
+            payload,
+        });
     }
     Ok(out)
 }
@@ -269,7 +333,7 @@ pub async fn request_takedown(
     .await?;
     if out.is_empty() {
         return Err(ApiError::Invalid(format!(
-            "{} has no contact to send the request to",
+            "{} has no contact or webhook to send the request to",
             csirt.slug
         )));
     }
@@ -297,29 +361,69 @@ pub async fn message_of(store: &Store, n: &NoticeRecord) -> Result<Notice, ApiEr
     })
 }
 
-/// Delivers issued notices by SMTP; each becomes `sent` or `failed` (with the error).
-/// Returns (sent, failed).
+/// A stored notice ready to deliver again: its message and, for a webhook notice, its document.
+pub async fn issued_of(store: &Store, record: NoticeRecord) -> Result<Issued, ApiError> {
+    let message = message_of(store, &record).await?;
+    let payload = match store.notice_payload(&record.id).await? {
+        Some(text) => Some(
+            serde_json::from_str(&text)
+                .map_err(|e| ApiError::Internal(format!("notice {} payload: {e}", record.id)))?,
+        ),
+        None => None,
+    };
+    Ok(Issued {
+        record,
+        message,
+        payload,
+    })
+}
+
+/// Delivers issued notices, each by its channel (e-mail by SMTP, webhook by a JSON POST to
+/// the organisation's webhook, both retried with back-off); each becomes `sent` or `failed`
+/// (with the error, and the time its next attempt is due: [`retry_delay_ms`]), or stays
+/// `queued` when there is no sender for its channel.
 pub async fn deliver(
     store: &Store,
     actor: &Actor,
-    smtp: &Smtp,
+    senders: Senders<'_>,
     issued: &[Issued],
     now: i64,
-) -> Result<(usize, usize), ApiError> {
-    let (mut sent, mut failed) = (0, 0);
+) -> Result<Delivered, ApiError> {
+    let mut d = Delivered::default();
     for i in issued {
-        let (status, error) = match smtp.send(&i.message).await {
-            Ok(()) => {
-                sent += 1;
-                ("sent", None)
+        let result = match (i.record.channel.as_str(), senders.smtp, senders.webhook) {
+            ("webhook", _, Some(w)) => {
+                crate::notice_webhook::post(store, w, &i.record, i.payload.as_ref())
+                    .await
+                    .map(|url| vec![url])
             }
-            Err(e) => {
-                failed += 1;
-                ("failed", Some(e.to_string()))
+            ("email", Some(smtp), _) => smtp
+                .send(&i.message)
+                .await
+                .map(|()| i.message.to.clone())
+                .map_err(|e| e.to_string()),
+            _ => {
+                d.queued += 1;
+                continue;
             }
         };
+        let (status, to, error) = match result {
+            Ok(to) => {
+                d.sent += 1;
+                ("sent", to, None)
+            }
+            Err(e) => {
+                d.failed += 1;
+                ("failed", i.message.to.clone(), Some(e))
+            }
+        };
+        let retry_at = now + retry_delay_ms(i.record.attempts + 1);
+        let outcome = match &error {
+            None => Ok(()),
+            Some(e) => Err(e.as_str()),
+        };
         store
-            .set_notice_status(&i.record.id, status, error.as_deref(), now)
+            .record_delivery(&i.record.id, outcome, now, retry_at)
             .await?;
         audit(
             store,
@@ -328,11 +432,29 @@ pub async fn deliver(
             "notice",
             &i.record.id,
             Some(mamori_model::Tlp::Amber),
-            serde_json::json!({"to": i.message.to, "error": error}),
+            serde_json::json!({"channel": i.record.channel, "to": to, "error": error}),
         )
         .await?;
     }
-    Ok((sent, failed))
+    Ok(d)
+}
+
+/// How long a notice that failed its `attempts`-th delivery waits before the next: 5 minutes,
+/// doubling with every failed attempt, at most 6 hours.
+pub fn retry_delay_ms(attempts: i64) -> i64 {
+    const FIRST: i64 = 5 * 60_000;
+    const MAX: i64 = 6 * 3_600_000;
+    let doublings = u32::try_from((attempts - 1).clamp(0, 16)).unwrap_or(16);
+    (FIRST << doublings).min(MAX)
+}
+
+/// Failed notices whose next attempt is due, ready to deliver again.
+pub async fn due_for_retry(store: &Store, now: i64) -> Result<Vec<Issued>, ApiError> {
+    let mut out = Vec::new();
+    for record in store.notices_due_for_retry(now, 1000).await? {
+        out.push(issued_of(store, record).await?);
+    }
+    Ok(out)
 }
 
 /// Sets a notice's status by hand (e.g. `bounced` from a returned mail, `remediated`).

@@ -176,7 +176,8 @@ pub async fn update_org(
     Ok(org)
 }
 
-/// Sets (or with `None` removes) the webhook an organisation's case notifications are POSTed to.
+/// Sets (or with `None` removes) the webhook an organisation's case notifications and notices
+/// are POSTed to.
 pub async fn set_org_webhook(
     store: &Store,
     actor: &Actor,

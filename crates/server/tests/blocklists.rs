@@ -1,5 +1,6 @@
-//! Block lists through the API: profile, warning lists, TLP ceiling, formats, ETag/304, and the
-//! RPZ zone checked by BIND's `named-checkzone` when installed.
+//! Block lists through the API: profile, warning lists, TLP ceiling, formats, ETag/304, the
+//! RPZ zone checked by BIND's `named-checkzone` and loaded by Unbound, and the nftables set
+//! checked by `nft -c`, each when installed (a skip says so).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
@@ -281,4 +282,86 @@ rpz:\n  name: rpz.mamori\n  zonefile: \"{z}\"\n  rpz-log: yes\n",
         "blocked by the RPZ: {blocked}\n{err}"
     );
     assert!(sub.contains("status: NXDOMAIN"), "subdomains too: {sub}");
+}
+
+/// The nftables export, as a device fetches it, is accepted by `nft -c -f` (a check that
+/// changes nothing). Addresses inside listed ranges and overlapping ranges, IPv4 and IPv6, are
+/// in it on purpose: without `auto-merge` nft refuses them as conflicting intervals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nftables_export_passes_nft_check() {
+    let h = hub(Backend::Sqlite).await;
+    let inds: Vec<_> = [
+        ("ipv4", "45.9.148.7"),
+        ("cidr", "45.9.148.0/24"),
+        ("cidr", "45.9.0.0/16"),
+        ("ipv4", "185.220.101.4"),
+        ("ipv6", "2a0d:5600:24::7"),
+        ("cidr", "2a0d:5600::/32"),
+        ("domain", "malware.example"),
+    ]
+    .iter()
+    .map(|(k, v)| json!({"kind": k, "value": v}))
+    .collect();
+    let r = send(
+        &h.app,
+        req(
+            "POST",
+            "/api/v1/reports",
+            Some(&h.admin_token),
+            Some(
+                json!({"title": "addresses", "tlp": "GREEN", "confidence": 80, "indicators": inds}),
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = send(
+        &h.app,
+        req(
+            "GET",
+            "/api/v1/blocklists/nftables",
+            Some(&h.member_token),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("45.9.148.7") && r.body.contains("2a0d:5600::/32"),
+        "{}",
+        r.body
+    );
+    let Some(nft) = ["/usr/sbin/nft", "/usr/bin/nft", "/sbin/nft"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!(
+            "SKIPPED: nft (nftables) is not installed (.ci/setup installs it); the nftables export was not checked by nft"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mamori.nft");
+    std::fs::write(&file, &r.body).unwrap();
+    let out = std::process::Command::new(nft)
+        .arg("-c")
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success()
+        && (err.contains("Operation not permitted") || err.contains("Permission denied"))
+    {
+        eprintln!(
+            "SKIPPED: nft -c needs CAP_NET_ADMIN (run the tests as root); it answered: {}",
+            err.trim()
+        );
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "nft -c -f refused the export: {err}\n{}",
+        r.body
+    );
 }

@@ -139,6 +139,34 @@ fn simple_equalities_for_the_ioc_index() {
 }
 
 #[test]
+fn alternative_equalities_span_observations_joined_by_or() {
+    let p = Pattern::parse(
+        "[ipv4-addr:value = '1.2.3.4'] OR [domain-name:value = 'a.example' OR url:value = 'http://b.example/']",
+    )
+    .unwrap();
+    assert_eq!(
+        p.alternative_equalities(),
+        vec![
+            ("ipv4-addr:value".to_owned(), "1.2.3.4".to_owned()),
+            ("domain-name:value".to_owned(), "a.example".to_owned()),
+            ("url:value".to_owned(), "http://b.example/".to_owned()),
+        ]
+    );
+    let one = Pattern::parse("[domain-name:value = 'a.example']").unwrap();
+    assert_eq!(one.alternative_equalities(), one.simple_equalities());
+    for not_alternative in [
+        "[ipv4-addr:value = '1.2.3.4'] AND [ipv4-addr:value = '1.2.3.5']",
+        "[ipv4-addr:value = '1.2.3.4'] OR [ipv4-addr:value = '1.2.3.5' AND domain-name:value = 'x']",
+        "[ipv4-addr:value = '1.2.3.4'] FOLLOWEDBY [ipv4-addr:value = '1.2.3.5']",
+        "([ipv4-addr:value = '1.2.3.4'] OR [ipv4-addr:value = '1.2.3.5']) WITHIN 5 SECONDS",
+        "[ipv4-addr:value = '1.2.3.4'] OR [ipv4-addr:value ISSUBSET '1.2.3.0/24']",
+    ] {
+        let p = Pattern::parse(not_alternative).unwrap();
+        assert!(p.alternative_equalities().is_empty(), "{not_alternative}");
+    }
+}
+
+#[test]
 fn equality_patterns_escape_values() {
     use mamori_stix::pattern::equality_pattern;
     let p = equality_pattern("windows-registry-key:key", "HKLM\\Run\\it's").unwrap();

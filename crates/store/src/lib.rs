@@ -12,6 +12,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod blocklist_profiles;
 pub mod blocks;
 pub mod case_observables;
 pub mod case_requests;

@@ -148,7 +148,14 @@ pub struct NewNotice {
     pub item_ids: Vec<String>,
     /// Some items persisted through earlier notices.
     pub escalated: bool,
+    /// `email` (to `recipients`) or `webhook` (to the organisation's webhook).
+    pub channel: String,
+    /// What a webhook notice posts (JSON), fixed when it is issued.
+    pub payload: Option<String>,
 }
+
+/// Channels a notice is delivered by.
+pub const NOTICE_CHANNELS: &[&str] = &["email", "webhook"];
 
 /// A stored notice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -157,6 +164,8 @@ pub struct NoticeRecord {
     #[schema(value_type = String)]
     pub org_id: OrgId,
     pub kind: String,
+    /// `email` or `webhook`.
+    pub channel: String,
     pub lang: String,
     pub recipients: Vec<String>,
     pub subject: String,
@@ -170,6 +179,10 @@ pub struct NoticeRecord {
     pub sent_at: Option<i64>,
     pub acked_at: Option<i64>,
     pub remediated_at: Option<i64>,
+    /// Delivery attempts so far (each one with its own retries).
+    pub attempts: i64,
+    /// When a failed notice is due for its next attempt.
+    pub next_attempt_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -177,6 +190,7 @@ struct NoticeRow {
     id: String,
     org_id: String,
     kind: String,
+    channel: String,
     lang: String,
     recipients: String,
     subject: String,
@@ -190,10 +204,12 @@ struct NoticeRow {
     sent_at: Option<i64>,
     acked_at: Option<i64>,
     remediated_at: Option<i64>,
+    attempts: i64,
+    next_attempt_at: Option<i64>,
 }
 
-const NOTICE_COLUMNS: &str = "id, org_id, kind, lang, recipients, subject, body, csv_name, items, status, \
-     error, escalated, created_at, sent_at, acked_at, remediated_at";
+const NOTICE_COLUMNS: &str = "id, org_id, kind, channel, lang, recipients, subject, body, csv_name, items, status, \
+     error, escalated, created_at, sent_at, acked_at, remediated_at, attempts, next_attempt_at";
 
 impl NoticeRow {
     fn into_notice(self) -> Result<NoticeRecord, StoreError> {
@@ -210,6 +226,7 @@ impl NoticeRow {
                 .collect(),
             id: self.id,
             kind: self.kind,
+            channel: self.channel,
             lang: self.lang,
             subject: self.subject,
             body: self.body,
@@ -222,6 +239,8 @@ impl NoticeRow {
             sent_at: self.sent_at,
             acked_at: self.acked_at,
             remediated_at: self.remediated_at,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
         })
     }
 }
@@ -437,6 +456,13 @@ impl Store {
         ack_token: &str,
         now: i64,
     ) -> Result<NoticeRecord, StoreError> {
+        if !NOTICE_CHANNELS.contains(&n.channel.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "notice channel {:?}: use one of {}",
+                n.channel,
+                NOTICE_CHANNELS.join(", ")
+            )));
+        }
         let id = uuid::Uuid::now_v7().to_string();
         let token = ack_token;
         on_pool!(self, |pool| {
@@ -444,8 +470,8 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 sqlx::query(
                     "INSERT INTO notices (id, org_id, kind, lang, recipients, subject, body, csv_name, csv, items, \
-                     status, ack_token_hash, escalated, created_at) \
-                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,'queued',$11,$12,$13)",
+                     status, ack_token_hash, escalated, created_at, channel, payload) \
+                     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,'queued',$11,$12,$13,$14,$15)",
                 )
                 .bind(&id)
                 .bind(n.org_id.to_string())
@@ -460,6 +486,8 @@ impl Store {
                 .bind(secret::hash(token))
                 .bind(i64::from(n.escalated))
                 .bind(now)
+                .bind(&n.channel)
+                .bind(&n.payload)
                 .execute(&mut *tx)
                 .await?;
                 for chunk in n.item_ids.chunks(ITEMS_PER_STATEMENT) {
@@ -526,6 +554,59 @@ impl Store {
         self.notice(id).await?.ok_or(StoreError::NotFound("notice"))
     }
 
+    /// Records a delivery attempt: `sent`, or `failed` with the error and when to try again
+    /// (`retry_at`). Counts the attempt either way.
+    pub async fn record_delivery(
+        &self,
+        id: &str,
+        result: Result<(), &str>,
+        now: i64,
+        retry_at: i64,
+    ) -> Result<NoticeRecord, StoreError> {
+        let (status, error, next) = match result {
+            Ok(()) => ("sent", None, None),
+            Err(e) => ("failed", Some(e), Some(retry_at)),
+        };
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+            "UPDATE notices SET status = $2, error = $3, attempts = attempts + 1, next_attempt_at = $5, \
+             sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END WHERE id = $1"
+        )
+        .bind(id)
+        .bind(status)
+        .bind(error)
+        .bind(now)
+        .bind(next)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound("notice"));
+        }
+        self.notice(id).await?.ok_or(StoreError::NotFound("notice"))
+    }
+
+    /// Failed notices due for another attempt (`next_attempt_at` reached), oldest first.
+    pub async fn notices_due_for_retry(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<NoticeRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {NOTICE_COLUMNS} FROM notices WHERE status = 'failed' \
+             AND (next_attempt_at IS NULL OR next_attempt_at <= $1) ORDER BY created_at, id LIMIT $2"
+        );
+        let rows: Vec<NoticeRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(now)
+        .bind(limit.clamp(1, 10_000))
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter().map(NoticeRow::into_notice).collect()
+    }
+
     /// Acknowledges the notice the token belongs to (a sent or bounced notice becomes
     /// acknowledged; later states stay). `None` for an unknown token.
     pub async fn acknowledge_notice(
@@ -576,6 +657,17 @@ impl Store {
         Ok(row.map(|r| r.0))
     }
 
+    /// What a webhook notice posts (`None` for e-mail notices).
+    pub async fn notice_payload(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>,)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT payload FROM notices WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.and_then(|r| r.0))
+    }
+
     /// Notices, newest first (of one organisation, or all).
     pub async fn list_notices(
         &self,
@@ -610,6 +702,9 @@ pub struct FeedSource {
     pub last_status: Option<String>,
     pub last_error: Option<String>,
     pub last_items: Option<i64>,
+    /// Where the next run starts, for sources read incrementally (a TAXII collection's
+    /// `added_after`).
+    pub position: Option<String>,
 }
 
 impl Store {
@@ -617,8 +712,8 @@ impl Store {
     pub async fn feed_source(&self, name: &str) -> Result<Option<FeedSource>, StoreError> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(
-            "SELECT name, location, etag, last_modified, last_run, last_status, last_error, last_items \
-             FROM feed_sources WHERE name = $1"
+            "SELECT name, location, etag, last_modified, last_run, last_status, last_error, last_items, \
+             position FROM feed_sources WHERE name = $1"
         )
         .bind(name)
         .fetch_optional(pool)
@@ -630,8 +725,8 @@ impl Store {
     pub async fn feed_sources(&self) -> Result<Vec<FeedSource>, StoreError> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(
-            "SELECT name, location, etag, last_modified, last_run, last_status, last_error, last_items \
-             FROM feed_sources ORDER BY name"
+            "SELECT name, location, etag, last_modified, last_run, last_status, last_error, last_items, \
+             position FROM feed_sources ORDER BY name"
         )
         .fetch_all(pool)
         .await
@@ -642,10 +737,11 @@ impl Store {
     pub async fn save_feed_source(&self, s: &FeedSource) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
             sqlx::query(
-            "INSERT INTO feed_sources (name, location, etag, last_modified, last_run, last_status, last_error, last_items) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (name) DO UPDATE SET location = excluded.location, \
+            "INSERT INTO feed_sources (name, location, etag, last_modified, last_run, last_status, last_error, last_items, position) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (name) DO UPDATE SET location = excluded.location, \
              etag = excluded.etag, last_modified = excluded.last_modified, last_run = excluded.last_run, \
-             last_status = excluded.last_status, last_error = excluded.last_error, last_items = excluded.last_items"
+             last_status = excluded.last_status, last_error = excluded.last_error, last_items = excluded.last_items, \
+             position = excluded.position"
         )
         .bind(&s.name)
         .bind(&s.location)
@@ -655,6 +751,7 @@ impl Store {
         .bind(&s.last_status)
         .bind(&s.last_error)
         .bind(s.last_items)
+        .bind(&s.position)
         .execute(pool)
         .await
         .map(|_| ())

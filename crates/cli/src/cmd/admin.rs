@@ -119,6 +119,15 @@ pub enum OrgCommand {
     Delete { org: String },
     /// Keep this organisation's stored events for DAYS days (`default`: the hub's setting).
     Retention { org: String, days: String },
+    /// Set the webhook case notifications and notices are POSTed to (JSON), or remove it.
+    Webhook {
+        org: String,
+        /// http:// or https:// URL.
+        #[arg(long, required_unless_present = "remove")]
+        url: Option<String>,
+        #[arg(long, conflicts_with = "url")]
+        remove: bool,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -371,6 +380,15 @@ async fn org(store: &Store, actor: &Actor, cmd: OrgCommand) -> anyhow::Result<()
             };
             let org = ops::update_org(store, actor, id, &patch).await?;
             println!("updated organisation {} ({})", org.slug, org.id);
+        }
+        OrgCommand::Webhook { org, url, remove } => {
+            let o = store.find_org(&org).await?;
+            let url = if remove { None } else { url };
+            ops::set_org_webhook(store, actor, o.id, url.as_deref()).await?;
+            match url {
+                Some(u) => println!("{} webhook: {u}", o.slug),
+                None => println!("{} has no webhook", o.slug),
+            }
         }
         OrgCommand::Delete { org } => {
             let org = store.find_org(&org).await?;

@@ -1,10 +1,13 @@
 //! A TAXII 2.1 client for federation: page through a remote collection's objects, and post
-//! envelopes to one. Used by `mamori share pull|push`.
+//! envelopes to one. Used by `mamori share pull|push` and `mamori notify collect --taxii`.
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 const MEDIA: &str = "application/taxii+json;version=2.1";
+
+/// Largest TAXII response read (one page of at most 500 objects).
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Credentials for a remote TAXII server.
 #[derive(Debug, Clone)]
@@ -43,7 +46,10 @@ impl Remote {
 
     async fn check(resp: reqwest::Response) -> anyhow::Result<Value> {
         let status = resp.status();
-        let body = resp.text().await.context("reading the TAXII response")?;
+        let body = super::feed_source::bounded(resp, MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the TAXII response: {e}"))?;
+        let body = String::from_utf8_lossy(&body);
         if !status.is_success() {
             let detail = serde_json::from_str::<Value>(&body)
                 .ok()
@@ -65,7 +71,18 @@ impl Remote {
         collection: &str,
         added_after: Option<&str>,
     ) -> anyhow::Result<Vec<Value>> {
+        Ok(self.objects_since(collection, added_after).await?.0)
+    }
+
+    /// Like [`Remote::objects`], with the date the server added the last object listed (its
+    /// `X-TAXII-Date-Added-Last` header): the `added_after` of the next pull.
+    pub async fn objects_since(
+        &self,
+        collection: &str,
+        added_after: Option<&str>,
+    ) -> anyhow::Result<(Vec<Value>, Option<String>)> {
         let mut out = Vec::new();
+        let mut last_added = None;
         let mut next: Option<String> = None;
         loop {
             let mut url = format!("{}collections/{collection}/objects/?limit=500", self.base);
@@ -80,6 +97,13 @@ impl Remote {
                 .send()
                 .await
                 .with_context(|| format!("GET {url}"))?;
+            if let Some(v) = resp
+                .headers()
+                .get("x-taxii-date-added-last")
+                .and_then(|v| v.to_str().ok())
+            {
+                last_added = Some(v.to_owned());
+            }
             let env = Self::check(resp).await?;
             if let Some(objs) = env.get("objects").and_then(|o| o.as_array()) {
                 out.extend(objs.iter().cloned());
@@ -89,7 +113,7 @@ impl Remote {
                 env.get("next").and_then(|n| n.as_str()),
             ) {
                 (Some(true), Some(n)) => next = Some(n.to_owned()),
-                _ => return Ok(out),
+                _ => return Ok((out, last_added)),
             }
         }
     }

@@ -5,6 +5,7 @@
 mod generic;
 mod phishing;
 mod shadowserver;
+mod stix;
 mod time;
 mod urlhaus;
 
@@ -17,6 +18,7 @@ pub use phishing::{parse_openphish, parse_phishtank};
 pub use shadowserver::{
     ShadowserverReport, parse_shadowserver, report_types, shadowserver_report_for_file,
 };
+pub use stix::parse_stix_objects;
 pub use urlhaus::parse_urlhaus;
 
 use crate::Observation;

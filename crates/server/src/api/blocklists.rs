@@ -1,5 +1,7 @@
-//! `GET /api/v1/blocklists/{format}`: block lists for firewalls, resolvers, proxies and IDS.
+//! `GET /api/v1/blocklists/{format}`: block lists for firewalls, resolvers, proxies and IDS;
+//! `/api/v1/blocklist-profiles[/{name}]`: the named profiles devices poll with `?profile=`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -9,12 +11,16 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::Auth;
-use crate::error::{ApiPath, ApiQuery, Problem};
+use crate::blocklist_profiles::{self, ProfileInput};
+use crate::error::{ApiJson, ApiPath, ApiQuery, Problem};
 use crate::ops::Actor;
 use crate::{ApiError, AppState, blocklists};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct BlocklistQuery {
+    /// A named profile (`/api/v1/blocklist-profiles`); then `max_tlp`, `min_score` and `allow`
+    /// are ignored.
+    pub profile: Option<String>,
     /// Most restrictive TLP included (CLEAR, GREEN or AMBER; default GREEN).
     #[param(value_type = Option<String>)]
     pub max_tlp: Option<Tlp>,
@@ -42,23 +48,30 @@ async fn blocklist(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let format: Format = format.parse().map_err(ApiError::Invalid)?;
-    let profile = Profile {
-        max_tlp: q.max_tlp.unwrap_or(Tlp::Green),
-        min_score: q.min_score.unwrap_or(30).min(100),
-        allow: q
-            .allow
-            .unwrap_or_default()
-            .split(',')
-            .map(str::to_owned)
-            .filter(|s| !s.is_empty())
-            .collect(),
+    let profile = match &q.profile {
+        Some(name) => {
+            blocklist_profiles::to_profile(&blocklist_profiles::get(&state.store, name).await?)
+        }
+        None => Profile {
+            max_tlp: q.max_tlp.unwrap_or(Tlp::Green),
+            min_score: q.min_score.unwrap_or(30).min(100),
+            allow: q
+                .allow
+                .unwrap_or_default()
+                .split(',')
+                .map(str::to_owned)
+                .filter(|s| !s.is_empty())
+                .collect(),
+            kinds: vec![],
+        },
     };
     let key = format!(
-        "{}|{format:?}|{:?}|{}|{}",
+        "{}|{format:?}|{:?}|{}|{}|{:?}",
         auth.user.id,
         profile.max_tlp,
         profile.min_score,
-        profile.allow.join(",")
+        profile.allow.join(","),
+        profile.kinds
     );
     let r = blocklists::render(&state.share(), &Actor::from_auth(&auth), format, profile).await?;
     let etag = HeaderValue::from_str(&r.etag).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -125,6 +138,55 @@ async fn blocklist(
         .into_response())
 }
 
+/// The block-list profiles (the built-in `default` among them unless replaced).
+#[utoipa::path(get, path = "/api/v1/blocklist-profiles", tag = "blocking",
+    responses((status = 200, body = Vec<mamori_store::blocklist_profiles::BlocklistProfile>)))]
+async fn list_profiles(
+    State(state): State<AppState>,
+    _auth: Auth,
+) -> Result<Json<Vec<mamori_store::blocklist_profiles::BlocklistProfile>>, ApiError> {
+    Ok(Json(blocklist_profiles::list(&state.store).await?))
+}
+
+/// Creates or replaces a profile (administrators).
+#[utoipa::path(put, path = "/api/v1/blocklist-profiles/{name}", tag = "blocking",
+    request_body = ProfileInput, params(("name" = String, Path)),
+    responses((status = 200, body = mamori_store::blocklist_profiles::BlocklistProfile),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn put_profile(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(i): ApiJson<ProfileInput>,
+) -> Result<Json<mamori_store::blocklist_profiles::BlocklistProfile>, ApiError> {
+    Ok(Json(
+        blocklist_profiles::save(
+            &state.store,
+            &Actor::from_auth(&auth),
+            &name,
+            i,
+            mamori_store::now_millis(),
+        )
+        .await?,
+    ))
+}
+
+/// Deletes a stored profile (administrators).
+#[utoipa::path(delete, path = "/api/v1/blocklist-profiles/{name}", tag = "blocking",
+    params(("name" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn delete_profile(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    blocklist_profiles::delete(&state.store, &Actor::from_auth(&auth), &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(blocklist))
+    OpenApiRouter::new()
+        .routes(routes!(blocklist))
+        .routes(routes!(list_profiles))
+        .routes(routes!(put_profile, delete_profile))
 }

@@ -90,11 +90,12 @@ async fn delete_org(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
-    /// http:// or https:// URL that case notifications are POSTed to as JSON; null removes it.
+    /// http:// or https:// URL that case notifications and notices are POSTed to as JSON; null
+    /// removes it.
     pub url: Option<String>,
 }
 
-/// Sets the organisation's webhook for case notifications (administrators).
+/// Sets the organisation's webhook for case notifications and notices (administrators).
 #[utoipa::path(put, path = "/api/v1/orgs/{org}/webhook", tag = "organisations", request_body = WebhookInput,
     params(("org" = String, Path, description = "id or slug")),
     responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem)))]

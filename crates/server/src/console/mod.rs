@@ -10,6 +10,7 @@
 mod account;
 mod admin;
 mod audit;
+mod blocklists;
 mod case_metrics;
 mod case_requests;
 mod case_work;
@@ -79,6 +80,8 @@ pub fn router() -> Router<AppState> {
         .route("/alerts/{id}/escalate", post(monitor::escalate))
         .route("/events", get(monitor::events))
         .route("/sensors", get(monitor::sensors))
+        .route("/blocklists", get(blocklists::page).post(blocklists::save))
+        .route("/blocklists/{name}/delete", post(blocklists::delete))
         .route("/notices", get(notices::list))
         .route("/notices/{id}/status", post(notices::set_status))
         .route("/cases", get(cases::list).post(cases::create))

@@ -105,6 +105,14 @@ impl Pattern {
     pub fn is_simple_disjunction(&self) -> bool {
         simple::is_simple_disjunction(&self.root)
     }
+
+    /// The `path = value` tests of a pattern that any one of them matching satisfies: one
+    /// observation or several joined by OR, each made only of `=` tests joined by OR
+    /// (`[a:value = 'x'] OR [b:value = 'y' OR c:value = 'z']`). Empty for any other pattern
+    /// (AND, FOLLOWEDBY, qualifiers, other operators).
+    pub fn alternative_equalities(&self) -> Vec<(String, String)> {
+        simple::alternative_equalities(&self.root).unwrap_or_default()
+    }
 }
 
 /// The pattern `[<path> = '<value>']` for one indicator value, e.g.

@@ -44,3 +44,17 @@ pub(super) fn is_simple_disjunction(root: &ObservationExpr) -> bool {
     }
     matches!(root, ObservationExpr::Simple(c) if only_or(c))
 }
+
+/// The equalities of a pattern any one of which suffices: an OR of observations, each a
+/// simple disjunction (`[a = 1] OR [b = 2 OR c = 3]`).
+pub(super) fn alternative_equalities(root: &ObservationExpr) -> Option<Vec<(String, String)>> {
+    match root {
+        ObservationExpr::Or(a, b) => {
+            let mut out = alternative_equalities(a)?;
+            out.extend(alternative_equalities(b)?);
+            Some(out)
+        }
+        ObservationExpr::Simple(_) if is_simple_disjunction(root) => simple_equalities(root),
+        _ => None,
+    }
+}

@@ -2,8 +2,13 @@
 //! ETag and Last-Modified of the last fetch are kept in the hub under the collector's name, so
 //! an unchanged feed costs one 304); from a drop directory it takes every file, then moves it
 //! to `done/` or, when it cannot be read as the feed, to `rejected/` with the reason beside
-//! it. Each fetched file is recorded and followed up as `mamori notify run` does. With
-//! `--every` it repeats until interrupted.
+//! it. From a TAXII 2.1 collection (`--taxii API-ROOT --collection ID`) it pulls the objects
+//! added since the last run (the server's `X-TAXII-Date-Added-Last` is kept as the collector's
+//! position and sent as `added_after` next time) and turns indicators and observables of URLs,
+//! domains and addresses into items. Each fetched file or batch is recorded and followed up as
+//! `mamori notify run` does. With `--every` it repeats until interrupted; every cycle also
+//! delivers the failed notices whose next attempt is due (back-off from 5 minutes, doubling,
+//! at most 6 hours).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,11 +27,20 @@ pub struct CollectArgs {
     #[arg(long)]
     name: String,
     /// Fetch the feed from this http(s) URL.
-    #[arg(long, conflicts_with = "dir", required_unless_present = "dir")]
+    #[arg(long, conflicts_with_all = ["dir", "taxii"], required_unless_present_any = ["dir", "taxii"])]
     url: Option<String>,
     /// Take the feed files dropped into this directory.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "taxii")]
     dir: Option<PathBuf>,
+    /// Pull a TAXII 2.1 collection from this API root, e.g. https://hub.example/taxii2/api/
+    #[arg(long, requires = "collection", conflicts_with = "complete")]
+    taxii: Option<String>,
+    /// The TAXII collection id.
+    #[arg(long, requires = "taxii")]
+    collection: Option<String>,
+    /// Environment variable holding the TAXII server's bearer token (never on the command line).
+    #[arg(long, value_name = "VAR", requires = "taxii")]
+    token_env: Option<String>,
     /// Repeat every DURATION (e.g. 90s, 15m, 1h, 1d); once when absent.
     #[arg(long, value_parser = parse_every)]
     every: Option<Duration>,
@@ -163,6 +177,35 @@ async fn cycle(
                 failed = true;
             }
         }
+    } else if let (Some(root), Some(collection)) = (&a.taxii, &a.collection) {
+        state.location = format!("{}collections/{collection}/", with_slash(root));
+        match pull_taxii(
+            a, root, collection, &mut state, store, &orgs, &index, public_url,
+        )
+        .await
+        {
+            Ok((items, f)) => {
+                state.last_status = Some(
+                    if items.is_some() {
+                        "fetched"
+                    } else {
+                        "not-modified"
+                    }
+                    .into(),
+                );
+                state.last_error = None;
+                if let Some(n) = items {
+                    state.last_items = Some(n);
+                }
+                failed |= f;
+            }
+            Err(e) => {
+                eprintln!("{}: {e:#}", a.name);
+                state.last_status = Some("failed".into());
+                state.last_error = Some(format!("{e:#}"));
+                failed = true;
+            }
+        }
     } else if let Some(dir) = &a.dir {
         state.location = dir.display().to_string();
         let (items, problems) = drain_dir(dir, a, store, &orgs, &index, public_url).await?;
@@ -172,7 +215,72 @@ async fn cycle(
         failed |= problems > 0;
     }
     store.save_feed_source(&state).await?;
+    if let Some(line) = super::lifecycle::retry_due(store, &a.lifecycle).await? {
+        println!("{line}");
+    }
     Ok(failed)
+}
+
+fn with_slash(root: &str) -> String {
+    if root.ends_with('/') {
+        root.to_owned()
+    } else {
+        format!("{root}/")
+    }
+}
+
+/// Pulls what the collection added since the collector's position, records it and follows it
+/// up; the position moves only once that worked. Returns (items, `None` when nothing was new;
+/// whether a delivery failed).
+#[allow(clippy::too_many_arguments)]
+async fn pull_taxii(
+    a: &CollectArgs,
+    root: &str,
+    collection: &str,
+    state: &mut FeedSource,
+    store: &Store,
+    orgs: &[mamori_model::Org],
+    index: &mamori_notify::OwnerIndex,
+    public_url: Option<&str>,
+) -> anyhow::Result<(Option<i64>, bool)> {
+    use crate::cmd::taxii_client::{Credential, Remote};
+    let token = match &a.token_env {
+        Some(v) => {
+            std::env::var(v).with_context(|| format!("environment variable {v} is not set"))?
+        }
+        None => bail!("--taxii needs --token-env VAR (a bearer token for the TAXII server)"),
+    };
+    let remote = Remote::new(root, Credential::Bearer(token))?;
+    let (objects, last_added) = remote
+        .objects_since(collection, state.position.as_deref())
+        .await?;
+    if objects.is_empty() {
+        println!(
+            "{}: nothing added to the collection since {}",
+            a.name,
+            state.position.as_deref().unwrap_or("the start")
+        );
+        return Ok((None, false));
+    }
+    let parsed = mamori_notify::feed::parse_stix_objects(&objects, &format!("taxii:{}", a.name));
+    for p in &parsed.problems {
+        eprintln!("{}: object {}: {}", a.name, p.line, p.message);
+    }
+    let s = process(
+        store,
+        orgs,
+        index,
+        &parsed,
+        &a.name,
+        &a.lifecycle,
+        public_url,
+    )
+    .await?;
+    println!("{}", s.line);
+    if last_added.is_some() {
+        state.position = last_added;
+    }
+    Ok((Some(parsed.observations.len() as i64), s.failed > 0))
 }
 
 /// Takes every regular file in `dir` (oldest first); returns (items, rejected files).
@@ -244,6 +352,11 @@ pub async fn collect(global: &GlobalArgs, a: CollectArgs) -> anyhow::Result<Exit
         && !(u.starts_with("http://") || u.starts_with("https://"))
     {
         bail!("--url {u:?}: only http and https feeds are collected");
+    }
+    if let Some(u) = &a.taxii
+        && !(u.starts_with("http://") || u.starts_with("https://"))
+    {
+        bail!("--taxii {u:?}: give the http(s) URL of the TAXII API root");
     }
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))

@@ -26,8 +26,8 @@ pub struct LifecycleArgs {
     /// remediated.
     #[arg(long)]
     pub complete: bool,
-    /// smtp://host:port, smtp+starttls://host:port or smtps://host:port; without it notices
-    /// stay queued.
+    /// smtp://host:port, smtp+starttls://host:port or smtps://host:port; without it e-mail
+    /// notices stay queued (webhook notices are posted either way).
     #[arg(long, requires = "from")]
     pub smtp: Option<String>,
     /// The sender address, e.g. "Mamori <notice@hub.example.jp>".
@@ -75,16 +75,27 @@ pub async fn process(
         escalate_after: a.escalate_after.max(1),
     };
     let issued = notices::issue_notices(store, &actor, orgs, &settings, now).await?;
-    let (mut sent, mut failed) = (0, 0);
-    if let (Some(url), Some(from)) = (&a.smtp, &a.from) {
-        let smtp = mamori_notify::notice::Smtp::new(url, from)?;
-        (sent, failed) = notices::deliver(store, &actor, &smtp, &issued, now).await?;
-    }
+    let smtp = match (&a.smtp, &a.from) {
+        (Some(url), Some(from)) => Some(mamori_notify::notice::Smtp::new(url, from)?),
+        _ => None,
+    };
+    let webhook = webhook_sender()?;
+    let d = notices::deliver(
+        store,
+        &actor,
+        notices::Senders {
+            smtp: smtp.as_ref(),
+            webhook: Some(&webhook),
+        },
+        &issued,
+        now,
+    )
+    .await?;
     let o = &run.outcome;
     Ok(RunSummary {
         line: format!(
             "{label}: {} items ({} owned, {} unowned for review, {} bad lines); {} new, {} seen again, {} reopened, {} remediated; {} notices remediated\n\
-             {} notices issued ({} escalated): {sent} sent, {failed} failed, {} queued",
+             {} notices issued ({} escalated{}): {} sent, {} failed, {} queued",
             run.items,
             run.owned,
             run.unowned,
@@ -96,10 +107,61 @@ pub async fn process(
             o.notices_remediated,
             issued.len(),
             issued.iter().filter(|i| i.record.escalated).count(),
-            issued.len() - sent - failed
+            match issued
+                .iter()
+                .filter(|i| i.record.channel == "webhook")
+                .count()
+            {
+                0 => String::new(),
+                n => format!(", {n} by webhook"),
+            },
+            d.sent,
+            d.failed,
+            d.queued
         ),
-        failed,
+        failed: d.failed,
     })
+}
+
+/// Delivers the failed notices whose next attempt is due (a collector does so every cycle).
+/// Returns a summary line when there were any.
+pub async fn retry_due(store: &Store, a: &LifecycleArgs) -> anyhow::Result<Option<String>> {
+    let now = mamori_store::now_millis();
+    let due = notices::due_for_retry(store, now).await?;
+    if due.is_empty() {
+        return Ok(None);
+    }
+    let smtp = match (&a.smtp, &a.from) {
+        (Some(url), Some(from)) => Some(mamori_notify::notice::Smtp::new(url, from)?),
+        _ => None,
+    };
+    let webhook = webhook_sender()?;
+    let d = notices::deliver(
+        store,
+        &mamori_server::ops::Actor::cli(),
+        notices::Senders {
+            smtp: smtp.as_ref(),
+            webhook: Some(&webhook),
+        },
+        &due,
+        now,
+    )
+    .await?;
+    Ok(Some(format!(
+        "retried {} failed notice(s): {} sent, {} failed again, {} waiting for --smtp",
+        due.len(),
+        d.sent,
+        d.failed,
+        d.queued
+    )))
+}
+
+/// Webhook notices: 4 attempts, waiting 1 s, 2 s and 4 s between them (as SMTP does).
+fn webhook_sender() -> anyhow::Result<mamori_notify::webhook::Webhook> {
+    Ok(mamori_notify::webhook::Webhook::new(
+        4,
+        std::time::Duration::from_secs(1),
+    )?)
 }
 
 pub async fn run_feed(global: &GlobalArgs, a: RunArgs) -> anyhow::Result<ExitCode> {
@@ -150,15 +212,16 @@ pub async fn list_notices(
         }
     } else {
         println!(
-            "{:<36} {:<13} {:<9} {:>5}  SUBJECT",
-            "ID", "STATUS", "KIND", "ITEMS"
+            "{:<36} {:<13} {:<9} {:<8} {:>5}  SUBJECT",
+            "ID", "STATUS", "KIND", "CHANNEL", "ITEMS"
         );
         for n in &notices {
             println!(
-                "{:<36} {:<13} {:<9} {:>5}  {}{}",
+                "{:<36} {:<13} {:<9} {:<8} {:>5}  {}{}",
                 n.id,
                 n.status,
                 n.kind,
+                n.channel,
                 n.items,
                 if n.escalated { "(escalated) " } else { "" },
                 n.subject
@@ -170,8 +233,8 @@ pub async fn list_notices(
 
 pub async fn deliver_queued(
     global: &GlobalArgs,
-    smtp: &str,
-    from: &str,
+    smtp: Option<&str>,
+    from: Option<&str>,
     retry_failed: bool,
 ) -> anyhow::Result<ExitCode> {
     let (_, store) = global.open_store().await?;
@@ -181,23 +244,42 @@ pub async fn deliver_queued(
         &["queued"]
     };
     let result = async {
-        let pending = store.notices_with_status(statuses, 10_000).await?;
+        let now = mamori_store::now_millis();
+        let mut pending = store.notices_with_status(statuses, 10_000).await?;
+        if !retry_failed {
+            pending.extend(store.notices_due_for_retry(now, 10_000).await?);
+        }
         let mut issued = Vec::new();
         for record in pending {
-            let message = notices::message_of(&store, &record).await?;
-            issued.push(notices::Issued { record, message });
+            issued.push(notices::issued_of(&store, record).await?);
         }
-        let smtp = mamori_notify::notice::Smtp::new(smtp, from)?;
+        let smtp = match (smtp, from) {
+            (Some(url), Some(from)) => Some(mamori_notify::notice::Smtp::new(url, from)?),
+            _ => None,
+        };
+        let webhook = webhook_sender()?;
         let actor = mamori_server::ops::Actor::cli();
-        let (sent, failed) =
-            notices::deliver(&store, &actor, &smtp, &issued, mamori_store::now_millis()).await?;
-        anyhow::Ok((sent, failed))
+        let d = notices::deliver(
+            &store,
+            &actor,
+            notices::Senders {
+                smtp: smtp.as_ref(),
+                webhook: Some(&webhook),
+            },
+            &issued,
+            now,
+        )
+        .await?;
+        anyhow::Ok(d)
     }
     .await;
     store.close().await;
-    let (sent, failed) = result?;
-    println!("{sent} sent, {failed} failed");
-    Ok(if failed > 0 {
+    let d = result?;
+    println!(
+        "{} sent, {} failed, {} left queued (e-mail without --smtp)",
+        d.sent, d.failed, d.queued
+    );
+    Ok(if d.failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -39,14 +39,16 @@ pub enum NotifyCommand {
     /// `run` does.
     Collect(collect::CollectArgs),
     /// Send the queued notices (takedown requests queued from the API or console, runs
-    /// without --smtp), and with --retry-failed those whose delivery failed before.
+    /// without --smtp) and the failed ones whose next attempt is due (back-off from 5 minutes,
+    /// doubling, at most 6 hours); with --retry-failed every failed one now. Webhook notices
+    /// are posted to their organisation's webhook; e-mail notices need --smtp.
     Deliver {
         /// smtp://host:port, smtp+starttls://host:port or smtps://host:port
-        #[arg(long)]
-        smtp: String,
+        #[arg(long, requires = "from")]
+        smtp: Option<String>,
         /// The sender address, e.g. "Mamori <notice@hub.example.jp>".
         #[arg(long)]
-        from: String,
+        from: Option<String>,
         #[arg(long)]
         retry_failed: bool,
     },
@@ -269,7 +271,15 @@ pub async fn run(global: &GlobalArgs, cmd: NotifyCommand) -> anyhow::Result<Exit
             smtp,
             from,
             retry_failed,
-        } => return lifecycle::deliver_queued(global, &smtp, &from, retry_failed).await,
+        } => {
+            return lifecycle::deliver_queued(
+                global,
+                smtp.as_deref(),
+                from.as_deref(),
+                retry_failed,
+            )
+            .await;
+        }
         NotifyCommand::Notices { org, limit, jsonl } => {
             return lifecycle::list_notices(global, org, limit, jsonl).await;
         }
