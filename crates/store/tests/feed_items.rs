@@ -116,6 +116,8 @@ async fn feed_runs_in_bulk(db: Db) {
                 csv: "kind,value\n".into(),
                 item_ids: ids.clone(),
                 escalated: false,
+                channel: "email".into(),
+                payload: None,
             },
             &new_ack_token().unwrap(),
             1500,

@@ -8,13 +8,14 @@
 //! operators, where no single value is the finding. A value named by an indicator and an
 //! observable in the same batch is one item (the indicator's, which says what it is).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use mamori_model::ValueKind;
 use serde_json::Value;
 
 use super::{FeedReport, LineProblem, time, url_observation};
 use crate::Observation;
+use crate::evidence::Evidence;
 
 /// The kind of a STIX object path or observable type Mamori notifies about.
 fn kind_of(stix_type: &str) -> Option<ValueKind> {
@@ -31,8 +32,8 @@ fn text<'a>(o: &'a Value, key: &str) -> Option<&'a str> {
     o.get(key).and_then(Value::as_str)
 }
 
-fn evidence(o: &Value) -> BTreeMap<String, String> {
-    let mut e = BTreeMap::new();
+fn evidence(o: &Value) -> Evidence {
+    let mut e: Vec<(String, String)> = Vec::new();
     for key in [
         "id",
         "type",
@@ -42,10 +43,10 @@ fn evidence(o: &Value) -> BTreeMap<String, String> {
         "valid_from",
     ] {
         if let Some(v) = text(o, key) {
-            e.insert(format!("stix_{key}"), v.chars().take(1000).collect());
+            e.push((format!("stix_{key}"), v.chars().take(1000).collect()));
         }
     }
-    e
+    e.into_iter().collect()
 }
 
 fn observation(
@@ -54,7 +55,7 @@ fn observation(
     source: &str,
     category: &str,
     seen_at: Option<i64>,
-    evidence: BTreeMap<String, String>,
+    evidence: Evidence,
     line: usize,
 ) -> Result<Observation, String> {
     if kind == ValueKind::Url {
@@ -212,7 +213,10 @@ mod tests {
             ]
         );
         assert_eq!(r.observations[1].ip, Some("203.0.113.7".parse().unwrap()));
-        assert_eq!(r.observations[0].evidence["stix_id"], "indicator--1");
+        assert_eq!(
+            r.observations[0].evidence.get("stix_id"),
+            Some("indicator--1")
+        );
         assert!(r.observations[0].seen_at.is_some());
         assert_eq!(
             r.problems.iter().map(|p| p.line).collect::<Vec<_>>(),
