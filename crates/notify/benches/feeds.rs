@@ -66,7 +66,9 @@ fn urlhaus() -> Vec<u8> {
 
 fn telnet() -> Vec<u8> {
     let mut r = Rng(7);
-    let mut s = String::from("\"timestamp\",\"severity\",\"ip\",\"protocol\",\"port\",\"hostname\",\"tag\",\"asn\",\"geo\",\"region\",\"city\",\"naics\",\"hostname_source\",\"sector\",\"banner\"\n");
+    let mut s = String::from(
+        "\"timestamp\",\"severity\",\"ip\",\"protocol\",\"port\",\"hostname\",\"tag\",\"asn\",\"geo\",\"region\",\"city\",\"naics\",\"hostname_source\",\"sector\",\"banner\"\n",
+    );
     for _ in 0..LINES {
         let m = r.next(50);
         let ip = if r.next(10) < 6 {
