@@ -1,7 +1,9 @@
 //! TAXII, the rest of issue 4, over real storage on both backends: indicators posted to a
 //! collection become detection input with their collection's marking (and the policy still
 //! decides who may learn of a hit); the read-only "all" collection lists each (id, version)
-//! once, with paging, `added_after` and the date headers consistent.
+//! once, with paging, `added_after` and the date headers consistent; concurrent posts (many
+//! clients at once, as a federation burst) are all stored, each object once, with an unbroken
+//! audit chain.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
@@ -377,6 +379,87 @@ async fn all_lists_each_object_once(h: Hub) {
     let after = r.json()["objects"].as_array().cloned().unwrap_or_default();
     assert_eq!(after.len(), 1, "{after:?}");
     assert_eq!(after[0]["modified"], "2026-11-25T03:00:00.000Z");
+}
+
+/// Eight clients post at once, 5 envelopes of 30 objects each, some objects repeated within
+/// an envelope and across clients. On SQLite a deferred transaction that read before writing
+/// used to fail with "database is locked" (HTTP 500) under this load, and audit appends ran
+/// out of retries.
+async fn concurrent_posts_all_land(h: Hub) {
+    make_analyst(&h).await;
+    let h = std::sync::Arc::new(h);
+    let mut tasks = Vec::new();
+    for client in 0..8u32 {
+        let h = std::sync::Arc::clone(&h);
+        tasks.push(tokio::spawn(async move {
+            for round in 0..5u32 {
+                let mut objects: Vec<Value> = (0..30u32)
+                    .map(|i| {
+                        // Objects 0..5 of every envelope are shared by all clients.
+                        let n = if i < 5 {
+                            i
+                        } else {
+                            1000 + client * 1000 + round * 100 + i
+                        };
+                        indicator(
+                            &format!("indicator--00000000-0000-4000-8000-{n:012}"),
+                            "2026-11-25T01:00:00.000Z",
+                            &format!("[domain-name:value = 'c{n}.concurrent.example']"),
+                            GREEN,
+                        )
+                    })
+                    .collect();
+                objects.push(objects[7].clone());
+                let r = send(
+                    &h.app,
+                    t(
+                        "POST",
+                        &format!("/taxii2/api/collections/{COMMUNITY}/objects/"),
+                        &h.member_token,
+                        Some(json!({"objects": objects})),
+                    ),
+                )
+                .await;
+                assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut ids = HashSet::new();
+    let mut next: Option<String> = None;
+    loop {
+        let uri = match &next {
+            Some(n) => format!("/taxii2/api/collections/{COMMUNITY}/objects/?limit=100&next={n}"),
+            None => format!("/taxii2/api/collections/{COMMUNITY}/objects/?limit=100"),
+        };
+        let page: Value = serde_json::from_str(&get(&h, &uri).await.body).unwrap();
+        for o in page["objects"].as_array().into_iter().flatten() {
+            assert!(
+                ids.insert(o["id"].as_str().unwrap().to_owned()),
+                "listed twice: {}",
+                o["id"]
+            );
+        }
+        match page["next"].as_str() {
+            Some(n) => next = Some(n.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(ids.len(), 5 + 8 * 5 * 25, "every object stored once");
+    let audit = h.store.verify_audit().await.unwrap();
+    assert!(audit.first_broken.is_none(), "{:?}", audit.first_broken);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_posts_on_sqlite() {
+    concurrent_posts_all_land(hub(Backend::Sqlite).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_posts_on_postgres() {
+    concurrent_posts_all_land(hub(Backend::Postgres).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

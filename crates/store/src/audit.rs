@@ -10,7 +10,8 @@ use mamori_model::{OrgId, Tlp, UserId};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::{Page, Store, StoreError, now_millis, on_pool};
+use crate::BeginWrite;
+use crate::{Backend, Page, Store, StoreError, now_millis, on_pool};
 
 /// The hash before the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -142,53 +143,69 @@ impl Store {
     /// Appends an entry to the chain and returns its sequence number.
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
         let detail = entry.detail.to_string();
+        let sql = format!(
+            "INSERT INTO audit_log ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
+        );
         for _ in 0..APPEND_ATTEMPTS {
-            let last: Option<(i64, String)> = on_pool!(self, |pool| sqlx::query_as(
-                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-            )
-            .fetch_optional(pool)
-            .await)?;
-            let (prev_seq, prev_hash) = last.unwrap_or((0, GENESIS.to_owned()));
-            let mut rec = AuditRecord {
-                seq: prev_seq + 1,
-                at: now_millis(),
-                actor_user: entry.actor_user.map(|u| u.to_string()),
-                actor_org: entry.actor_org.map(|o| o.to_string()),
-                actor_name: entry.actor_name.clone(),
-                action: entry.action.clone(),
-                object_type: entry.object_type.clone(),
-                object_id: entry.object_id.clone(),
-                tlp: entry.tlp.map(|t| t.as_str().to_owned()),
-                source: entry.source.clone(),
-                request_id: entry.request_id.clone(),
-                detail: detail.clone(),
-                prev_hash,
-                hash: String::new(),
-            };
-            rec.hash = rec.compute_hash();
-            let sql = format!(
-                "INSERT INTO audit_log ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
-            );
-            let res = on_pool!(self, |pool| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(rec.seq)
-                .bind(rec.at)
-                .bind(&rec.actor_user)
-                .bind(&rec.actor_org)
-                .bind(&rec.actor_name)
-                .bind(&rec.action)
-                .bind(&rec.object_type)
-                .bind(&rec.object_id)
-                .bind(&rec.tlp)
-                .bind(&rec.source)
-                .bind(&rec.request_id)
-                .bind(&rec.detail)
-                .bind(&rec.prev_hash)
-                .bind(&rec.hash)
-                .execute(pool)
+            // Reading the last row and appending after it happen in one write transaction,
+            // taken in turn: SQLite's IMMEDIATE transaction holds the write lock from the start,
+            // and on PostgreSQL a transaction-scoped advisory lock orders the appenders. So
+            // concurrent appends queue instead of racing for the same sequence number; the
+            // retry stays for a writer outside the hub (a second hub process on SQLite).
+            let res: Result<i64, sqlx::Error> = on_pool!(self, |pool| {
+                async {
+                    let mut tx = pool.begin_write().await?;
+                    if self.backend() == Backend::Postgres {
+                        sqlx::query("SELECT pg_advisory_xact_lock(7242)")
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    let last: Option<(i64, String)> =
+                        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let (prev_seq, prev_hash) = last.unwrap_or((0, GENESIS.to_owned()));
+                    let mut rec = AuditRecord {
+                        seq: prev_seq + 1,
+                        at: now_millis(),
+                        actor_user: entry.actor_user.map(|u| u.to_string()),
+                        actor_org: entry.actor_org.map(|o| o.to_string()),
+                        actor_name: entry.actor_name.clone(),
+                        action: entry.action.clone(),
+                        object_type: entry.object_type.clone(),
+                        object_id: entry.object_id.clone(),
+                        tlp: entry.tlp.map(|t| t.as_str().to_owned()),
+                        source: entry.source.clone(),
+                        request_id: entry.request_id.clone(),
+                        detail: detail.clone(),
+                        prev_hash,
+                        hash: String::new(),
+                    };
+                    rec.hash = rec.compute_hash();
+                    sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                        .bind(rec.seq)
+                        .bind(rec.at)
+                        .bind(&rec.actor_user)
+                        .bind(&rec.actor_org)
+                        .bind(&rec.actor_name)
+                        .bind(&rec.action)
+                        .bind(&rec.object_type)
+                        .bind(&rec.object_id)
+                        .bind(&rec.tlp)
+                        .bind(&rec.source)
+                        .bind(&rec.request_id)
+                        .bind(&rec.detail)
+                        .bind(&rec.prev_hash)
+                        .bind(&rec.hash)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(rec.seq)
+                }
                 .await
-                .map(|r| r.rows_affected()));
+            });
             match res.map_err(StoreError::from) {
-                Ok(_) => return Ok(rec.seq),
+                Ok(seq) => return Ok(seq),
                 Err(StoreError::Conflict(_)) => {
                     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
                 }

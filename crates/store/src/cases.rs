@@ -5,6 +5,7 @@
 use mamori_model::{OrgId, Tlp, UserId};
 use serde::Serialize;
 
+use crate::BeginWrite;
 use crate::{Store, StoreError, now_millis, on_pool};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -113,7 +114,7 @@ impl Store {
         let now = now_millis();
         let r: Result<(), sqlx::Error> = on_pool!(self, |pool| {
             async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO cases (id, title, description, severity, tlp_rank, status, owner_org, created_by, created_at, modified_at, incident_type) \
                  VALUES ($1,$2,$3,$4,$5,'new',$6,$7,$8,$8,$9)",

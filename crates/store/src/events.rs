@@ -5,6 +5,7 @@
 use mamori_model::OrgId;
 use serde::Serialize;
 
+use crate::BeginWrite;
 use crate::blocks::{self, EventFilter};
 use crate::{Backend, Store, StoreError, on_pool};
 
@@ -281,7 +282,7 @@ impl Store {
         let backend = self.backend();
         let n: Option<i64> = on_pool!(self, |pool| {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(count_sql.as_str())).bind(before);
                 for o in orgs {
                     q = q.bind(o);
@@ -351,7 +352,7 @@ impl Store {
             let new_blocks = blocks::encode(&kept)?;
             on_pool!(self, |pool| {
                 async {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = pool.begin_write().await?;
                     if backend == Backend::Sqlite {
                         sqlx::query("DELETE FROM event_blocks_fts WHERE rowid = $1")
                             .bind(row.id)

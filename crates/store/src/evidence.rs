@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::BeginWrite;
 use crate::{Store, StoreError, now_millis, on_pool};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
@@ -80,7 +81,7 @@ impl Store {
             format!("SELECT {COLUMNS} FROM case_evidence WHERE case_id = $1 AND sha256 = $2");
         let r: Result<(String, bool), sqlx::Error> = on_pool!(self, |pool| {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let inserted = sqlx::query(
                     "INSERT INTO case_evidence (id, case_id, sha256, sha1, md5, size, filename, content_type, description, added_by, added_org, created_at) \
                      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT (case_id, sha256) DO NOTHING",

@@ -6,6 +6,7 @@
 
 use mamori_model::OrgId;
 
+use crate::BeginWrite;
 use crate::{Backend, Store, StoreError, now_millis, on_pool};
 
 /// Largest number of evidence events copied into one alert.
@@ -225,7 +226,7 @@ impl Store {
         let org = b.org_id.to_string();
         let r: Result<(), sqlx::Error> = on_pool!(self, |pool| {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let fresh = sqlx::query(
                     "INSERT INTO ingest_batches (source, batch_id, org_id, received_at, accepted, rejected) \
                      VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",

@@ -6,6 +6,7 @@
 use mamori_model::OrgId;
 use serde_json::{Map, Value};
 
+use crate::BeginWrite;
 use crate::ingest::{IngestBatch, NewEvent};
 use crate::{Backend, Store, StoreError, on_pool};
 
@@ -98,7 +99,7 @@ impl Store {
             let backend = self.backend();
             on_pool!(self, |pool| {
                 async {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = pool.begin_write().await?;
                     let mut stmts = vec!["DELETE FROM events WHERE id IN "];
                     if backend == Backend::Sqlite {
                         stmts.push("DELETE FROM events_fts WHERE rowid IN ");

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use mamori_model::OrgId;
 use serde::Serialize;
 
+use crate::BeginWrite;
 use crate::{Store, StoreError, on_pool, secret};
 
 /// Statuses a notice can have.
@@ -276,7 +277,7 @@ impl Store {
         let mut out = FeedRunOutcome::default();
         on_pool!(self, |pool| {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 for chunk in unique.chunks(ITEMS_PER_STATEMENT) {
                     // What the store already holds of these items decides new / seen again
                     // / reopened; then one upsert writes them all.
@@ -467,7 +468,7 @@ impl Store {
         let token = ack_token;
         on_pool!(self, |pool| {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO notices (id, org_id, kind, lang, recipients, subject, body, csv_name, csv, items, \
                      status, ack_token_hash, escalated, created_at, channel, payload) \

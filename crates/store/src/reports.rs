@@ -10,6 +10,7 @@ use mamori_model::{
 };
 use serde::Serialize;
 
+use crate::BeginWrite;
 use crate::visibility::{MarkingColumns, predicate};
 use crate::{Page, PageRequest, Store, StoreError, now_millis, on_pool};
 
@@ -353,7 +354,7 @@ impl Store {
             created_at, modified_at, search_text) \
             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13,$14)";
         let result: Result<(), sqlx::Error> = on_pool!(self, |pool| async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(SQL)
                 .bind(id.to_string())
                 .bind(new.title.trim())
@@ -550,7 +551,7 @@ impl Store {
             search_text=$9 WHERE id=$10";
         let recipients = patch.recipients.clone();
         let result: Result<(), sqlx::Error> = on_pool!(self, |pool| async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(SQL)
                 .bind(&cur.title)
                 .bind(&cur.description)

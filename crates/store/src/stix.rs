@@ -2,9 +2,12 @@
 //! changes) and rows posted to a collection (kept per version). Reads take the access policy's
 //! filter plus a collection scope; `seq` orders rows by arrival for `next` pagination.
 
+use std::collections::{HashMap, HashSet};
+
 use mamori_access::VisibilityFilter;
 use mamori_model::{GroupId, OrgId, ReportId, Tlp};
 
+use crate::BeginWrite;
 use crate::visibility::{MarkingColumns, predicate};
 use crate::{Store, StoreError, now_millis, on_pool};
 
@@ -154,7 +157,7 @@ impl Store {
         let now = now_millis();
         let rid = report.to_string();
         let result: Result<(), sqlx::Error> = on_pool!(self, |pool| async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM stix_objects WHERE origin_report = $1")
                 .bind(&rid)
                 .execute(&mut *tx)
@@ -192,53 +195,87 @@ impl Store {
         let now = now_millis();
         let result: Result<usize, sqlx::Error> = on_pool!(self, |pool| {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let mut added = 0;
-                for r in rows {
-                    // Already here, posted to this collection or derived from a report: federation
-                    // that sends objects back where they came from adds nothing (no duplicates, no loops).
-                    let exists: Option<(i64,)> = sqlx::query_as(
-                        "SELECT seq FROM stix_objects WHERE id = $1 AND version = $2 \
-                     AND (collection = $3 OR origin_report IS NOT NULL) LIMIT 1",
-                    )
-                    .bind(&r.id)
-                    .bind(&r.version)
-                    .bind(collection)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if exists.is_some() {
+                // The same object twice in one post is stored once.
+                let mut in_post: HashSet<(&str, &str)> = HashSet::with_capacity(rows.len());
+                let rows: Vec<&NewStixRow> = rows
+                    .iter()
+                    .filter(|r| in_post.insert((r.id.as_str(), r.version.as_str())))
+                    .collect();
+                for chunk in rows.chunks(OBJECTS_PER_STATEMENT) {
+                    // Already here, posted to this collection or derived from a report:
+                    // federation that sends objects back where they came from adds nothing
+                    // (no duplicates, no loops).
+                    let mut q = sqlx::QueryBuilder::new(
+                        "SELECT id, version FROM stix_objects WHERE (id, version) IN (",
+                    );
+                    q.push_values(chunk.iter(), |mut row, r| {
+                        row.push_bind(&r.id).push_bind(&r.version);
+                    });
+                    q.push(") AND (collection = ")
+                        .push_bind(collection)
+                        .push(" OR origin_report IS NOT NULL)");
+                    let here: Vec<(String, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                    let here: HashSet<(&str, &str)> =
+                        here.iter().map(|(i, v)| (i.as_str(), v.as_str())).collect();
+                    let new: Vec<&&NewStixRow> = chunk
+                        .iter()
+                        .filter(|r| !here.contains(&(r.id.as_str(), r.version.as_str())))
+                        .collect();
+                    if new.is_empty() {
                         continue;
                     }
-                    let (seq,): (i64,) = sqlx::query_as(INSERT_RETURNING)
-                        .bind(&r.id)
-                        .bind(&r.version)
-                        .bind(r.version_micros)
-                        .bind(&r.object_type)
-                        .bind(&r.spec_version)
-                        .bind(now)
-                        .bind(&r.json)
-                        .bind(None::<String>)
-                        .bind(collection)
-                        .bind(r.tlp.rank())
-                        .bind(r.owner_org.to_string())
-                        .bind(r.sharing_group.map(|g| g.to_string()))
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    if let Some(i) = &r.indicator {
-                        sqlx::query(
-                            "INSERT INTO posted_indicators (seq, kind, value, pattern, \
-                             valid_until, revoked) VALUES ($1,$2,$3,$4,$5,$6)",
-                        )
-                        .bind(seq)
-                        .bind(i.kind.map(|k| k.as_str()))
-                        .bind(&i.value)
-                        .bind(&i.pattern)
-                        .bind(i.valid_until)
-                        .bind(i.revoked)
-                        .execute(&mut *tx)
-                        .await?;
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO stix_objects (id, version, version_micros, object_type, \
+                         spec_version, date_added, json, origin_report, collection, tlp_rank, \
+                         owner_org, sharing_group) ",
+                    );
+                    q.push_values(new.iter(), |mut row, r| {
+                        row.push_bind(&r.id)
+                            .push_bind(&r.version)
+                            .push_bind(r.version_micros)
+                            .push_bind(&r.object_type)
+                            .push_bind(&r.spec_version)
+                            .push_bind(now)
+                            .push_bind(&r.json)
+                            .push_bind(None::<String>)
+                            .push_bind(collection)
+                            .push_bind(r.tlp.rank())
+                            .push_bind(r.owner_org.to_string())
+                            .push_bind(r.sharing_group.map(|g| g.to_string()));
+                    });
+                    q.push(" RETURNING seq, id, version");
+                    let seqs: Vec<(i64, String, String)> =
+                        q.build_query_as().fetch_all(&mut *tx).await?;
+                    added += seqs.len();
+                    let seq_of: HashMap<(&str, &str), i64> = seqs
+                        .iter()
+                        .map(|(s, i, v)| ((i.as_str(), v.as_str()), *s))
+                        .collect();
+                    let indicators: Vec<(i64, &PostedIndicator)> = new
+                        .iter()
+                        .filter_map(|r| {
+                            let i = r.indicator.as_ref()?;
+                            let seq = seq_of.get(&(r.id.as_str(), r.version.as_str()))?;
+                            Some((*seq, i))
+                        })
+                        .collect();
+                    if indicators.is_empty() {
+                        continue;
                     }
-                    added += 1;
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO posted_indicators (seq, kind, value, pattern, valid_until, revoked) ",
+                    );
+                    q.push_values(indicators, |mut row, (seq, i)| {
+                        row.push_bind(seq)
+                            .push_bind(i.kind.map(|k| k.as_str()))
+                            .push_bind(&i.value)
+                            .push_bind(&i.pattern)
+                            .push_bind(i.valid_until)
+                            .push_bind(i.revoked);
+                    });
+                    q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(added)
@@ -392,6 +429,6 @@ const INSERT: &str = "INSERT INTO stix_objects (id, version, version_micros, obj
     spec_version, date_added, json, origin_report, collection, tlp_rank, owner_org, sharing_group) \
     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)";
 
-const INSERT_RETURNING: &str = "INSERT INTO stix_objects (id, version, version_micros, \
-    object_type, spec_version, date_added, json, origin_report, collection, tlp_rank, owner_org, \
-    sharing_group) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING seq";
+/// Posted objects per multi-row statement (12 values each: far under both databases' limits
+/// on bound parameters).
+const OBJECTS_PER_STATEMENT: usize = 200;

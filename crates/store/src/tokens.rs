@@ -7,6 +7,9 @@ use crate::{Store, StoreError, now_millis, on_pool, secret};
 /// The prefix of every API token, so that leaked tokens are easy to find (secret scanners).
 pub const TOKEN_PREFIX: &str = "mmr_";
 
+/// How precisely `last_used_at` is kept (ms).
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+
 #[derive(sqlx::FromRow)]
 struct TokenRow {
     id: String,
@@ -139,6 +142,14 @@ impl Store {
         let now = now_millis();
         if !token.is_live(now) || user.disabled {
             return Ok(None);
+        }
+        // Noted at most once a minute: a write on every request would put every API read
+        // behind SQLite's single writer (and cost PostgreSQL a row version per request).
+        if token
+            .last_used_at
+            .is_some_and(|t| now.saturating_sub(t) < LAST_USED_RESOLUTION_MS)
+        {
+            return Ok(Some((token, user)));
         }
         on_pool!(self, |pool| sqlx::query(
             "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2"

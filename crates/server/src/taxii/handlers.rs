@@ -411,19 +411,38 @@ pub async fn get_objects(
     Ok(envelope(rows, more))
 }
 
+/// A page of objects: the stored JSON of each object goes into the body as it is (checked to
+/// be JSON, not parsed into values and written again), which halves the cost of a page.
 fn envelope(rows: Vec<StixRow>, more: bool) -> Response {
-    let mut body = json!({"more": more});
-    if more && let Some(last) = rows.last() {
-        body["next"] = json!(last.seq.to_string());
+    #[derive(serde::Serialize)]
+    struct Envelope<'a> {
+        more: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        objects: Vec<&'a serde_json::value::RawValue>,
     }
-    if !rows.is_empty() {
-        let objects: Vec<Value> = rows
+    let body = Envelope {
+        more,
+        next: rows
+            .last()
+            .filter(|_| more)
+            .map(|last| last.seq.to_string()),
+        objects: rows
             .iter()
             .filter_map(|r| serde_json::from_str(&r.json).ok())
-            .collect();
-        body["objects"] = Value::Array(objects);
-    }
-    with_date_headers(taxii(StatusCode::OK, body), &rows)
+            .collect(),
+    };
+    let text = match serde_json::to_string(&body) {
+        Ok(t) => t,
+        Err(e) => {
+            return err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+        }
+    };
+    let mut r = (StatusCode::OK, text).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_MEDIA));
+    with_date_headers(r, &rows)
 }
 
 pub async fn get_object(
