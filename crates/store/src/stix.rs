@@ -245,7 +245,12 @@ impl Store {
                             .push_bind(r.owner_org.to_string())
                             .push_bind(r.sharing_group.map(|g| g.to_string()));
                     });
-                    q.push(" RETURNING seq, id, version");
+                    // Another post of the same object may have committed since the lookup
+                    // (concurrent federation pushes): it stays, this copy is not added.
+                    q.push(
+                        " ON CONFLICT (id, version, collection) WHERE origin_report IS NULL \
+                         DO NOTHING RETURNING seq, id, version",
+                    );
                     let seqs: Vec<(i64, String, String)> =
                         q.build_query_as().fetch_all(&mut *tx).await?;
                     added += seqs.len();
