@@ -5,41 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+mod common;
+
+use common::{Db, postgres, sqlite};
 use mamori_model::{Contact, Lang, OrgId, OrgKind, Tlp};
 use mamori_store::case_requests::NewRequest;
 use mamori_store::cases::NewCase;
 use mamori_store::evidence::{Custodian, NewEvidence};
 use mamori_store::orgs::NewOrg;
-use mamori_store::{ConnectOptions, Store, StoreError};
-
-struct Db {
-    store: Store,
-    _guard: Option<tempfile::TempDir>,
-}
-
-async fn sqlite() -> Db {
-    let (dir, url) = mamori_testkit::fresh_sqlite_url();
-    let store = Store::connect(&url, &ConnectOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    Db {
-        store,
-        _guard: Some(dir),
-    }
-}
-
-async fn postgres() -> Db {
-    let url = mamori_testkit::Postgres::shared().fresh_database_url();
-    let store = Store::connect(&url, &ConnectOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    Db {
-        store,
-        _guard: None,
-    }
-}
+use mamori_store::{Store, StoreError};
 
 async fn org(s: &Store, slug: &str) -> OrgId {
     s.create_org(&NewOrg {

@@ -3,8 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+mod common;
+
 use std::collections::BTreeSet;
 
+use common::{Db, postgres, sqlite};
 use mamori_access::VisibilityFilter;
 use mamori_model::{Contact, GroupId, Lang, OrgId, OrgKind, Role, Scope, Tlp};
 use mamori_model::{SightingSource, ValueKind};
@@ -17,35 +20,6 @@ use mamori_store::reports::{
 use mamori_store::users::{NewUser, UserPatch};
 use mamori_store::visibility::{MarkingColumns, predicate};
 use mamori_store::{ConnectOptions, PageRequest, Store, StoreError};
-
-struct Db {
-    store: Store,
-    _guard: Option<tempfile::TempDir>,
-}
-
-async fn sqlite() -> Db {
-    let (dir, url) = mamori_testkit::fresh_sqlite_url();
-    let store = Store::connect(&url, &ConnectOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    Db {
-        store,
-        _guard: Some(dir),
-    }
-}
-
-async fn postgres() -> Db {
-    let url = mamori_testkit::Postgres::shared().fresh_database_url();
-    let store = Store::connect(&url, &ConnectOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    Db {
-        store,
-        _guard: None,
-    }
-}
 
 fn new_org(slug: &str) -> NewOrg {
     NewOrg {

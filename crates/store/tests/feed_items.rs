@@ -5,39 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+mod common;
+
+use common::{Db, postgres, sqlite};
 use mamori_model::{Contact, Lang, OrgId, OrgKind};
+use mamori_store::Store;
 use mamori_store::notices::{FeedItemInput, FeedRunOutcome, NewNotice, new_ack_token};
 use mamori_store::orgs::NewOrg;
-use mamori_store::{ConnectOptions, Store};
-
-struct Db {
-    store: Store,
-    _guard: Option<tempfile::TempDir>,
-}
-
-async fn sqlite() -> Db {
-    let (dir, url) = mamori_testkit::fresh_sqlite_url();
-    let store = Store::connect(&url, &ConnectOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    Db {
-        store,
-        _guard: Some(dir),
-    }
-}
-
-async fn postgres() -> Db {
-    let url = mamori_testkit::Postgres::shared().fresh_database_url();
-    let store = Store::connect(&url, &ConnectOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    Db {
-        store,
-        _guard: None,
-    }
-}
 
 async fn org(s: &Store) -> OrgId {
     s.create_org(&NewOrg {

@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+mod common;
+
+use common::{Db, postgres, sqlite};
 use mamori_model::{OrgId, OrgKind};
 use mamori_store::alerts::{AlertChange, AlertQuery};
 use mamori_store::events::EventQuery;
@@ -10,36 +13,7 @@ use mamori_store::ingest::{
     AlertHit, CrossOrgRule, IngestBatch, NewDeadLetter, NewEvent, SightingHit,
 };
 use mamori_store::orgs::NewOrg;
-use mamori_store::{ConnectOptions, Store, StoreError, now_millis};
-
-struct Db {
-    store: Store,
-    _guard: Option<tempfile::TempDir>,
-}
-
-async fn sqlite() -> Db {
-    let (dir, url) = mamori_testkit::fresh_sqlite_url();
-    let store = Store::connect(&url, &ConnectOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    Db {
-        store,
-        _guard: Some(dir),
-    }
-}
-
-async fn postgres() -> Db {
-    let url = mamori_testkit::Postgres::shared().fresh_database_url();
-    let store = Store::connect(&url, &ConnectOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    Db {
-        store,
-        _guard: None,
-    }
-}
+use mamori_store::{Store, StoreError, now_millis};
 
 async fn org(store: &Store, slug: &str) -> OrgId {
     store
