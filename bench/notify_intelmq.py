@@ -157,9 +157,6 @@ def main() -> None:
         stages[name] = time.perf_counter() - t
     seconds = time.perf_counter() - start
     owned = sum(1 for e in events if "extra.owner" in e)
-    if os.environ.get("INTELMQ_SAMPLE"):
-        for e in events[:5]:
-            print(dict(e), file=sys.stderr)
     print(
         json.dumps(
             {

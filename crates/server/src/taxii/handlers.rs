@@ -60,9 +60,7 @@ impl TaxiiError {
 impl IntoResponse for TaxiiError {
     fn into_response(self) -> Response {
         let body = json!({"title": self.1, "description": self.2, "http_status": self.0.as_u16().to_string()});
-        let mut r = (self.0, body.to_string()).into_response();
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_MEDIA));
+        let mut r = taxii(self.0, body);
         if self.0 == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -88,7 +86,12 @@ fn err(status: StatusCode, description: impl Into<String>) -> TaxiiError {
 }
 
 fn taxii(status: StatusCode, body: Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
+    taxii_text(status, body.to_string())
+}
+
+/// A TAXII response whose body is already JSON text.
+fn taxii_text(status: StatusCode, body: String) -> Response {
+    let mut r = (status, body).into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_MEDIA));
     r
@@ -439,10 +442,7 @@ fn envelope(rows: Vec<StixRow>, more: bool) -> Response {
             return err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
         }
     };
-    let mut r = (StatusCode::OK, text).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_MEDIA));
-    with_date_headers(r, &rows)
+    with_date_headers(taxii_text(StatusCode::OK, text), &rows)
 }
 
 pub async fn get_object(
