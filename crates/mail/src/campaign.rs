@@ -23,9 +23,32 @@ pub struct CampaignId(pub u32);
 #[derive(Debug, Clone)]
 pub struct CampaignIndex {
     threshold: f64,
-    messages: Vec<(BTreeMap<String, f64>, CampaignId)>,
-    inverted: HashMap<String, Vec<usize>>,
+    /// Token text → small id, so stored messages compare as sorted integer lists.
+    vocab: HashMap<String, u32>,
+    messages: Vec<Entry>,
+    /// Token id (weight ≥ 1 only) → messages holding it.
+    inverted: HashMap<u32, Vec<usize>>,
     sizes: Vec<usize>,
+}
+
+/// One stored message: its tokens sorted by id, their total weight, its attachment digests
+/// parsed once, and its campaign.
+#[derive(Clone)]
+struct Entry {
+    tokens: Vec<(u32, f64)>,
+    total: f64,
+    tlsh: Vec<(u32, tlsh2::TlshDefault, f64)>,
+    campaign: CampaignId,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("tokens", &self.tokens)
+            .field("tlsh", &self.tlsh.len())
+            .field("campaign", &self.campaign)
+            .finish()
+    }
 }
 
 impl Default for CampaignIndex {
@@ -38,6 +61,7 @@ impl CampaignIndex {
     pub fn new(threshold: f64) -> Self {
         Self {
             threshold,
+            vocab: HashMap::new(),
             messages: Vec::new(),
             inverted: HashMap::new(),
             sizes: Vec::new(),
@@ -46,10 +70,11 @@ impl CampaignIndex {
 
     /// Adds a message and returns its campaign.
     pub fn add(&mut self, features: &Features) -> CampaignId {
-        let tokens: BTreeMap<String, f64> = features.tokens().into_iter().collect();
-        let mut candidates: Vec<usize> = tokens
+        let entry = self.entry(features);
+        let mut candidates: Vec<usize> = entry
+            .tokens
             .iter()
-            .filter(|(_, w)| **w >= 1.0)
+            .filter(|(_, w)| *w >= 1.0)
             .filter_map(|(t, _)| self.inverted.get(t))
             .flatten()
             .copied()
@@ -58,7 +83,10 @@ impl CampaignIndex {
         candidates.dedup();
         let best = candidates
             .iter()
-            .map(|&i| (similarity(&tokens, &self.messages[i].0), self.messages[i].1))
+            .map(|&i| {
+                let other = &self.messages[i];
+                (entry_similarity(&entry, other), other.campaign)
+            })
             .filter(|(s, _)| *s >= self.threshold)
             .max_by(|a, b| a.0.total_cmp(&b.0));
         let id = match best {
@@ -76,13 +104,44 @@ impl CampaignIndex {
             *n += 1;
         }
         let index = self.messages.len();
-        for (t, w) in &tokens {
+        for (t, w) in &entry.tokens {
             if *w >= 1.0 {
-                self.inverted.entry(t.clone()).or_default().push(index);
+                self.inverted.entry(*t).or_default().push(index);
             }
         }
-        self.messages.push((tokens, id));
+        self.messages.push(Entry {
+            campaign: id,
+            ..entry
+        });
         id
+    }
+
+    /// The message's tokens as ids (new tokens join the vocabulary), deduplicated like a map.
+    fn entry(&mut self, features: &Features) -> Entry {
+        let mut tokens: Vec<(u32, f64)> = Vec::new();
+        let mut tlsh = Vec::new();
+        for (text, w) in features.tokens() {
+            let next = u32::try_from(self.vocab.len()).unwrap_or(u32::MAX);
+            let id = *self.vocab.entry(text.clone()).or_insert(next);
+            if let Some(h) = text.strip_prefix("tlsh:").and_then(|h| h.parse().ok()) {
+                tlsh.push((id, h, w));
+            }
+            tokens.push((id, w));
+        }
+        // A map keeps the last weight given for a token; so does this.
+        tokens.reverse();
+        tokens.sort_by_key(|(id, _)| *id);
+        tokens.dedup_by_key(|(id, _)| *id);
+        tlsh.reverse();
+        tlsh.sort_by_key(|(id, _, _)| *id);
+        tlsh.dedup_by_key(|(id, _, _)| *id);
+        let total = tokens.iter().map(|(_, w)| w).sum();
+        Entry {
+            tokens,
+            total,
+            tlsh,
+            campaign: CampaignId(u32::MAX),
+        }
     }
 
     /// Messages in a campaign.
@@ -98,6 +157,49 @@ impl CampaignIndex {
     pub fn campaigns(&self) -> usize {
         self.sizes.len()
     }
+}
+
+/// [`similarity`] over two stored entries: a merge of sorted id lists instead of map lookups,
+/// and TLSH digests already parsed.
+fn entry_similarity(a: &Entry, b: &Entry) -> f64 {
+    let (mut i, mut j) = (0, 0);
+    let mut shared = 0.0;
+    let mut shared_b = 0.0;
+    while i < a.tokens.len() && j < b.tokens.len() {
+        match a.tokens[i].0.cmp(&b.tokens[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += a.tokens[i].1;
+                shared_b += b.tokens[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let mut union = a.total + b.total - shared_b;
+    if !a.tlsh.is_empty() && !b.tlsh.is_empty() {
+        let in_other = |x: &[(u32, tlsh2::TlshDefault, f64)], id: u32| {
+            x.binary_search_by_key(&id, |(t, _, _)| *t).is_ok()
+        };
+        let mut b_only: Vec<&tlsh2::TlshDefault> = b
+            .tlsh
+            .iter()
+            .filter(|(t, _, _)| !in_other(&a.tlsh, *t))
+            .map(|(_, h, _)| h)
+            .collect();
+        for (t, ha, w) in &a.tlsh {
+            if in_other(&b.tlsh, *t) {
+                continue;
+            }
+            if let Some(pos) = b_only.iter().position(|hb| ha.diff(hb, true) <= TLSH_NEAR) {
+                b_only.swap_remove(pos);
+                shared += w;
+                union -= w;
+            }
+        }
+    }
+    if union <= 0.0 { 0.0 } else { shared / union }
 }
 
 /// Weighted Jaccard similarity of two token sets.
@@ -188,5 +290,11 @@ mod tests {
         };
         let to: BTreeMap<String, f64> = other.tokens().into_iter().collect();
         assert!(similarity(&ta, &to) < 0.45);
+        // The index's merge over token ids gives the same figures as the map form.
+        let mut ids = CampaignIndex::default();
+        let (ea, eb, eo) = (ids.entry(&a), ids.entry(&b), ids.entry(&other));
+        assert!((entry_similarity(&ea, &eb) - similarity(&ta, &tb)).abs() < 1e-9);
+        assert!((entry_similarity(&ea, &eo) - similarity(&ta, &to)).abs() < 1e-9);
+        assert!((entry_similarity(&eo, &ea) - similarity(&to, &ta)).abs() < 1e-9);
     }
 }

@@ -118,6 +118,8 @@ pub fn scan(html: &str) -> HtmlLinks {
     }
     // Any other URL in the markup (data-* attributes, <link>, CSS url(), comments), except
     // the W3C/Microsoft schema identifiers every HTML mail carries.
+    let mut known: std::collections::HashSet<String> =
+        out.urls.iter().map(|u| u.url.clone()).collect();
     for mut u in urls::from_text(&decode_entities(html)) {
         if out.urls.len() >= MAX_LINKS {
             break;
@@ -128,7 +130,7 @@ pub fn scan(html: &str) -> HtmlLinks {
                 "www.w3.org" | "schemas.microsoft.com" | "schemas.openxmlformats.org"
             )
         });
-        if !noise && !out.urls.iter().any(|k| k.url == u.url) {
+        if !noise && known.insert(u.url.clone()) {
             u.source = "html".into();
             out.urls.push(u);
         }
@@ -211,7 +213,9 @@ pub fn decode_entities(s: &str) -> String {
     while let Some(pos) = rest.find('&') {
         out.push_str(&rest[..pos]);
         rest = &rest[pos..];
-        let semi = rest.find(';').filter(|&p| p <= 10);
+        // Entities are short: look for the `;` in the next 10 bytes only (a search through the
+        // whole rest made long texts with many bare `&` quadratic).
+        let semi = rest.as_bytes().iter().take(11).position(|&b| b == b';');
         let decoded = semi.and_then(|p| {
             let ent = &rest[1..p];
             let c = match ent {

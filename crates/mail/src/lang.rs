@@ -25,12 +25,14 @@ pub fn guess(text: &str) -> &'static str {
         return "ja";
     }
     if latin * 100 / total >= 70 {
+        // One common English word is enough; stop at the first.
         let english = text
             .split(|c: char| !c.is_ascii_alphabetic())
             .take(20_000)
-            .filter(|w| ENGLISH.iter().any(|e| w.eq_ignore_ascii_case(e)))
-            .count();
-        if english > 0 {
+            .any(|w| {
+                (2..=7).contains(&w.len()) && ENGLISH.iter().any(|e| w.eq_ignore_ascii_case(e))
+            });
+        if english {
             return "en";
         }
     }

@@ -63,7 +63,11 @@ pub struct Shape {
 pub fn scan(raw: &[u8], limits: &Limits) -> Shape {
     let mut shape = Shape::default();
     let mut open: Vec<Vec<u8>> = Vec::new();
-    for line in raw.split(|&b| b == b'\n') {
+    let mut start = 0;
+    while start < raw.len() {
+        let end = memchr::memchr(b'\n', &raw[start..]).map_or(raw.len(), |p| start + p);
+        let line = &raw[start..end];
+        start = end + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if let Some(rest) = line.strip_prefix(b"--")
             && let Some(pos) = open.iter().rposition(|b| rest.starts_with(b))
@@ -84,7 +88,7 @@ pub fn scan(raw: &[u8], limits: &Limits) -> Shape {
                 open.push(b);
                 shape.mime_depth = shape.mime_depth.max(open.len());
             }
-            if contains_ci(line, b"message/rfc822") && contains_ci(line, b"content-type") {
+            if has_rfc822(line) && contains_ci(line, b"content-type") {
                 shape.rfc822 += 1;
             }
         }
@@ -95,9 +99,24 @@ pub fn scan(raw: &[u8], limits: &Limits) -> Shape {
     shape
 }
 
+/// Whether the line names `message/rfc822` (any case). Looks only around each `/`, so the
+/// base64 lines that make up most of a message cost one `memchr` pass.
+fn has_rfc822(line: &[u8]) -> bool {
+    memchr::memchr_iter(b'/', line).any(|p| {
+        p >= 7
+            && line[p - 7..p].eq_ignore_ascii_case(b"message")
+            && line
+                .get(p + 1..p + 7)
+                .is_some_and(|s| s.eq_ignore_ascii_case(b"rfc822"))
+    })
+}
+
+/// The `boundary=` parameter of a header line, if any. Looks only before each `=`, so lines
+/// without one cost one `memchr` pass.
 fn boundary_param(line: &[u8]) -> Option<Vec<u8>> {
-    let pos = find_ci(line, b"boundary=")?;
-    let rest = &line[pos + 9..];
+    let pos = memchr::memchr_iter(b'=', line)
+        .find(|&p| p >= 8 && line[p - 8..p].eq_ignore_ascii_case(b"boundary"))?;
+    let rest = &line[pos + 1..];
     let value: Vec<u8> = if let Some(q) = rest.strip_prefix(b"\"") {
         q.iter().take_while(|&&b| b != b'"').copied().collect()
     } else {

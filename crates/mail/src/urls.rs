@@ -2,6 +2,8 @@
 //! `www.` hosts) and their classification: host, IP literal, user-info disguise, shorteners,
 //! `data:` and `javascript:` schemes.
 
+use aho_corasick::{AhoCorasick, Input, MatchKind};
+
 use crate::report::UrlRecord;
 
 /// URL shorteners we recognise (small list; extend as needed).
@@ -55,23 +57,36 @@ const MAX_URLS: usize = 2000;
 
 /// Finds URLs in plain text.
 pub fn from_text(text: &str) -> Vec<UrlRecord> {
-    let lower = text.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
+    static STARTS_AC: std::sync::LazyLock<Option<AhoCorasick>> = std::sync::LazyLock::new(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(STARTS)
+            .ok()
+    });
+    let Some(ac) = STARTS_AC.as_ref() else {
+        return Vec::new();
+    };
+    let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while i < bytes.len() && out.len() < MAX_URLS {
-        let here = &lower[i..];
-        let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
-        if boundary && let Some(start) = STARTS.iter().find(|s| here.starts_with(**s)) {
-            let end = span_end(text, i);
-            let raw = trim_trailing(&text[i..end]);
-            if raw.len() > start.len() + 1 {
+    // The leftmost start at or after `i`, preferring earlier entries of STARTS at the same
+    // position (`https://` before `http://`), exactly as trying each in turn would.
+    while out.len() < MAX_URLS
+        && let Some(m) = ac.find(Input::new(bytes).span(i..bytes.len()))
+    {
+        let at = m.start();
+        let boundary = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
+        if boundary {
+            let end = span_end(text, at);
+            let raw = trim_trailing(&text[at..end]);
+            if raw.len() > m.len() + 1 {
                 out.push(classify(raw, "text"));
-                i += raw.len();
+                i = at + raw.len();
                 continue;
             }
         }
-        i += lower[i..].chars().next().map_or(1, char::len_utf8);
+        i = at + 1;
     }
     out
 }
