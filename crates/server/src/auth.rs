@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, header};
 use axum_extra::extract::CookieJar;
 use mamori_access::role_scopes;
-use mamori_model::{Principal, Scope, User};
+use mamori_model::{GroupId, Principal, Scope, User};
 
 use crate::{ApiError, AppState};
 
@@ -76,8 +76,14 @@ pub async fn principal_for(
     scopes: &[Scope],
 ) -> Result<Principal, ApiError> {
     let groups = store.groups_of_org(user.org_id).await?;
+    Ok(principal_with_groups(user, scopes, groups))
+}
+
+/// The principal of `user` whose organisation belongs to `groups`, holding the `scopes` that
+/// the user's role allows.
+fn principal_with_groups(user: &User, scopes: &[Scope], groups: Vec<GroupId>) -> Principal {
     let allowed = role_scopes(user.role);
-    Ok(Principal {
+    Principal {
         user_id: user.id,
         username: user.username.clone(),
         org_id: user.org_id,
@@ -88,7 +94,7 @@ pub async fn principal_for(
             .copied()
             .filter(|s| allowed.contains(s))
             .collect(),
-    })
+    }
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -102,10 +108,12 @@ impl Auth {
     pub async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Auth>, ApiError> {
         let ctx = RequestCtx::from_parts(parts);
         if let Some(token) = bearer(parts) {
-            let Some((tok, user)) = state.store.authenticate_token(token).await? else {
+            let Some((tok, user, groups)) =
+                state.store.authenticate_token_with_groups(token).await?
+            else {
                 return Err(ApiError::Unauthenticated);
             };
-            let principal = principal_for(&state.store, &user, &tok.scopes).await?;
+            let principal = principal_with_groups(&user, &tok.scopes, groups);
             return Ok(Some(Auth {
                 principal,
                 user,

@@ -1,7 +1,8 @@
 //! API tokens: created with a secret shown once, stored as a hash, scoped, expiring, revocable.
 
-use mamori_model::{ApiToken, Scope, TokenId, User, UserId};
+use mamori_model::{ApiToken, GroupId, Scope, TokenId, User, UserId};
 
+use crate::users::{USER_COLUMNS, UserRow};
 use crate::{Store, StoreError, now_millis, on_pool, secret};
 
 /// The prefix of every API token, so that leaked tokens are easy to find (secret scanners).
@@ -126,19 +127,81 @@ impl Store {
         &self,
         secret: &str,
     ) -> Result<Option<(ApiToken, User)>, StoreError> {
+        Ok(self
+            .authenticate_token_with_groups(secret)
+            .await?
+            .map(|(token, user, _)| (token, user)))
+    }
+
+    /// [`Store::authenticate_token`] plus the sharing groups of the user's organisation, all in
+    /// one round trip (this runs on every API and TAXII request).
+    pub async fn authenticate_token_with_groups(
+        &self,
+        secret: &str,
+    ) -> Result<Option<(ApiToken, User, Vec<GroupId>)>, StoreError> {
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 100 {
             return Ok(None);
         }
-        let sql = format!("SELECT {COLUMNS} FROM api_tokens t WHERE t.secret_hash = $1");
-        let row: Option<TokenRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+        // The token and its user in one round trip: this runs on every API and TAXII request.
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            t_id: String,
+            t_user_id: String,
+            t_name: String,
+            t_scopes: String,
+            t_created_at: i64,
+            t_expires_at: Option<i64>,
+            t_revoked_at: Option<i64>,
+            t_last_used_at: Option<i64>,
+            t_groups: Option<String>,
+        }
+        let groups = match self {
+            Store::Sqlite(_) => {
+                "(SELECT group_concat(group_id, ',') FROM group_members WHERE org_id = u.org_id)"
+            }
+            Store::Postgres(_) => {
+                "(SELECT string_agg(group_id, ',') FROM group_members WHERE org_id = u.org_id)"
+            }
+        };
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, {groups} AS t_groups, t.id AS t_id, t.user_id AS t_user_id, t.name AS t_name, \
+             t.scopes AS t_scopes, t.created_at AS t_created_at, t.expires_at AS t_expires_at, \
+             t.revoked_at AS t_revoked_at, t.last_used_at AS t_last_used_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.secret_hash = $1"
+        );
+        let row: Option<Row> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
             sql.as_str()
         ))
         .bind(secret::hash(secret))
         .fetch_optional(pool)
         .await)?;
         let Some(row) = row else { return Ok(None) };
-        let token = row.into_token()?;
-        let user = self.get_user(token.user_id).await?;
+        let token = TokenRow {
+            id: row.t_id,
+            user_id: row.t_user_id,
+            name: row.t_name,
+            scopes: row.t_scopes,
+            created_at: row.t_created_at,
+            expires_at: row.t_expires_at,
+            revoked_at: row.t_revoked_at,
+            last_used_at: row.t_last_used_at,
+        }
+        .into_token()?;
+        let user = row.user.into_user()?;
+        let mut groups = row
+            .t_groups
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter(|g| !g.is_empty())
+            .map(|g| {
+                g.parse()
+                    .map_err(|e| StoreError::corrupt("group_members.group_id", e))
+            })
+            .collect::<Result<Vec<GroupId>, _>>()?;
+        groups.sort();
         let now = now_millis();
         if !token.is_live(now) || user.disabled {
             return Ok(None);
@@ -149,7 +212,7 @@ impl Store {
             .last_used_at
             .is_some_and(|t| now.saturating_sub(t) < LAST_USED_RESOLUTION_MS)
         {
-            return Ok(Some((token, user)));
+            return Ok(Some((token, user, groups)));
         }
         on_pool!(self, |pool| sqlx::query(
             "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2"
@@ -159,7 +222,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?;
-        Ok(Some((token, user)))
+        Ok(Some((token, user, groups)))
     }
 
     pub async fn list_tokens(&self, user: UserId) -> Result<Vec<ApiToken>, StoreError> {

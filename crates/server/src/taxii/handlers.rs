@@ -206,17 +206,16 @@ pub struct Collection {
     pub default_tlp: Tlp,
 }
 
-pub async fn collections_of(
-    store: &mamori_store::Store,
-    p: &Principal,
-) -> Result<Vec<Collection>, ApiError> {
+/// The collections the caller may use, decided from the principal alone (its organisation
+/// and sharing groups) with empty titles: all the object endpoints need, without a store
+/// round trip. [`collections_of`] adds the titles for the listings.
+pub fn usable_collections(p: &Principal) -> Vec<Collection> {
     let writer = may_write(p);
     let mut out = vec![
         Collection {
             id: ALL_COLLECTION,
-            title: "Everything you may see / 閲覧可能なすべて".into(),
-            description:
-                "Every object the caller may see under TLP and sharing groups (read-only).".into(),
+            title: String::new(),
+            description: String::new(),
             scope: CollectionScope::All,
             can_write: false,
             key: "all".into(),
@@ -224,36 +223,78 @@ pub async fn collections_of(
         },
         Collection {
             id: COMMUNITY_COLLECTION,
-            title: "Community / コミュニティ".into(),
-            description: "TLP:CLEAR and TLP:GREEN material for every member.".into(),
+            title: String::new(),
+            description: String::new(),
             scope: CollectionScope::Community,
             can_write: writer,
             key: "community".into(),
             default_tlp: Tlp::Green,
         },
     ];
-    let org = store.get_org(p.org_id).await?;
-    for g in store.list_groups().await? {
-        if g.members.contains(&p.org_id) {
-            out.push(Collection {
-                id: g.id.0,
-                title: g.name.clone(),
-                description: format!("Material released to the sharing group {}", g.name),
-                scope: CollectionScope::Group(g.id),
-                can_write: writer,
-                key: format!("group:{}", g.id),
-                default_tlp: Tlp::Amber,
-            });
-        }
+    for g in &p.groups {
+        out.push(Collection {
+            id: g.0,
+            title: String::new(),
+            description: String::new(),
+            scope: CollectionScope::Group(*g),
+            can_write: writer,
+            key: format!("group:{g}"),
+            default_tlp: Tlp::Amber,
+        });
     }
     out.push(Collection {
-        id: org.id.0,
-        title: format!("{} / {}", org.name_ja, org.name_en),
-        description: "Material owned by the caller's organisation.".into(),
-        scope: CollectionScope::Org(org.id),
+        id: p.org_id.0,
+        title: String::new(),
+        description: String::new(),
+        scope: CollectionScope::Org(p.org_id),
         can_write: writer,
-        key: format!("org:{}", org.id),
+        key: format!("org:{}", p.org_id),
         default_tlp: Tlp::Amber,
+    });
+    out
+}
+
+/// [`usable_collections`] with titles and descriptions, for the collection listings.
+pub async fn collections_of(
+    store: &mamori_store::Store,
+    p: &Principal,
+) -> Result<Vec<Collection>, ApiError> {
+    let org = store.get_org(p.org_id).await?;
+    let groups = store.list_groups().await?;
+    let mut out = usable_collections(p);
+    for c in &mut out {
+        let (title, description) = match c.scope {
+            CollectionScope::All => (
+                "Everything you may see / 閲覧可能なすべて".to_owned(),
+                "Every object the caller may see under TLP and sharing groups (read-only)."
+                    .to_owned(),
+            ),
+            CollectionScope::Community => (
+                "Community / コミュニティ".to_owned(),
+                "TLP:CLEAR and TLP:GREEN material for every member.".to_owned(),
+            ),
+            CollectionScope::Group(id) => {
+                let name = groups
+                    .iter()
+                    .find(|g| g.id == id)
+                    .map_or_else(|| id.to_string(), |g| g.name.clone());
+                let description = format!("Material released to the sharing group {name}");
+                (name, description)
+            }
+            CollectionScope::Org(_) => (
+                format!("{} / {}", org.name_ja, org.name_en),
+                "Material owned by the caller's organisation.".to_owned(),
+            ),
+        };
+        c.title = title;
+        c.description = description;
+    }
+    // Listed in the store's group order, as before.
+    out.sort_by_key(|c| match c.scope {
+        CollectionScope::All => 0,
+        CollectionScope::Community => 1,
+        CollectionScope::Group(id) => 2 + groups.iter().position(|g| g.id == id).unwrap_or(0),
+        CollectionScope::Org(_) => usize::MAX,
     });
     Ok(out)
 }
@@ -269,14 +310,10 @@ fn collection_json(c: &Collection) -> Value {
     })
 }
 
-async fn find_collection(
-    state: &AppState,
-    p: &Principal,
-    cid: &str,
-) -> Result<Collection, TaxiiError> {
+/// The collection `cid` as the caller may use it (scope, key, write right; no title), or 404.
+fn find_collection(p: &Principal, cid: &str) -> Result<Collection, TaxiiError> {
     let id = Uuid::parse_str(cid).map_err(|_| err(StatusCode::NOT_FOUND, "no such collection"))?;
-    collections_of(&state.store, p)
-        .await?
+    usable_collections(p)
         .into_iter()
         .find(|c| c.id == id)
         .ok_or_else(|| err(StatusCode::NOT_FOUND, "no such collection"))
@@ -298,7 +335,12 @@ pub async fn collection(
     u: TaxiiUser,
     Path(cid): Path<String>,
 ) -> Result<Response, TaxiiError> {
-    let c = find_collection(&state, &u.principal, &cid).await?;
+    let id = find_collection(&u.principal, &cid)?.id;
+    let c = collections_of(&state.store, &u.principal)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| err(StatusCode::NOT_FOUND, "no such collection"))?;
     Ok(taxii(StatusCode::OK, collection_json(&c)))
 }
 
@@ -409,7 +451,7 @@ pub async fn get_objects(
     Path(cid): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, TaxiiError> {
-    let c = find_collection(&state, &u.principal, &cid).await?;
+    let c = find_collection(&u.principal, &cid)?;
     let (rows, more) = fetch(&state, &u, &c, &q, None, VersionMatch::Last).await?;
     Ok(envelope(rows, more))
 }
@@ -451,7 +493,7 @@ pub async fn get_object(
     Path((cid, oid)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, TaxiiError> {
-    let c = find_collection(&state, &u.principal, &cid).await?;
+    let c = find_collection(&u.principal, &cid)?;
     let (rows, more) = fetch(&state, &u, &c, &q, Some(&oid), VersionMatch::Last).await?;
     if rows.is_empty() {
         return Err(err(
@@ -468,7 +510,7 @@ pub async fn versions(
     Path((cid, oid)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, TaxiiError> {
-    let c = find_collection(&state, &u.principal, &cid).await?;
+    let c = find_collection(&u.principal, &cid)?;
     let (rows, more) = fetch(&state, &u, &c, &q, Some(&oid), VersionMatch::All).await?;
     if rows.is_empty() {
         return Err(err(
@@ -489,7 +531,7 @@ pub async fn manifest(
     Path(cid): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, TaxiiError> {
-    let c = find_collection(&state, &u.principal, &cid).await?;
+    let c = find_collection(&u.principal, &cid)?;
     let (rows, more) = fetch(&state, &u, &c, &q, None, VersionMatch::Last).await?;
     let objects: Vec<Value> = rows
         .iter()
@@ -544,7 +586,7 @@ pub async fn add_objects(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, TaxiiError> {
-    let c = find_collection(&state, &u.principal, &cid).await?;
+    let c = find_collection(&u.principal, &cid)?;
     if !c.can_write {
         return Err(err(
             StatusCode::FORBIDDEN,
@@ -572,7 +614,7 @@ pub async fn delete_object(
     u: TaxiiUser,
     Path((cid, oid)): Path<(String, String)>,
 ) -> Result<Response, TaxiiError> {
-    let c = find_collection(&state, &u.principal, &cid).await?;
+    let c = find_collection(&u.principal, &cid)?;
     if !c.can_write {
         return Err(err(
             StatusCode::FORBIDDEN,
