@@ -51,6 +51,22 @@ pub struct StixRow {
     pub json: String,
 }
 
+/// A page of objects as [`Store::stix_page`] returns it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StixPage {
+    /// The objects' JSON texts joined by `,`, in `seq` order (empty for an empty page).
+    pub objects_json: String,
+    /// Objects on the page.
+    pub count: u32,
+    /// Whether more objects follow.
+    pub more: bool,
+    /// `seq` of the page's last object (the `next` cursor when `more`).
+    pub last_seq: Option<i64>,
+    /// Date added (Unix ms) of the first and the last object of the page.
+    pub first_added: Option<i64>,
+    pub last_added: Option<i64>,
+}
+
 /// Which objects a TAXII collection holds (before the reader's visibility is applied).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CollectionScope {
@@ -300,66 +316,7 @@ impl Store {
         after_seq: i64,
         limit: u32,
     ) -> Result<(Vec<StixRow>, bool), StoreError> {
-        let vis = predicate(filter, &COLS, 2);
-        let mut binds = vis.binds.clone();
-        let mut next = 2 + binds.len();
-        let scope_o = scope_sql(scope, "o", next, &mut binds);
-        next = 2 + binds.len();
-        let ids = in_list("o.id", &query.ids, &mut next, &mut binds);
-        let types = in_list("o.object_type", &query.types, &mut next, &mut binds);
-        let specs = in_list(
-            "o.spec_version",
-            &query.spec_versions,
-            &mut next,
-            &mut binds,
-        );
-        let versions = match &query.versions {
-            VersionMatch::All => "1 = 1".to_owned(),
-            VersionMatch::These(v) => in_list("o.version", v, &mut next, &mut binds),
-            m @ (VersionMatch::Last | VersionMatch::First) => {
-                // Compare only with versions this reader may see in this collection. The
-                // predicate text is rendered again for alias o2 with the same parameter numbers.
-                let vis2 = predicate(filter, &alias(&COLS, "o2"), 2);
-                let mut scratch = Vec::new();
-                let scope_o2 = scope_sql(scope, "o2", 2 + vis.binds.len(), &mut scratch);
-                let cmp = if *m == VersionMatch::Last { ">" } else { "<" };
-                format!(
-                    "NOT EXISTS (SELECT 1 FROM stix_objects o2 WHERE o2.id = o.id AND \
-                     o2.version_micros {cmp} o.version_micros AND {} AND {scope_o2})",
-                    vis2.sql
-                )
-            }
-        };
-        // One row per (id, version): the same object can be stored more than once (posted to
-        // several collections, which a wide scope such as "all" spans). The first copy this
-        // reader may see in this scope stands for it, independent of `added_after`, so its
-        // `seq` (pagination) and date added are stable.
-        let first_copy = {
-            let vis3 = predicate(filter, &alias(&COLS, "o3"), 2);
-            let mut scratch = Vec::new();
-            let scope_o3 = scope_sql(scope, "o3", 2 + vis.binds.len(), &mut scratch);
-            format!(
-                "NOT EXISTS (SELECT 1 FROM stix_objects o3 WHERE o3.id = o.id AND \
-                 o3.version = o.version AND o3.seq < o.seq AND {} AND {scope_o3})",
-                vis3.sql
-            )
-        };
-        let added = match query.added_after {
-            Some(t) => {
-                binds.push(t.to_string());
-                next += 1;
-                format!("o.date_added > CAST(${} AS BIGINT)", next - 1)
-            }
-            None => "1 = 1".to_owned(),
-        };
-        let sql = format!(
-            "SELECT o.seq, o.id, o.version, o.version_micros, o.object_type, o.spec_version, \
-             o.date_added, o.json FROM stix_objects o WHERE o.seq > CAST($1 AS BIGINT) AND {} AND \
-             {scope_o} AND {ids} AND {types} AND {specs} AND {versions} AND {first_copy} AND {added} \
-             ORDER BY o.seq LIMIT {}",
-            vis.sql,
-            i64::from(limit.clamp(1, 10_000)) + 1
-        );
+        let (sql, binds) = page_sql(filter, scope, query, limit);
         let mut rows: Vec<StixRow> = on_pool!(self, |pool| {
             let mut q =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(after_seq.to_string());
@@ -371,6 +328,60 @@ impl Store {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         Ok((rows, more))
+    }
+
+    /// The page [`Store::list_stix_objects`] would return, assembled by the database into one
+    /// row: the objects' stored JSON joined by commas (ready to go between `[` and `]`), the
+    /// last `seq` and the first and last dates added. One row instead of `limit + 1` rows makes
+    /// a page a single hand-over from the SQLite worker thread (or one PostgreSQL data row),
+    /// the way PostgREST builds its responses. The JSON was validated when it was stored.
+    pub async fn stix_page(
+        &self,
+        filter: &VisibilityFilter,
+        scope: CollectionScope,
+        query: &StixQuery,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<StixPage, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            total: i64,
+            objects: Option<String>,
+            last_seq: Option<i64>,
+            first_added: Option<i64>,
+            last_added: Option<i64>,
+        }
+        let limit = limit.clamp(1, 10_000);
+        let (inner, binds) = page_sql(filter, scope, query, limit);
+        let n = i64::from(limit);
+        let sql = format!(
+            "SELECT COUNT(*) AS total, \
+             string_agg(CASE WHEN p.rn <= {n} THEN p.json END, ',' ORDER BY p.seq) AS objects, \
+             MAX(CASE WHEN p.rn <= {n} THEN p.seq END) AS last_seq, \
+             MAX(CASE WHEN p.rn = 1 THEN p.date_added END) AS first_added, \
+             MAX(CASE WHEN p.rn = (CASE WHEN p.total > {n} THEN {n} ELSE p.total END) \
+                 THEN p.date_added END) AS last_added \
+             FROM (SELECT i.seq, i.date_added, i.json, \
+                   ROW_NUMBER() OVER (ORDER BY i.seq) AS rn, COUNT(*) OVER () AS total \
+                   FROM ({inner}) i) p"
+        );
+        let row: Row = on_pool!(self, |pool| {
+            let mut q =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(after_seq.to_string());
+            for b in &binds {
+                q = q.bind(b);
+            }
+            q.fetch_one(pool).await
+        })?;
+        let count = u32::try_from(row.total.min(n)).unwrap_or(0);
+        Ok(StixPage {
+            objects_json: row.objects.unwrap_or_default(),
+            count,
+            more: row.total > n,
+            last_seq: row.last_seq,
+            first_added: row.first_added,
+            last_added: row.last_added,
+        })
     }
 
     /// Deletes posted objects (all versions) of a collection, only those of `owner` when given;
@@ -437,3 +448,75 @@ const INSERT: &str = "INSERT INTO stix_objects (id, version, version_micros, obj
 /// Posted objects per multi-row statement (12 values each: far under both databases' limits
 /// on bound parameters).
 const OBJECTS_PER_STATEMENT: usize = 200;
+
+/// The page query shared by [`Store::list_stix_objects`] and [`Store::stix_page`]: the rows
+/// after `$1` (a `seq`) that the reader may see in `scope` and that match `query`, in `seq`
+/// order, at most `limit + 1` of them (one more than a page, to tell whether there are more).
+fn page_sql(
+    filter: &VisibilityFilter,
+    scope: CollectionScope,
+    query: &StixQuery,
+    limit: u32,
+) -> (String, Vec<String>) {
+    let vis = predicate(filter, &COLS, 2);
+    let mut binds = vis.binds.clone();
+    let mut next = 2 + binds.len();
+    let scope_o = scope_sql(scope, "o", next, &mut binds);
+    next = 2 + binds.len();
+    let ids = in_list("o.id", &query.ids, &mut next, &mut binds);
+    let types = in_list("o.object_type", &query.types, &mut next, &mut binds);
+    let specs = in_list(
+        "o.spec_version",
+        &query.spec_versions,
+        &mut next,
+        &mut binds,
+    );
+    let versions = match &query.versions {
+        VersionMatch::All => "1 = 1".to_owned(),
+        VersionMatch::These(v) => in_list("o.version", v, &mut next, &mut binds),
+        m @ (VersionMatch::Last | VersionMatch::First) => {
+            // Compare only with versions this reader may see in this collection. The
+            // predicate text is rendered again for alias o2 with the same parameter numbers.
+            let vis2 = predicate(filter, &alias(&COLS, "o2"), 2);
+            let mut scratch = Vec::new();
+            let scope_o2 = scope_sql(scope, "o2", 2 + vis.binds.len(), &mut scratch);
+            let cmp = if *m == VersionMatch::Last { ">" } else { "<" };
+            format!(
+                "NOT EXISTS (SELECT 1 FROM stix_objects o2 WHERE o2.id = o.id AND \
+                     o2.version_micros {cmp} o.version_micros AND {} AND {scope_o2})",
+                vis2.sql
+            )
+        }
+    };
+    // One row per (id, version): the same object can be stored more than once (posted to
+    // several collections, which a wide scope such as "all" spans). The first copy this
+    // reader may see in this scope stands for it, independent of `added_after`, so its
+    // `seq` (pagination) and date added are stable.
+    let first_copy = {
+        let vis3 = predicate(filter, &alias(&COLS, "o3"), 2);
+        let mut scratch = Vec::new();
+        let scope_o3 = scope_sql(scope, "o3", 2 + vis.binds.len(), &mut scratch);
+        format!(
+            "NOT EXISTS (SELECT 1 FROM stix_objects o3 WHERE o3.id = o.id AND \
+                 o3.version = o.version AND o3.seq < o.seq AND {} AND {scope_o3})",
+            vis3.sql
+        )
+    };
+    let added = match query.added_after {
+        Some(t) => {
+            binds.push(t.to_string());
+            next += 1;
+            format!("o.date_added > CAST(${} AS BIGINT)", next - 1)
+        }
+        None => "1 = 1".to_owned(),
+    };
+    let sql = format!(
+        "SELECT o.seq, o.id, o.version, o.version_micros, o.object_type, o.spec_version, \
+             o.date_added, o.json FROM stix_objects o WHERE o.seq > CAST($1 AS BIGINT) AND {} AND \
+             {scope_o} AND {ids} AND {types} AND {specs} AND {versions} AND {first_copy} AND {added} \
+             ORDER BY o.seq LIMIT {}",
+        vis.sql,
+        i64::from(limit.clamp(1, 10_000)) + 1
+    );
+    (sql, binds)
+}
