@@ -5,6 +5,7 @@
 
 mod api;
 pub mod auth;
+pub mod blob;
 pub mod blocklist_profiles;
 pub mod blocklists;
 pub mod bootstrap;
@@ -20,7 +21,6 @@ pub mod cases;
 mod console;
 pub mod error;
 pub mod evidence;
-pub mod evidence_blob;
 mod health;
 pub mod hunt_import;
 pub mod interchange;
