@@ -10,6 +10,7 @@ use mail_parser::{Encoding, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
 use crate::attachment::{self, Ctx};
+use crate::extract::{FileRole, Kept};
 use crate::limits::{self, Limits};
 use crate::report::{Analysis, BodyPart, Finding, SCHEMA_VERSION, UrlRecord};
 use crate::{auth, decode, headers, html, lang, passwords, received, urls, verdict};
@@ -31,10 +32,19 @@ pub fn analyze(raw: &[u8]) -> Analysis {
 
 /// Analyses one raw message.
 pub fn analyze_with(raw: &[u8], opts: &Options) -> Analysis {
-    analyze_at(raw, opts, 0)
+    analyze_at(raw, opts, 0, None)
 }
 
-fn analyze_at(raw: &[u8], opts: &Options, depth: usize) -> Analysis {
+/// Analyses one raw message and also returns the bytes of every attachment, archive member
+/// and attached message it met (once per SHA-256, at most `keep_bytes` in all), for a sample
+/// store.
+pub fn analyze_keeping(raw: &[u8], opts: &Options, keep_bytes: u64) -> (Analysis, Kept) {
+    let mut kept = Kept::with_cap(keep_bytes);
+    let a = analyze_at(raw, opts, 0, Some(&mut kept));
+    (a, kept)
+}
+
+fn analyze_at(raw: &[u8], opts: &Options, depth: usize, kept: Option<&mut Kept>) -> Analysis {
     let mut a = Analysis {
         schema: SCHEMA_VERSION,
         size: raw.len(),
@@ -81,7 +91,7 @@ fn analyze_at(raw: &[u8], opts: &Options, depth: usize) -> Analysis {
     };
     let mut work = a.clone();
     match catch_unwind(AssertUnwindSafe(|| {
-        fill(&mut work, input, opts, depth);
+        fill(&mut work, input, opts, depth, kept);
         work
     })) {
         Ok(done) => a = done,
@@ -112,7 +122,7 @@ fn is_rfc822_headers(part: &mail_parser::MessagePart<'_>) -> bool {
 }
 
 /// Analyses an embedded message (or header block) as a message of its own, within the limit.
-fn nest(a: &mut Analysis, raw: &[u8], opts: &Options, depth: usize) {
+fn nest(a: &mut Analysis, raw: &[u8], opts: &Options, depth: usize, mut kept: Option<&mut Kept>) {
     if depth + 1 > opts.limits.max_nested_messages {
         a.findings.push(Finding::new(
             "limit.nested_messages",
@@ -122,7 +132,11 @@ fn nest(a: &mut Analysis, raw: &[u8], opts: &Options, depth: usize) {
             ),
         ));
     } else {
-        a.nested.push(analyze_at(raw, opts, depth + 1));
+        if let Some(k) = kept.as_deref_mut() {
+            let sha256 = hex::encode(Sha256::digest(raw));
+            k.keep(FileRole::Message, None, &sha256, raw);
+        }
+        a.nested.push(analyze_at(raw, opts, depth + 1, kept));
     }
 }
 
@@ -135,7 +149,7 @@ fn header_end(raw: &[u8]) -> usize {
         .unwrap_or(raw.len())
 }
 
-fn fill(a: &mut Analysis, input: &[u8], opts: &Options, depth: usize) {
+fn fill(a: &mut Analysis, input: &[u8], opts: &Options, depth: usize, mut kept: Option<&mut Kept>) {
     let l = &opts.limits;
     let Some(msg) = MessageParser::default().parse(input) else {
         a.findings
@@ -167,7 +181,7 @@ fn fill(a: &mut Analysis, input: &[u8], opts: &Options, depth: usize) {
             continue;
         };
         if is_rfc822_headers(part) {
-            nest(a, part.contents(), opts, depth);
+            nest(a, part.contents(), opts, depth, kept.as_deref_mut());
             continue;
         }
         let charset = part
@@ -273,18 +287,25 @@ fn fill(a: &mut Analysis, input: &[u8], opts: &Options, depth: usize) {
         passwords: pw,
         decompressed: 0,
         findings: Vec::new(),
+        kept,
     };
     for id in msg.attachments.iter().take(l.max_parts) {
         let Some(part) = usize::try_from(*id).ok().and_then(|i| msg.parts.get(i)) else {
             continue;
         };
         if let PartType::Message(nested) = &part.body {
-            nest(a, nested.raw_message(), opts, depth);
+            nest(
+                a,
+                nested.raw_message(),
+                opts,
+                depth,
+                ctx.kept.as_deref_mut(),
+            );
             continue;
         }
         if is_rfc822_headers(part) {
             if seen.insert(*id) {
-                nest(a, part.contents(), opts, depth);
+                nest(a, part.contents(), opts, depth, ctx.kept.as_deref_mut());
             }
             continue;
         }

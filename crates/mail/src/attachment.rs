@@ -7,6 +7,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use crate::archive;
+use crate::extract::{FileRole, Kept};
 use crate::filetype;
 use crate::limits::Limits;
 use crate::report::{FileReport, Finding};
@@ -18,6 +19,8 @@ pub struct Ctx<'a> {
     pub passwords: Vec<String>,
     pub decompressed: u64,
     pub findings: Vec<Finding>,
+    /// Where to keep the bytes of every file met, when the caller asked for them.
+    pub kept: Option<&'a mut Kept>,
 }
 
 pub fn analyze(
@@ -39,6 +42,14 @@ pub fn analyze(
         tlsh: tlsh(data),
         ..FileReport::default()
     };
+    if let Some(k) = ctx.kept.as_deref_mut() {
+        let role = if depth == 0 {
+            FileRole::Attachment
+        } else {
+            FileRole::ArchiveMember
+        };
+        k.keep(role, name.as_deref(), &rep.sha256, data);
+    }
     if let Some(n) = &name {
         filetype::name_flags(n, &mut rep.flags);
     }

@@ -6,6 +6,10 @@
 //! edited payload still links. Candidates come from an inverted index over the tokens of
 //! weight ≥ 1, so adding is cheap even with many messages; a message that shares only a *near*
 //! TLSH (no exact token) with earlier ones is not found as a candidate.
+//!
+//! [`best_match`] is the same assignment rule for callers that keep the messages elsewhere
+//! (the hub keeps them in its database and passes the candidates in): the same [`similarity`]
+//! (the index's merge over token ids is tested equal to it), threshold and tie rule.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,6 +19,33 @@ use crate::features::Features;
 
 /// Largest TLSH distance at which two attachment digests count as the same payload.
 pub const TLSH_NEAR: i32 = 50;
+
+/// The similarity at which a message joins a campaign unless told otherwise.
+pub const DEFAULT_THRESHOLD: f64 = 0.45;
+
+/// Tokens of at least this weight find candidates; lighter ones only add to the similarity.
+pub const LINK_WEIGHT: f64 = 1.0;
+
+/// Tokens as [`similarity`] compares them.
+pub type Tokens = BTreeMap<String, f64>;
+
+/// The campaign of the most similar candidate whose similarity reaches `threshold`, if any.
+/// Candidates are `(tokens, campaign)` of earlier messages, oldest first; on a tie the later
+/// one wins (as in [`CampaignIndex::add`]).
+pub fn best_match<'a, C: Copy + 'a>(
+    tokens: &Tokens,
+    candidates: impl IntoIterator<Item = (&'a Tokens, C)>,
+    threshold: f64,
+) -> Option<C> {
+    let mut best: Option<(f64, C)> = None;
+    for (t, c) in candidates {
+        let s = similarity(tokens, t);
+        if s >= threshold && best.is_none_or(|(b, _)| s >= b) {
+            best = Some((s, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
 
 /// Identifier of a campaign within one index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -53,7 +84,7 @@ impl std::fmt::Debug for Entry {
 
 impl Default for CampaignIndex {
     fn default() -> Self {
-        Self::new(0.45)
+        Self::new(DEFAULT_THRESHOLD)
     }
 }
 

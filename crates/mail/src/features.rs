@@ -85,6 +85,11 @@ impl Features {
         f
     }
 
+    /// The tokens as [`crate::campaign`] compares them.
+    pub fn token_map(&self) -> crate::campaign::Tokens {
+        self.tokens().into_iter().collect()
+    }
+
     /// The weighted tokens compared by the campaign index.
     pub fn tokens(&self) -> Vec<(String, f64)> {
         let mut t = Vec::new();

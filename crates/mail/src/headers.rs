@@ -217,6 +217,13 @@ pub fn mismatches(h: &Headers) -> Vec<Mismatch> {
     out
 }
 
+/// Milliseconds since the epoch of a Date header as [`Headers::date`] holds it (RFC 3339).
+pub fn date_millis(date: &str) -> Option<i64> {
+    mail_parser::DateTime::parse_rfc3339(date)
+        .filter(|d| d.is_valid())
+        .map(|d| d.to_timestamp().saturating_mul(1000))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 
 mod common;
 
+use mamori_mail::campaign::{DEFAULT_THRESHOLD, LINK_WEIGHT, Tokens, best_match};
 use mamori_mail::{CampaignIndex, Features, analyze};
 
 fn campaign_message(n: usize) -> String {
@@ -75,4 +76,43 @@ fn related_messages_cluster_together() {
         unrelated.len(),
         index.campaigns()
     );
+}
+
+/// `best_match` over candidates kept elsewhere (as the hub keeps them) assigns exactly as the
+/// in-memory index does.
+#[test]
+fn best_match_assigns_like_the_index() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let mut raws: Vec<Vec<u8>> = (0..5).map(|n| campaign_message(n).into_bytes()).collect();
+    for f in [
+        "ppap_jp.eml",
+        "html_phish.eml",
+        "attachments.eml",
+        "ppap_password_only.eml",
+    ] {
+        raws.push(std::fs::read(dir.join(f)).unwrap());
+    }
+    raws.push(campaign_message(7).into_bytes());
+    let mut index = CampaignIndex::default();
+    let mut kept: Vec<(Tokens, u32)> = Vec::new();
+    let mut campaigns = 0;
+    for raw in &raws {
+        let f = Features::from_analysis(&analyze(raw));
+        let by_index = index.add(&f);
+        let t = f.token_map();
+        let candidates = kept
+            .iter()
+            .filter(|(k, _)| {
+                t.iter()
+                    .any(|(tok, w)| *w >= LINK_WEIGHT && k.contains_key(tok))
+            })
+            .map(|(k, c)| (k, *c));
+        let ours = best_match(&t, candidates, DEFAULT_THRESHOLD).unwrap_or_else(|| {
+            campaigns += 1;
+            campaigns - 1
+        });
+        kept.push((t, ours));
+        assert_eq!(by_index.0, ours);
+    }
+    assert_eq!(index.campaigns(), campaigns as usize);
 }

@@ -316,3 +316,47 @@ fn garbage_yields_a_report() {
         assert_eq!(a.size, input.len());
     }
 }
+
+#[test]
+fn analyze_keeping_returns_every_extracted_file_once() {
+    use mamori_mail::{FileRole, analyze_keeping};
+    use sha2::{Digest, Sha256};
+    let raw = fixture("ppap_jp.eml");
+    let (a, kept) = analyze_keeping(&raw, &Options::default(), u64::MAX);
+    assert_eq!(kept.dropped, 0);
+    let kept = kept.files;
+    assert_eq!(a.sha256, analyze(&raw).sha256);
+    let zip = &a.attachments[0];
+    let members = &zip.archive.as_ref().unwrap().entries;
+    let roles: Vec<(FileRole, &str)> = kept.iter().map(|f| (f.role, f.sha256.as_str())).collect();
+    assert_eq!(
+        roles,
+        [
+            (FileRole::Attachment, zip.sha256.as_str()),
+            (FileRole::ArchiveMember, members[0].sha256.as_str()),
+            (FileRole::ArchiveMember, members[1].sha256.as_str()),
+        ]
+    );
+    for f in &kept {
+        assert_eq!(hex::encode(Sha256::digest(&f.data)), f.sha256);
+    }
+    assert_eq!(kept[1].name.as_deref(), Some("invoice.pdf.exe"));
+
+    // An attached message is kept as a message, and what it carries as well.
+    let inner = "From: a@example.com\r\nSubject: inner\r\nContent-Type: multipart/mixed; boundary=I\r\n\r\n--I\r\nContent-Type: text/plain\r\n\r\nhi\r\n--I\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"x.bin\"\r\n\r\nPAYLOAD\r\n--I--\r\n";
+    let outer = format!(
+        "From: b@example.com\r\nSubject: fwd\r\nContent-Type: multipart/mixed; boundary=O\r\n\r\n--O\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--O\r\nContent-Type: message/rfc822\r\n\r\n{inner}\r\n--O--\r\n"
+    );
+    let (a, kept) = analyze_keeping(outer.as_bytes(), &Options::default(), u64::MAX);
+    let kept = kept.files;
+    assert_eq!(a.nested.len(), 1);
+    let roles: Vec<FileRole> = kept.iter().map(|f| f.role).collect();
+    assert_eq!(roles, [FileRole::Message, FileRole::Attachment], "{kept:?}");
+    assert_eq!(kept[0].sha256, a.nested[0].sha256);
+    assert_eq!(kept[1].data, b"PAYLOAD");
+
+    // Over the budget, files are counted as dropped, not kept.
+    let (_, kept) = analyze_keeping(outer.as_bytes(), &Options::default(), 10);
+    assert_eq!((kept.files.len(), kept.dropped), (1, 1));
+    assert_eq!(kept.bytes(), 7);
+}

@@ -2,7 +2,7 @@
 //! and download its evidence; every upload and download appends a chain-of-custody entry (who,
 //! which organisation, when, from which address) and an audit record. Uploads are checked before
 //! a byte is written ([`begin_upload`]), streamed to disk under the configured size limit
-//! ([`crate::evidence_blob::BlobWriter`]) and recorded by [`finish_upload`].
+//! ([`crate::blob::BlobWriter`]) and recorded by [`finish_upload`].
 
 use mamori_store::cases::Case;
 use mamori_store::evidence::{Custodian, CustodyEntry, Evidence, NewEvidence};
@@ -10,19 +10,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::ApiError;
+use crate::blob::{BlobArea, BlobWriter};
 use crate::cases::{CaseCtx, load, require_write};
-use crate::evidence_blob::{BlobError, BlobWriter};
 use crate::ops::{Actor, audit};
-
-impl From<BlobError> for ApiError {
-    fn from(e: BlobError) -> Self {
-        match e {
-            BlobError::TooLarge(_) => ApiError::TooLarge,
-            BlobError::Empty | BlobError::BadDigest(_) => ApiError::Invalid(e.to_string()),
-            BlobError::Io(_) => ApiError::Internal(e.to_string()),
-        }
-    }
-}
 
 /// A piece of evidence with its chain of custody.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -55,7 +45,12 @@ pub async fn begin_upload(
 ) -> Result<(Case, BlobWriter), ApiError> {
     require_write(actor)?;
     let c = load(cx.store, actor, case).await?;
-    let w = BlobWriter::new(cx.data_dir, cx.config.evidence_max_bytes).await?;
+    let w = BlobWriter::new(
+        cx.data_dir,
+        BlobArea::Evidence,
+        cx.config.evidence_max_bytes,
+    )
+    .await?;
     Ok((c, w))
 }
 
@@ -149,7 +144,7 @@ pub async fn download(
 ) -> Result<(Evidence, tokio::fs::File), ApiError> {
     let c = load(cx.store, actor, case).await?;
     let e = cx.store.get_evidence(case, id).await?;
-    let file = crate::evidence_blob::open(cx.data_dir, &e.sha256)
+    let file = crate::blob::open(cx.data_dir, BlobArea::Evidence, &e.sha256)
         .await
         .map_err(|err| ApiError::Internal(format!("evidence {}: {err}", e.id)))?;
     cx.store

@@ -5,6 +5,7 @@
 
 mod api;
 pub mod auth;
+pub mod blob;
 pub mod blocklist_profiles;
 pub mod blocklists;
 pub mod bootstrap;
@@ -20,12 +21,14 @@ pub mod cases;
 mod console;
 pub mod error;
 pub mod evidence;
-pub mod evidence_blob;
 mod health;
 pub mod hunt_import;
 pub mod interchange;
 mod limiter;
 pub mod mail;
+pub mod mail_campaigns;
+pub mod mail_samples;
+pub mod mail_store;
 pub mod misp_feed_import;
 pub mod monitor;
 pub mod notice_webhook;

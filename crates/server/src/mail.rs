@@ -1,9 +1,11 @@
-//! Mail analysis in the hub: a message dropped into the API or the console is analysed by
-//! `mamori-mail` (off the async runtime) and its URLs, sender domain and attachment hashes are
-//! looked up in the shared indicators the caller may see.
+//! Mail analysis in the hub: a message is analysed by `mamori-mail` (off the async runtime) and
+//! its URLs, sender domain and attachment hashes are looked up in the shared indicators the
+//! caller may see. [`analyze`] stores nothing but an audit record (case intake uses it);
+//! messages dropped into the API or the console are stored by [`crate::mail_store::submit`].
 
 use mamori_mail::Analysis;
 use mamori_model::ValueKind;
+use mamori_store::mail_analyses::MailAnalysisSummary;
 use mamori_store::reports::ValueHit;
 use serde::Serialize;
 
@@ -23,6 +25,9 @@ pub struct MailResult {
     pub analysis: Analysis,
     /// Shared reports (that the caller may see) mentioning a URL, domain or hash of the message.
     pub matches: Vec<ValueHit>,
+    /// The stored analysis (its id, marking and campaign), when it was stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored: Option<MailAnalysisSummary>,
 }
 
 pub(crate) fn lookups(a: &Analysis) -> Vec<(ValueKind, String)> {
@@ -57,21 +62,11 @@ pub async fn analyze(
     actor: &Actor,
     raw: Vec<u8>,
 ) -> Result<MailResult, ApiError> {
-    if raw.len() > MAX_MESSAGE_BYTES {
-        return Err(ApiError::TooLarge);
-    }
-    if raw.is_empty() {
-        return Err(ApiError::Invalid("the message is empty".into()));
-    }
+    check_size(&raw)?;
     let analysis = tokio::task::spawn_blocking(move || mamori_mail::analyze(&raw))
         .await
         .map_err(|e| ApiError::Internal(format!("mail analysis task: {e}")))?;
-    let mut matches = Vec::new();
-    for (kind, value) in lookups(&analysis) {
-        if let Ok(r) = sharing::search_value(cx, actor, &value, Some(kind)).await {
-            matches.extend(r.hits);
-        }
-    }
+    let matches = matches(cx, actor, &analysis).await;
     audit(
         cx.store,
         actor,
@@ -82,5 +77,31 @@ pub async fn analyze(
         serde_json::json!({"score": analysis.verdict.score, "size": analysis.size}),
     )
     .await?;
-    Ok(MailResult { analysis, matches })
+    Ok(MailResult {
+        analysis,
+        matches,
+        stored: None,
+    })
+}
+
+/// The shared indicators (that the actor may see) an analysis touches.
+pub(crate) async fn matches(cx: &ShareCtx<'_>, actor: &Actor, a: &Analysis) -> Vec<ValueHit> {
+    let mut matches = Vec::new();
+    for (kind, value) in lookups(a) {
+        if let Ok(r) = sharing::search_value(cx, actor, &value, Some(kind)).await {
+            matches.extend(r.hits);
+        }
+    }
+    matches
+}
+
+/// Checks the size of a message before analysis.
+pub(crate) fn check_size(raw: &[u8]) -> Result<(), ApiError> {
+    if raw.len() > MAX_MESSAGE_BYTES {
+        return Err(ApiError::TooLarge);
+    }
+    if raw.is_empty() {
+        return Err(ApiError::Invalid("the message is empty".into()));
+    }
+    Ok(())
 }

@@ -173,7 +173,7 @@ fn member() -> SightingSource {
     SightingSource::Member
 }
 
-fn filter(actor: &Actor) -> VisibilityFilter {
+pub(crate) fn filter(actor: &Actor) -> VisibilityFilter {
     actor.principal.as_ref().map_or(
         VisibilityFilter {
             org: None,
@@ -273,7 +273,7 @@ fn normalise_observable(o: &ObservableInput, n: usize) -> Result<NewObservable, 
 
 /// Checks the reach an author asks for: an existing group the author's organisation belongs to,
 /// existing recipient organisations, and no sharing group on RED.
-async fn check_reach(
+pub(crate) async fn check_reach(
     state: &ShareCtx<'_>,
     actor: &Actor,
     owner: OrgId,

@@ -7,7 +7,9 @@
 //! sessions ([`sessions`]), sharing groups ([`groups`]), the hash-chained audit log ([`audit`]),
 //! incident cases ([`cases`]) with their evidence ([`evidence`]), observables
 //! ([`case_observables`]) and coordination requests
-//! ([`case_requests`]), playbooks ([`playbooks`]), organisation webhooks ([`webhooks`]).
+//! ([`case_requests`]), playbooks ([`playbooks`]), organisation webhooks ([`webhooks`]), stored
+//! mail analyses with their sample files ([`mail_analyses`]) and the campaigns they cluster into
+//! ([`mail_campaigns`]).
 //! [`visibility`] renders the access policy's list filter as SQL for tables of marked objects.
 
 pub mod alerts;
@@ -25,6 +27,8 @@ pub mod fts;
 pub mod groups;
 pub mod ingest;
 mod legacy_events;
+pub mod mail_analyses;
+pub mod mail_campaigns;
 pub mod misp_feed;
 pub mod notes;
 pub mod notices;

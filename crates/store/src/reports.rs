@@ -281,7 +281,7 @@ fn check_report_text(title: &str, description: &str) -> Result<(), StoreError> {
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
-fn like_escape(s: &str) -> String {
+pub(crate) fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('%');
     for c in s.to_lowercase().chars() {

@@ -1,5 +1,6 @@
-//! The mail analysis page: upload a message, see the verdict with its reasons in the reader's
-//! language, the URLs, attachments and matches with shared information.
+//! The mail analysis page: upload a message (stored with the TLP chosen on the form), see the
+//! verdict with its reasons in the reader's language, the URLs, attachments and matches with
+//! shared information, and a link to the stored analysis and its campaign.
 
 use askama::Template;
 use axum::extract::{Multipart, State};
@@ -7,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use mamori_model::Lang;
 
 use super::{Console, Flash, Frame, render};
-use crate::mail::{self, MailResult};
+use crate::mail::MailResult;
+use crate::mail_store::{self, Submission};
 use crate::ops::Actor;
 use crate::{ApiError, AppState};
 
@@ -22,6 +24,12 @@ struct MailPage {
     share_title: String,
     share_values: String,
     tlps: Vec<&'static str>,
+    /// TLP levels offered for the stored analysis.
+    upload_tlps: Vec<&'static str>,
+}
+
+fn tlp_names() -> Vec<&'static str> {
+    mamori_model::Tlp::ALL.iter().map(|t| t.as_str()).collect()
 }
 
 pub async fn page(c: Console) -> Response {
@@ -37,6 +45,7 @@ pub async fn page(c: Console) -> Response {
         share_title: String::new(),
         share_values: String::new(),
         tlps: vec![],
+        upload_tlps: tlp_names(),
     })
 }
 
@@ -46,6 +55,7 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
         Err(r) => return r,
     };
     let mut csrf = String::new();
+    let mut tlp = String::new();
     let mut message: Option<Vec<u8>> = None;
     loop {
         match form.next_field().await {
@@ -53,6 +63,7 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
                 let name = field.name().unwrap_or("").to_owned();
                 match field.bytes().await {
                     Ok(b) if name == "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
+                    Ok(b) if name == "tlp" => tlp = String::from_utf8_lossy(&b).into_owned(),
                     Ok(b) if name == "message" => message = Some(b.to_vec()),
                     Ok(_) => {}
                     Err(e) => return ApiError::Invalid(format!("upload: {e}")).into_response(),
@@ -68,7 +79,17 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
     let Some(raw) = message else {
         return ApiError::Invalid("choose a message file".into()).into_response();
     };
-    let result = match mail::analyze(&state.share(), &Actor::from_auth(auth), raw).await {
+    let sub = Submission {
+        tlp: match tlp.trim() {
+            "" => None,
+            t => match t.parse::<mamori_model::Tlp>() {
+                Ok(t) => Some(t),
+                Err(e) => return ApiError::Invalid(e.to_string()).into_response(),
+            },
+        },
+        sharing_group: None,
+    };
+    let result = match mail_store::submit(&state.mail(), &Actor::from_auth(auth), raw, &sub).await {
         Ok(r) => r,
         Err(e) => {
             return render(MailPage {
@@ -86,6 +107,7 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
                 share_title: String::new(),
                 share_values: String::new(),
                 tlps: vec![],
+                upload_tlps: tlp_names(),
             });
         }
     };
@@ -99,19 +121,7 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
             format!("+{} {}", s.weight, text)
         })
         .collect();
-    let from = result
-        .analysis
-        .headers
-        .from
-        .iter()
-        .map(|m| match (&m.name, &m.address) {
-            (Some(n), Some(a)) => format!("{n} <{a}>"),
-            (None, Some(a)) => a.clone(),
-            (Some(n), None) => n.clone(),
-            (None, None) => String::new(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let from = mail_store::from_text(&result.analysis);
     let bar = u32::from(result.analysis.verdict.score) * 16 / 10;
     let a = &result.analysis;
     let mut values: Vec<String> = Vec::new();
@@ -147,7 +157,8 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
         } else {
             String::new()
         },
-        tlps: mamori_model::Tlp::ALL.iter().map(|t| t.as_str()).collect(),
+        tlps: tlp_names(),
+        upload_tlps: tlp_names(),
         result: Some(result),
     })
 }

@@ -19,6 +19,8 @@ mod chart;
 mod dashboard;
 pub mod i18n;
 mod mail;
+mod mail_analyses;
+mod mail_campaigns;
 mod monitor;
 mod notices;
 mod playbooks;
@@ -73,6 +75,10 @@ pub fn router() -> Router<AppState> {
                 )),
         )
         .route("/mail/share", post(mail::share))
+        .route("/mail/analyses", get(mail_analyses::list))
+        .route("/mail/analyses/{id}", get(mail_analyses::view))
+        .route("/mail/campaigns", get(mail_campaigns::list))
+        .route("/mail/campaigns/{id}", get(mail_campaigns::view))
         .route("/alerts", get(monitor::list))
         .route("/alerts/{id}", get(monitor::view))
         .route("/alerts/{id}/triage", post(monitor::triage))

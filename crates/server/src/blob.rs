@@ -1,8 +1,9 @@
-//! Content-addressed storage of evidence files under `<data_dir>/evidence/`: a file lives at
-//! `sha256/<2 hex>/<2 hex>/<64 hex>` by the SHA-256 of its bytes. Uploads stream into a temporary
-//! file while SHA-256, SHA-1 and MD5 are computed and the size limit is enforced, then move into
-//! place by rename (an existing copy of the same content is kept). Files are only ever read back
-//! as bytes; nothing here interprets or executes them.
+//! Content-addressed file storage under the data directory, one area per use ([`BlobArea`]):
+//! case evidence under `<data_dir>/evidence/`, mail samples under `<data_dir>/samples/`. A file
+//! lives at `<area>/sha256/<2 hex>/<2 hex>/<64 hex>` by the SHA-256 of its bytes. Writes stream
+//! into a temporary file of the area while SHA-256, SHA-1 and MD5 are computed and the size limit
+//! is enforced, then move into place by rename (an existing copy of the same content is kept).
+//! Files are only ever read back as bytes; nothing here interprets or executes them.
 
 use std::path::{Path, PathBuf};
 
@@ -18,10 +19,39 @@ pub enum BlobError {
     TooLarge(u64),
     #[error("the file is empty")]
     Empty,
-    #[error("evidence storage: {0}")]
+    #[error("file storage: {0}")]
     Io(#[from] std::io::Error),
     #[error("not a SHA-256 digest: {0:?}")]
     BadDigest(String),
+}
+
+/// Which store a file belongs to; each is its own directory, so the rules of one (custody for
+/// evidence, the sample policy for mail) never reach files of the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobArea {
+    /// Case evidence (`<data>/evidence`).
+    Evidence,
+    /// Mail samples: original messages and extracted files (`<data>/samples`).
+    Samples,
+}
+
+impl BlobArea {
+    fn dir(self) -> &'static str {
+        match self {
+            BlobArea::Evidence => "evidence",
+            BlobArea::Samples => "samples",
+        }
+    }
+}
+
+impl From<BlobError> for crate::ApiError {
+    fn from(e: BlobError) -> Self {
+        match e {
+            BlobError::TooLarge(_) => crate::ApiError::TooLarge,
+            BlobError::Empty | BlobError::BadDigest(_) => crate::ApiError::Invalid(e.to_string()),
+            BlobError::Io(_) => crate::ApiError::Internal(e.to_string()),
+        }
+    }
 }
 
 /// The hashes and size of a stored file.
@@ -37,8 +67,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The path of the content with this SHA-256 (lower-case hex) under `data_dir`.
-pub fn path_for(data_dir: &Path, sha256: &str) -> Result<PathBuf, BlobError> {
+/// The path of the content with this SHA-256 (lower-case hex) in an area under `data_dir`.
+pub fn path_for(data_dir: &Path, area: BlobArea, sha256: &str) -> Result<PathBuf, BlobError> {
     if sha256.len() != 64
         || !sha256
             .bytes()
@@ -47,7 +77,7 @@ pub fn path_for(data_dir: &Path, sha256: &str) -> Result<PathBuf, BlobError> {
         return Err(BlobError::BadDigest(sha256.to_owned()));
     }
     Ok(data_dir
-        .join("evidence")
+        .join(area.dir())
         .join("sha256")
         .join(&sha256[..2])
         .join(&sha256[2..4])
@@ -58,6 +88,7 @@ pub fn path_for(data_dir: &Path, sha256: &str) -> Result<PathBuf, BlobError> {
 /// (or when finishing fails), its temporary file is removed.
 pub struct BlobWriter {
     dir: PathBuf,
+    area: BlobArea,
     tmp: PathBuf,
     /// The temporary file has been moved into place (or removed).
     done: bool,
@@ -70,13 +101,14 @@ pub struct BlobWriter {
 }
 
 impl BlobWriter {
-    pub async fn new(data_dir: &Path, limit: u64) -> Result<BlobWriter, BlobError> {
-        let tmp_dir = data_dir.join("evidence").join("tmp");
+    pub async fn new(data_dir: &Path, area: BlobArea, limit: u64) -> Result<BlobWriter, BlobError> {
+        let tmp_dir = data_dir.join(area.dir()).join("tmp");
         tokio::fs::create_dir_all(&tmp_dir).await?;
         let tmp = tmp_dir.join(uuid::Uuid::now_v7().to_string());
         let file = tokio::fs::File::create(&tmp).await?;
         Ok(BlobWriter {
             dir: data_dir.to_owned(),
+            area,
             tmp,
             done: false,
             file: Some(file),
@@ -118,7 +150,7 @@ impl BlobWriter {
             md5: hex(&self.md5.clone().finalize()),
             size: self.size,
         };
-        let dest = path_for(&self.dir, &blob.sha256)?;
+        let dest = path_for(&self.dir, self.area, &blob.sha256)?;
         if let Some(parent) = dest.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
@@ -140,9 +172,25 @@ impl Drop for BlobWriter {
     }
 }
 
+/// Stores bytes already in memory.
+pub async fn put(
+    data_dir: &Path,
+    area: BlobArea,
+    bytes: &[u8],
+    limit: u64,
+) -> Result<StoredBlob, BlobError> {
+    let mut w = BlobWriter::new(data_dir, area, limit).await?;
+    w.write(bytes).await?;
+    w.finish().await
+}
+
 /// Opens stored content for reading.
-pub async fn open(data_dir: &Path, sha256: &str) -> Result<tokio::fs::File, BlobError> {
-    Ok(tokio::fs::File::open(path_for(data_dir, sha256)?).await?)
+pub async fn open(
+    data_dir: &Path,
+    area: BlobArea,
+    sha256: &str,
+) -> Result<tokio::fs::File, BlobError> {
+    Ok(tokio::fs::File::open(path_for(data_dir, area, sha256)?).await?)
 }
 
 #[cfg(test)]
@@ -153,7 +201,9 @@ mod tests {
     #[tokio::test]
     async fn hashes_limits_and_addresses() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = BlobWriter::new(dir.path(), 10).await.unwrap();
+        let mut w = BlobWriter::new(dir.path(), BlobArea::Evidence, 10)
+            .await
+            .unwrap();
         w.write(b"abc").await.unwrap();
         let b = w.finish().await.unwrap();
         assert_eq!(
@@ -162,11 +212,13 @@ mod tests {
         );
         assert_eq!(b.sha1, "a9993e364706816aba3e25717850c26c9cd0d89d");
         assert_eq!(b.md5, "900150983cd24fb0d6963f7d28e17f72");
-        let p = path_for(dir.path(), &b.sha256).unwrap();
+        let p = path_for(dir.path(), BlobArea::Evidence, &b.sha256).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"abc");
         assert!(p.ends_with("sha256/ba/78/".to_owned() + &b.sha256));
 
-        let mut w = BlobWriter::new(dir.path(), 4).await.unwrap();
+        let mut w = BlobWriter::new(dir.path(), BlobArea::Evidence, 4)
+            .await
+            .unwrap();
         w.write(b"abc").await.unwrap();
         assert!(matches!(w.write(b"de").await, Err(BlobError::TooLarge(4))));
         drop(w);
@@ -177,6 +229,12 @@ mod tests {
             0,
             "the partial upload is gone"
         );
-        assert!(path_for(dir.path(), "../../etc/passwd").is_err());
+        assert!(path_for(dir.path(), BlobArea::Evidence, "../../etc/passwd").is_err());
+        let s = put(dir.path(), BlobArea::Samples, b"abc", 10)
+            .await
+            .unwrap();
+        assert_eq!(s, b);
+        let p = path_for(dir.path(), BlobArea::Samples, &s.sha256).unwrap();
+        assert!(p.starts_with(dir.path().join("samples")) && p.exists());
     }
 }
