@@ -97,6 +97,50 @@ pub async fn post(
     webhook
         .post(&url, &body)
         .await
-        .map(|_| url)
+        .map(|_| shown_url(&url))
         .map_err(|e| e.to_string())
+}
+
+/// How a webhook address is shown as a notice's recipient: scheme, host and port only.
+/// Webhook addresses often carry their secret in the path or query (chat services do), and
+/// members of the organisation read their notices; the full address stays in the
+/// organisation's settings, which only hub administrators manage.
+pub fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "webhook".to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if end < rest.len() && rest[end..] != *"/" {
+        format!("{scheme}://{host}/…")
+    } else {
+        format!("{scheme}://{host}/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_url;
+
+    #[test]
+    fn webhook_secrets_are_not_shown() {
+        assert_eq!(
+            shown_url("https://hooks.example.jp/services/T000/B000/XXXXSECRET"),
+            "https://hooks.example.jp/…"
+        );
+        assert_eq!(
+            shown_url("http://user:pw@127.0.0.1:8080/hook?token=abc"),
+            "http://127.0.0.1:8080/…"
+        );
+        assert_eq!(
+            shown_url("https://soc.example.jp/"),
+            "https://soc.example.jp/"
+        );
+        assert_eq!(
+            shown_url("https://soc.example.jp"),
+            "https://soc.example.jp/"
+        );
+        assert_eq!(shown_url("not a url"), "webhook");
+    }
 }

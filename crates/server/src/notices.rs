@@ -221,7 +221,7 @@ async fn store_notices(
             &date,
             kind,
             lang,
-            vec![url],
+            vec![crate::notice_webhook::shown_url(&url)],
         )
         .map_err(|e| ApiError::Internal(e.to_string()))?;
         messages.push((m, "webhook"));
