@@ -1,6 +1,7 @@
 //! One file (attachment or archive member): hashes (MD5, SHA-1, SHA-256, TLSH), true type,
 //! name tricks, active-content markers, and archives opened recursively through
-//! [`crate::archive`] within the per-message budget in [`Ctx`].
+//! [`crate::archive`] within the per-message budget in [`Ctx`]; each file is handed to the
+//! content scanner, if any ([`crate::scanning`]).
 
 use md5::Md5;
 use sha1::Sha1;
@@ -10,14 +11,18 @@ use crate::archive;
 use crate::filetype;
 use crate::limits::Limits;
 use crate::report::{FileReport, Finding};
+use crate::scanner::TargetKind;
+use crate::scanning::ScanRun;
 
-/// Per-message state shared by every file: limits, password candidates, decompression budget.
+/// Per-message state shared by every file: limits, password candidates, decompression budget,
+/// content scanning.
 #[derive(Debug)]
 pub struct Ctx<'a> {
     pub limits: &'a Limits,
     pub passwords: Vec<String>,
     pub decompressed: u64,
     pub findings: Vec<Finding>,
+    pub scan: ScanRun<'a>,
 }
 
 pub fn analyze(
@@ -49,6 +54,12 @@ pub fn analyze(
         &mut rep.flags,
         &mut rep.markers,
     );
+    let kind = if depth == 0 {
+        TargetKind::Attachment
+    } else {
+        TargetKind::ArchiveMember
+    };
+    ctx.scan.scan(kind, name.as_deref(), &rep.sha256, data);
     rep.name = name;
     if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") {
         if depth < ctx.limits.max_archive_depth {
