@@ -1,15 +1,32 @@
 //! Mail analysis in the hub: a message dropped into the API or the console is analysed by
-//! `mamori-mail` (off the async runtime) and its URLs, sender domain and attachment hashes are
-//! looked up in the shared indicators the caller may see.
+//! `mamori-mail` (off the async runtime) with the hub's enabled YARA rule sets scanning every
+//! part, and its URLs, sender domain and attachment hashes are looked up in the shared
+//! indicators the caller may see.
 
 use mamori_mail::Analysis;
 use mamori_model::ValueKind;
 use mamori_store::reports::ValueHit;
 use serde::Serialize;
 
-use crate::ApiError;
 use crate::ops::{Actor, audit};
 use crate::sharing::{self, ShareCtx};
+use crate::yara_rules::HubYara;
+use crate::{ApiError, AppState};
+
+/// What mail analysis needs: the sharing context (for indicator matches) and the YARA rules.
+pub struct MailCtx<'a> {
+    pub share: ShareCtx<'a>,
+    pub yara: &'a HubYara,
+}
+
+impl AppState {
+    pub fn mail(&self) -> MailCtx<'_> {
+        MailCtx {
+            share: self.share(),
+            yara: &self.yara,
+        }
+    }
+}
 
 /// Largest message accepted for analysis.
 pub const MAX_MESSAGE_BYTES: usize = 50 * 1024 * 1024;
@@ -53,19 +70,37 @@ pub(crate) fn lookups(a: &Analysis) -> Vec<(ValueKind, String)> {
 
 /// Analyses a message for the actor and records it in the audit log.
 pub async fn analyze(
-    cx: &ShareCtx<'_>,
+    mcx: &MailCtx<'_>,
     actor: &Actor,
     raw: Vec<u8>,
 ) -> Result<MailResult, ApiError> {
+    let cx = &mcx.share;
     if raw.len() > MAX_MESSAGE_BYTES {
         return Err(ApiError::TooLarge);
     }
     if raw.is_empty() {
         return Err(ApiError::Invalid("the message is empty".into()));
     }
-    let analysis = tokio::task::spawn_blocking(move || mamori_mail::analyze(&raw))
+    let (scanner, unavailable) = match mcx.yara.scanner(cx.store).await {
+        Ok(s) => (s, None),
+        Err(e) => {
+            tracing::error!(error = %e, "YARA rules unavailable for mail analysis");
+            (None, Some(e.to_string()))
+        }
+    };
+    let opts = mamori_mail::Options {
+        scanner: scanner.map(mamori_mail::SharedScanner::from),
+        ..mamori_mail::Options::default()
+    };
+    let mut analysis = tokio::task::spawn_blocking(move || mamori_mail::analyze_with(&raw, &opts))
         .await
         .map_err(|e| ApiError::Internal(format!("mail analysis task: {e}")))?;
+    if let Some(why) = unavailable {
+        analysis.findings.push(mamori_mail::Finding::new(
+            "scan.error",
+            format!("YARA rules unavailable: {why}"),
+        ));
+    }
     let mut matches = Vec::new();
     for (kind, value) in lookups(&analysis) {
         if let Ok(r) = sharing::search_value(cx, actor, &value, Some(kind)).await {
@@ -79,7 +114,11 @@ pub async fn analyze(
         "mail",
         &analysis.sha256,
         None,
-        serde_json::json!({"score": analysis.verdict.score, "size": analysis.size}),
+        serde_json::json!({
+            "score": analysis.verdict.score,
+            "size": analysis.size,
+            "yara": analysis.scan_matches.iter().map(|m| m.qualified_rule()).collect::<std::collections::BTreeSet<_>>(),
+        }),
     )
     .await?;
     Ok(MailResult { analysis, matches })

@@ -12,8 +12,8 @@ use crate::ops::Actor;
 use crate::{ApiError, AppState};
 
 /// Analyses one message: headers, Received chain, authentication results, URLs, attachments
-/// (recursively, PPAP zips included), a verdict with reasons in Japanese and English, and the
-/// shared indicators it touches. Nothing is stored but an audit record.
+/// (recursively, PPAP zips included), the hub's enabled YARA rule sets over every part, a
+/// verdict with reasons in Japanese and English, and the shared indicators it touches. Nothing is stored but an audit record.
 #[utoipa::path(post, path = "/api/v1/mail", tag = "mail",
     request_body(content = String, content_type = "message/rfc822"),
     responses((status = 200, body = MailResult), (status = 413, body = Problem), (status = 422, body = Problem)))]
@@ -23,7 +23,7 @@ async fn analyze_mail(
     body: Bytes,
 ) -> Result<Json<MailResult>, ApiError> {
     Ok(Json(
-        mail::analyze(&state.share(), &Actor::from_auth(&auth), body.to_vec()).await?,
+        mail::analyze(&state.mail(), &Actor::from_auth(&auth), body.to_vec()).await?,
     ))
 }
 

@@ -68,7 +68,7 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
     let Some(raw) = message else {
         return ApiError::Invalid("choose a message file".into()).into_response();
     };
-    let result = match mail::analyze(&state.share(), &Actor::from_auth(auth), raw).await {
+    let result = match mail::analyze(&state.mail(), &Actor::from_auth(auth), raw).await {
         Ok(r) => r,
         Err(e) => {
             return render(MailPage {
