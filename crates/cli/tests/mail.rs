@@ -1,5 +1,6 @@
 //! `mamori mail analyze` driven as a user would: table, jsonl and json output, mbox splitting,
-//! a directory walk, PPAP companions found in the same batch, and usage errors (exit 2).
+//! a directory walk, PPAP companions found in the same batch, YARA rules from a directory and a
+//! bad rule named by file and line, and usage errors (exit 2).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
@@ -116,4 +117,102 @@ fn usage_errors_exit_2() {
     let o = mamori(&["mail", "analyze", "does-not-exist.eml"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("does-not-exist.eml"));
+}
+
+const YARA_RULES: &str = r#"rule DosStub : pe {
+    meta:
+        description = "Windows executable"
+    strings:
+        $stub = "This program cannot be run in DOS mode"
+    condition:
+        uint16(0) == 0x5A4D and $stub
+}
+"#;
+
+#[test]
+fn yara_rules_scan_encrypted_zip_members() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("team")).unwrap();
+    std::fs::write(dir.path().join("team/loaders.yar"), YARA_RULES).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a rule file").unwrap();
+    let o = mamori(&[
+        "mail",
+        "analyze",
+        "--format",
+        "json",
+        "--yara",
+        dir.path().to_str().unwrap(),
+        "ppap_jp.eml",
+        "html_phish.eml",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("YARA: 1 rule(s) from 1 file(s)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 with YARA matches"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let a = &v["reports"][0]["analysis"];
+    let m = &a["scan_matches"][0];
+    assert_eq!(m["rule"], "DosStub");
+    assert_eq!(m["namespace"], "team/loaders.yar");
+    assert_eq!(m["target"], "archive_member");
+    assert_eq!(m["name"], "invoice.pdf.exe");
+    assert!(
+        a["verdict"]["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == "scan.yara"
+                && s["en"]
+                    .as_str()
+                    .unwrap()
+                    .contains("team/loaders.yar:DosStub")),
+        "{}",
+        a["verdict"]
+    );
+    assert_eq!(
+        v["reports"][0]["features"]["scan_rules"][0],
+        "yara:team/loaders.yar:DosStub"
+    );
+    assert_eq!(
+        v["reports"][1]["analysis"]["scan_matches"],
+        serde_json::json!([])
+    );
+    assert_eq!(v["summary"]["yara_matched"], 1);
+}
+
+#[test]
+fn a_bad_yara_rule_names_its_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yar");
+    std::fs::write(
+        &bad,
+        "rule Ok { condition: true }\n\nrule Bad {\n  condition: nosuchthing\n}\n",
+    )
+    .unwrap();
+    let o = mamori(&[
+        "mail",
+        "analyze",
+        "--yara",
+        bad.to_str().unwrap(),
+        "ppap_jp.eml",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bad.yar:4:14: E009 unknown identifier `nosuchthing`"),
+        "{stderr}"
+    );
+    assert!(o.stdout.is_empty());
+    let o = mamori(&[
+        "mail",
+        "analyze",
+        "--yara",
+        dir.path().join("none").to_str().unwrap(),
+        "ppap_jp.eml",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("none"));
 }

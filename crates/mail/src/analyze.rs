@@ -1,7 +1,7 @@
 //! The orchestrator: limits first, then MIME parsing under `catch_unwind`, then the extractors
-//! (headers, Received, authentication, bodies, URLs, attachments, nested messages) and finally
-//! the verdict. Every problem becomes a [`Finding`]; nothing here returns an error or panics
-//! out to the caller.
+//! (headers, Received, authentication, bodies, URLs, attachments, nested messages), the
+//! content scanner over the raw message and each part, and finally the verdict. Every problem
+//! becomes a [`Finding`]; nothing here returns an error or panics out to the caller.
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -13,6 +13,8 @@ use crate::attachment::{self, Ctx};
 use crate::extract::{FileRole, Kept};
 use crate::limits::{self, Limits};
 use crate::report::{Analysis, BodyPart, Finding, SCHEMA_VERSION, UrlRecord};
+use crate::scanner::{SharedScanner, TargetKind};
+use crate::scanning::ScanRun;
 use crate::{auth, decode, headers, html, lang, passwords, received, urls, verdict};
 
 /// What the analysis may use besides the message itself.
@@ -23,6 +25,8 @@ pub struct Options {
     pub companion_texts: Vec<String>,
     /// Extra archive passwords to try first.
     pub passwords: Vec<String>,
+    /// Content scanner (YARA rules) run over the message and every part.
+    pub scanner: Option<SharedScanner>,
 }
 
 /// Analyses one raw message with default options.
@@ -151,9 +155,18 @@ fn header_end(raw: &[u8]) -> usize {
 
 fn fill(a: &mut Analysis, input: &[u8], opts: &Options, depth: usize, mut kept: Option<&mut Kept>) {
     let l = &opts.limits;
+    let mut scan = ScanRun::new(opts.scanner.as_ref().map(|s| &*s.0), l);
+    if input.len() == a.size {
+        let sha = a.sha256.clone();
+        scan.scan(TargetKind::Message, None, &sha, input);
+    } else {
+        scan.scan_bytes(TargetKind::Message, None, input);
+    }
     let Some(msg) = MessageParser::default().parse(input) else {
         a.findings
             .push(Finding::new("parse.empty", "no headers or body found"));
+        a.findings.append(&mut scan.findings);
+        a.scan_matches = scan.matches;
         return;
     };
     a.headers = headers::extract(&msg);
@@ -184,6 +197,7 @@ fn fill(a: &mut Analysis, input: &[u8], opts: &Options, depth: usize, mut kept: 
             nest(a, part.contents(), opts, depth, kept.as_deref_mut());
             continue;
         }
+        scan.scan_bytes(TargetKind::Body, None, part.contents());
         let charset = part
             .content_type()
             .and_then(|ct| ct.attribute("charset"))
@@ -288,6 +302,7 @@ fn fill(a: &mut Analysis, input: &[u8], opts: &Options, depth: usize, mut kept: 
         decompressed: 0,
         findings: Vec::new(),
         kept,
+        scan,
     };
     for id in msg.attachments.iter().take(l.max_parts) {
         let Some(part) = usize::try_from(*id).ok().and_then(|i| msg.parts.get(i)) else {
@@ -329,4 +344,6 @@ fn fill(a: &mut Analysis, input: &[u8], opts: &Options, depth: usize, mut kept: 
         ));
     }
     a.findings.append(&mut ctx.findings);
+    a.findings.append(&mut ctx.scan.findings);
+    a.scan_matches = std::mem::take(&mut ctx.scan.matches);
 }

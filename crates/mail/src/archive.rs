@@ -2,7 +2,8 @@
 //! Shift_JIS, zip-bomb defence (per-member ratio, per-member size and a per-message total, all
 //! enforced on the bytes actually read, not on header claims), and encrypted archives opened
 //! with candidate passwords from the message text (PPAP). OOXML gets macro (`vbaProject.bin`)
-//! and embedded-object markers instead of a member-by-member analysis.
+//! and embedded-object markers instead of a member-by-member analysis (a content scanner still
+//! sees each OOXML member).
 
 use std::io::{Cursor, Read};
 
@@ -12,6 +13,7 @@ use zip::result::ZipError;
 use crate::attachment::{self, Ctx};
 use crate::decode;
 use crate::report::{ArchiveReport, FileFlags, Finding};
+use crate::scanner::TargetKind;
 
 struct Entry {
     index: usize,
@@ -89,6 +91,7 @@ pub fn open_zip(data: &[u8], ctx: &mut Ctx<'_>, depth: usize) -> Option<ArchiveR
         }
     }
     if ooxml {
+        scan_ooxml_members(&mut zip, &entries, password.as_deref(), ctx);
         return Some(rep);
     }
     if !rep.opened {
@@ -122,6 +125,29 @@ pub fn open_zip(data: &[u8], ctx: &mut Ctx<'_>, depth: usize) -> Option<ArchiveR
         }
     }
     Some(rep)
+}
+
+/// OOXML members are not analysed one by one, but a content scanner sees each of them
+/// (`vbaProject.bin`, the relationship files naming remote templates...), within the budget.
+fn scan_ooxml_members(
+    zip: &mut ZipArchive<Cursor<&[u8]>>,
+    entries: &[Entry],
+    password: Option<&[u8]>,
+    ctx: &mut Ctx<'_>,
+) {
+    if !ctx.scan.active() {
+        return;
+    }
+    for e in entries.iter().filter(|e| !e.dir) {
+        let pw = if e.encrypted { password } else { None };
+        if e.encrypted && pw.is_none() {
+            continue;
+        }
+        if let Ok(bytes) = read_entry(zip, e, pw, ctx, false) {
+            ctx.scan
+                .scan_bytes(TargetKind::ArchiveMember, Some(&e.name), &bytes);
+        }
+    }
 }
 
 /// Reads one member within the budget. With `probe`, the bytes are checked (CRC/HMAC at end of

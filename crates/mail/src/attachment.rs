@@ -1,6 +1,7 @@
 //! One file (attachment or archive member): hashes (MD5, SHA-1, SHA-256, TLSH), true type,
 //! name tricks, active-content markers, and archives opened recursively through
-//! [`crate::archive`] within the per-message budget in [`Ctx`].
+//! [`crate::archive`] within the per-message budget in [`Ctx`]; each file is handed to the
+//! content scanner, if any ([`crate::scanning`]).
 
 use md5::Md5;
 use sha1::Sha1;
@@ -11,8 +12,11 @@ use crate::extract::{FileRole, Kept};
 use crate::filetype;
 use crate::limits::Limits;
 use crate::report::{FileReport, Finding};
+use crate::scanner::TargetKind;
+use crate::scanning::ScanRun;
 
-/// Per-message state shared by every file: limits, password candidates, decompression budget.
+/// Per-message state shared by every file: limits, password candidates, decompression budget,
+/// content scanning.
 #[derive(Debug)]
 pub struct Ctx<'a> {
     pub limits: &'a Limits,
@@ -21,6 +25,7 @@ pub struct Ctx<'a> {
     pub findings: Vec<Finding>,
     /// Where to keep the bytes of every file met, when the caller asked for them.
     pub kept: Option<&'a mut Kept>,
+    pub scan: ScanRun<'a>,
 }
 
 pub fn analyze(
@@ -60,6 +65,12 @@ pub fn analyze(
         &mut rep.flags,
         &mut rep.markers,
     );
+    let kind = if depth == 0 {
+        TargetKind::Attachment
+    } else {
+        TargetKind::ArchiveMember
+    };
+    ctx.scan.scan(kind, name.as_deref(), &rep.sha256, data);
     rep.name = name;
     if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") {
         if depth < ctx.limits.max_archive_depth {

@@ -1,9 +1,10 @@
 //! The attribution record of a message: sending IPs, mailer, time zone, charset, language,
 //! subject template (digits and addressee names normalised), attachment name templates and
-//! TLSH digests, URL hosts and From domain; and its weighted token set for
-//! [`crate::CampaignIndex`].
+//! TLSH digests, URL hosts, From domain and the content-scanner (YARA) rules it matched; and its
+//! weighted token set for [`crate::CampaignIndex`].
 //!
-//! Token weights: subject template, attachment name template and attachment TLSH 3; sending IP,
+//! Token weights: subject template, attachment name template, attachment TLSH and matched
+//! YARA rule 3 (a rule written for one actor's payload or lure links its messages); sending IP,
 //! mailer and URL host 2; From domain 1; time zone, charset and language 0.5 (weak, shared by
 //! most Japanese mail, so they never link messages on their own).
 
@@ -25,6 +26,8 @@ pub struct Features {
     pub attachment_names: BTreeSet<String>,
     pub attachment_tlsh: BTreeSet<String>,
     pub url_hosts: BTreeSet<String>,
+    /// Rules that matched (`scanner:namespace:rule`, e.g. `yara:apt:LureDoc`).
+    pub scan_rules: BTreeSet<String>,
 }
 
 impl Features {
@@ -69,6 +72,10 @@ impl Features {
             if let Some(h) = &u.host {
                 f.url_hosts.insert(h.clone());
             }
+        }
+        for m in &a.scan_matches {
+            f.scan_rules
+                .insert(format!("{}:{}", m.scanner, m.qualified_rule()));
         }
         let mut files = Vec::new();
         for att in &a.attachments {
@@ -120,6 +127,9 @@ impl Features {
         }
         for h in &self.url_hosts {
             t.push((format!("host:{h}"), 2.0));
+        }
+        for r in &self.scan_rules {
+            t.push((format!("rule:{r}"), 3.0));
         }
         t
     }

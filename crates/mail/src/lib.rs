@@ -6,7 +6,9 @@
 //! text and HTML (defanged forms, link-text mismatches, shorteners, forms), attachments with
 //! hashes, true types, name tricks and active-content markers, ZIP archives (encrypted ones
 //! opened with passwords found in the text — PPAP), nested messages, and a scored [`Verdict`]
-//! with Japanese and English explanations. [`Features`] and [`CampaignIndex`] link related
+//! with Japanese and English explanations. With a [`Scanner`] in [`Options`] (the YARA-X
+//! adapter `mamori-yara`), the raw message, every body part, attachment and archive member is
+//! scanned and the matches go into the report, the verdict and the campaign features. [`Features`] and [`CampaignIndex`] link related
 //! messages into campaigns. [`source`] splits files, directories and mboxes into messages.
 //!
 //! Limits ([`Limits`]) are enforced before and during parsing and the MIME parser runs under
@@ -30,6 +32,7 @@ pub mod passwords;
 pub mod received;
 pub mod report;
 pub mod scanner;
+pub mod scanning;
 pub mod source;
 pub mod urls;
 pub mod verdict;
@@ -41,5 +44,5 @@ pub use extract::{ExtractedFile, FileRole, Kept};
 pub use features::Features;
 pub use limits::Limits;
 pub use report::{Analysis, Finding};
-pub use scanner::Scanner;
+pub use scanner::{ScanMatch, Scanner, SharedScanner};
 pub use verdict::{Signal, Verdict};

@@ -30,6 +30,11 @@ pub struct Limits {
     pub max_text_bytes: usize,
     /// Passwords tried per encrypted archive (default 64).
     pub max_passwords: usize,
+    /// Parts handed to the content scanner per message (default 2,000).
+    pub max_scans: usize,
+    /// Wall time the content scanner may take per message, in seconds (default 60); each
+    /// scan has its own, shorter timeout in the scanner.
+    pub max_scan_secs: u64,
 }
 
 impl Default for Limits {
@@ -46,6 +51,8 @@ impl Default for Limits {
             max_archive_entries: 1000,
             max_text_bytes: 256 * 1024,
             max_passwords: 64,
+            max_scans: 2000,
+            max_scan_secs: 60,
         }
     }
 }

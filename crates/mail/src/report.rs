@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::scanner::ScanMatch;
 use crate::verdict::Verdict;
 
 /// Version of the JSON shape of [`Analysis`].
@@ -28,6 +29,9 @@ pub struct Analysis {
     pub attachments: Vec<FileReport>,
     /// message/rfc822 parts, analysed as messages of their own.
     pub nested: Vec<Analysis>,
+    /// Content-scanner (YARA) matches on the raw message, body parts, attachments and archive
+    /// members; empty when no scanner was supplied.
+    pub scan_matches: Vec<ScanMatch>,
     /// Problems met while parsing; the analysis carries on regardless.
     pub findings: Vec<Finding>,
     pub verdict: Verdict,

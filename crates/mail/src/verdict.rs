@@ -38,13 +38,15 @@
 //! | `att.ppap` | 20 | its password was in the text (PPAP) |
 //! | `att.archive_unopened` | 15 | encrypted archive no candidate opened |
 //! | `att.bomb` | 40 | an archive member decompresses beyond the ratio or size limits |
-//! | `parse.problem` | 10 | limits hit, parser panic or malformed parts |
+//! | `scan.yara` | highest `score` metadata of the matched rules (0-100), else 60 | a YARA rule matched the message, a body part, an attachment or an archive member |
+//! | `parse.problem` | 10 | limits hit, parser panic or malformed parts (not scanner time-outs) |
 //! | `nested.suspicious` | nested score × 0.8 | an attached message is itself suspicious |
 
 use serde::Serialize;
 
 use crate::headers::org_domain;
 use crate::report::{Analysis, FileReport};
+use crate::scanner::ScanMatch;
 
 /// Score and reasons.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -364,7 +366,11 @@ pub fn judge(a: &Analysis) -> Verdict {
             "Archive that decompresses to an abnormal size (zip bomb)",
         );
     }
-    if !a.findings.is_empty() {
+    scan_signal(a, &mut s);
+    if a.findings
+        .iter()
+        .any(|f| !f.id.starts_with("scan.") && f.id != "limit.scan")
+    {
         s.add(
             "parse.problem",
             10,
@@ -391,6 +397,54 @@ pub fn judge(a: &Analysis) -> Verdict {
     Verdict {
         score: score as u8,
         signals: s.0,
+    }
+}
+
+/// Weight of a scanner match whose rule carries no usable `score` metadata.
+pub const DEFAULT_SCAN_WEIGHT: u8 = 60;
+
+/// One signal per scanner (`scan.yara`) naming the rules that matched (at most five by name).
+fn scan_signal(a: &Analysis, s: &mut Acc) {
+    let mut scanners: Vec<&str> = a.scan_matches.iter().map(|m| m.scanner.as_str()).collect();
+    scanners.sort_unstable();
+    scanners.dedup();
+    for scanner in scanners {
+        let hits: Vec<&ScanMatch> = a
+            .scan_matches
+            .iter()
+            .filter(|m| m.scanner == scanner)
+            .collect();
+        let mut rules: Vec<String> = hits.iter().map(|m| m.qualified_rule()).collect();
+        rules.sort();
+        rules.dedup();
+        let weight = hits
+            .iter()
+            .map(|m| {
+                m.meta
+                    .get("score")
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+                    .map_or(DEFAULT_SCAN_WEIGHT, |v| {
+                        u8::try_from(v.clamp(0, 100)).unwrap_or(100)
+                    })
+            })
+            .max()
+            .unwrap_or(DEFAULT_SCAN_WEIGHT);
+        let mut shown = rules.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        let (mut ja_more, mut en_more) = (String::new(), String::new());
+        if rules.len() > 5 {
+            ja_more = format!(" ほか {} 件", rules.len() - 5);
+            en_more = format!(" and {} more", rules.len() - 5);
+        }
+        if shown.is_empty() {
+            shown = "?".into();
+        }
+        let label = scanner.to_uppercase();
+        s.add(
+            &format!("scan.{scanner}"),
+            weight,
+            &format!("{label} ルールに一致しました: {shown}{ja_more}"),
+            &format!("Matched {label} rules: {shown}{en_more}"),
+        );
     }
 }
 

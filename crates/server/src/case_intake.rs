@@ -15,18 +15,17 @@ use crate::case_notify::CaseEvent;
 use crate::cases::{self, CaseCtx, CaseInput, CaseView};
 use crate::evidence::{self, EvidenceMeta};
 use crate::ops::{Actor, audit};
-use crate::sharing::ShareCtx;
 
 /// Opens a case from a raw message (RFC 5322) for the actor's organisation.
 pub async fn from_mail(
     cx: &CaseCtx<'_>,
-    share: &ShareCtx<'_>,
+    mail: &crate::mail::MailCtx<'_>,
     actor: &Actor,
     raw: Vec<u8>,
     tlp: Tlp,
 ) -> Result<CaseView, ApiError> {
     cases::require_write(actor)?;
-    let result = crate::mail::analyze(share, actor, raw.clone()).await?;
+    let result = crate::mail::analyze(mail, actor, raw.clone()).await?;
     let a = &result.analysis;
     let score = a.verdict.score;
     let severity = match score {

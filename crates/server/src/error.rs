@@ -22,6 +22,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// A rule that does not compile, located in its source.
+    #[error("{0}")]
+    InvalidRule(Box<RuleProblem>),
     #[error("the request body is too large")]
     TooLarge,
     #[error("the CSRF token is missing or wrong")]
@@ -44,6 +47,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict(_) => "conflict",
             ApiError::Invalid(_) => "invalid",
+            ApiError::InvalidRule(_) => "invalid-rule",
             ApiError::Csrf => "csrf",
             ApiError::TooLarge => "too-large",
             ApiError::RateLimited { .. } => "rate-limited",
@@ -58,7 +62,7 @@ impl ApiError {
             ApiError::Forbidden(_) | ApiError::Csrf => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid(_) | ApiError::InvalidRule(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -74,6 +78,7 @@ impl ApiError {
             ApiError::NotFound(_) => "Not found",
             ApiError::Conflict(_) => "Conflict",
             ApiError::Invalid(_) => "Invalid request",
+            ApiError::InvalidRule(_) => "Invalid rule",
             ApiError::Csrf => "CSRF check failed",
             ApiError::TooLarge => "Request body too large",
             ApiError::RateLimited { .. } => "Too many requests",
@@ -96,6 +101,47 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// `invalid-rule` only: the rule set (or file) the error is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_set: Option<String>,
+    /// `invalid-rule` only: 1-based line in that source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// `invalid-rule` only: 1-based column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// `invalid-rule` only: the compiler's error code, e.g. `E009`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_error: Option<String>,
+    /// `invalid-rule` only: the compiler's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Where a rule failed to compile and why (the extension members of an `invalid-rule`
+/// problem).
+#[derive(Debug, Clone)]
+pub struct RuleProblem {
+    /// The rule set (or file) the error is in.
+    pub rule_set: String,
+    /// 1-based line in that source.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The compiler's error code, e.g. `E009`.
+    pub rule_error: String,
+    /// The compiler's message.
+    pub message: String,
+}
+
+impl std::fmt::Display for RuleProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} line {}, column {}: {} {}",
+            self.rule_set, self.line, self.column, self.rule_error, self.message
+        )
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -126,6 +172,22 @@ impl IntoResponse for ApiError {
             title: self.title().to_owned(),
             status: status.as_u16(),
             detail,
+            rule_set: None,
+            line: None,
+            column: None,
+            rule_error: None,
+            message: None,
+        };
+        let body = match &self {
+            ApiError::InvalidRule(p) => Problem {
+                rule_set: Some(p.rule_set.clone()),
+                line: Some(p.line),
+                column: Some(p.column),
+                rule_error: Some(p.rule_error.clone()),
+                message: Some(p.message.clone()),
+                ..body
+            },
+            _ => body,
         };
         let mut resp = (status, axum::Json(body)).into_response();
         resp.headers_mut().insert(

@@ -46,6 +46,7 @@ mod state;
 pub mod stix_interchange;
 pub mod syslog_intake;
 pub mod taxii;
+pub mod yara_rules;
 
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -1,7 +1,8 @@
-//! Mail analysis in the hub: a message is analysed by `mamori-mail` (off the async runtime) and
-//! its URLs, sender domain and attachment hashes are looked up in the shared indicators the
-//! caller may see. [`analyze`] stores nothing but an audit record (case intake uses it);
-//! messages dropped into the API or the console are stored by [`crate::mail_store::submit`].
+//! Mail analysis in the hub: a message is analysed by `mamori-mail` (off the async runtime)
+//! with the hub's enabled YARA rule sets scanning every part, and its URLs, sender domain and
+//! attachment hashes are looked up in the shared indicators the caller may see. [`analyze`]
+//! stores nothing but an audit record (case intake uses it); messages dropped into the API or
+//! the console are stored by [`crate::mail_store::submit`].
 
 use mamori_mail::Analysis;
 use mamori_model::ValueKind;
@@ -9,9 +10,56 @@ use mamori_store::mail_analyses::MailAnalysisSummary;
 use mamori_store::reports::ValueHit;
 use serde::Serialize;
 
-use crate::ApiError;
 use crate::ops::{Actor, audit};
 use crate::sharing::{self, ShareCtx};
+use crate::yara_rules::HubYara;
+use crate::{ApiError, AppState};
+
+/// What mail analysis needs: the sharing context (for indicator matches), the YARA rules and
+/// the data directory (for the sample store).
+pub struct MailCtx<'a> {
+    pub share: ShareCtx<'a>,
+    pub yara: &'a HubYara,
+    pub data_dir: &'a std::path::Path,
+}
+
+impl AppState {
+    /// The mail context of the running hub.
+    pub fn mail(&self) -> MailCtx<'_> {
+        MailCtx {
+            share: self.share(),
+            yara: &self.yara,
+            data_dir: &self.config.data_dir,
+        }
+    }
+}
+
+/// Analysis options with the hub's enabled YARA rules, and why the rules are unavailable when
+/// they are (the analysis goes on without them and records that as a finding).
+pub(crate) async fn options(mcx: &MailCtx<'_>) -> (mamori_mail::Options, Option<String>) {
+    let (scanner, unavailable) = match mcx.yara.scanner(mcx.share.store).await {
+        Ok(s) => (s, None),
+        Err(e) => {
+            tracing::error!(error = %e, "YARA rules unavailable for mail analysis");
+            (None, Some(e.to_string()))
+        }
+    };
+    let opts = mamori_mail::Options {
+        scanner: scanner.map(mamori_mail::SharedScanner::from),
+        ..mamori_mail::Options::default()
+    };
+    (opts, unavailable)
+}
+
+/// Records that the YARA rules could not be used for this analysis.
+pub(crate) fn note_unavailable(analysis: &mut Analysis, unavailable: Option<String>) {
+    if let Some(why) = unavailable {
+        analysis.findings.push(mamori_mail::Finding::new(
+            "scan.error",
+            format!("YARA rules unavailable: {why}"),
+        ));
+    }
+}
 
 /// Largest message accepted for analysis.
 pub const MAX_MESSAGE_BYTES: usize = 50 * 1024 * 1024;
@@ -58,14 +106,17 @@ pub(crate) fn lookups(a: &Analysis) -> Vec<(ValueKind, String)> {
 
 /// Analyses a message for the actor and records it in the audit log.
 pub async fn analyze(
-    cx: &ShareCtx<'_>,
+    mcx: &MailCtx<'_>,
     actor: &Actor,
     raw: Vec<u8>,
 ) -> Result<MailResult, ApiError> {
+    let cx = &mcx.share;
     check_size(&raw)?;
-    let analysis = tokio::task::spawn_blocking(move || mamori_mail::analyze(&raw))
+    let (opts, unavailable) = options(mcx).await;
+    let mut analysis = tokio::task::spawn_blocking(move || mamori_mail::analyze_with(&raw, &opts))
         .await
         .map_err(|e| ApiError::Internal(format!("mail analysis task: {e}")))?;
+    note_unavailable(&mut analysis, unavailable);
     let matches = matches(cx, actor, &analysis).await;
     audit(
         cx.store,
@@ -74,7 +125,11 @@ pub async fn analyze(
         "mail",
         &analysis.sha256,
         None,
-        serde_json::json!({"score": analysis.verdict.score, "size": analysis.size}),
+        serde_json::json!({
+            "score": analysis.verdict.score,
+            "size": analysis.size,
+            "yara": analysis.scan_matches.iter().map(|m| m.qualified_rule()).collect::<std::collections::BTreeSet<_>>(),
+        }),
     )
     .await?;
     Ok(MailResult {

@@ -8,7 +8,7 @@ use mamori_store::{Page, PageRequest};
 use serde::Serialize;
 
 use crate::ApiError;
-use crate::mail_store::MailCtx;
+use crate::mail::MailCtx;
 use crate::ops::Actor;
 use crate::sharing;
 

@@ -15,7 +15,8 @@ use zip::{AesMode, CompressionMethod, ZipWriter};
 
 use crate::ApiError;
 use crate::blob::{self, BlobArea};
-use crate::mail_store::{MAX_SAMPLE_BYTES, MailCtx, load_visible};
+use crate::mail::MailCtx;
+use crate::mail_store::{MAX_SAMPLE_BYTES, load_visible};
 use crate::ops::{Actor, audit};
 
 /// The password of every sample ZIP (the malware-exchange convention).

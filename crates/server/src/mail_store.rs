@@ -5,11 +5,9 @@
 //! store hands in, under the store's assignment lock) and audits it. Reads ([`get`], [`list`])
 //! ask the access policy: one analysis with `may_see`, lists with its SQL filter.
 
-use std::path::Path;
-
 use mamori_access::may_see;
 use mamori_mail::campaign::{self, Tokens};
-use mamori_mail::{Analysis, Features, Options};
+use mamori_mail::{Analysis, Features};
 use mamori_model::{GroupId, Scope, Tlp};
 use mamori_store::mail_analyses::{
     MailAnalysisQuery, MailAnalysisSummary, NewMailAnalysis, SampleFile, StoredMailAnalysis,
@@ -19,34 +17,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::value::RawValue;
 
+use crate::ApiError;
 use crate::blob::{self, BlobArea};
-use crate::mail::{self, MailResult};
+use crate::mail::{self, MailCtx, MailResult};
 use crate::ops::{Actor, audit, audit_read};
-use crate::sharing::{self, ShareCtx};
-use crate::{ApiError, AppState};
+use crate::sharing;
 
 /// Most bytes the sample store keeps per analysis: the original message and the extracted
 /// files together. Files past it are counted in `samples_dropped`, not kept.
 pub const MAX_SAMPLE_BYTES: u64 = 256 * 1024 * 1024;
 /// Longest subject and From kept in the list columns (the full text is in the analysis).
 const MAX_COLUMN_CHARS: usize = 500;
-
-/// What stored-analysis operations need: the sharing context (storage, indicator lookups) and
-/// the data directory holding the sample store.
-pub struct MailCtx<'a> {
-    pub share: ShareCtx<'a>,
-    pub data_dir: &'a Path,
-}
-
-impl AppState {
-    /// The stored-mail context of the running hub.
-    pub fn mail(&self) -> MailCtx<'_> {
-        MailCtx {
-            share: self.share(),
-            data_dir: &self.config.data_dir,
-        }
-    }
-}
 
 /// The marking a submitter gives an analysis.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -124,12 +105,14 @@ pub async fn submit(
     let tlp = sub.tlp.unwrap_or(Tlp::Amber);
     sharing::check_reach(&cx.share, actor, p.org_id, tlp, sub.sharing_group, &[]).await?;
     let keep = MAX_SAMPLE_BYTES.saturating_sub(raw.len() as u64);
-    let (analysis, kept, raw) = tokio::task::spawn_blocking(move || {
-        let (a, k) = mamori_mail::analyze_keeping(&raw, &Options::default(), keep);
+    let (opts, unavailable) = mail::options(cx).await;
+    let (mut analysis, kept, raw) = tokio::task::spawn_blocking(move || {
+        let (a, k) = mamori_mail::analyze_keeping(&raw, &opts, keep);
         (a, k, raw)
     })
     .await
     .map_err(|e| ApiError::Internal(format!("mail analysis task: {e}")))?;
+    mail::note_unavailable(&mut analysis, unavailable);
 
     let original = blob::put(cx.data_dir, BlobArea::Samples, &raw, MAX_SAMPLE_BYTES).await?;
     let mut files = vec![SampleFile {

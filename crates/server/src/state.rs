@@ -1,4 +1,5 @@
-//! The state every handler shares: storage, configuration, the login limiter and metrics.
+//! The state every handler shares: storage, configuration, the login limiter, metrics and the
+//! compiled YARA rules.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,6 +69,8 @@ pub struct Inner {
     pub notifier: crate::case_notify::Notifier,
     /// Chromium processes printing after-action reports at once (each takes ~200 MB).
     pub pdf_slots: tokio::sync::Semaphore,
+    /// The enabled YARA rule sets, compiled, for mail analysis.
+    pub yara: crate::yara_rules::HubYara,
 }
 
 impl AppState {
@@ -106,6 +109,7 @@ impl AppState {
             blocklist_history: crate::blocklists::History::default(),
             notifier: crate::case_notify::Notifier::from_config(&config),
             pdf_slots: tokio::sync::Semaphore::new(2),
+            yara: crate::yara_rules::HubYara::default(),
             store,
             config,
             limiter,

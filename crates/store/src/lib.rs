@@ -44,6 +44,7 @@ pub mod tokens;
 pub mod users;
 pub mod visibility;
 pub mod webhooks;
+pub mod yara_rules;
 
 use std::str::FromStr;
 use std::time::Duration;

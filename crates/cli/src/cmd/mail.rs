@@ -1,5 +1,6 @@
 //! `mamori mail analyze`: targeted e-mail analysis of files, directories and mboxes, printed as
-//! JSON, JSON lines or a one-line-per-message table, with a summary and campaign grouping.
+//! JSON, JSON lines or a one-line-per-message table, with a summary and campaign grouping;
+//! `--yara` scans every part with YARA rules from files or directories.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -42,6 +43,35 @@ pub struct AnalyzeArgs {
     /// A companion message whose text may hold archive passwords (repeatable).
     #[arg(long = "companion", value_name = "FILE")]
     pub companions: Vec<PathBuf>,
+    /// YARA rules: a rule file, or a directory of .yar/.yara files (repeatable). The raw
+    /// message, body parts, attachments and archive members are scanned; matches appear in the
+    /// report, the verdict and the campaign features.
+    #[arg(long = "yara", value_name = "PATH")]
+    pub yara: Vec<PathBuf>,
+}
+
+/// Reads and compiles the `--yara` rules; a bad rule names its file and line.
+fn load_yara(paths: &[PathBuf]) -> anyhow::Result<Option<mamori_mail::SharedScanner>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let limits = mamori_yara::Limits::default();
+    let mut sources = Vec::new();
+    for p in paths {
+        sources.extend(mamori_yara::load_path(p, &limits)?);
+    }
+    let set = mamori_yara::RuleSet::compile_with(&sources, limits)
+        .map_err(|e| anyhow::anyhow!("YARA rules: {e}"))?;
+    for w in set.warnings() {
+        eprintln!("warning: YARA {w}");
+    }
+    eprintln!(
+        "YARA: {} rule(s) from {} file(s)",
+        set.rule_count(),
+        set.sources().len()
+    );
+    let scanner = std::sync::Arc::new(mamori_yara::YaraScanner::new(std::sync::Arc::new(set)));
+    Ok(Some(scanner.into()))
 }
 
 /// One message's report as written in json/jsonl output.
@@ -60,6 +90,9 @@ struct Summary {
     unreadable: usize,
     bytes: usize,
     suspicious: usize,
+    /// Messages with at least one YARA match (only with `--yara`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    yara_matched: Option<usize>,
     campaigns: usize,
     multi_message_campaigns: usize,
     seconds: f64,
@@ -78,6 +111,7 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let files = source::collect_files(&args.inputs)?;
     let mut opts = Options {
         passwords: args.passwords.clone(),
+        scanner: load_yara(&args.yara)?,
         ..Options::default()
     };
     for c in &args.companions {
@@ -133,6 +167,9 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     for (((m, a), campaign), feat) in results.iter().zip(&campaigns).zip(&features) {
         summary.messages += 1;
         summary.suspicious += usize::from(a.verdict.score >= 50);
+        if opts.scanner.is_some() {
+            *summary.yara_matched.get_or_insert(0) += usize::from(!a.scan_matches.is_empty());
+        }
         let report = Report {
             source: &m.source,
             campaign: *campaign,
@@ -181,11 +218,15 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     let line = format!(
-        "{} message(s) from {} file(s), {} unreadable, {} scored >= 50, {} campaign(s) ({} with several messages), {:.2} s, {:.1} mails/s, {:.2} MiB/s",
+        "{} message(s) from {} file(s), {} unreadable, {} scored >= 50{}, {} campaign(s) ({} with several messages), {:.2} s, {:.1} mails/s, {:.2} MiB/s",
         summary.messages,
         summary.files,
         summary.unreadable,
         summary.suspicious,
+        summary
+            .yara_matched
+            .map(|n| format!(", {n} with YARA matches"))
+            .unwrap_or_default(),
         summary.campaigns,
         summary.multi_message_campaigns,
         summary.seconds,

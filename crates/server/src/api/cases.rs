@@ -421,7 +421,7 @@ async fn from_mail(
 ) -> Result<(StatusCode, Json<CaseView>), ApiError> {
     let v = crate::case_intake::from_mail(
         &state.cases(),
-        &state.share(),
+        &state.mail(),
         &Actor::from_auth(&auth),
         body.to_vec(),
         q.tlp.unwrap_or(Tlp::Amber),

@@ -25,8 +25,9 @@ use crate::ops::Actor;
 use crate::{ApiError, AppState};
 
 /// Analyses one message: headers, Received chain, authentication results, URLs, attachments
-/// (recursively, PPAP zips included), a verdict with reasons in Japanese and English, and the
-/// shared indicators it touches. The analysis is stored under the caller's organisation with
+/// (recursively, PPAP zips included), the hub's enabled YARA rule sets over every part, a
+/// verdict with reasons in Japanese and English, and the shared indicators it touches. The
+/// analysis is stored under the caller's organisation with
 /// the given marking (default TLP:AMBER), the message and every extracted file go to the sample
 /// store, and the analysis joins (or starts) a campaign; `stored` names both.
 #[utoipa::path(post, path = "/api/v1/mail", tag = "mail", params(Submission),

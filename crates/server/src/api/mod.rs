@@ -22,6 +22,7 @@ mod reports;
 mod stix;
 mod tokens;
 mod users;
+mod yara;
 
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -103,4 +104,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(case_evidence::router())
         .merge(case_requests::router())
         .merge(playbooks::router())
+        .merge(yara::router())
 }

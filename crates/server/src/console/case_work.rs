@@ -254,7 +254,7 @@ pub async fn from_mail(State(state): State<AppState>, c: Console, mut form: Mult
     };
     match crate::case_intake::from_mail(
         &state.cases(),
-        &state.share(),
+        &state.mail(),
         &Actor::from_auth(auth),
         raw,
         mamori_model::Tlp::Amber,

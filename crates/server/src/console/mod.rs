@@ -26,6 +26,7 @@ mod notices;
 mod playbooks;
 mod session;
 pub(crate) mod sharing;
+mod yara;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -128,9 +129,25 @@ pub fn router() -> Router<AppState> {
         .route("/playbooks", get(playbooks::page).post(playbooks::create))
         .route("/playbooks/{name}", post(playbooks::update))
         .route("/playbooks/{name}/reset", post(playbooks::reset))
+        .route(
+            "/yara",
+            get(yara::page)
+                .post(yara::create)
+                .layer(axum::extract::DefaultBodyLimit::max(YARA_FORM_LIMIT)),
+        )
+        .route(
+            "/yara/{name}",
+            post(yara::update).layer(axum::extract::DefaultBodyLimit::max(YARA_FORM_LIMIT)),
+        )
+        .route("/yara/{name}/enable", post(yara::enable))
+        .route("/yara/{name}/disable", post(yara::disable))
+        .route("/yara/{name}/delete", post(yara::delete))
         .route("/assets/style.css", get(style))
         .route("/assets/app.js", get(script))
 }
+
+/// A rule-set form carries the source twice at most (typed and uploaded).
+const YARA_FORM_LIMIT: usize = 2 * crate::yara_rules::MAX_SOURCE_BYTES + 64 * 1024;
 
 async fn style() -> impl IntoResponse {
     (
@@ -174,6 +191,8 @@ pub struct Frame {
     pub user: Option<User>,
     pub is_admin: bool,
     pub can_audit: bool,
+    /// May read YARA rule sets (administrators and analysts).
+    pub can_yara: bool,
     pub csrf: String,
     pub path: String,
     pub active: &'static str,
@@ -263,7 +282,7 @@ impl Console {
     }
 
     pub fn frame(&self, active: &'static str, flash: Flash) -> Frame {
-        let (user, csrf, is_admin, can_audit) = match &self.auth {
+        let (user, csrf, is_admin, can_audit, can_yara) = match &self.auth {
             Some(a) => (
                 Some(a.user.clone()),
                 match &a.credential {
@@ -272,14 +291,16 @@ impl Console {
                 },
                 mamori_access::may_administer(&a.principal),
                 mamori_access::may_read_audit(&a.principal),
+                crate::yara_rules::may_read(&crate::ops::Actor::from_auth(a)),
             ),
-            None => (None, String::new(), false, false),
+            None => (None, String::new(), false, false, false),
         };
         Frame {
             t: self.t,
             user,
             is_admin,
             can_audit,
+            can_yara,
             csrf,
             path: self.path.clone(),
             active,
