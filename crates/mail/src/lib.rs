@@ -18,6 +18,7 @@ pub mod analyze;
 pub mod archive;
 pub mod attachment;
 pub mod auth;
+pub mod brands;
 pub mod campaign;
 pub mod decode;
 pub mod error;

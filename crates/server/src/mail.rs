@@ -51,6 +51,11 @@ pub(crate) async fn options(mcx: &MailCtx<'_>) -> (mamori_mail::Options, Option<
     (opts, unavailable)
 }
 
+/// The YARA rules (`namespace:rule`) an analysis matched, for its audit record.
+pub(crate) fn matched_rules(a: &Analysis) -> std::collections::BTreeSet<String> {
+    a.scan_matches.iter().map(|m| m.qualified_rule()).collect()
+}
+
 /// Records that the YARA rules could not be used for this analysis.
 pub(crate) fn note_unavailable(analysis: &mut Analysis, unavailable: Option<String>) {
     if let Some(why) = unavailable {
@@ -128,7 +133,7 @@ pub async fn analyze(
         serde_json::json!({
             "score": analysis.verdict.score,
             "size": analysis.size,
-            "yara": analysis.scan_matches.iter().map(|m| m.qualified_rule()).collect::<std::collections::BTreeSet<_>>(),
+            "yara": matched_rules(&analysis),
         }),
     )
     .await?;

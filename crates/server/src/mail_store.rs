@@ -185,6 +185,7 @@ pub async fn submit(
             "score": analysis.verdict.score, "size": analysis.size, "sha256": stored.sha256,
             "campaign": stored.campaign_id, "files": new.files.len(),
             "samples_dropped": stored.samples_dropped,
+            "yara": mail::matched_rules(&analysis),
         }),
     )
     .await?;
