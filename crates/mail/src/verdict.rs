@@ -508,11 +508,11 @@ fn address_in_query(url: &str) -> bool {
     let query = query.replace("%40", "@");
     query.match_indices('@').any(|(at, _)| {
         let local = query[..at]
-            .rsplit(|c: char| matches!(c, '=' | '&' | '?' | '/' | ':' | ';'))
+            .rsplit(['=', '&', '?', '/', ':', ';'])
             .next()
             .unwrap_or("");
         let domain = query[at + 1..]
-            .split(|c: char| matches!(c, '&' | '#' | '/' | ';' | '=' | '?'))
+            .split(['&', '#', '/', ';', '=', '?'])
             .next()
             .unwrap_or("");
         !local.is_empty()
