@@ -412,11 +412,20 @@ fn date_added(ms: i64) -> String {
     Timestamp::from_unix_millis(ms).as_str().to_owned()
 }
 
-fn with_date_headers(mut r: Response, rows: &[StixRow]) -> Response {
-    if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+fn with_date_headers(r: Response, rows: &[StixRow]) -> Response {
+    with_added_range(
+        r,
+        rows.first().map(|f| f.date_added),
+        rows.last().map(|l| l.date_added),
+    )
+}
+
+/// The `X-TAXII-Date-Added-First/Last` headers, when the response holds any object.
+fn with_added_range(mut r: Response, first: Option<i64>, last: Option<i64>) -> Response {
+    if let (Some(first), Some(last)) = (first, last) {
         for (name, ms) in [
-            ("x-taxii-date-added-first", first.date_added),
-            ("x-taxii-date-added-last", last.date_added),
+            ("x-taxii-date-added-first", first),
+            ("x-taxii-date-added-last", last),
         ] {
             if let Ok(v) = HeaderValue::from_str(&date_added(ms)) {
                 r.headers_mut().insert(name, v);
@@ -498,18 +507,11 @@ fn envelope(page: StixPage) -> Response {
         text.push(']');
     }
     text.push('}');
-    let mut r = taxii_text(StatusCode::OK, text);
-    if let (Some(first), Some(last)) = (page.first_added, page.last_added) {
-        for (name, ms) in [
-            ("x-taxii-date-added-first", first),
-            ("x-taxii-date-added-last", last),
-        ] {
-            if let Ok(v) = HeaderValue::from_str(&date_added(ms)) {
-                r.headers_mut().insert(name, v);
-            }
-        }
-    }
-    r
+    with_added_range(
+        taxii_text(StatusCode::OK, text),
+        page.first_added,
+        page.last_added,
+    )
 }
 
 pub async fn get_object(
