@@ -105,7 +105,7 @@ impl CampaignIndex {
         let mut candidates: Vec<usize> = entry
             .tokens
             .iter()
-            .filter(|(_, w)| *w >= 1.0)
+            .filter(|(_, w)| *w >= LINK_WEIGHT)
             .filter_map(|(t, _)| self.inverted.get(t))
             .flatten()
             .copied()
@@ -136,7 +136,7 @@ impl CampaignIndex {
         }
         let index = self.messages.len();
         for (t, w) in &entry.tokens {
-            if *w >= 1.0 {
+            if *w >= LINK_WEIGHT {
                 self.inverted.entry(*t).or_default().push(index);
             }
         }
