@@ -49,7 +49,8 @@ impl Hasher for FxHasher {
     }
 }
 
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// A hash map keyed by short strings, hashed with [`FxHasher`].
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// What kind of scalar a value was in the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,6 +227,14 @@ impl EventView {
             .iter()
             .filter_map(|k| self.fields.get(k).map(|e| (k.as_str(), e)))
             .flat_map(|(k, e)| e.values.iter().map(move |v| (k, v)))
+    }
+
+    /// Every (lowercased field name, its values), in no particular order: the cheapest walk
+    /// over the whole event.
+    pub fn fields_lower(&self) -> impl Iterator<Item = (&str, &[FieldValue])> {
+        self.fields
+            .iter()
+            .map(|(k, e)| (k.as_str(), e.values.as_slice()))
     }
 
     /// Number of distinct fields.

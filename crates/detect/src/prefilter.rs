@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
-use crate::event::EventView;
+use crate::event::{EventView, FxMap};
 use crate::sigma::compile::CompiledRule;
 use crate::sigma::eval::{CondKind, Expr, FieldCond, Matcher, Search};
 
@@ -21,6 +21,12 @@ type Clause = Vec<Lit>;
 type Cnf = Option<Vec<Clause>>;
 
 const MAX_CLAUSES: usize = 4;
+
+/// Fields with at most this many literals get a full DFA: about twice as fast to scan as the
+/// default NFA (PowerShell script blocks: 35 → 18 µs per event) for about 22 MB more with the
+/// SigmaHQ Windows rules. Larger sets (`Hashes`, `CommandLine`) stay NFAs, whose DFAs would
+/// take tens of MB each.
+const DFA_MAX_PATTERNS: usize = 1_000;
 
 fn clause_score(c: &Clause) -> (usize, std::cmp::Reverse<usize>) {
     let min = c.iter().map(|l| l.1.len()).min().unwrap_or(usize::MAX);
@@ -105,6 +111,7 @@ impl Automaton {
         let (lits, ids): (Vec<String>, Vec<u32>) = patterns.into_iter().unzip();
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
+            .kind((lits.len() <= DFA_MAX_PATTERNS).then_some(AhoCorasickKind::DFA))
             .build(&lits)
             .ok()?;
         Some(Automaton { ac, ids })
@@ -125,7 +132,7 @@ impl Automaton {
 /// The compiled prefilter of a ruleset.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
-    by_field: HashMap<String, Automaton>,
+    by_field: FxMap<String, Automaton>,
     any_field: Option<Automaton>,
     words: usize,
     /// Per rule: clauses of literal ids (each needs one present), `None` = always evaluate.
@@ -180,7 +187,7 @@ impl Prefilter {
         }
         let any_field = per_field.remove("").and_then(Automaton::build);
         let mut ok = true;
-        let mut by_field = HashMap::new();
+        let mut by_field = FxMap::default();
         for (f, pats) in per_field {
             match Automaton::build(pats) {
                 Some(a) => {
@@ -218,12 +225,15 @@ impl Prefilter {
     /// Runs the automata over the values of the event.
     pub fn scan(&self, ev: &EventView) -> Found {
         let mut bits = vec![0u64; self.words];
-        for (key, v) in ev.iter_lower() {
-            if let Some(a) = self.by_field.get(key) {
-                a.scan(&v.lower, &mut bits);
-            }
-            if let Some(a) = &self.any_field {
-                a.scan(&v.lower, &mut bits);
+        for (key, values) in ev.fields_lower() {
+            let field = self.by_field.get(key);
+            for v in values {
+                if let Some(a) = field {
+                    a.scan(&v.lower, &mut bits);
+                }
+                if let Some(a) = &self.any_field {
+                    a.scan(&v.lower, &mut bits);
+                }
             }
         }
         Found(bits)

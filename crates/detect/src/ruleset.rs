@@ -494,6 +494,11 @@ impl Ruleset {
         self.prefilter.memory_usage()
     }
 
+    /// Whether rule `i` is guarded by the literal prefilter (diagnostics).
+    pub fn prefilter_guarded(&self, i: usize) -> bool {
+        self.prefilter.needs_scan(i)
+    }
+
     /// Number of rules guarded by the literal prefilter.
     pub fn prefiltered_rules(&self) -> usize {
         self.prefilter.guarded_rules()

@@ -19,10 +19,78 @@ pub enum StrMatch {
     Prefix(String),
     /// Value ends with.
     Suffix(String),
-    /// Wildcard pattern compiled to an anchored regex.
-    Glob(Regex),
+    /// `*`-only wildcard pattern: literals that must appear in order.
+    Seq(Box<LitSeq>),
+    /// Other wildcard pattern (with `?`) compiled to an anchored regex over the compared
+    /// text; the longest literal it needs, for the prefilter.
+    Glob(Regex, Option<String>),
     /// `*`: any value, including empty.
     Any,
+}
+
+/// A wildcard pattern of literals and `*` only: `head*middle₁*…*tail`, matched by finding each
+/// literal after the previous one (leftmost-first is exact for `*`-only patterns).
+#[derive(Debug, Clone)]
+pub struct LitSeq {
+    /// The value starts with this (the pattern does not begin with `*`).
+    pub head: Option<String>,
+    /// Literals in between, in order, with their substring searchers.
+    pub middle: Vec<memchr::memmem::Finder<'static>>,
+    /// The value ends with this (the pattern does not end with `*`).
+    pub tail: Option<String>,
+}
+
+impl LitSeq {
+    /// Whether `s` matches the pattern.
+    #[inline]
+    pub fn matches(&self, s: &str) -> bool {
+        let b = s.as_bytes();
+        let mut pos = 0;
+        if let Some(h) = &self.head {
+            if !b.starts_with(h.as_bytes()) {
+                return false;
+            }
+            pos = h.len();
+        }
+        let mut end = b.len();
+        if let Some(t) = &self.tail {
+            if b.len() < pos + t.len() || !b.ends_with(t.as_bytes()) {
+                return false;
+            }
+            end = b.len() - t.len();
+        }
+        for f in &self.middle {
+            let Some(hay) = b.get(pos..end) else {
+                return false;
+            };
+            match f.find(hay) {
+                Some(i) => pos += i + f.needle().len(),
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// The longest literal of the pattern (every match contains it).
+    fn longest(&self) -> &str {
+        let mut best = "";
+        let middle = self
+            .middle
+            .iter()
+            .filter_map(|f| std::str::from_utf8(f.needle()).ok());
+        for l in self
+            .head
+            .as_deref()
+            .into_iter()
+            .chain(middle)
+            .chain(self.tail.as_deref())
+        {
+            if l.len() > best.len() {
+                best = l;
+            }
+        }
+        best
+    }
 }
 
 /// A string comparison; literals are lowercased at compile time unless `cased`.
@@ -42,7 +110,9 @@ impl StrMatcher {
             | StrMatch::Contains(l, _)
             | StrMatch::Prefix(l)
             | StrMatch::Suffix(l) => l,
-            StrMatch::Glob(_) | StrMatch::Any => return None,
+            StrMatch::Seq(q) => q.longest(),
+            StrMatch::Glob(_, l) => l.as_deref().unwrap_or(""),
+            StrMatch::Any => return None,
         };
         (!l.is_empty() && l.is_ascii()).then(|| l.to_ascii_lowercase())
     }
@@ -56,7 +126,8 @@ impl StrMatcher {
             StrMatch::Contains(_, f) => f.find(s.as_bytes()).is_some(),
             StrMatch::Prefix(l) => s.starts_with(l.as_str()),
             StrMatch::Suffix(l) => s.ends_with(l.as_str()),
-            StrMatch::Glob(re) => re.is_match(&v.raw),
+            StrMatch::Seq(q) => q.matches(s),
+            StrMatch::Glob(re, _) => re.is_match(s),
             StrMatch::Any => true,
         }
     }

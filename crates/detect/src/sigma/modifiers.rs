@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use regex::RegexBuilder;
 
-use super::eval::{CmpOp, CondKind, FieldCond, Matcher, RefMode, StrMatch, StrMatcher};
+use super::eval::{CmpOp, CondKind, FieldCond, LitSeq, Matcher, RefMode, StrMatch, StrMatcher};
 use super::yaml::{Node, Value};
 
 /// Compiled regex size limit (bytes) for rule regexes.
@@ -171,11 +171,40 @@ fn compile_pattern(parts: &[Part], cased: bool) -> Result<StrMatcher, String> {
         }
         [Part::Lit(l), Part::Star] => StrMatch::Prefix(norm(l)),
         [Part::Star, Part::Lit(l)] => StrMatch::Suffix(norm(l)),
+        _ if !p.contains(&Part::One) => {
+            let mut lits = p.iter().filter_map(|x| match x {
+                Part::Lit(l) => Some(norm(l)),
+                _ => None,
+            });
+            let head = matches!(p.first(), Some(Part::Lit(_)))
+                .then(|| lits.next())
+                .flatten();
+            let mut rest: Vec<String> = lits.collect();
+            let tail = if matches!(p.last(), Some(Part::Lit(_))) && p.len() > 1 {
+                rest.pop()
+            } else {
+                None
+            };
+            let middle = rest
+                .iter()
+                .map(|l| memchr::memmem::Finder::new(l.as_bytes()).into_owned())
+                .collect();
+            StrMatch::Seq(Box::new(LitSeq { head, middle, tail }))
+        }
         _ => {
-            let mut re = String::from(if cased { "(?s)^" } else { "(?si)^" });
+            // Matched against the compared text (lowercased unless `cased`), like every
+            // other string comparison, so the pattern is lowercased too.
+            let mut re = String::from("(?s)^");
+            let mut longest = String::new();
             for x in &p {
                 match x {
-                    Part::Lit(l) => re.push_str(&regex::escape(l)),
+                    Part::Lit(l) => {
+                        let l = norm(l);
+                        re.push_str(&regex::escape(&l));
+                        if l.len() > longest.len() {
+                            longest = l;
+                        }
+                    }
                     Part::Star => re.push_str(".*"),
                     Part::One => re.push('.'),
                 }
@@ -185,7 +214,7 @@ fn compile_pattern(parts: &[Part], cased: bool) -> Result<StrMatcher, String> {
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
                 .map_err(|e| format!("wildcard pattern too complex: {e}"))?;
-            StrMatch::Glob(r)
+            StrMatch::Glob(r, (!longest.is_empty()).then_some(longest))
         }
     };
     Ok(StrMatcher { m, cased })
@@ -563,5 +592,60 @@ mod tests {
             vec!["xrooty", "xadminy"]
         );
         assert!(expand("%nope%", &ph).unwrap().is_empty());
+    }
+
+    fn reference(pattern: &str, text: &str) -> bool {
+        let mut re = String::from("(?s)^");
+        for x in parse_pattern(pattern) {
+            match x {
+                Part::Lit(l) => re.push_str(&regex::escape(&l.to_lowercase())),
+                Part::Star => re.push_str(".*"),
+                Part::One => re.push('.'),
+            }
+        }
+        re.push('$');
+        regex::Regex::new(&re)
+            .unwrap()
+            .is_match(&text.to_lowercase())
+    }
+
+    fn compiled(pattern: &str, text: &str) -> bool {
+        let m = compile_pattern(&parse_pattern(pattern), false).unwrap();
+        let v = crate::event::FieldValue::new(text, crate::event::ValueKind::Str);
+        m.matches(&v)
+    }
+
+    #[test]
+    fn star_patterns_match_literals_in_order() {
+        let m = compile_pattern(&parse_pattern("-Properties*Trusted*Delegation"), false).unwrap();
+        assert!(matches!(m.m, StrMatch::Seq(_)));
+        assert_eq!(m.required_literal().as_deref(), Some("-properties"));
+        for (p, t, want) in [
+            ("ab*ba", "aba", false),
+            ("ab*ba", "abba", true),
+            ("*a*a*", "a", false),
+            ("*a*a*", "xaxa", true),
+            ("x*y*z", "xzyz", true),
+            ("x*y*z", "xzy", false),
+            (
+                "*-Properties*TrustedForDelegation*",
+                "Get-ADComputer -PROPERTIES Name,TrustedForDelegation",
+                true,
+            ),
+        ] {
+            assert_eq!(compiled(p, t), want, "{p} on {t}");
+            assert_eq!(reference(p, t), want, "reference {p} on {t}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Every compiled wildcard pattern agrees with the plain regex translation of it.
+        #[test]
+        fn compiled_patterns_agree_with_regex(
+            pattern in "[abAB*?]{0,8}",
+            text in "[abAB]{0,10}",
+        ) {
+            proptest::prop_assert_eq!(compiled(&pattern, &text), reference(&pattern, &text));
+        }
     }
 }
