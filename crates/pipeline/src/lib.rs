@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod engine;
+pub mod flat;
 pub mod normalise;
 pub mod orgs;
 pub mod process;

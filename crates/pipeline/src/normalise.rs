@@ -4,9 +4,12 @@
 //! [`EventView`] the detection engine scans.
 
 use mamori_detect::EventView;
-use mamori_detect::input::json::event_from_value;
+use mamori_detect::event::{FieldValue, ValueKind};
+use mamori_detect::input::json::{event_from_value, finish_json_event};
 use mamori_store::ingest::NewEvent;
 use serde_json::{Map, Value};
+
+use crate::flat::{FlatLine, FlatValue, Scalar};
 
 /// Deepest nesting flattened; anything deeper is kept as JSON text.
 const MAX_DEPTH: usize = 16;
@@ -95,16 +98,19 @@ fn first(doc: &Map<String, Value>, fields: &[&str]) -> Option<String> {
     })
 }
 
+/// Where an event's own time comes from, first found wins.
+const TIMESTAMP: &[&str] = &[
+    "@timestamp",
+    "Event.System.TimeCreated_attributes.SystemTime",
+    "Event.System.TimeCreated.#attributes.SystemTime",
+    "TimeCreated",
+    "timestamp",
+    "event.created",
+];
+
 fn timestamp(doc: &Map<String, Value>) -> Option<i64> {
-    for f in [
-        "@timestamp",
-        "Event.System.TimeCreated_attributes.SystemTime",
-        "Event.System.TimeCreated.#attributes.SystemTime",
-        "TimeCreated",
-        "timestamp",
-        "event.created",
-    ] {
-        match doc.get(f) {
+    for f in TIMESTAMP {
+        match doc.get(*f) {
             Some(Value::String(s)) => {
                 if let Some(t) = mamori_detect::time::parse_timestamp_ms(s) {
                     return Some(t);
@@ -113,7 +119,11 @@ fn timestamp(doc: &Map<String, Value>) -> Option<i64> {
             Some(Value::Number(n)) => {
                 if let Some(t) = n.as_i64() {
                     // Seconds or milliseconds since the epoch.
-                    return Some(if t < 100_000_000_000 { t * 1000 } else { t });
+                    return Some(if t < 100_000_000_000 {
+                        t.saturating_mul(1000)
+                    } else {
+                        t
+                    });
                 }
                 if let Some(f) = n.as_f64() {
                     return Some((f * 1000.0) as i64);
@@ -140,6 +150,16 @@ fn push_text(text: &mut String, v: &Value) {
         }
         Value::Array(a) => a.iter().for_each(|v| push_text(text, v)),
         _ => {}
+    }
+}
+
+fn truncate_text(text: &mut String) {
+    if text.len() > MAX_TEXT {
+        let mut cut = MAX_TEXT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
     }
 }
 
@@ -185,13 +205,7 @@ pub fn normalise_line(event: Map<String, Value>, line: Option<&str>, received: i
     for v in doc.values() {
         push_text(&mut text, v);
     }
-    if text.len() > MAX_TEXT {
-        let mut cut = MAX_TEXT;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-    }
+    truncate_text(&mut text);
     let stored = NewEvent {
         ts,
         dataset: first(&doc, DATASET),
@@ -207,6 +221,87 @@ pub fn normalise_line(event: Map<String, Value>, line: Option<&str>, received: i
         text,
     };
     Normalised { view, stored }
+}
+
+/// [`normalise_line`] for a line that [`crate::flat::parse`] read: the same result, built from
+/// the borrowed members without a `serde_json::Value` map. `line` is stored as the document.
+pub fn normalise_flat(flat: &FlatLine<'_>, line: &str, received: i64) -> Normalised {
+    let mut view = EventView::new();
+    let mut text = String::new();
+    let mut field_hashes = Vec::with_capacity(flat.members.len());
+    for (k, v) in &flat.members {
+        match v {
+            FlatValue::One(s) => {
+                view.push(k, FieldValue::new(s.text.as_ref(), s.kind));
+                if s.kind != ValueKind::Null {
+                    field_hashes.push(mamori_store::blocks::field_hash(k, &s.text));
+                }
+                push_scalar_text(&mut text, s);
+            }
+            FlatValue::Many(items) => {
+                for s in items {
+                    view.push(k, FieldValue::new(s.text.as_ref(), s.kind));
+                    push_scalar_text(&mut text, s);
+                }
+            }
+        }
+    }
+    finish_json_event(&mut view);
+    truncate_text(&mut text);
+    let first = |fields: &[&str]| {
+        fields.iter().find_map(|f| match flat.get(f)? {
+            FlatValue::One(s) => match s.kind {
+                ValueKind::Str if !s.text.is_empty() => Some(s.text.to_string()),
+                ValueKind::Num => Some(s.text.to_string()),
+                _ => None,
+            },
+            FlatValue::Many(items) => items
+                .first()
+                .filter(|s| s.kind == ValueKind::Str)
+                .map(|s| s.text.to_string()),
+        })
+    };
+    let ts = TIMESTAMP
+        .iter()
+        .find_map(|f| match flat.get(f)? {
+            FlatValue::One(s) if s.kind == ValueKind::Str => {
+                mamori_detect::time::parse_timestamp_ms(&s.text)
+            }
+            FlatValue::One(s) if s.kind == ValueKind::Num => number_ms(&s.text),
+            _ => None,
+        })
+        .unwrap_or(received);
+    let stored = NewEvent {
+        ts,
+        dataset: first(DATASET),
+        host: first(HOST),
+        source_ip: first(SOURCE_IP),
+        destination_ip: first(DESTINATION_IP),
+        user_name: first(USER),
+        field_hashes: Some(field_hashes),
+        doc: line.trim().to_owned(),
+        text,
+    };
+    Normalised { view, stored }
+}
+
+fn push_scalar_text(text: &mut String, s: &Scalar<'_>) {
+    if text.len() < MAX_TEXT && matches!(s.kind, ValueKind::Str | ValueKind::Num) {
+        text.push_str(&s.text);
+        text.push(' ');
+    }
+}
+
+/// A numeric timestamp: seconds or milliseconds since the epoch.
+fn number_ms(n: &str) -> Option<i64> {
+    if let Ok(t) = n.parse::<i64>() {
+        return Some(if t < 100_000_000_000 {
+            t.saturating_mul(1000)
+        } else {
+            t
+        });
+    }
+    n.parse::<f64>().ok().map(|f| (f * 1000.0) as i64)
 }
 
 #[cfg(test)]
@@ -260,5 +355,83 @@ mod tests {
         assert_eq!(n.stored.ts, 42);
         assert!(n.stored.text.contains("ログオン失敗"));
         assert_eq!(n.view.first("host.name"), Some("ws1"));
+    }
+
+    fn both(line: &str) -> (Normalised, Normalised) {
+        let flat = crate::flat::parse(line).expect("flat line");
+        let Value::Object(m) = serde_json::from_str(line).expect("json") else {
+            panic!("object")
+        };
+        (
+            normalise_flat(&flat, line, 9),
+            normalise_line(m, Some(line), 9),
+        )
+    }
+
+    fn same(a: &Normalised, b: &Normalised) -> Result<(), String> {
+        let view = |n: &Normalised| -> Vec<(String, String, String)> {
+            n.view
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.raw.clone(), format!("{:?}", v.kind)))
+                .collect()
+        };
+        let stored = |n: &Normalised| format!("{:?}", n.stored);
+        if view(a) != view(b) {
+            return Err(format!("views differ: {:?} / {:?}", view(a), view(b)));
+        }
+        if stored(a) != stored(b) {
+            return Err(format!("stored differ: {} / {}", stored(a), stored(b)));
+        }
+        if (
+            a.view.channel.as_deref(),
+            a.view.event_id,
+            a.view.timestamp_ms,
+        ) != (
+            b.view.channel.as_deref(),
+            b.view.event_id,
+            b.view.timestamp_ms,
+        ) {
+            return Err("system fields differ".into());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_flat_path_builds_what_the_general_path_builds() {
+        for line in [
+            r#"{"Channel":"Security","EventID":4625,"Computer":"dc1","TargetUserName":["a","b"],"IpAddress":"192.0.2.7","TimeCreated":"2026-11-25T01:02:03Z"}"#,
+            r#"{"@timestamp":1795651200,"event.dataset":"dns","host.name":"ws1","source.ip":"10.0.0.1","dns.question.name":"ex\u0061mple.jp","ok":true,"n":null,"f":1.25}"#,
+            r#"{"winlog.channel":"Microsoft-Windows-Sysmon/Operational","winlog.event_id":1,"message":"ログオン失敗","host.os.type":"windows","event.category":"process","event.type":"start"}"#,
+            r#"{"user.name":"","user.name2":[],"source.ip":["198.51.100.1",2]}"#,
+        ] {
+            let (a, b) = both(line);
+            if let Err(e) = same(&a, &b) {
+                panic!("{line}: {e}");
+            }
+        }
+    }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        #[test]
+        fn flat_and_general_paths_agree(
+            members in proptest::collection::btree_map(
+                "(@timestamp|host\\.name|Channel|EventID|source\\.ip|[a-zA-Z]{1,6})",
+                proptest::prop_oneof![
+                    ".{0,12}".prop_map(serde_json::Value::from),
+                    proptest::num::i64::ANY.prop_map(serde_json::Value::from),
+                    proptest::num::f64::NORMAL.prop_map(serde_json::Value::from),
+                    proptest::bool::ANY.prop_map(serde_json::Value::from),
+                    proptest::strategy::Just(serde_json::Value::Null),
+                    proptest::collection::vec(".{0,5}", 0..3).prop_map(serde_json::Value::from),
+                ],
+                0..8,
+            )
+        ) {
+            let line = serde_json::Value::Object(members.into_iter().collect()).to_string();
+            let (a, b) = both(&line);
+            proptest::prop_assert!(same(&a, &b).is_ok(), "{}: {:?}", line, same(&a, &b));
+        }
     }
 }

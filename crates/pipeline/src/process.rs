@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::batch::{RawBatch, Routing};
 use crate::engine::Indicators;
-use crate::normalise::{normalise, normalise_line};
+use crate::normalise::{normalise, normalise_flat, normalise_line};
 use crate::orgs::OrgTable;
 use crate::{Engine, Settings};
 
@@ -95,39 +95,58 @@ pub fn prepare(
     let text = String::from_utf8_lossy(&batch.body);
     for (n, line) in text.split('\n').enumerate() {
         let origin = || format!("{}#{}:{}", h.source, h.batch_id, n + 1);
-        let parsed = match parser.line(line) {
-            Ok(Some(ev)) => ev,
-            Ok(None) => continue,
-            Err(e) => {
-                dead.push(NewDeadLetter {
-                    origin: origin(),
-                    reason: e.to_string(),
-                    text: clip(line),
-                });
-                continue;
-            }
-        };
-        if let Some(d) = parsed.get("mamori.dead_letter") {
-            dead.push(dead_letter_from_sensor(d, origin()));
-            continue;
-        }
-        if let Some(claimed) = parsed.get("organization.id").and_then(Value::as_str)
-            && claimed != h.org_id.to_string()
-        {
-            dead.push(NewDeadLetter {
+        let claim_refused = |claimed: &str| {
+            (claimed != h.org_id.to_string()).then(|| NewDeadLetter {
                 origin: origin(),
                 reason: format!(
                     "the event claims organisation {claimed}, but its sender belongs to {}",
                     h.org_id
                 ),
                 text: clip(line),
-            });
-            continue;
-        }
-        let mut norm = if json_lines {
-            normalise_line(parsed, Some(line), h.received_at)
+            })
+        };
+        // Flat JSON lines (what sensors send) take the direct path; everything else, and every
+        // error, goes through the general parser.
+        let flat = json_lines
+            .then(|| crate::flat::parse(line.strip_suffix('\r').unwrap_or(line)))
+            .flatten()
+            .filter(|f| f.get("mamori.dead_letter").is_none());
+        let mut norm = if let Some(flat) = flat {
+            if let Some(d) = flat.get_str("organization.id").and_then(claim_refused) {
+                dead.push(d);
+                continue;
+            }
+            normalise_flat(&flat, line, h.received_at)
         } else {
-            normalise(parsed, h.received_at)
+            let parsed = match parser.line(line) {
+                Ok(Some(ev)) => ev,
+                Ok(None) => continue,
+                Err(e) => {
+                    dead.push(NewDeadLetter {
+                        origin: origin(),
+                        reason: e.to_string(),
+                        text: clip(line),
+                    });
+                    continue;
+                }
+            };
+            if let Some(d) = parsed.get("mamori.dead_letter") {
+                dead.push(dead_letter_from_sensor(d, origin()));
+                continue;
+            }
+            if let Some(d) = parsed
+                .get("organization.id")
+                .and_then(Value::as_str)
+                .and_then(claim_refused)
+            {
+                dead.push(d);
+                continue;
+            }
+            if json_lines {
+                normalise_line(parsed, Some(line), h.received_at)
+            } else {
+                normalise(parsed, h.received_at)
+            }
         };
         rs.prepare(&mut norm.view);
         if norm.view.timestamp_ms.is_none() {

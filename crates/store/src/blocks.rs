@@ -175,11 +175,7 @@ impl Builder {
             self.raw.push_str(&e.doc);
         }
         self.raw.push('\n');
-        for w in crate::fts::index_words(&e.text).split(' ') {
-            if !w.is_empty() {
-                self.term(w);
-            }
-        }
+        crate::fts::for_each_word(&e.text, |w| self.term(w));
         match &e.field_hashes {
             Some(hs) => hs.iter().for_each(|h| self.field(*h)),
             None => {

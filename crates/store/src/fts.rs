@@ -58,18 +58,45 @@ pub fn index_text(s: &str) -> Cow<'_, str> {
 /// The words of a text (CJK as bigrams), lower-case, separated by single spaces: what
 /// PostgreSQL's `to_tsvector('simple', …)` indexes, so both backends split text alike.
 pub fn index_words(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for_each_word(s, |w| {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    });
+    out
+}
+
+/// Calls `f` with each word of [`index_words`], in order, without building the joined text.
+pub fn for_each_word(s: &str, mut f: impl FnMut(&str)) {
     let text = index_text(s);
-    let mut out = String::with_capacity(text.len());
+    let mut buf = String::new();
+    if text.is_ascii() {
+        // Bytes are characters: split and lower-case without decoding.
+        for w in text
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            if w.bytes().any(|b| b.is_ascii_uppercase()) {
+                buf.clear();
+                buf.push_str(w);
+                buf.make_ascii_lowercase();
+                f(&buf);
+            } else {
+                f(w);
+            }
+        }
+        return;
+    }
     for w in text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
     {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.extend(w.chars().flat_map(char::to_lowercase));
+        buf.clear();
+        buf.extend(w.chars().flat_map(char::to_lowercase));
+        f(&buf);
     }
-    out
 }
 
 /// A PostgreSQL `to_tsquery('simple', …)` for a user's text: its words as a phrase (`<->`),
@@ -100,6 +127,29 @@ pub fn match_query(q: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word split as first written: decode, split on non-alphanumerics, lower-case each.
+    fn reference_words(s: &str) -> String {
+        let text = index_text(s);
+        let mut out = String::new();
+        for w in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.extend(w.chars().flat_map(char::to_lowercase));
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn words_match_the_reference_split(s in "(\\PC|[A-Za-z0-9 ._-]|ログオン失敗){0,40}") {
+            proptest::prop_assert_eq!(index_words(&s), reference_words(&s));
+        }
+    }
 
     #[test]
     fn cjk_runs_become_bigrams() {

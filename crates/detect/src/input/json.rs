@@ -51,6 +51,15 @@ pub fn event_from_value(v: &Value) -> EventView {
             }
         }
     }
+    finish_json_event(&mut ev);
+    ev
+}
+
+/// The steps every non-EVTX JSON event ends with, once its own fields are pushed: the
+/// Windows system fields from winlogbeat's names, the Sysmon channel and id implied by ECS
+/// categories, then [`EventView::finish`]. Callers that build an event from an already flat
+/// object (no `winlog.event_data` object to merge) call this directly.
+pub fn finish_json_event(ev: &mut EventView) {
     for (sigma, src) in [
         ("Channel", "winlog.channel"),
         ("EventID", "winlog.event_id"),
@@ -62,10 +71,9 @@ pub fn event_from_value(v: &Value) -> EventView {
         ev.alias(sigma, src);
     }
     if !ev.has("Channel") {
-        ecs_route(&mut ev);
+        ecs_route(ev);
     }
     ev.finish();
-    ev
 }
 
 /// Pure ECS events (no Windows channel): derive the Sysmon channel and EventID that the
