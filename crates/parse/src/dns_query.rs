@@ -66,8 +66,9 @@ pub fn parse(line: &str) -> Result<Event, ParseError> {
             .strip_prefix('[')
             .and_then(|r| r.split(']').next())
             .and_then(|t| t.parse::<i64>().ok())
+            .and_then(|t| t.checked_mul(1000))
         {
-            ev.insert("@timestamp".into(), json!(ts * 1000));
+            ev.insert("@timestamp".into(), json!(ts));
         }
         ev.insert("source.ip".into(), json!(q[0]));
         ev.insert(
@@ -106,5 +107,10 @@ mod tests {
             (Some("c2.example"), Some(1_795_640_055_000))
         );
         assert!(super::parse("hello").is_err());
+        // A time too large for milliseconds is left out, not overflowed.
+        let e =
+            super::parse("[9223372036854775807] unbound[1:0] info: 192.0.2.11 c2.example. A IN")
+                .unwrap();
+        assert!(e.get("@timestamp").is_none());
     }
 }

@@ -233,7 +233,7 @@ pub fn normalise_flat(flat: &FlatLine<'_>, line: &str, received: i64) -> Normali
         match v {
             FlatValue::One(s) => {
                 view.push(k, FieldValue::new(s.text.as_ref(), s.kind));
-                if s.kind != ValueKind::Null {
+                if s.kind != ValueKind::Null && mamori_store::blocks::hashed_field(k) {
                     field_hashes.push(mamori_store::blocks::field_hash(k, &s.text));
                 }
                 push_scalar_text(&mut text, s);
@@ -403,6 +403,8 @@ mod tests {
             r#"{"@timestamp":1795651200,"event.dataset":"dns","host.name":"ws1","source.ip":"10.0.0.1","dns.question.name":"ex\u0061mple.jp","ok":true,"n":null,"f":1.25}"#,
             r#"{"winlog.channel":"Microsoft-Windows-Sysmon/Operational","winlog.event_id":1,"message":"ログオン失敗","host.os.type":"windows","event.category":"process","event.type":"start"}"#,
             r#"{"user.name":"","user.name2":[],"source.ip":["198.51.100.1",2]}"#,
+            // Huge numeric times saturate instead of overflowing.
+            r#"{"@timestamp":-9223372036854775808,"timestamp":1e300}"#,
         ] {
             let (a, b) = both(line);
             if let Err(e) = same(&a, &b) {

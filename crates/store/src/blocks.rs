@@ -42,6 +42,37 @@ pub(crate) const COLUMNS: [&str; 5] = [
 ];
 const SEP: char = '\u{1f}';
 
+/// Fields whose `field=value` pairs are not indexed: event times, unique to nearly every
+/// event (about 40 % of a block's terms), and never filtered on by exact value (time ranges
+/// use the block's `ts_min`/`ts_max`). A filter on one of them still works: it checks every
+/// event of the blocks in the time window.
+const UNHASHED_FIELDS: [&str; 8] = [
+    "@timestamp",
+    "timestamp",
+    "TimeCreated",
+    "TimeCreated_SystemTime",
+    "event.created",
+    "event.ingested",
+    "UtcTime",
+    "Event.System.TimeCreated_attributes.SystemTime",
+];
+
+/// Longest run of digits indexed as a word. Longer ones (epoch times, byte counts, record
+/// ids) are nearly all unique; a search for one checks the events of every block in the
+/// window instead.
+const MAX_INDEXED_DIGITS: usize = 9;
+
+/// Whether the pairs of this field get a hashed term.
+pub fn hashed_field(field: &str) -> bool {
+    !UNHASHED_FIELDS.contains(&field)
+}
+
+/// Whether a word (as [`crate::fts::index_words`] gives it) is indexed.
+fn indexed_word(w: &str) -> bool {
+    w.len() <= MAX_TERM_LEN
+        && !(w.len() > MAX_INDEXED_DIGITS && w.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Events encoded for storage.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventBlock {
@@ -84,6 +115,7 @@ fn hash_term(h: u64) -> String {
 /// wants them.
 pub fn doc_field_hashes(doc: &Map<String, Value>) -> Vec<u64> {
     doc.iter()
+        .filter(|(k, _)| hashed_field(k))
         .filter_map(|(k, v)| scalar_text(v).map(|s| field_hash(k, &s)))
         .collect()
 }
@@ -135,7 +167,7 @@ impl Builder {
     }
 
     fn term(&mut self, t: &str) {
-        if t.len() <= MAX_TERM_LEN && !self.terms.contains(t) {
+        if indexed_word(t) && !self.terms.contains(t) {
             self.term_bytes += t.len() + 1;
             self.terms.insert(t.to_owned());
         }
@@ -332,13 +364,19 @@ impl EventFilter {
     }
 
     /// The terms every candidate block must hold: the words but the last (whole), the last
-    /// as a prefix, and each field filter's hashed term.
+    /// as a prefix, and each field filter's hashed term; only those that blocks index.
     pub fn block_terms(&self) -> (Vec<String>, Option<String>) {
-        let mut whole: Vec<String> = self.fields.iter().map(|(f, v)| field_term(f, v)).collect();
+        let mut whole: Vec<String> = self
+            .fields
+            .iter()
+            .filter(|(f, _)| hashed_field(f))
+            .map(|(f, v)| field_term(f, v))
+            .collect();
         let mut prefix = None;
         if let Some((last, rest)) = self.words.split_last() {
-            whole.extend(rest.iter().filter(|w| w.len() <= MAX_TERM_LEN).cloned());
-            if last.len() <= MAX_TERM_LEN {
+            whole.extend(rest.iter().filter(|w| indexed_word(w)).cloned());
+            // A number may continue into digits that are not indexed: no prefix term.
+            if last.len() <= MAX_TERM_LEN && !last.bytes().all(|b| b.is_ascii_digit()) {
                 prefix = Some(last.clone());
             }
         }

@@ -395,6 +395,10 @@ async fn block_search_matches_a_full_scan(db: Db) {
         "ログオン",
         "失敗",
         "delta",
+        // Long numbers are not indexed as words; short ones are.
+        "1795651200000",
+        "4625",
+        "46251234567",
     ];
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut next = move || {
@@ -444,6 +448,10 @@ async fn block_search_matches_a_full_scan(db: Db) {
         Some("ログオン"),
         Some("失敗"),
         Some("gam"),
+        Some("1795651200000"),
+        Some("4625"),
+        Some("alpha 1795651200000"),
+        Some("46251234567 beta"),
     ];
     let hosts = [None, Some("h3")];
     let windows = [None, Some((base + 1_000_000, base + 2_000_000))];
@@ -515,6 +523,23 @@ async fn block_search_matches_a_full_scan(db: Db) {
             }
         }
     }
+    // Event times are not indexed as field terms, yet a filter on one still finds its event.
+    let (ts, host, _) = &all[700];
+    let got = s
+        .search_events(&EventQuery {
+            org: Some(a),
+            fields: vec![
+                ("@timestamp".to_owned(), ts.to_string()),
+                ("host.name".to_owned(), host.clone()),
+            ],
+            limit: 1000,
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    let want = all.iter().filter(|(t, h, _)| t == ts && h == host).count();
+    assert_eq!(got.len(), want);
+    assert!(got.iter().all(|e| e.ts == *ts));
 }
 
 /// A database from before event blocks: its per-event rows are moved into blocks when the
