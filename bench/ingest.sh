@@ -63,6 +63,8 @@ tokens() { # DB
     READ=$("$MAMORI" --database "$1" admin token create --user admin --name "bench-$RANDOM" --scope read | grep -o 'mmr_[A-Za-z0-9_-]*' | head -n1)
 }
 
+hub_cpu_ticks() { awk '{print $14 + $15}' "/proc/$HUB_PID/stat"; }
+
 run_load() {
     "$MAMORI" loadgen --hub "http://127.0.0.1:$HUB_PORT" --token "$SENSOR" --read-token "$READ" \
         --events "$EVENTS" --batch "$BATCH" --concurrency "$CONCURRENCY" --evtx "$EVTX" \
@@ -85,8 +87,14 @@ embedded)
     DB="sqlite://$TMP/hub/mamori.db"
     start_hub "$DB" "" 0
     tokens "$DB"
-    run_load
+    CPU0=$(hub_cpu_ticks); T0=$(date +%s.%N)
+    TIMEFORMAT='loadgen CPU: %U s user, %S s system'
+    { time run_load 2>&3; } 3>&2 2>"$TMP/loadgen.time"
+    CPU1=$(hub_cpu_ticks); T1=$(date +%s.%N)
     echo "hub peak RSS: $(awk '/VmHWM/{print $2, $3}' /proc/$HUB_PID/status)"
+    HZ=$(getconf CLK_TCK)
+    echo "hub CPU: $(echo "scale=2; ($CPU1 - $CPU0) / $HZ" | bc) s over $(printf "%.2f" "$(echo "$T1 - $T0" | bc)") s wall ($(echo "scale=1; ($CPU1 - $CPU0) * 1000000 / $HZ / $EVENTS" | bc) µs per event)"
+    cat "$TMP/loadgen.time"
     ;;
 bus)
     [ $# -ge 1 ] || set -- 1 2
