@@ -15,6 +15,11 @@ const SCRIPT_EXT: &[&str] = &[
     "js", "jse", "vbs", "vbe", "wsf", "wsh", "hta", "ps1", "bat", "cmd",
 ];
 const DISK_EXT: &[&str] = &["iso", "img", "vhd", "vhdx"];
+/// Archives whose members are not opened. The maintained Rust 7z reader (sevenz-rust2 0.20)
+/// sizes buffers from unchecked header fields, so a crafted archive could make the process
+/// abort on allocation; RAR has no maintained pure-Rust reader. Such an attachment is flagged
+/// so that the analyst knows its contents were not inspected.
+const OPAQUE_ARCHIVE_EXT: &[&str] = &["7z", "rar"];
 const DECOY_EXT: &[&str] = &[
     "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "jpg", "jpeg", "png", "gif", "csv",
     "rtf", "htm", "html", "zip", "mp3", "mp4",
@@ -40,6 +45,9 @@ pub fn name_flags(name: &str, flags: &mut FileFlags) {
     flags.executable |= risky;
     flags.script |= ext.as_deref().is_some_and(|e| SCRIPT_EXT.contains(&e));
     flags.disk_image |= ext.as_deref().is_some_and(|e| DISK_EXT.contains(&e));
+    flags.opaque_archive |= ext
+        .as_deref()
+        .is_some_and(|e| OPAQUE_ARCHIVE_EXT.contains(&e));
     if risky {
         let stem = clean.rsplit_once('.').map_or("", |(s, _)| s);
         let padded = stem.ends_with("  ") || stem.ends_with('_');
@@ -81,6 +89,13 @@ pub fn content_flags(
 ) {
     if data.starts_with(b"MZ") || data.starts_with(b"\x7fELF") {
         flags.executable = true;
+    }
+    // 7z and RAR (4 and 5) signatures.
+    if data.starts_with(b"7z\xbc\xaf\x27\x1c") || data.starts_with(b"Rar!\x1a\x07") {
+        flags.opaque_archive = true;
+    }
+    if flags.opaque_archive {
+        markers.push("archive:not-opened".into());
     }
     if let (Some(name_ext), Some(true_ext)) = (name.and_then(extension), true_ext) {
         let exe = family(true_ext) == "pe" || true_ext == "elf" || true_ext == "lnk";

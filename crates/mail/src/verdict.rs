@@ -40,6 +40,7 @@
 //! | `att.encrypted_archive` | 30 | encrypted archive |
 //! | `att.ppap` | 20 | its password was in the text (PPAP) |
 //! | `att.archive_unopened` | 15 | encrypted archive no candidate opened |
+//! | `att.opaque_archive` | 20 | 7z or RAR archive, whose members are not inspected |
 //! | `att.bomb` | 40 | an archive member decompresses beyond the ratio or size limits |
 //! | `scan.yara` | highest `score` metadata of the matched rules (0-100), else 60 | a YARA rule matched the message, a body part, an attachment or an archive member |
 //! | `parse.problem` | 10 | limits hit, parser panic or malformed parts (not scanner time-outs) |
@@ -357,6 +358,14 @@ pub fn judge(a: &Analysis) -> Verdict {
                 40,
                 "ディスクイメージ (ISO/IMG/VHD) が添付されています",
                 "Disk image (ISO/IMG/VHD) attached",
+            );
+        }
+        if fl.opaque_archive {
+            s.add(
+                "att.opaque_archive",
+                20,
+                "7z または RAR 形式のアーカイブです (中身は検査していません)",
+                "7z or RAR archive attached (its contents were not inspected)",
             );
         }
         if let Some(ar) = &f.archive

@@ -360,3 +360,31 @@ fn analyze_keeping_returns_every_extracted_file_once() {
     assert_eq!((kept.files.len(), kept.dropped), (1, 1));
     assert_eq!(kept.bytes(), 7);
 }
+
+#[test]
+fn seven_zip_and_rar_are_flagged_as_not_inspected() {
+    let mut msg: Vec<u8> = b"From: a@example.jp\r\nTo: b@example.go.jp\r\nSubject: x\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+        --B\r\nContent-Type: application/octet-stream; name=\"data.bin\"\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        .to_vec();
+    msg.extend_from_slice(b"7z\xbc\xaf\x27\x1c\x00\x04 not really an archive\r\n");
+    msg.extend_from_slice(
+        "--B\r\nContent-Type: application/octet-stream; name=\"請求書.rar\"\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+            .as_bytes(),
+    );
+    msg.extend_from_slice(b"Rar!\x1a\x07\x01\x00 not really an archive\r\n--B--\r\n");
+    let a = analyze(&msg);
+    assert_eq!(a.attachments.len(), 2);
+    for f in &a.attachments {
+        assert!(f.flags.opaque_archive, "{:?}", f.name);
+        assert!(f.markers.contains(&"archive:not-opened".to_owned()));
+    }
+    assert!(signal_ids(&a).contains(&"att.opaque_archive"));
+    let s = a
+        .verdict
+        .signals
+        .iter()
+        .find(|s| s.id == "att.opaque_archive")
+        .unwrap();
+    assert!(s.ja.contains("7z") && s.en.contains("not inspected"));
+}
