@@ -14,6 +14,7 @@
 
 pub mod alerts;
 pub mod audit;
+mod block_reindex;
 pub mod blocklist_profiles;
 pub mod blocks;
 pub mod case_observables;
@@ -220,6 +221,7 @@ impl Store {
         };
         result.map_err(|e| StoreError::Migration(e.to_string()))?;
         self.move_legacy_events().await?;
+        self.reindex_event_blocks().await?;
         let after = self.applied_versions().await?;
         Ok(MigrationReport {
             applied: after

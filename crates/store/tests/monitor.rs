@@ -653,3 +653,81 @@ macro_rules! conformance {
 
 conformance!(sqlite);
 conformance!(postgres);
+
+/// A SQLite database from before migration 0014 gets its block term index rebuilt without
+/// positions when it is opened: every stored event is found again by text and by field.
+#[tokio::test]
+async fn sqlite_block_terms_are_rebuilt_after_migration_0014() {
+    let db = sqlite().await;
+    let s = &db.store;
+    let a = org(s, "reindex").await;
+    let now = now_millis();
+    for b in 0..3 {
+        let evs = (0..(1 + b * 2_100))
+            .map(|i| event(now - i as i64, &format!("h{b}"), &format!("word{b} common")))
+            .collect();
+        s.commit_batch(&batch(a, &format!("r{b}"), evs))
+            .await
+            .unwrap();
+    }
+    let Store::Sqlite(pool) = s else {
+        unreachable!()
+    };
+    // The state 0014 leaves: an empty index without positions and the blocks to index.
+    let migration = include_str!("../migrations/sqlite/0014_block_terms_detail_none.sql");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(migration))
+        .execute(pool)
+        .await
+        .unwrap();
+    let search = |text: &str, host: Option<&str>| EventQuery {
+        org: Some(a),
+        text: Some(text.to_owned()),
+        fields: host
+            .map(|h| vec![("host.name".to_owned(), h.to_owned())])
+            .unwrap_or_default(),
+        limit: 1000,
+        ..EventQuery::default()
+    };
+    assert!(
+        s.search_events(&search("word1", None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    s.migrate().await.unwrap();
+    let (left,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM sqlite_master WHERE name = 'event_blocks_reindex'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(
+        s.search_events(&search("word0", None)).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        s.search_events(&search("word1", Some("h1")))
+            .await
+            .unwrap()
+            .len(),
+        1000
+    );
+    assert_eq!(
+        s.search_events(&search("word2 comm", None))
+            .await
+            .unwrap()
+            .len(),
+        1000
+    );
+    // New batches are indexed as before.
+    s.commit_batch(&batch(a, "after", vec![event(now, "h9", "fresh")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.search_events(&search("fresh", Some("h9")))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
