@@ -29,6 +29,7 @@ pub mod mail;
 pub mod mail_campaigns;
 pub mod mail_samples;
 pub mod mail_store;
+pub mod mail_targets;
 pub mod misp_feed_import;
 pub mod monitor;
 pub mod notice_webhook;

@@ -9,8 +9,12 @@ use serde::Serialize;
 
 use crate::ApiError;
 use crate::mail::MailCtx;
+use crate::mail_targets::{OrgDirectory, TargetOrg, recipient_domains};
 use crate::ops::Actor;
 use crate::sharing;
+
+/// Members whose recipients are read for a campaign's targets (the first in order of sighting).
+const MAX_MEMBERS_FOR_TARGETS: usize = 500;
 
 /// One campaign: the visible members in order of sighting and what they share.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -22,6 +26,9 @@ pub struct CampaignView {
     pub members: Vec<MailAnalysisSummary>,
     /// Feature tokens shared by at least two visible members.
     pub shared_features: Vec<SharedFeature>,
+    /// Member organisations the visible members were addressed to, with how many recipient
+    /// addresses (over those members) each had.
+    pub target_orgs: Vec<TargetOrg>,
 }
 
 /// Campaigns with at least `min_members` members the actor may see.
@@ -53,11 +60,18 @@ pub async fn get(cx: &MailCtx<'_>, actor: &Actor, id: &str) -> Result<CampaignVi
         .store
         .mail_campaign_shared_features(&filter, id)
         .await?;
+    let directory = OrgDirectory::load(cx.share.store).await?;
+    let mut domains = Vec::new();
+    for m in members.iter().take(MAX_MEMBERS_FOR_TARGETS) {
+        let stored = cx.share.store.get_mail_analysis(&m.id).await?;
+        domains.extend(recipient_domains(&stored.analysis));
+    }
     Ok(CampaignView {
         id: id.to_owned(),
         first_seen: first,
         last_seen: last,
         members,
         shared_features,
+        target_orgs: directory.targets(domains.iter().map(String::as_str)),
     })
 }

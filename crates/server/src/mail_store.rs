@@ -20,6 +20,7 @@ use serde_json::value::RawValue;
 use crate::ApiError;
 use crate::blob::{self, BlobArea};
 use crate::mail::{self, MailCtx, MailResult};
+use crate::mail_targets::{OrgDirectory, TargetOrg, recipient_domains};
 use crate::ops::{Actor, audit, audit_read};
 use crate::sharing;
 
@@ -50,6 +51,8 @@ pub struct MailAnalysisView {
     #[schema(value_type = Object)]
     pub analysis: Box<RawValue>,
     pub files: Vec<SampleFile>,
+    /// Member organisations the message was addressed to (To and Cc domains).
+    pub target_orgs: Vec<TargetOrg>,
 }
 
 /// The first From mailbox as `name <address>`.
@@ -235,11 +238,14 @@ pub async fn get(cx: &MailCtx<'_>, actor: &Actor, id: &str) -> Result<MailAnalys
         s.summary.tlp,
     )
     .await?;
+    let directory = OrgDirectory::load(cx.share.store).await?;
+    let domains = recipient_domains(&s.analysis);
     Ok(MailAnalysisView {
         summary: s.summary,
         features: raw(s.features)?,
         analysis: raw(s.analysis)?,
         files: s.files,
+        target_orgs: directory.targets(domains.iter().map(String::as_str)),
     })
 }
 

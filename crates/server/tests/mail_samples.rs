@@ -15,8 +15,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::{Backend, Hub, hub, req, send};
 use http_body_util::BodyExt;
-use mamori_model::{Lang, Role, Scope};
+use mamori_model::{Lang, OrgKind, Role, Scope};
 use mamori_server::ops::{self, Actor};
+use mamori_store::orgs::NewOrg;
 use mamori_store::users::NewUser;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -480,6 +481,115 @@ async fn stored_samples_and_campaigns(backend: Backend) {
         "{}",
         r.body
     );
+}
+
+/// The member organisations a message was addressed to: its own analysis lists them with the
+/// number of recipient addresses, a campaign sums them over its members, and the console
+/// shows them in the reader's language.
+async fn targeted_member_organisations(backend: Backend) {
+    let h = hub(backend).await;
+    for (slug, ja, en, domain) in [
+        ("mod", "防衛省", "Ministry of Defense", "mod.go.jp"),
+        (
+            "mic",
+            "総務省",
+            "Ministry of Internal Affairs",
+            "soumu.go.jp",
+        ),
+    ] {
+        h.store
+            .create_org(&NewOrg {
+                slug: slug.into(),
+                name_ja: ja.into(),
+                name_en: en.into(),
+                kind: OrgKind::Ministry,
+                sector: None,
+                cidrs: vec![],
+                domains: vec![domain.into()],
+                contacts: vec![],
+            })
+            .await
+            .unwrap();
+    }
+    let addressed = |n: usize, to: &str, cc: &str| {
+        campaign_message(n).replace(
+            &format!("To: user{n}@victim.example.jp\r\n"),
+            &format!("To: {to}\r\nCc: {cc}\r\n"),
+        )
+    };
+    let first = post_mail(
+        &h,
+        &h.member_token,
+        "",
+        &addressed(0, "a@mail.mod.go.jp, b@MOD.go.jp", "c@soumu.go.jp"),
+    )
+    .await;
+    let second = post_mail(
+        &h,
+        &h.member_token,
+        "",
+        &addressed(1, "d@soumu.go.jp", "e@elsewhere.example"),
+    )
+    .await;
+    let campaign = first["stored"]["campaign_id"].as_str().unwrap().to_owned();
+    assert_eq!(second["stored"]["campaign_id"], campaign.as_str());
+    let slugs = |v: &Value| -> Vec<(String, u64)> {
+        v["target_orgs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["slug"].as_str().unwrap().to_owned(),
+                    t["addresses"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let id = first["stored"]["id"].as_str().unwrap();
+    let r = get(&h, &h.member_token, &format!("/api/v1/mail/analyses/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        slugs(&r.json()),
+        [("mod".to_owned(), 2), ("mic".to_owned(), 1)]
+    );
+    let r = get(
+        &h,
+        &h.member_token,
+        &format!("/api/v1/mail/campaigns/{campaign}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        slugs(&r.json()),
+        [("mic".to_owned(), 2), ("mod".to_owned(), 2)]
+    );
+
+    let cookie = common::login_cookie(&h.app, "member", "member-password-123").await;
+    for (lang, want) in [("ja", "総務省 (2)"), ("en", "Ministry of Defense (2)")] {
+        let r = send(
+            &h.app,
+            Request::builder()
+                .uri(format!("/mail/campaigns/{campaign}"))
+                .header(header::COOKIE, &cookie)
+                .header(header::ACCEPT_LANGUAGE, lang)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.contains(want), "{lang}: {}", r.body);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targeted_member_organisations_sqlite() {
+    targeted_member_organisations(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targeted_member_organisations_postgres() {
+    targeted_member_organisations(Backend::Postgres).await;
 }
 
 fn hex(b: &[u8]) -> String {

@@ -15,22 +15,9 @@ use super::{Console, CsrfOnly, Flash, Frame, back, fmt_time, render, role_key};
 use crate::ops::{self, Actor};
 use crate::{ApiError, AppState};
 
-/// All organisations (the console lists them whole; the API pages them).
+/// All organisations.
 async fn all_orgs(state: &AppState) -> Result<Vec<Org>, ApiError> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = state
-            .store
-            .list_orgs(&PageRequest::from_cursor(cursor.as_deref(), Some(500))?)
-            .await?;
-        let done = page.next_cursor.is_none() || page.items.is_empty();
-        out.extend(page.items);
-        if done {
-            return Ok(out);
-        }
-        cursor = page.next_cursor;
-    }
+    crate::mail_targets::all_orgs(&state.store).await
 }
 
 pub struct OrgRow {

@@ -294,6 +294,16 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("mail.timeline", "時系列", "Timeline"),
     ("mail.shared_features", "共通する特徴", "Shared features"),
     (
+        "mail.targets",
+        "宛先の会員組織 (宛先数)",
+        "Member organisations addressed (recipients)",
+    ),
+    (
+        "mail.no_targets",
+        "会員組織宛てではありません",
+        "No member organisation among the recipients",
+    ),
+    (
         "mail.no_shared",
         "閲覧できるメールの間に共通する特徴はありません",
         "No features shared among the messages you may see",

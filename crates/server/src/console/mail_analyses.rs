@@ -122,6 +122,7 @@ struct ViewPage {
     urls: Vec<String>,
     files: Vec<FileRow>,
     dropped: i64,
+    targets: Vec<String>,
 }
 
 pub async fn view(State(state): State<AppState>, c: Console, Path(id): Path<String>) -> Response {
@@ -171,5 +172,6 @@ pub async fn view(State(state): State<AppState>, c: Console, Path(id): Path<Stri
             })
             .collect(),
         dropped: v.summary.samples_dropped,
+        targets: v.target_orgs.iter().map(|t| t.shown(c.t.lang)).collect(),
     })
 }

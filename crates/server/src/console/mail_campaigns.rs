@@ -93,6 +93,7 @@ struct ViewPage {
     rows: Vec<AnalysisRow>,
     shared: Vec<FeatureRow>,
     timeline: String,
+    targets: Vec<String>,
 }
 
 /// Feature kinds the catalogue names (`mail.feature.<kind>`); others show as "other".
@@ -134,6 +135,7 @@ pub async fn view(State(state): State<AppState>, c: Console, Path(id): Path<Stri
             })
             .collect(),
         timeline,
+        targets: v.target_orgs.iter().map(|t| t.shown(c.t.lang)).collect(),
         id: v.id,
     })
 }

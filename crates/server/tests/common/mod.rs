@@ -39,6 +39,8 @@ pub enum Backend {
 
 pub fn config() -> Config {
     let mut c = Config::default();
+    // Never the default `./mamori-data`: that is the crate directory under `cargo test`.
+    c.data_dir = std::env::temp_dir().join(format!("mamori-test-{}", std::process::id()));
     c.http.body_limit_bytes = 64 * 1024;
     c.auth.login_max_failures = 3;
     c
