@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::ApiError;
 use crate::mail::MailCtx;
 use crate::mail_targets::{OrgDirectory, TargetOrg, recipient_domains};
-use crate::ops::Actor;
+use crate::ops::{Actor, audit_read};
 use crate::sharing;
 
 /// Members whose recipients are read for a campaign's targets (the first in order of sighting).
@@ -55,6 +55,11 @@ pub async fn get(cx: &MailCtx<'_>, actor: &Actor, id: &str) -> Result<CampaignVi
     ) else {
         return Err(ApiError::NotFound("campaign".into()));
     };
+    // A campaign shows its members' subjects and senders: its read is audited like theirs,
+    // at the most restrictive marking among the members shown.
+    if let Some(strictest) = members.iter().map(|m| m.tlp).max() {
+        audit_read(cx.share.store, actor, "mail_campaign", id, strictest).await?;
+    }
     let shared_features = cx
         .share
         .store

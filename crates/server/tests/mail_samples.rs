@@ -17,6 +17,7 @@ use common::{Backend, Hub, hub, req, send};
 use http_body_util::BodyExt;
 use mamori_model::{Lang, OrgKind, Role, Scope};
 use mamori_server::ops::{self, Actor};
+use mamori_store::groups::NewGroup;
 use mamori_store::orgs::NewOrg;
 use mamori_store::users::NewUser;
 use serde_json::Value;
@@ -564,6 +565,14 @@ async fn targeted_member_organisations(backend: Backend) {
         slugs(&r.json()),
         [("mic".to_owned(), 2), ("mod".to_owned(), 2)]
     );
+    // Reading the campaign of AMBER analyses is audited like reading one of them.
+    let audit = h.store.list_audit(None, 200).await.unwrap();
+    let read = audit
+        .items
+        .iter()
+        .find(|e| e.action == "mail_campaign.read" && e.object_id == campaign)
+        .expect("campaign read audited");
+    assert_eq!(read.tlp.as_deref(), Some("AMBER"));
 
     let cookie = common::login_cookie(&h.app, "member", "member-password-123").await;
     for (lang, want) in [("ja", "総務省 (2)"), ("en", "Ministry of Defense (2)")] {
@@ -590,6 +599,77 @@ async fn targeted_member_organisations_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targeted_member_organisations_postgres() {
     targeted_member_organisations(Backend::Postgres).await;
+}
+
+/// The console upload offers the sharing groups of the user's organisation; an AMBER analysis
+/// stored for a group is visible to the group's other members, and not before.
+async fn console_upload_to_a_sharing_group(backend: Backend) {
+    let h = hub(backend).await;
+    let other = outsider(&h).await;
+    let g = ops::create_group(
+        &h.store,
+        &Actor::system(),
+        &NewGroup {
+            name: "電力ISAC".into(),
+            description: String::new(),
+            owner_org: h.member_org.parse().unwrap(),
+            members: vec![h.other_org.parse().unwrap()],
+        },
+    )
+    .await
+    .unwrap();
+    let cookie = common::login_cookie(&h.app, "member", "member-password-123").await;
+    let page = send(
+        &h.app,
+        Request::builder()
+            .uri("/mail")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(page.body.contains("電力ISAC") && page.body.contains("id=\"mail-group\""));
+    let csrf = common::csrf_of(&page.body);
+    let upload = |group: String| {
+        let b = "XBOUNDARYX";
+        let body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --{b}\r\nContent-Disposition: form-data; name=\"tlp\"\r\n\r\nAMBER\r\n\
+             --{b}\r\nContent-Disposition: form-data; name=\"sharing_group\"\r\n\r\n{group}\r\n\
+             --{b}\r\nContent-Disposition: form-data; name=\"message\"; filename=\"m.eml\"\r\nContent-Type: message/rfc822\r\n\r\n{}\r\n--{b}--\r\n",
+            campaign_message(2)
+        );
+        Request::builder()
+            .method("POST")
+            .uri("/mail")
+            .header(header::COOKIE, &cookie)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={b}"),
+            )
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let r = send(&h.app, upload(g.id.to_string())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let listed = get(&h, &other, "/api/v1/mail/analyses").await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let items = listed.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1, "{}", listed.body);
+    assert_eq!(items[0]["sharing_group"], g.id.to_string().as_str());
+    // A group id that is not a group id is refused.
+    let r = send(&h.app, upload("not-a-group".into())).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_upload_to_a_sharing_group_sqlite() {
+    console_upload_to_a_sharing_group(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_upload_to_a_sharing_group_postgres() {
+    console_upload_to_a_sharing_group(Backend::Postgres).await;
 }
 
 fn hex(b: &[u8]) -> String {

@@ -26,16 +26,23 @@ struct MailPage {
     tlps: Vec<&'static str>,
     /// TLP levels offered for the stored analysis.
     upload_tlps: Vec<&'static str>,
+    /// (id, name) of the sharing groups the analysis may also go to.
+    groups: Vec<(String, String)>,
 }
 
 fn tlp_names() -> Vec<&'static str> {
     mamori_model::Tlp::ALL.iter().map(|t| t.as_str()).collect()
 }
 
-pub async fn page(c: Console) -> Response {
-    if let Err(r) = c.require_login() {
-        return r;
-    }
+pub async fn page(State(state): State<AppState>, c: Console) -> Response {
+    let auth = match c.require_login() {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let groups = match super::sharing::groups_of(&state, auth.user.org_id).await {
+        Ok(g) => g,
+        Err(e) => return e.into_response(),
+    };
     render(MailPage {
         f: c.frame("mail", Flash::default()),
         result: None,
@@ -46,6 +53,7 @@ pub async fn page(c: Console) -> Response {
         share_values: String::new(),
         tlps: vec![],
         upload_tlps: tlp_names(),
+        groups,
     })
 }
 
@@ -56,6 +64,7 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
     };
     let mut csrf = String::new();
     let mut tlp = String::new();
+    let mut group = String::new();
     let mut message: Option<Vec<u8>> = None;
     loop {
         match form.next_field().await {
@@ -64,6 +73,9 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
                 match field.bytes().await {
                     Ok(b) if name == "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
                     Ok(b) if name == "tlp" => tlp = String::from_utf8_lossy(&b).into_owned(),
+                    Ok(b) if name == "sharing_group" => {
+                        group = String::from_utf8_lossy(&b).into_owned();
+                    }
                     Ok(b) if name == "message" => message = Some(b.to_vec()),
                     Ok(_) => {}
                     Err(e) => return ApiError::Invalid(format!("upload: {e}")).into_response(),
@@ -87,7 +99,20 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
                 Err(e) => return ApiError::Invalid(e.to_string()).into_response(),
             },
         },
-        sharing_group: None,
+        sharing_group: match group.trim() {
+            "" => None,
+            g => match g.parse::<mamori_model::GroupId>() {
+                Ok(g) => Some(g),
+                Err(_) => {
+                    return ApiError::Invalid(format!("unknown sharing group {g:?}"))
+                        .into_response();
+                }
+            },
+        },
+    };
+    let groups = match super::sharing::groups_of(&state, auth.user.org_id).await {
+        Ok(g) => g,
+        Err(e) => return e.into_response(),
     };
     let result = match mail_store::submit(&state.mail(), &Actor::from_auth(auth), raw, &sub).await {
         Ok(r) => r,
@@ -108,6 +133,7 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
                 share_values: String::new(),
                 tlps: vec![],
                 upload_tlps: tlp_names(),
+                groups,
             });
         }
     };
@@ -159,6 +185,7 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
         },
         tlps: tlp_names(),
         upload_tlps: tlp_names(),
+        groups,
         result: Some(result),
     })
 }

@@ -71,12 +71,7 @@ pub async fn reports_page(
             ..Default::default()
         };
         let page = sharing::list_reports(&state.share(), &actor, &query, &page).await?;
-        let mut groups = Vec::new();
-        for g in state.store.list_groups().await? {
-            if g.members.contains(&auth.user.org_id) {
-                groups.push((g.id.to_string(), g.name));
-            }
-        }
+        let groups = groups_of(&state, auth.user.org_id).await?;
         let flash = Flash {
             ok: p.ok.clone(),
             err: p.err.clone(),
@@ -493,4 +488,19 @@ pub async fn search_page(
         value,
         result,
     })
+}
+
+/// (id, name) of the sharing groups an organisation belongs to: the choices a form offers.
+pub(super) async fn groups_of(
+    state: &AppState,
+    org: mamori_model::OrgId,
+) -> Result<Vec<(String, String)>, ApiError> {
+    Ok(state
+        .store
+        .list_groups()
+        .await?
+        .into_iter()
+        .filter(|g| g.members.contains(&org))
+        .map(|g| (g.id.to_string(), g.name))
+        .collect())
 }
