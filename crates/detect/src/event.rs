@@ -70,8 +70,9 @@ pub enum ValueKind {
 pub struct FieldValue {
     /// The value as text.
     pub raw: String,
-    /// `raw` lowercased.
-    pub lower: String,
+    /// `raw` lowercased, kept only when it differs from `raw` (most IPs, numbers, host names
+    /// and ECS values are lower-case already): see [`FieldValue::lower`].
+    lower: Option<String>,
     /// Its kind.
     pub kind: ValueKind,
 }
@@ -80,8 +81,18 @@ impl FieldValue {
     /// A value of the given kind.
     pub fn new(raw: impl Into<String>, kind: ValueKind) -> Self {
         let raw = raw.into();
-        let lower = raw.to_lowercase();
+        let lower = if raw.is_ascii() && !raw.bytes().any(|b| b.is_ascii_uppercase()) {
+            None
+        } else {
+            Some(raw.to_lowercase()).filter(|l| *l != raw)
+        };
         FieldValue { raw, lower, kind }
+    }
+
+    /// `raw` lowercased (Unicode), what case-insensitive comparisons use.
+    #[inline]
+    pub fn lower(&self) -> &str {
+        self.lower.as_deref().unwrap_or(&self.raw)
     }
 
     /// Whether this is null or the empty string.
@@ -103,16 +114,24 @@ impl FieldValue {
 
 #[derive(Debug, Clone)]
 struct Entry {
-    name: String,
+    /// The name as first pushed, when it differs from the lower-case key.
+    name: Option<String>,
     values: Vec<FieldValue>,
+}
+
+/// Insertion-ordered map keyed by lower-case field name.
+type FieldMap = indexmap::IndexMap<String, Entry, BuildHasherDefault<FxHasher>>;
+
+/// Whether `name` is its own lower-case key (no allocation needed to look it up).
+fn is_lower_key(name: &str) -> bool {
+    name.is_ascii() && !name.bytes().any(|b| b.is_ascii_uppercase())
 }
 
 /// A normalised event: fields looked up case-insensitively by Sigma name, plus the
 /// well-known Windows system fields used for routing and output.
 #[derive(Debug, Clone, Default)]
 pub struct EventView {
-    fields: FxMap<String, Entry>,
-    order: Vec<String>,
+    fields: FieldMap,
     /// Lowercased channel (`Channel`), if any.
     pub channel: Option<String>,
     /// `EventID`, if numeric.
@@ -133,15 +152,29 @@ impl EventView {
 
     /// Appends a value to a field (fields may hold several values).
     pub fn push(&mut self, name: &str, value: FieldValue) {
+        if is_lower_key(name) {
+            match self.fields.get_mut(name) {
+                Some(e) => e.values.push(value),
+                None => {
+                    self.fields.insert(
+                        name.to_owned(),
+                        Entry {
+                            name: None,
+                            values: vec![value],
+                        },
+                    );
+                }
+            }
+            return;
+        }
         let key = name.to_lowercase();
         match self.fields.get_mut(&key) {
             Some(e) => e.values.push(value),
             None => {
-                self.order.push(key.clone());
                 self.fields.insert(
                     key,
                     Entry {
-                        name: name.to_owned(),
+                        name: Some(name.to_owned()),
                         values: vec![value],
                     },
                 );
@@ -166,7 +199,6 @@ impl EventView {
         }
     }
 
-    /// Whether the field exists.
     /// [`EventView::alias`] with both names already in lower case (`alias` as shown kept).
     pub fn alias_lower(&mut self, alias: &str, alias_lower: &str, source_lower: &str) {
         if self.has_lower(alias_lower) {
@@ -175,11 +207,10 @@ impl EventView {
         let Some(vals) = self.get_lower(source_lower).map(<[FieldValue]>::to_vec) else {
             return;
         };
-        self.order.push(alias_lower.to_owned());
         self.fields.insert(
             alias_lower.to_owned(),
             Entry {
-                name: alias.to_owned(),
+                name: (alias != alias_lower).then(|| alias.to_owned()),
                 values: vals,
             },
         );
@@ -191,7 +222,11 @@ impl EventView {
         self.fields.contains_key(lower_name)
     }
 
+    /// Whether the field exists.
     pub fn has(&self, name: &str) -> bool {
+        if is_lower_key(name) {
+            return self.has_lower(name);
+        }
         self.fields.contains_key(&name.to_lowercase())
     }
 
@@ -203,6 +238,9 @@ impl EventView {
 
     /// Values of a field (any case).
     pub fn get(&self, name: &str) -> Option<&[FieldValue]> {
+        if is_lower_key(name) {
+            return self.get_lower(name);
+        }
         self.get_lower(&name.to_lowercase())
     }
 
@@ -215,22 +253,20 @@ impl EventView {
 
     /// Every (field name, value) in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &FieldValue)> {
-        self.order
-            .iter()
-            .filter_map(|k| self.fields.get(k))
-            .flat_map(|e| e.values.iter().map(move |v| (e.name.as_str(), v)))
+        self.fields.iter().flat_map(|(k, e)| {
+            let name = e.name.as_deref().unwrap_or(k);
+            e.values.iter().map(move |v| (name, v))
+        })
     }
 
     /// Every (lowercased field name, value).
     pub fn iter_lower(&self) -> impl Iterator<Item = (&str, &FieldValue)> {
-        self.order
+        self.fields
             .iter()
-            .filter_map(|k| self.fields.get(k).map(|e| (k.as_str(), e)))
-            .flat_map(|(k, e)| e.values.iter().map(move |v| (k, v)))
+            .flat_map(|(k, e)| e.values.iter().map(move |v| (k.as_str(), v)))
     }
 
-    /// Every (lowercased field name, its values), in no particular order: the cheapest walk
-    /// over the whole event.
+    /// Every (lowercased field name, its values), in insertion order.
     pub fn fields_lower(&self) -> impl Iterator<Item = (&str, &[FieldValue])> {
         self.fields
             .iter()
@@ -239,12 +275,12 @@ impl EventView {
 
     /// Number of distinct fields.
     pub fn len(&self) -> usize {
-        self.order.len()
+        self.fields.len()
     }
 
     /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.fields.is_empty()
     }
 
     /// Fills `channel`, `event_id` and timestamps from the fields `Channel`, `EventID`,

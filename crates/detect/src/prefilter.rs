@@ -229,10 +229,10 @@ impl Prefilter {
             let field = self.by_field.get(key);
             for v in values {
                 if let Some(a) = field {
-                    a.scan(&v.lower, &mut bits);
+                    a.scan(v.lower(), &mut bits);
                 }
                 if let Some(a) = &self.any_field {
-                    a.scan(&v.lower, &mut bits);
+                    a.scan(v.lower(), &mut bits);
                 }
             }
         }

@@ -82,7 +82,7 @@ pub fn finish_json_event(ev: &mut EventView) {
 fn ecs_route(ev: &mut EventView) {
     let has = |field: &str, value: &str| {
         ev.get(field)
-            .is_some_and(|vs| vs.iter().any(|v| v.lower == value))
+            .is_some_and(|vs| vs.iter().any(|v| v.lower() == value))
     };
     let windows = has("host.os.type", "windows")
         || has("host.os.family", "windows")

@@ -120,7 +120,7 @@ impl StrMatcher {
     /// Tests one value.
     #[inline]
     pub fn matches(&self, v: &FieldValue) -> bool {
-        let s = if self.cased { &v.raw } else { &v.lower };
+        let s: &str = if self.cased { &v.raw } else { v.lower() };
         match &self.m {
             StrMatch::Exact(l) => s == l,
             StrMatch::Contains(_, f) => f.find(s.as_bytes()).is_some(),
@@ -203,7 +203,8 @@ impl Matcher {
                 _ => s.matches(v),
             },
             Matcher::AnyContains { ac, cased, .. } => {
-                v.kind != ValueKind::Null && ac.is_match(if *cased { &v.raw } else { &v.lower })
+                v.kind != ValueKind::Null
+                    && ac.is_match(if *cased { v.raw.as_str() } else { v.lower() })
             }
             Matcher::Re(re) => re.is_match(&v.raw),
             Matcher::Cidr(net) => v
@@ -222,7 +223,7 @@ impl Matcher {
                     let (a, b) = if *cased {
                         (v.raw.as_str(), o.raw.as_str())
                     } else {
-                        (v.lower.as_str(), o.lower.as_str())
+                        (v.lower(), o.lower())
                     };
                     match mode {
                         RefMode::Eq => a == b,
