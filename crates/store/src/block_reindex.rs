@@ -11,6 +11,8 @@ use crate::{BeginWrite, Store, StoreError};
 
 /// Blocks indexed per transaction.
 const BLOCKS_PER_STEP: i64 = 16;
+/// A progress line is logged every this many blocks (a large database takes minutes).
+const LOG_EVERY: u64 = 1024;
 
 /// The terms of a stored block, or why they cannot be computed.
 fn block_terms(data: &[u8]) -> Result<String, StoreError> {
@@ -38,6 +40,7 @@ impl Store {
         }
         let mut indexed = 0u64;
         loop {
+            let before = indexed;
             let mut tx = pool.begin_write().await?;
             let progress: Option<(i64, i64)> =
                 sqlx::query_as("SELECT next_id, last_id FROM event_blocks_reindex")
@@ -77,6 +80,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            if indexed / LOG_EVERY != before / LOG_EVERY {
+                tracing::info!(
+                    indexed,
+                    at_block = last_read,
+                    last_block = last,
+                    "re-indexing event block terms (migration 0014)"
+                );
+            }
         }
         sqlx::query("DROP TABLE IF EXISTS event_blocks_reindex")
             .execute(pool)
