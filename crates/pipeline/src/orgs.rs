@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use mamori_access::VisibilityFilter;
 use mamori_model::OrgId;
 use mamori_notify::owner::OwnerIndex;
-use mamori_store::{PageRequest, Store, StoreError};
+use mamori_store::{Store, StoreError};
 
 #[derive(Debug, Default)]
 pub struct OrgTable {
@@ -19,20 +19,7 @@ pub struct OrgTable {
 
 impl OrgTable {
     pub async fn load(store: &Store, hub_slug: &str) -> Result<OrgTable, StoreError> {
-        let mut orgs = Vec::new();
-        let mut page = PageRequest {
-            after: None,
-            limit: PageRequest::MAX_LIMIT,
-        };
-        loop {
-            let p = store.list_orgs(&page).await?;
-            let done = p.next_cursor.is_none() || p.items.is_empty();
-            page.after = p.items.last().map(|o| o.id.to_string());
-            orgs.extend(p.items);
-            if done {
-                break;
-            }
-        }
+        let orgs = store.all_orgs().await?;
         let mut filters = HashMap::new();
         for o in &orgs {
             filters.insert(

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use mamori_model::{Org, OrgId};
 use mamori_notify::OwnerIndex;
-use mamori_store::{PageRequest, Store};
+use mamori_store::Store;
 use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
@@ -82,7 +82,7 @@ pub struct OrgDirectory {
 impl OrgDirectory {
     /// Reads every organisation.
     pub async fn load(store: &Store) -> Result<OrgDirectory, ApiError> {
-        let orgs = all_orgs(store).await?;
+        let orgs = store.all_orgs().await?;
         Ok(OrgDirectory {
             index: OwnerIndex::build(orgs.iter()),
             orgs: orgs.into_iter().map(|o| (o.id, o)).collect(),
@@ -111,23 +111,6 @@ impl OrgDirectory {
             .collect();
         out.sort_by(|a, b| b.addresses.cmp(&a.addresses).then(a.slug.cmp(&b.slug)));
         out
-    }
-}
-
-/// All organisations (the console lists them whole; the API pages them).
-pub(crate) async fn all_orgs(store: &Store) -> Result<Vec<Org>, ApiError> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = store
-            .list_orgs(&PageRequest::from_cursor(cursor.as_deref(), Some(500))?)
-            .await?;
-        let done = page.next_cursor.is_none() || page.items.is_empty();
-        out.extend(page.items);
-        if done {
-            return Ok(out);
-        }
-        cursor = page.next_cursor;
     }
 }
 

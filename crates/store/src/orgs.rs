@@ -254,6 +254,17 @@ impl Store {
         Ok(Page::from_rows(orgs, page, |o| o.id.to_string()))
     }
 
+    /// Every organisation, ordered by id (the registry is small: one query, no paging).
+    pub async fn all_orgs(&self) -> Result<Vec<Org>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM orgs ORDER BY id");
+        let rows: Vec<OrgRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter().map(OrgRow::into_org).collect()
+    }
+
     pub async fn count_orgs(&self) -> Result<i64, StoreError> {
         let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM orgs")
             .fetch_one(pool)

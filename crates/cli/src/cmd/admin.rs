@@ -272,19 +272,7 @@ fn parse_contact(s: &str, lang: Lang) -> anyhow::Result<Contact> {
 }
 
 async fn all_orgs(store: &Store) -> anyhow::Result<Vec<mamori_model::Org>> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = store
-            .list_orgs(&PageRequest::from_cursor(cursor.as_deref(), Some(500))?)
-            .await?;
-        let done = page.next_cursor.is_none() || page.items.is_empty();
-        out.extend(page.items);
-        if done {
-            return Ok(out);
-        }
-        cursor = page.next_cursor;
-    }
+    Ok(store.all_orgs().await?)
 }
 
 async fn org(store: &Store, actor: &Actor, cmd: OrgCommand) -> anyhow::Result<()> {

@@ -17,7 +17,7 @@ use crate::{ApiError, AppState};
 
 /// All organisations.
 async fn all_orgs(state: &AppState) -> Result<Vec<Org>, ApiError> {
-    crate::mail_targets::all_orgs(&state.store).await
+    Ok(state.store.all_orgs().await?)
 }
 
 pub struct OrgRow {

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use mamori_notify::{FeedReport, OwnerIndex};
-use mamori_store::PageRequest;
 
 use super::GlobalArgs;
 
@@ -182,19 +181,7 @@ pub(super) fn parse_feed(bytes: &[u8], name: &str, args: &FeedArgs) -> anyhow::R
 
 pub(super) async fn load_orgs(global: &GlobalArgs) -> anyhow::Result<Vec<mamori_model::Org>> {
     let (_, store) = global.open_store().await?;
-    let mut orgs = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = store
-            .list_orgs(&PageRequest::from_cursor(cursor.as_deref(), Some(500))?)
-            .await?;
-        let done = page.next_cursor.is_none() || page.items.is_empty();
-        orgs.extend(page.items);
-        if done {
-            break;
-        }
-        cursor = page.next_cursor;
-    }
+    let orgs = store.all_orgs().await?;
     store.close().await;
     Ok(orgs)
 }
