@@ -1,4 +1,5 @@
-//! Any bytes as an ingested batch: the bus wire form is decoded (or refused), and the body is
+//! Any bytes as an ingested batch: the NATS intake envelope is opened and verified (or
+//! refused), the bus wire form is decoded (or refused), and the body is
 //! parsed, normalised and scanned by the pipeline's `prepare` in every format; nothing panics
 //! and every non-empty line ends up as an event or a dead letter.
 #![no_main]
@@ -8,6 +9,9 @@ use mamori_pipeline::{BatchHeader, Engine, OrgTable, RawBatch, Routing, Settings
 
 fuzz_target!(|data: &[u8]| {
     let _ = RawBatch::decode(data);
+    if let Ok(env) = mamori_bus::intake::Envelope::open(data) {
+        let _ = mamori_bus::intake::IntakeKey::from_token("mms_fuzz").verify(&env);
+    }
     let engine = Engine::new(mamori_detect::RulesetBuilder::new().build().0);
     let orgs = OrgTable::default();
     for format in ["json", "auto", "syslog", "cef", "zeek-tsv"] {

@@ -21,6 +21,7 @@
 //! ```
 
 mod error;
+pub mod intake;
 mod local;
 mod names;
 mod nats;
@@ -51,6 +52,9 @@ pub struct BusOptions {
     pub replicas: Option<usize>,
     /// NATS: how long `publish` waits for the PubAck of one attempt.
     pub publish_timeout: Duration,
+    /// NATS: return from `open` at once and connect in the background (publishes fail until
+    /// connected); otherwise `open` fails when no server answers.
+    pub connect_in_background: bool,
     /// NATS: how long `publish` keeps re-sending (with the same message id, so never storing
     /// twice) after failures such as a stream leader election or a reconnect.
     pub publish_retry_for: Duration,
@@ -67,6 +71,7 @@ impl Default for BusOptions {
             replicas: None,
             publish_timeout: Duration::from_secs(5),
             publish_retry_for: Duration::from_secs(15),
+            connect_in_background: false,
         }
     }
 }
@@ -124,6 +129,14 @@ impl Bus {
         match self {
             Bus::Local(b) => b.publish(subject, msg_id, payload).await,
             Bus::Nats(b) => b.publish(subject, msg_id, payload).await,
+        }
+    }
+
+    /// The largest payload `publish` can carry (NATS: the server's `max_payload`).
+    pub fn max_payload(&self) -> usize {
+        match self {
+            Bus::Local(b) => b.max_payload(),
+            Bus::Nats(b) => b.max_payload(),
         }
     }
 

@@ -76,7 +76,11 @@ impl NatsBus {
                 reason: "no server".into(),
             });
         }
-        let client = async_nats::ConnectOptions::new()
+        let mut options = async_nats::ConnectOptions::new();
+        if opts.connect_in_background {
+            options = options.retry_on_initial_connect();
+        }
+        let client = options
             .name("mamori")
             .max_reconnects(None)
             .connection_timeout(Duration::from_secs(5))
@@ -103,6 +107,11 @@ impl NatsBus {
                 ready: Mutex::new(HashSet::new()),
             }),
         })
+    }
+
+    /// The largest payload the connected server accepts.
+    pub fn max_payload(&self) -> usize {
+        self.inner.client.server_info().max_payload
     }
 
     /// The replicas new streams get: the option, else min(3, servers this client knows of).

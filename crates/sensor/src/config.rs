@@ -140,6 +140,9 @@ impl RuleSource {
 #[derive(Debug, Clone)]
 pub struct SensorConfig {
     pub hub: String,
+    /// Forward batches over NATS JetStream (`nats://h:p[,…]`, `tls://…`) instead of HTTPS;
+    /// `hub` is then needed only to pull rule bundles.
+    pub nats: Option<String>,
     pub token: Secret,
     pub name: String,
     pub tail: Vec<TailSpec>,
@@ -173,6 +176,7 @@ impl SensorConfig {
     pub fn new(hub: impl Into<String>, token: Secret) -> Self {
         SensorConfig {
             hub: hub.into(),
+            nats: None,
             token,
             name: default_name(),
             tail: Vec::new(),
@@ -213,8 +217,20 @@ impl SensorConfig {
                 message: message.to_owned(),
             })
         };
-        if !(self.hub.starts_with("https://") || self.hub.starts_with("http://")) {
-            return bad("hub", "must be an http:// or https:// URL");
+        let http_hub = self.hub.starts_with("https://") || self.hub.starts_with("http://");
+        match &self.nats {
+            Some(n) if !(n.starts_with("nats://") || n.starts_with("tls://")) => {
+                return bad("nats", "must be a nats:// or tls:// URL");
+            }
+            Some(_) if self.hub.is_empty() && !matches!(self.rules, RuleSource::Hub { .. }) => {}
+            Some(_) if !http_hub => {
+                return bad(
+                    "hub",
+                    "must be an http:// or https:// URL (rules from the hub are pulled over HTTPS)",
+                );
+            }
+            None if !http_hub => return bad("hub", "must be an http:// or https:// URL"),
+            _ => {}
         }
         if self.syslog_tls.is_some() && (self.tls_cert.is_none() || self.tls_key.is_none()) {
             return bad("syslog_tls", "needs tls_cert and tls_key");
@@ -264,6 +280,8 @@ fn default_name() -> String {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub hub: Option<String>,
+    /// Forward over NATS JetStream instead of HTTPS.
+    pub nats: Option<String>,
     pub token: Option<String>,
     pub name: Option<String>,
     pub tail: Option<Vec<String>>,
@@ -328,6 +346,9 @@ impl FileConfig {
         let setting =
             |key: &'static str| move |message: String| SensorError::Setting { key, message };
         set(&mut cfg.hub, self.hub);
+        if self.nats.is_some() {
+            cfg.nats = self.nats;
+        }
         set(&mut cfg.token, self.token.map(Secret));
         set(&mut cfg.name, self.name);
         if let Some(t) = self.tail {
@@ -440,6 +461,27 @@ mod tests {
         let f = FileConfig::parse(p, "forward = \"most\"\n").unwrap();
         let e = f.apply(&mut cfg).unwrap_err();
         assert!(e.to_string().contains("forward"), "{e}");
+    }
+
+    #[test]
+    fn nats_forwarding_needs_no_hub_url_unless_rules_come_from_the_hub() {
+        let mut cfg = SensorConfig::new("", Secret("t".into()));
+        cfg.tail.push("x.log".parse().unwrap());
+        assert!(cfg.validate().is_err(), "neither hub nor nats");
+        cfg.nats = Some("nats://127.0.0.1:4222".into());
+        cfg.validate().unwrap();
+        cfg.rules = RuleSource::hub();
+        let e = cfg.validate().unwrap_err();
+        assert!(e.to_string().contains("pulled over HTTPS"), "{e}");
+        cfg.hub = "https://hub".into();
+        cfg.validate().unwrap();
+        cfg.nats = Some("http://127.0.0.1:4222".into());
+        let e = cfg.validate().unwrap_err();
+        assert!(e.to_string().contains("nats://"), "{e}");
+        let f = FileConfig::parse(Path::new("s.toml"), "nats = \"nats://n:4222\"\n").unwrap();
+        let mut c = SensorConfig::new("", Secret("t".into()));
+        f.apply(&mut c).unwrap();
+        assert_eq!(c.nats.as_deref(), Some("nats://n:4222"));
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub enum SensorError {
     Rules(String),
     #[error("HTTP client for {url}: {message}")]
     Client { url: String, message: String },
+    #[error("NATS {url}: {message}")]
+    Nats { url: String, message: String },
     #[error(transparent)]
     Bundle(#[from] crate::bundle::BundleError),
     #[error("checkpoint {path}: {message}")]

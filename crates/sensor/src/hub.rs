@@ -2,6 +2,11 @@
 //! bearer token, a zstd NDJSON body and `X-Mamori-Batch`, over rustls (ring, web PKI roots
 //! plus an optional private CA). Answers are classified ([`SendError`]); a 413 splits the
 //! batch in two and sends the halves.
+//!
+//! With [`Hub::forward_over_nats`] batches go to NATS JetStream instead (subject
+//! [`mamori_bus::intake::INTAKE_SUBJECT`], each in an envelope signed with a key derived from
+//! the token, never the token itself); a batch counts as acknowledged once JetStream stored
+//! it. Rule bundles are still pulled over HTTPS.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,6 +14,8 @@ use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+
+use mamori_bus::intake::{INTAKE_SUBJECT, IntakeKey};
 
 use crate::batch::Batch;
 use crate::error::SensorError;
@@ -42,6 +49,23 @@ pub struct Hub {
     endpoint: String,
     token: String,
     client: reqwest::Client,
+    nats: Option<Arc<NatsOut>>,
+}
+
+/// Batches forwarded over NATS JetStream.
+struct NatsOut {
+    url: String,
+    bus: mamori_bus::Bus,
+    key: IntakeKey,
+}
+
+impl std::fmt::Debug for NatsOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsOut")
+            .field("url", &self.url)
+            .field("key", &self.key)
+            .finish()
+    }
 }
 
 impl Hub {
@@ -88,7 +112,48 @@ impl Hub {
             endpoint: format!("{}/api/v1/events", hub.trim_end_matches('/')),
             token,
             client,
+            nats: None,
         })
+    }
+
+    /// Forwards batches over NATS JetStream (`nats://h:p[,…]` or `tls://…`) from now on.
+    pub async fn forward_over_nats(mut self, url: &str) -> Result<Self, SensorError> {
+        let bus = match mamori_bus::Bus::open(url, mamori_bus::BusOptions::default()).await {
+            Ok(b) => b,
+            // Start even when NATS is down: batches spool until it is reachable.
+            Err(mamori_bus::BusError::NatsConnect { message, .. }) => {
+                tracing::warn!("NATS {url} unreachable ({message}); buffering until it is up");
+                let opts = mamori_bus::BusOptions {
+                    connect_in_background: true,
+                    ..mamori_bus::BusOptions::default()
+                };
+                mamori_bus::Bus::open(url, opts)
+                    .await
+                    .map_err(|e| SensorError::Nats {
+                        url: url.to_owned(),
+                        message: e.to_string(),
+                    })?
+            }
+            Err(e) => {
+                return Err(SensorError::Nats {
+                    url: url.to_owned(),
+                    message: e.to_string(),
+                });
+            }
+        };
+        if !matches!(bus, mamori_bus::Bus::Nats(_)) {
+            return Err(SensorError::Setting {
+                key: "nats",
+                message: "must be a nats:// or tls:// URL".into(),
+            });
+        }
+        self.endpoint = format!("{url} ({INTAKE_SUBJECT})");
+        self.nats = Some(Arc::new(NatsOut {
+            url: url.to_owned(),
+            key: IntakeKey::from_token(&self.token),
+            bus,
+        }));
+        Ok(self)
     }
 
     /// The endpoint URL.
@@ -157,6 +222,9 @@ impl Hub {
     }
 
     async fn post(&self, b: &Batch) -> Result<(), PostError> {
+        if let Some(n) = &self.nats {
+            return Self::publish(n, b).await;
+        }
         let resp = self
             .client
             .post(&self.endpoint)
@@ -203,6 +271,42 @@ impl Hub {
                 }))
             }
         }
+    }
+}
+
+impl Hub {
+    /// Publishes one sealed batch and waits for JetStream's acknowledgement.
+    async fn publish(n: &NatsOut, b: &Batch) -> Result<(), PostError> {
+        let sealed = n.key.seal(&b.id, "zstd", "json", &b.zstd).map_err(|e| {
+            PostError::Send(SendError::Refused {
+                url: n.url.clone(),
+                batch: b.id.clone(),
+                status: 0,
+                body: e.to_string(),
+            })
+        })?;
+        match n.bus.max_payload() {
+            // Not connected yet: the server's limit is unknown.
+            0 => {
+                return Err(PostError::Send(SendError::Retry {
+                    why: format!("{}: not connected", n.url),
+                    after: None,
+                }));
+            }
+            max if sealed.len() > max => return Err(PostError::TooLarge),
+            _ => {}
+        }
+        let msg_id = format!("{}:{}", n.key.id(), b.id);
+        n.bus
+            .publish(INTAKE_SUBJECT, &msg_id, sealed.into())
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                PostError::Send(SendError::Retry {
+                    why: format!("{} ({INTAKE_SUBJECT}): {e}", n.url),
+                    after: None,
+                })
+            })
     }
 }
 

@@ -82,7 +82,11 @@ pub async fn run(cfg: SensorConfig, control: Control) -> Result<Summary, SensorE
         });
     }
     let token = cfg.token.resolve("token")?;
-    let hub = Hub::new(&cfg.hub, token, cfg.ca.as_deref())?;
+    let mut hub = Hub::new(&cfg.hub, token, cfg.ca.as_deref())?;
+    if let Some(url) = &cfg.nats {
+        hub = hub.forward_over_nats(url).await?;
+        tracing::info!("forwarding batches over NATS JetStream: {url}");
+    }
     let checkpoints = CheckpointStore::open(&cfg.state)?;
     let spool = Spool::open(&cfg.state.join("spool"), cfg.buffer_max_bytes)?;
     let (updated_tx, updated) = mpsc::channel::<()>(1);

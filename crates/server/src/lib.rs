@@ -32,6 +32,7 @@ pub mod mail_store;
 pub mod mail_targets;
 pub mod misp_feed_import;
 pub mod monitor;
+pub mod nats_intake;
 pub mod notice_webhook;
 pub mod notices;
 pub mod ops;

@@ -91,6 +91,13 @@ pub async fn serve(
         state.clone(),
         workers_rx.clone(),
     )));
+    if let Some(bus) = state.intake.clone() {
+        workers.push(tokio::spawn(crate::nats_intake::run(
+            state.clone(),
+            bus,
+            workers_rx.clone(),
+        )));
+    }
     if !state.syslog.is_empty() {
         let (bound, tasks) =
             crate::syslog_intake::start(state.clone(), state.syslog.clone(), workers_rx)

@@ -26,6 +26,8 @@ pub struct Monitoring {
     pub retention_days: i64,
     /// Syslog listeners of the hub.
     pub syslog: crate::syslog_intake::SyslogListeners,
+    /// Sensors' batches over NATS JetStream ([`crate::nats_intake`]).
+    pub intake: Option<mamori_bus::Bus>,
     /// The rule files behind `engine` as served to sensors in their bundles
     /// ([`crate::bundle::read_rule_files`] reads them from the `--rules` paths).
     pub rule_files: Vec<crate::bundle::RuleFile>,
@@ -40,6 +42,7 @@ impl Default for Monitoring {
             bus: None,
             retention_days: 90,
             syslog: crate::syslog_intake::SyslogListeners::default(),
+            intake: None,
             rule_files: Vec::new(),
         }
     }
@@ -61,6 +64,8 @@ pub struct Inner {
     pub bus: Option<mamori_bus::Bus>,
     pub retention_days: i64,
     pub syslog: crate::syslog_intake::SyslogListeners,
+    /// Sensors' batches over NATS JetStream.
+    pub intake: Option<mamori_bus::Bus>,
     /// Signed rule bundles for sensors.
     pub bundles: crate::bundle::Bundles,
     /// Block-list versions recently served, for incremental diffs.
@@ -105,6 +110,7 @@ impl AppState {
             bus: monitoring.bus,
             retention_days: monitoring.retention_days,
             syslog,
+            intake: monitoring.intake,
             bundles: crate::bundle::Bundles::new(config.data_dir.clone(), monitoring.rule_files),
             blocklist_history: crate::blocklists::History::default(),
             notifier: crate::case_notify::Notifier::from_config(&config),

@@ -42,6 +42,7 @@ fn monitoring(rate: u32) -> mamori_server::Monitoring {
         bus: None,
         retention_days: 90,
         syslog: Default::default(),
+        intake: None,
         rule_files: vec![mamori_server::bundle::RuleFile::new("rule.yml", RULE)],
     }
 }

@@ -138,6 +138,26 @@ impl Store {
         row.map(SensorRow::into_sensor).transpose()
     }
 
+    /// Every live sensor with its token hash: the hub derives from the hash the key that
+    /// signs the sensor's batches on NATS (`mamori_bus::intake`).
+    pub async fn live_sensor_token_hashes(&self) -> Result<Vec<(Sensor, String)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            sensor: SensorRow,
+            token_hash: String,
+        }
+        let sql = format!("SELECT {COLUMNS}, token_hash FROM sensors WHERE revoked_at IS NULL");
+        let rows: Vec<Row> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter()
+            .map(|r| Ok((r.sensor.into_sensor()?, r.token_hash)))
+            .collect()
+    }
+
     /// Records that a sensor was heard from.
     pub async fn touch_sensor(&self, id: &str) -> Result<(), StoreError> {
         on_pool!(self, |pool| sqlx::query(

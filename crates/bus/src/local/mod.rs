@@ -145,6 +145,11 @@ impl LocalBus {
         }
     }
 
+    /// The largest payload `publish` accepts.
+    pub fn max_payload(&self) -> usize {
+        self.inner.shared.opts.max_payload
+    }
+
     /// See [`crate::Bus::publish`]. Returns after the record is fsync'd.
     pub async fn publish(
         &self,

@@ -19,6 +19,11 @@ pub struct SensorArgs {
     /// The hub's base URL (https://hub.example).
     #[arg(long, value_name = "URL")]
     pub hub: Option<String>,
+    /// Forward batches over NATS JetStream (nats://host:4222[,nats://…] or tls://…) instead of
+    /// HTTPS; each is signed with a key derived from the token. --hub is then needed only for
+    /// --rules-from-hub.
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
     /// The sensor token: env:NAME, file:PATH or the token itself.
     #[arg(long, value_name = "env:NAME|file:PATH|TOKEN")]
     pub token: Option<String>,
@@ -111,6 +116,9 @@ fn config(global: &GlobalArgs, a: SensorArgs) -> anyhow::Result<SensorConfig> {
     if let Some(h) = a.hub {
         cfg.hub = h;
     }
+    if let Some(n) = a.nats {
+        cfg.nats = Some(n);
+    }
     if let Some(t) = a.token {
         cfg.token = Secret(t);
     }
@@ -167,8 +175,8 @@ fn config(global: &GlobalArgs, a: SensorArgs) -> anyhow::Result<SensorConfig> {
     }
     cfg.from_start |= a.from_start;
     cfg.once = a.once;
-    if cfg.hub.is_empty() {
-        bail!("give --hub URL (or hub in the --config file)");
+    if cfg.hub.is_empty() && cfg.nats.is_none() {
+        bail!("give --hub URL or --nats URL (or hub/nats in the --config file)");
     }
     if cfg.token.0.is_empty() {
         bail!("give --token env:NAME|file:PATH|TOKEN (or token in the --config file)");

@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// Without it, batches are processed before the sender is answered.
     #[arg(long, value_name = "URL")]
     pub bus: Option<String>,
+    /// Take sensors' batches from NATS JetStream (`nats://host:port[,…]` or `tls://…`; the
+    /// subject `mamori.intake`, shared by every hub process on it), besides HTTPS.
+    #[arg(long, value_name = "URL")]
+    pub intake_nats: Option<String>,
     /// Bus workers in this process (default: the number of CPUs; 0 = ingest only).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
@@ -88,6 +92,7 @@ fn monitoring(args: &ServeArgs) -> mamori_server::Monitoring {
                 .zip(args.syslog_tls_key.clone())
                 .map(|((a, c), k)| (a, c, k)),
         },
+        intake: None,
         rule_files: mamori_server::bundle::read_rule_files(&args.rules),
     }
 }
@@ -122,6 +127,21 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot open the bus {url}"))?;
             println!("  bus: {url} ({workers} workers in this process)");
             monitoring.bus = Some(bus);
+        }
+        if let Some(url) = &args.intake_nats {
+            if !(url.starts_with("nats://") || url.starts_with("tls://")) {
+                anyhow::bail!("--intake-nats must be a nats:// or tls:// URL, not {url}");
+            }
+            // Serve even when NATS is down at start: the intake subscribes once it is up.
+            let opts = mamori_bus::BusOptions {
+                connect_in_background: true,
+                ..mamori_bus::BusOptions::default()
+            };
+            let bus = mamori_bus::Bus::open(url, opts)
+                .await
+                .with_context(|| format!("cannot open the NATS intake {url}"))?;
+            println!("  sensor intake over NATS: {url} (subject mamori.intake)");
+            monitoring.intake = Some(bus);
         }
         let feeds_config = config.clone();
         mamori_server::serve(config, args.demo, monitoring, workers, |s| {

@@ -1,0 +1,401 @@
+//! Sensors forwarding over NATS JetStream, end to end: a real `nats-server`, a real
+//! `mamori serve --intake-nats` and `mamori sensor --nats`. Batches published while the hub is
+//! down wait in JetStream and are stored once it starts; a forged envelope, a revoked sensor's
+//! batch and a re-published batch store nothing; the token never appears in the stream.
+//! Skipped (with a message) when `nats-server` is not installed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use mamori_bus::intake::{INTAKE_SUBJECT, IntakeKey};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mamori");
+
+fn mamori(args: &[&str], dir: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("MAMORI_CONFIG")
+        .env_remove("MAMORI_DATABASE_URL")
+        .env_remove("MAMORI_DATA_DIR")
+        .env_remove("MAMORI_LISTEN")
+        .output()
+        .expect("run mamori")
+}
+
+fn ok(o: Output) -> String {
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(dir: &Path, port: u16, nats: &str) -> Served {
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--intake-nats", nats])
+        .current_dir(dir)
+        .env_remove("MAMORI_CONFIG")
+        .env("MAMORI_LOG__LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Served(child)
+}
+
+fn token_of(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("token (shown once): "))
+        .expect("token line")
+        .trim()
+        .to_owned()
+}
+
+fn sensor_id_of(out: &str) -> String {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("registered sensor"))
+        .unwrap();
+    line.split('(')
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// How many events the reader sees with `host.name` starting with `prefix`.
+async fn count(port: u16, reader: &str, prefix: &str) -> usize {
+    let url = format!("http://127.0.0.1:{port}/api/v1/events?limit=1000");
+    let r = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(reader)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let page: serde_json::Value = r.json().await.unwrap();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["doc"]["host.name"]
+                .as_str()
+                .is_some_and(|h| h.starts_with(prefix))
+        })
+        .count()
+}
+
+async fn wait_for(port: u16, reader: &str, prefix: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = count(port, reader, prefix).await;
+        if got == n {
+            return;
+        }
+        assert!(got < n, "{got} events from {prefix}*, expected {n}");
+        assert!(
+            Instant::now() < deadline,
+            "{got} of {n} events from {prefix}* arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn syslog_lines(host: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "<38>1 2026-01-02T03:04:{:02}Z {host}{i:02} sshd 42 - - Failed password for root from 198.51.100.{i}\n",
+                i % 60
+            )
+        })
+        .collect()
+}
+
+fn run_sensor(site: &Path, nats: &str, token: &str, name: &str, log: &Path) -> String {
+    let o = Command::new(BIN)
+        .args(["sensor", "--nats", nats, "--token", "env:SENSOR_TOKEN"])
+        .args(["--name", name, "--state", "state", "--from-start", "--once"])
+        .args(["--tail", &format!("{}:syslog", log.display())])
+        .current_dir(site)
+        .env_remove("MAMORI_CONFIG")
+        .env("SENSOR_TOKEN", token)
+        .output()
+        .unwrap();
+    ok(o).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensors_forward_over_jetstream_and_forgeries_store_nothing() {
+    let Some(nats_bin) = mamori_testkit::nats::nats_server_or_skip("sensor over NATS") else {
+        return;
+    };
+    let cluster = mamori_testkit::nats::NatsCluster::start(&nats_bin, 1).unwrap();
+    cluster.wait_ready(Duration::from_secs(20)).unwrap();
+    let nats = cluster.url();
+
+    let dir = tempfile::tempdir().unwrap();
+    let hub = dir.path().join("hub");
+    std::fs::create_dir(&hub).unwrap();
+    let run = |args: &[&str]| ok(mamori(args, &hub));
+    run(&["migrate"]);
+    for slug in ["mofa", "mlit"] {
+        run(&[
+            "admin",
+            "org",
+            "create",
+            "--slug",
+            slug,
+            "--name-en",
+            slug,
+            "--kind",
+            "ministry",
+        ]);
+    }
+    let tokyo = run(&["admin", "sensor", "add", "--org", "mofa", "tokyo-1"]);
+    let (tokyo_token, tokyo_id) = (token_of(&tokyo), sensor_id_of(&tokyo));
+    let osaka_token = token_of(&run(&[
+        "admin", "sensor", "add", "--org", "mofa", "osaka-1",
+    ]));
+    let other_token = token_of(&run(&[
+        "admin", "sensor", "add", "--org", "mlit", "nagoya-1",
+    ]));
+    run(&[
+        "admin",
+        "user",
+        "create",
+        "--org",
+        "mofa",
+        "--username",
+        "mofa.analyst",
+        "--role",
+        "analyst",
+    ]);
+    let reader = run(&[
+        "admin",
+        "token",
+        "create",
+        "--user",
+        "mofa.analyst",
+        "--name",
+        "read",
+        "--scope",
+        "read",
+    ])
+    .trim()
+    .to_owned();
+    run(&[
+        "admin",
+        "user",
+        "create",
+        "--org",
+        "mlit",
+        "--username",
+        "mlit.analyst",
+        "--role",
+        "analyst",
+    ]);
+    let mlit_reader = run(&[
+        "admin",
+        "token",
+        "create",
+        "--user",
+        "mlit.analyst",
+        "--name",
+        "read",
+        "--scope",
+        "read",
+    ])
+    .trim()
+    .to_owned();
+
+    // The hub is not running: JetStream holds the batches, and the sensor counts them as
+    // forwarded (acknowledged by the stream), nothing buffered on its disk.
+    let site = dir.path().join("tokyo");
+    std::fs::create_dir(&site).unwrap();
+    let log = site.join("auth.log");
+    std::fs::write(&log, syslog_lines("tk", 40)).unwrap();
+    let summary = run_sensor(&site, &nats, &tokyo_token, "tokyo-1", &log);
+    assert!(summary.contains("forwarded 40,"), "{summary}");
+    assert!(summary.contains("buffered 0, dropped 0"), "{summary}");
+
+    let port = mamori_testkit::free_port();
+    let _served = serve(&hub, port, &nats);
+    wait_for(port, &reader, "tk", 40).await;
+
+    // Another organisation's sensor: its events are its organisation's, not mofa's.
+    let nagoya = dir.path().join("nagoya");
+    std::fs::create_dir(&nagoya).unwrap();
+    std::fs::write(nagoya.join("auth.log"), syslog_lines("ng", 5)).unwrap();
+    run_sensor(
+        &nagoya,
+        &nats,
+        &other_token,
+        "nagoya-1",
+        &nagoya.join("auth.log"),
+    );
+
+    // Forged: a key no sensor has; and tokyo's real batch re-published under a new message id
+    // (past JetStream's de-duplication) must not be stored twice.
+    let bus = mamori_bus::Bus::open(&nats, mamori_bus::BusOptions::default())
+        .await
+        .unwrap();
+    let body = zstd::bulk::compress(syslog_lines("forged", 3).as_bytes(), 3).unwrap();
+    let forged = IntakeKey::from_token("mms_not-a-sensor")
+        .seal("forged-1", "zstd", "json", &body)
+        .unwrap();
+    bus.publish(INTAKE_SUBJECT, "forged-1", forged.into())
+        .await
+        .unwrap();
+    let replay_body = zstd::bulk::compress(syslog_lines("rp", 2).as_bytes(), 3).unwrap();
+    let real = IntakeKey::from_token(&tokyo_token);
+    let sealed = real
+        .seal("replay-1", "zstd", "syslog", &replay_body)
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&sealed).contains(&tokyo_token),
+        "the token must not travel"
+    );
+    for msg_id in ["replay-a", "replay-b"] {
+        bus.publish(INTAKE_SUBJECT, msg_id, sealed.clone().into())
+            .await
+            .unwrap();
+    }
+
+    // Revoked: tokyo's next batch is refused by the hub (within the key TTL).
+    run(&["admin", "sensor", "revoke", &tokyo_id]);
+    tokio::time::sleep(mamori_server::nats_intake::KEY_TTL + Duration::from_millis(500)).await;
+    std::fs::write(&log, syslog_lines("tk", 40) + &syslog_lines("late", 4)).unwrap();
+    run_sensor(&site, &nats, &tokyo_token, "tokyo-1", &log);
+
+    // A live sensor's batch published after all of the above: once it is stored, the hub has
+    // handled everything before it (one consumer, in order).
+    let osaka = dir.path().join("osaka");
+    std::fs::create_dir(&osaka).unwrap();
+    std::fs::write(osaka.join("auth.log"), syslog_lines("os", 6)).unwrap();
+    run_sensor(
+        &osaka,
+        &nats,
+        &osaka_token,
+        "osaka-1",
+        &osaka.join("auth.log"),
+    );
+    wait_for(port, &reader, "os", 6).await;
+
+    assert_eq!(
+        count(port, &reader, "rp").await,
+        2,
+        "replayed batch stored once"
+    );
+    assert_eq!(
+        count(port, &reader, "forged").await,
+        0,
+        "forged batch stored"
+    );
+    assert_eq!(
+        count(port, &reader, "late").await,
+        0,
+        "revoked sensor's batch stored"
+    );
+    assert_eq!(
+        count(port, &reader, "ng").await,
+        0,
+        "another organisation's events shown"
+    );
+    assert_eq!(count(port, &reader, "tk").await, 40);
+    wait_for(port, &mlit_reader, "ng", 5).await;
+    assert_eq!(count(port, &mlit_reader, "tk").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sensor_spools_while_nats_is_down_and_replays_when_it_is_back() {
+    let Some(nats_bin) = mamori_testkit::nats::nats_server_or_skip("sensor spool over NATS") else {
+        return;
+    };
+    let mut cluster = mamori_testkit::nats::NatsCluster::start(&nats_bin, 1).unwrap();
+    cluster.wait_ready(Duration::from_secs(20)).unwrap();
+    let nats = cluster.url();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = dir.path().join("hub");
+    std::fs::create_dir(&hub).unwrap();
+    let run = |args: &[&str]| ok(mamori(args, &hub));
+    run(&["migrate"]);
+    run(&[
+        "admin",
+        "org",
+        "create",
+        "--slug",
+        "mofa",
+        "--name-en",
+        "mofa",
+        "--kind",
+        "ministry",
+    ]);
+    let token = token_of(&run(&["admin", "sensor", "add", "--org", "mofa", "kobe-1"]));
+    run(&[
+        "admin",
+        "user",
+        "create",
+        "--org",
+        "mofa",
+        "--username",
+        "mofa.analyst",
+        "--role",
+        "analyst",
+    ]);
+    let reader = run(&[
+        "admin",
+        "token",
+        "create",
+        "--user",
+        "mofa.analyst",
+        "--name",
+        "read",
+        "--scope",
+        "read",
+    ])
+    .trim()
+    .to_owned();
+
+    cluster.kill(0);
+    let site = dir.path().join("kobe");
+    std::fs::create_dir(&site).unwrap();
+    let log = site.join("auth.log");
+    std::fs::write(&log, syslog_lines("kb", 12)).unwrap();
+    let first = run_sensor(&site, &nats, &token, "kobe-1", &log);
+    assert!(first.contains("forwarded 0, buffered 12"), "{first}");
+
+    cluster.restart(0).unwrap();
+    cluster.wait_ready(Duration::from_secs(20)).unwrap();
+    let second = run_sensor(&site, &nats, &token, "kobe-1", &log);
+    assert!(second.starts_with("sensor: read 0,"), "{second}");
+    assert!(second.contains("forwarded 12,"), "{second}");
+
+    let port = mamori_testkit::free_port();
+    let _served = serve(&hub, port, &nats);
+    wait_for(port, &reader, "kb", 12).await;
+}
