@@ -5,6 +5,13 @@
 //! Each row's hash is `SHA-256(prev_hash || "\n" || canonical JSON of the row's fields)`, with
 //! `prev_hash` of the first row being 64 zeros. Appends retry when another writer took the same
 //! sequence number, so the chain never forks.
+//!
+//! **Group commit.** Appends are queued per [`Store`] ([`AppendQueue`]); whoever finds the
+//! writer free takes every queued entry and appends them all in one write transaction (one
+//! WAL flush), in queue order, while the next arrivals queue behind it. Under concurrent writes
+//! (e.g. TAXII posters) the chain's lock is taken once per group instead of once per entry.
+//! The group is written by a spawned task, so a caller that is cancelled mid-write (a client
+//! that hung up) cannot abandon the others' entries.
 
 use mamori_model::{OrgId, Tlp, UserId};
 use serde::Serialize;
@@ -138,14 +145,78 @@ pub struct BrokenLink {
 }
 
 const APPEND_ATTEMPTS: usize = 20;
+/// Most entries appended in one transaction.
+const GROUP_MAX: usize = 256;
+
+/// Appends waiting for the writer; see the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct AppendQueue {
+    pending: std::sync::Mutex<Vec<Pending>>,
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    entry: AuditEntry,
+    done: tokio::sync::oneshot::Sender<Result<i64, StoreError>>,
+}
+
+impl AppendQueue {
+    fn take(&self, max: usize) -> Vec<Pending> {
+        let mut q = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let n = q.len().min(max);
+        q.drain(..n).collect()
+    }
+}
 
 impl Store {
-    /// Appends an entry to the chain and returns its sequence number.
+    /// Appends an entry to the chain and returns its sequence number (once committed).
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
-        let detail = entry.detail.to_string();
+        let (done, mut rx) = tokio::sync::oneshot::channel();
+        self.audit
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Pending {
+                entry: entry.clone(),
+                done,
+            });
+        loop {
+            tokio::select! {
+                biased;
+                r = &mut rx => {
+                    return r.unwrap_or_else(|_| {
+                        Err(StoreError::Database("audit log: the append was abandoned".into()))
+                    });
+                }
+                guard = self.audit.writer.clone().lock_owned() => {
+                    let group = self.audit.take(GROUP_MAX);
+                    if group.is_empty() {
+                        // Ours was in an earlier group: its answer is in `rx`.
+                        continue;
+                    }
+                    let store = self.clone();
+                    let task = tokio::spawn(async move {
+                        let _writer = guard;
+                        let entries: Vec<&AuditEntry> = group.iter().map(|p| &p.entry).collect();
+                        let result = store.append_group(&entries).await;
+                        for (i, p) in group.into_iter().enumerate() {
+                            let _ = p.done.send(result.clone().map(|first| first + i as i64));
+                        }
+                    });
+                    // The group is written even if this caller goes away.
+                    let _ = task.await;
+                }
+            }
+        }
+    }
+
+    /// Appends `entries` in one transaction; returns the first one's sequence number.
+    async fn append_group(&self, entries: &[&AuditEntry]) -> Result<i64, StoreError> {
         let sql = format!(
             "INSERT INTO audit_log ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
         );
+        let details: Vec<String> = entries.iter().map(|e| e.detail.to_string()).collect();
         for _ in 0..APPEND_ATTEMPTS {
             // Reading the last row and appending after it happen in one write transaction,
             // taken in turn: SQLite's IMMEDIATE transaction holds the write lock from the start,
@@ -164,43 +235,47 @@ impl Store {
                         sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
                             .fetch_optional(&mut *tx)
                             .await?;
-                    let (prev_seq, prev_hash) = last.unwrap_or((0, GENESIS.to_owned()));
-                    let mut rec = AuditRecord {
-                        seq: prev_seq + 1,
-                        at: now_millis(),
-                        actor_user: entry.actor_user.map(|u| u.to_string()),
-                        actor_org: entry.actor_org.map(|o| o.to_string()),
-                        actor_name: entry.actor_name.clone(),
-                        action: entry.action.clone(),
-                        object_type: entry.object_type.clone(),
-                        object_id: entry.object_id.clone(),
-                        tlp: entry.tlp.map(|t| t.as_str().to_owned()),
-                        source: entry.source.clone(),
-                        request_id: entry.request_id.clone(),
-                        detail: detail.clone(),
-                        prev_hash,
-                        hash: String::new(),
-                    };
-                    rec.hash = rec.compute_hash();
-                    sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                        .bind(rec.seq)
-                        .bind(rec.at)
-                        .bind(&rec.actor_user)
-                        .bind(&rec.actor_org)
-                        .bind(&rec.actor_name)
-                        .bind(&rec.action)
-                        .bind(&rec.object_type)
-                        .bind(&rec.object_id)
-                        .bind(&rec.tlp)
-                        .bind(&rec.source)
-                        .bind(&rec.request_id)
-                        .bind(&rec.detail)
-                        .bind(&rec.prev_hash)
-                        .bind(&rec.hash)
-                        .execute(&mut *tx)
-                        .await?;
+                    let (prev_seq, mut prev_hash) = last.unwrap_or((0, GENESIS.to_owned()));
+                    let at = now_millis();
+                    for (i, (entry, detail)) in entries.iter().zip(&details).enumerate() {
+                        let mut rec = AuditRecord {
+                            seq: prev_seq + 1 + i as i64,
+                            at,
+                            actor_user: entry.actor_user.map(|u| u.to_string()),
+                            actor_org: entry.actor_org.map(|o| o.to_string()),
+                            actor_name: entry.actor_name.clone(),
+                            action: entry.action.clone(),
+                            object_type: entry.object_type.clone(),
+                            object_id: entry.object_id.clone(),
+                            tlp: entry.tlp.map(|t| t.as_str().to_owned()),
+                            source: entry.source.clone(),
+                            request_id: entry.request_id.clone(),
+                            detail: detail.clone(),
+                            prev_hash,
+                            hash: String::new(),
+                        };
+                        rec.hash = rec.compute_hash();
+                        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                            .bind(rec.seq)
+                            .bind(rec.at)
+                            .bind(&rec.actor_user)
+                            .bind(&rec.actor_org)
+                            .bind(&rec.actor_name)
+                            .bind(&rec.action)
+                            .bind(&rec.object_type)
+                            .bind(&rec.object_id)
+                            .bind(&rec.tlp)
+                            .bind(&rec.source)
+                            .bind(&rec.request_id)
+                            .bind(&rec.detail)
+                            .bind(&rec.prev_hash)
+                            .bind(&rec.hash)
+                            .execute(&mut *tx)
+                            .await?;
+                        prev_hash = rec.hash;
+                    }
                     tx.commit().await?;
-                    Ok(rec.seq)
+                    Ok(prev_seq + 1)
                 }
                 .await
             });

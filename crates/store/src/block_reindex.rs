@@ -27,7 +27,7 @@ fn block_terms(data: &[u8]) -> Result<String, StoreError> {
 impl Store {
     /// Indexes the blocks left to index after migration 0014; returns how many were indexed.
     pub(crate) async fn reindex_event_blocks(&self) -> Result<u64, StoreError> {
-        let Store::Sqlite(pool) = self else {
+        let crate::Db::Sqlite(pool) = self.db() else {
             return Ok(0);
         };
         let (pending,): (i64,) = sqlx::query_as(

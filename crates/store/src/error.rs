@@ -2,7 +2,7 @@
 
 use crate::Backend;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     #[error("invalid database URL: {0}")]

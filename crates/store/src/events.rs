@@ -255,7 +255,7 @@ impl Store {
         );
         let del = format!("DELETE FROM event_blocks WHERE {cond}");
         let mut removed = 0u64;
-        if let (Store::Postgres(pool), true) = (self, drop_partitions) {
+        if let (crate::Db::Postgres(pool), true) = (self.db(), drop_partitions) {
             let parts: Vec<(String,)> = sqlx::query_as(
                 "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
                  JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'event_blocks' \

@@ -486,7 +486,7 @@ impl Store {
         times: impl Iterator<Item = i64>,
     ) -> Result<(), StoreError> {
         const DAY: i64 = 86_400_000;
-        let Store::Postgres(pool) = self else {
+        let crate::Db::Postgres(pool) = self.db() else {
             return Ok(());
         };
         let today = now_millis().div_euclid(DAY);

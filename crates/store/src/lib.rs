@@ -1,4 +1,4 @@
-//! Storage for the hub. [`Store`] is a closed enum over the two backends, SQLite (the embedded
+//! Storage for the hub. [`Store`] holds a pool on one of two backends ([`Db`]), SQLite (the embedded
 //! default, WAL mode, one file) and PostgreSQL, chosen by the database URL. Every repository
 //! method runs the same SQL text on either backend (the statements are written in the common
 //! dialect, with `$n` parameters that both accept); only the migrations differ per backend.
@@ -61,12 +61,12 @@ pub use page::{Page, PageRequest};
 /// once per backend, so the same statement text and row types serve both.
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
-        match $store {
-            $crate::Store::Sqlite(p) => {
+        match $store.db() {
+            $crate::Db::Sqlite(p) => {
                 let $pool = p;
                 $body
             }
-            $crate::Store::Postgres(p) => {
+            $crate::Db::Postgres(p) => {
                 let $pool = p;
                 $body
             }
@@ -115,11 +115,28 @@ impl std::fmt::Display for Backend {
     }
 }
 
-/// The hub's storage: a connection pool on one of the supported backends.
+/// The hub's storage: a connection pool on one of the supported backends, and the audit
+/// appends waiting for their group commit (shared by every clone).
 #[derive(Debug, Clone)]
-pub enum Store {
+pub struct Store {
+    db: Db,
+    audit: std::sync::Arc<audit::AppendQueue>,
+}
+
+/// A connection pool on one of the supported backends.
+#[derive(Debug, Clone)]
+pub enum Db {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+}
+
+impl From<Db> for Store {
+    fn from(db: Db) -> Store {
+        Store {
+            db,
+            audit: std::sync::Arc::default(),
+        }
+    }
 }
 
 /// Options for opening a store.
@@ -186,7 +203,7 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(|e| StoreError::unavailable(Backend::Sqlite, e))?;
-            Ok(Store::Sqlite(pool))
+            Ok(Db::Sqlite(pool).into())
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options =
                 PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
@@ -196,7 +213,7 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(|e| StoreError::unavailable(Backend::Postgres, e))?;
-            Ok(Store::Postgres(pool))
+            Ok(Db::Postgres(pool).into())
         } else {
             Err(StoreError::BadUrl(format!(
                 "unsupported database URL scheme in {:?}: use sqlite:// or postgres://",
@@ -206,18 +223,23 @@ impl Store {
     }
 
     pub fn backend(&self) -> Backend {
-        match self {
-            Store::Sqlite(_) => Backend::Sqlite,
-            Store::Postgres(_) => Backend::Postgres,
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// The connection pool.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Applies every pending migration of this backend.
     pub async fn migrate(&self) -> Result<MigrationReport, StoreError> {
         let before = self.applied_versions().await.unwrap_or_default();
-        let result = match self {
-            Store::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
-            Store::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+        let result = match &self.db {
+            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+            Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
         };
         result.map_err(|e| StoreError::Migration(e.to_string()))?;
         self.move_legacy_events().await?;

@@ -157,11 +157,11 @@ impl Store {
             t_last_used_at: Option<i64>,
             t_groups: Option<String>,
         }
-        let groups = match self {
-            Store::Sqlite(_) => {
+        let groups = match self.db() {
+            crate::Db::Sqlite(_) => {
                 "(SELECT group_concat(group_id, ',') FROM group_members WHERE org_id = u.org_id)"
             }
-            Store::Postgres(_) => {
+            crate::Db::Postgres(_) => {
                 "(SELECT string_agg(group_id, ',') FROM group_members WHERE org_id = u.org_id)"
             }
         };

@@ -19,7 +19,7 @@ use mamori_store::reports::{
 };
 use mamori_store::users::{NewUser, UserPatch};
 use mamori_store::visibility::{MarkingColumns, predicate};
-use mamori_store::{ConnectOptions, PageRequest, Store, StoreError};
+use mamori_store::{ConnectOptions, Db as Pool, PageRequest, Store, StoreError};
 
 fn new_org(slug: &str) -> NewOrg {
     NewOrg {
@@ -297,8 +297,8 @@ async fn audit_chain_and_tamper(db: Db) {
     );
 
     // Someone with raw database access drops the guard and edits a row: verify names it.
-    match s {
-        Store::Sqlite(_) => {
+    match s.db() {
+        Pool::Sqlite(_) => {
             s.execute_raw("DROP TRIGGER audit_log_no_update")
                 .await
                 .unwrap();
@@ -306,7 +306,7 @@ async fn audit_chain_and_tamper(db: Db) {
                 .await
                 .unwrap();
         }
-        Store::Postgres(_) => {
+        Pool::Postgres(_) => {
             s.execute_raw("DROP TRIGGER audit_log_no_change ON audit_log")
                 .await
                 .unwrap();
@@ -339,22 +339,42 @@ async fn audit_chain_and_tamper(db: Db) {
     );
 }
 
+/// Concurrent appends through two handles with their own group-commit queues (as two hub
+/// processes would have): every append gets its own sequence number, the row at that number
+/// is that append's, and the chain verifies.
 async fn audit_concurrent_appends(db: Db) {
     let s = db.store.clone();
+    let other = Store::from(s.db().clone());
     let mut tasks = Vec::new();
-    for i in 0..24 {
-        let s = s.clone();
+    for i in 0..120 {
+        let s = if i % 2 == 0 { s.clone() } else { other.clone() };
         tasks.push(tokio::spawn(async move {
-            s.append_audit(&entry(&format!("c.{i}"))).await.unwrap()
+            (i, s.append_audit(&entry(&format!("c.{i}"))).await.unwrap())
         }));
     }
     let mut seqs = BTreeSet::new();
+    let mut by_seq = std::collections::BTreeMap::new();
     for t in tasks {
-        seqs.insert(t.await.unwrap());
+        let (i, seq) = t.await.unwrap();
+        seqs.insert(seq);
+        by_seq.insert(seq, format!("c.{i}"));
     }
-    assert_eq!(seqs, (1..=24).collect());
+    assert_eq!(seqs, (1..=120).collect());
+    let mut rows = Vec::new();
+    let mut before = None;
+    loop {
+        let page = s.list_audit(before, 500).await.unwrap();
+        rows.extend(page.items);
+        match page.next_cursor {
+            Some(c) => before = Some(c.parse().unwrap()),
+            None => break,
+        }
+    }
+    for r in rows {
+        assert_eq!(by_seq.get(&r.seq), Some(&r.action), "row {}", r.seq);
+    }
     let report = s.verify_audit().await.unwrap();
-    assert_eq!((report.rows, report.first_broken), (24, None));
+    assert_eq!((report.rows, report.first_broken), (120, None));
 }
 
 /// The SQL rendering of the visibility filter admits exactly what the policy admits, for every
@@ -446,8 +466,8 @@ async fn visibility_sql_matches_policy(db: Db) {
             "SELECT o.id FROM marked_objects o WHERE {} ORDER BY o.id",
             p.sql
         );
-        let got: BTreeSet<String> = match s {
-            Store::Sqlite(pool) => {
+        let got: BTreeSet<String> = match s.db() {
+            Pool::Sqlite(pool) => {
                 let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql.as_str()));
                 for b in &p.binds {
                     q = q.bind(b);
@@ -459,7 +479,7 @@ async fn visibility_sql_matches_policy(db: Db) {
                     .map(|r| r.0)
                     .collect()
             }
-            Store::Postgres(pool) => {
+            Pool::Postgres(pool) => {
                 let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql.as_str()));
                 for b in &p.binds {
                     q = q.bind(b);

@@ -13,7 +13,7 @@ use mamori_store::ingest::{
     AlertHit, CrossOrgRule, IngestBatch, NewDeadLetter, NewEvent, SightingHit,
 };
 use mamori_store::orgs::NewOrg;
-use mamori_store::{Store, StoreError, now_millis};
+use mamori_store::{Db as Pool, Store, StoreError, now_millis};
 
 async fn org(store: &Store, slug: &str) -> OrgId {
     store
@@ -572,7 +572,7 @@ async fn old_event_rows_move_into_blocks(db: Db) {
     macro_rules! legacy {
         ($pool:expr) => {{
             sqlx::query(create).execute($pool).await.unwrap();
-            if matches!(s, Store::Sqlite(_)) {
+            if matches!(s.db(), Pool::Sqlite(_)) {
                 sqlx::query("CREATE VIRTUAL TABLE events_fts USING fts5(text, content='', contentless_delete=1)")
                     .execute($pool)
                     .await
@@ -594,9 +594,9 @@ async fn old_event_rows_move_into_blocks(db: Db) {
             }
         }};
     }
-    match s {
-        Store::Sqlite(p) => legacy!(p),
-        Store::Postgres(p) => legacy!(p),
+    match s.db() {
+        Pool::Sqlite(p) => legacy!(p),
+        Pool::Postgres(p) => legacy!(p),
     }
     s.migrate().await.unwrap();
     assert_eq!(s.count_events(Some(a)).await.unwrap(), 3);
@@ -670,7 +670,7 @@ async fn sqlite_block_terms_are_rebuilt_after_migration_0014() {
             .await
             .unwrap();
     }
-    let Store::Sqlite(pool) = s else {
+    let Pool::Sqlite(pool) = s.db() else {
         unreachable!()
     };
     // The state 0014 leaves: an empty index without positions and the blocks to index.
