@@ -25,7 +25,19 @@ pub async fn from_mail(
     tlp: Tlp,
 ) -> Result<CaseView, ApiError> {
     cases::require_write(actor)?;
-    let result = crate::mail::analyze(mail, actor, raw.clone()).await?;
+    // Stored like any submitted message: it joins the sample store and the campaigns, and
+    // the case links to it.
+    let result = crate::mail_store::submit(
+        mail,
+        actor,
+        raw.clone(),
+        &crate::mail_store::Submission {
+            tlp: Some(tlp),
+            sharing_group: None,
+        },
+    )
+    .await?;
+    let stored = result.stored.as_ref().map(|s| s.id.clone());
     let a = &result.analysis;
     let score = a.verdict.score;
     let severity = match score {
@@ -84,7 +96,7 @@ pub async fn from_mail(
             .add_case_observable(&case.id, kind.as_str(), value, "mail", &actor.name)
             .await?;
     }
-    let text = format!(
+    let mut text = format!(
         "メール解析: スコア {score}/100、URL {} 件、添付 {} 件、共有情報との一致 {} 件 / Mail analysed: score {score}/100, {} URLs, {} attachments, {} matches in shared information",
         a.urls.len(),
         a.attachments.len(),
@@ -93,6 +105,9 @@ pub async fn from_mail(
         a.attachments.len(),
         result.matches.len(),
     );
+    if let Some(id) = &stored {
+        text.push_str(&format!("\n解析結果 / Analysis: /mail/analyses/{id}"));
+    }
     cx.store
         .add_timeline_entry(
             &case.id,
@@ -109,7 +124,7 @@ pub async fn from_mail(
         "case",
         &case.id,
         Some(case.tlp),
-        json!({"mail": a.sha256, "score": score, "observables": values.len()}),
+        json!({"mail": a.sha256, "score": score, "observables": values.len(), "analysis": stored}),
     )
     .await?;
     cases::get(cx, actor, &case.id).await

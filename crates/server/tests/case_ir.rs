@@ -1638,13 +1638,25 @@ Content-Type: text/plain; charset=utf-8\r\n\
         "targeted-mail playbook"
     );
     assert_eq!(v["evidence"][0]["filename"], "message.eml");
-    assert!(
-        v["timeline"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["source"] == "mail")
-    );
+    let mail_entry = v["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["source"] == "mail")
+        .expect("a mail timeline entry")
+        .clone();
+    // The analysis is stored (sample store, campaigns) and the case links to it.
+    let text = mail_entry.to_string();
+    let analysis = text
+        .split("/mail/analyses/")
+        .nth(1)
+        .expect("a link to the stored analysis")
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit() || *c == '-')
+        .collect::<String>();
+    let stored = get(&h, &format!("/api/v1/mail/analyses/{analysis}"), &p.mine).await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.body);
+    assert_eq!(stored.json()["tlp"], "AMBER");
     let obs = get(&h, &format!("/api/v1/cases/{id}/observables"), &p.mine)
         .await
         .json();
