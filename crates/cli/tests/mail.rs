@@ -216,3 +216,69 @@ fn a_bad_yara_rule_names_its_file_and_line() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("none"));
 }
+
+/// `mamori admin yara`: rule sets in the hub's store, compiled before they are saved, audited.
+#[test]
+fn admin_yara_manages_the_hubs_rule_sets() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("MAMORI_CONFIG")
+            .env_remove("MAMORI_DATABASE_URL")
+            .env_remove("MAMORI_DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    let text = |o: &Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    assert!(run(&["migrate"]).status.success());
+    let good = dir.path().join("ppap.yar");
+    std::fs::write(
+        &good,
+        "rule ppap_notice { strings: $a = \"パスワード\" condition: $a }\n\
+         rule macro_hint { strings: $m = \"AutoOpen\" nocase condition: $m }\n",
+    )
+    .unwrap();
+    let o = run(&["admin", "yara", "add", "ppap", good.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("added YARA rule set ppap (2 rules, enabled)"),
+        "{}",
+        text(&o)
+    );
+
+    let bad = dir.path().join("bad.yar");
+    std::fs::write(
+        &bad,
+        "rule ok { condition: true }\nrule broken { condition: $nope }\n",
+    )
+    .unwrap();
+    let o = run(&["admin", "yara", "add", "broken", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("broken"), "{}", text(&o));
+
+    let o = run(&["admin", "yara", "disable", "ppap"]);
+    assert!(
+        text(&o).contains("disabled YARA rule set ppap"),
+        "{}",
+        text(&o)
+    );
+    let list = text(&run(&["admin", "yara", "list"]));
+    assert!(list.contains("ppap") && list.contains("disabled"), "{list}");
+    assert!(!list.contains("broken"), "{list}");
+    let shown = text(&run(&["admin", "yara", "show", "ppap"]));
+    assert!(shown.contains("rule ppap_notice"), "{shown}");
+    assert!(run(&["admin", "yara", "delete", "ppap"]).status.success());
+    assert!(text(&run(&["admin", "yara", "list"])).contains("no YARA rule sets"));
+    let audit = text(&run(&["audit", "list", "--limit", "20"]));
+    for action in ["yara.create", "yara.disable", "yara.delete"] {
+        assert!(audit.contains(action), "{action} not audited: {audit}");
+    }
+}

@@ -32,6 +32,9 @@ pub enum AdminCommand {
     /// Sensors of member organisations.
     #[command(subcommand)]
     Sensor(SensorCommand),
+    /// YARA rule sets that mail analysis scans with.
+    #[command(subcommand)]
+    Yara(super::yara_admin::YaraCommand),
     /// Print the hub's public key that signs sensor rule bundles (creating the key on first
     /// use), for `mamori sensor --hub-key`.
     HubKey {
@@ -250,6 +253,7 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> anyhow::Result<ExitC
         AdminCommand::Token(c) => token(&store, &actor, c).await,
         AdminCommand::Group(c) => group(&store, &actor, c).await,
         AdminCommand::Sensor(c) => sensor(&store, &actor, c).await,
+        AdminCommand::Yara(c) => super::yara_admin::run(&store, &actor, c).await,
         AdminCommand::HubKey { .. } => Ok(()),
     };
     store.close().await;

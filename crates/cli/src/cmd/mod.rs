@@ -18,6 +18,7 @@ pub mod sensor;
 pub mod serve;
 pub mod share;
 pub mod taxii_client;
+pub mod yara_admin;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
