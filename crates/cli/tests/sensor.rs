@@ -506,6 +506,26 @@ fn sensor_matches_with_rules_and_indicators_from_the_hub() {
         &["--forward", "alerts", "--hub-key", &hub_key],
     );
     assert!(summary.contains("matched 2,"), "{summary}");
+
+    // The hub rotates its key while running: a sensor that trusts the old key follows the
+    // old key's endorsement of the new one; a sensor pinned to a stranger's key still refuses.
+    let rotated = ok(run(&["admin", "hub-key", "--rotate"])).trim().to_owned();
+    assert_ne!(rotated, hub_key);
+    let (_, log_text) = sensor("state", &["--forward", "alerts"]);
+    assert!(log_text.contains("the hub rotated its key"), "{log_text}");
+    let stored = std::fs::read_to_string(site.join("state/hub-key.pub")).unwrap();
+    assert_eq!(stored.trim(), rotated);
+    let (_, log_text) = sensor(
+        "state-wrong-key",
+        &[
+            "--forward",
+            "alerts",
+            "--hub-key",
+            "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+        ],
+    );
+    assert!(log_text.contains("bad signature"), "{log_text}");
+    assert!(log_text.contains("not trusted"), "{log_text}");
     drop(_served);
     std::fs::OpenOptions::new()
         .append(true)

@@ -436,6 +436,43 @@ impl HubRules {
         Ok(key)
     }
 
+    /// Fetches the hub's key; when it differs from `trusted` and its endorsement chain leads
+    /// there from `trusted`, stores and returns it (`None`: the hub's key is `trusted`).
+    async fn follow_rotation(&mut self, trusted: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        let (status, _, body) = self
+            .hub
+            .get("/api/v1/sensor/key", false)
+            .await
+            .map_err(|(url, message)| format!("{url}: {message}"))?;
+        if status != 200 {
+            return Err(format!("the key endpoint answered HTTP {status}"));
+        }
+        #[derive(Deserialize)]
+        struct Out {
+            public_key: String,
+            #[serde(default)]
+            endorsements: Vec<crate::key_chain::Endorsement>,
+        }
+        let out: Out = serde_json::from_slice(&body).map_err(|e| format!("not a key: {e}"))?;
+        let new = parse_key(&out.public_key).map_err(|e| e.to_string())?;
+        if new == trusted {
+            return Ok(None);
+        }
+        let path = crate::key_chain::follow(trusted, &new, &out.endorsements)?;
+        let f = self.state.join(KEY_FILE);
+        std::fs::create_dir_all(&self.state).map_err(|e| e.to_string())?;
+        std::fs::write(&f, format!("{}\n", B64.encode(&new))).map_err(|e| e.to_string())?;
+        tracing::warn!(
+            "the hub rotated its key: now trusting {} (endorsed along {}; stored in {}; update any --hub-key pin to {})",
+            key_id(&new),
+            path.join(" → "),
+            f.display(),
+            out.public_key
+        );
+        self.key = Some(new.clone());
+        Ok(Some(new))
+    }
+
     /// Fetches, verifies and applies the current bundle; returns whether the rules changed.
     pub async fn sync(&mut self) -> Result<bool, BundleError> {
         let key = self.key().await?;
@@ -471,10 +508,25 @@ impl HubRules {
                 hub: hub.clone(),
                 message: "no X-Mamori-Signature header".into(),
             })?;
-        verify(&key, &body, sig).map_err(|message| BundleError::Signature {
-            hub: hub.clone(),
-            message,
-        })?;
+        if let Err(message) = verify(&key, &body, sig) {
+            // The hub may have rotated its key: follow its endorsements from ours.
+            let rotated = self.follow_rotation(&key).await;
+            match rotated {
+                Ok(Some(new)) if verify(&new, &body, sig).is_ok() => {}
+                Ok(_) => {
+                    return Err(BundleError::Signature {
+                        hub: hub.clone(),
+                        message,
+                    });
+                }
+                Err(why) => {
+                    return Err(BundleError::Signature {
+                        hub: hub.clone(),
+                        message: format!("{message}; the hub's new key is not trusted: {why}"),
+                    });
+                }
+            }
+        }
         let payload: Payload = serde_json::from_slice(&body).map_err(|e| BundleError::Invalid {
             hub: hub.clone(),
             message: format!("not a bundle: {e}"),

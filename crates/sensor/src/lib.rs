@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod evtx_dir;
 pub mod hub;
+pub mod key_chain;
 pub mod matcher;
 pub mod normalise;
 pub mod record;

@@ -86,6 +86,10 @@ pub struct PublicKeyOut {
     pub public_key: String,
     /// First 8 bytes of SHA-256 over the public key, hex.
     pub key_id: String,
+    /// How this key descends from earlier ones (oldest first; empty when never rotated): a
+    /// sensor that trusts an earlier key follows it (see [`crate::key_rotation`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endorsements: Vec<crate::key_rotation::Endorsement>,
 }
 
 /// The key id of a public key: hex of the first 8 bytes of its SHA-256.
@@ -155,11 +159,17 @@ impl HubKey {
         B64.encode(self.pair.public_key().as_ref())
     }
 
+    /// The 32 raw bytes of the public key.
+    pub fn public_raw(&self) -> Vec<u8> {
+        self.pair.public_key().as_ref().to_vec()
+    }
+
     pub fn public(&self) -> PublicKeyOut {
         PublicKeyOut {
             algorithm: "ed25519".into(),
             public_key: self.public_b64(),
             key_id: self.id.clone(),
+            endorsements: Vec::new(),
         }
     }
 
@@ -303,7 +313,8 @@ impl Content {
 #[derive(Debug)]
 pub struct Bundles {
     data_dir: PathBuf,
-    key: Mutex<Option<Arc<HubKey>>>,
+    /// The key and the modification time of its file when it was read.
+    key: Mutex<Option<(Arc<HubKey>, Option<std::time::SystemTime>)>>,
     rules: Vec<RuleFile>,
     recent: Mutex<VecDeque<Arc<Content>>>,
 }
@@ -318,15 +329,31 @@ impl Bundles {
         }
     }
 
-    /// The signing key, loaded or generated on the first call (retried after a failure).
+    /// The signing key, loaded or generated on the first call (retried after a failure), and
+    /// read again when its file changed (a rotation by `mamori admin hub-key rotate`).
     pub fn key(&self) -> Result<Arc<HubKey>, KeyError> {
+        let modified = || {
+            std::fs::metadata(self.data_dir.join(KEY_FILE))
+                .and_then(|m| m.modified())
+                .ok()
+        };
         let mut slot = self.key.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(k) = &*slot {
+        let now = modified();
+        if let Some((k, at)) = &*slot
+            && (now.is_none() || *at == now)
+        {
             return Ok(k.clone());
         }
         let k = Arc::new(HubKey::load_or_create(&self.data_dir)?);
-        *slot = Some(k.clone());
+        *slot = Some((k.clone(), modified()));
         Ok(k)
+    }
+
+    /// The published key with its endorsement chain.
+    pub fn public_key(&self) -> Result<PublicKeyOut, KeyError> {
+        let mut out = self.key()?.public();
+        out.endorsements = crate::key_rotation::endorsements(&self.data_dir)?;
+        Ok(out)
     }
 
     pub fn rules(&self) -> &[RuleFile] {

@@ -24,6 +24,7 @@ pub mod evidence;
 mod health;
 pub mod hunt_import;
 pub mod interchange;
+pub mod key_rotation;
 mod limiter;
 pub mod mail;
 pub mod mail_campaigns;

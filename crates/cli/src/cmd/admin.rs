@@ -40,6 +40,10 @@ pub enum AdminCommand {
     HubKey {
         #[arg(long)]
         json: bool,
+        /// Retire the key and make a new one, endorsed by the old one: sensors that trust the
+        /// old key follow the endorsement (a running hub signs with the new key at once).
+        #[arg(long)]
+        rotate: bool,
     },
 }
 
@@ -233,8 +237,31 @@ pub enum GroupCommand {
 }
 
 pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> anyhow::Result<ExitCode> {
-    if let AdminCommand::HubKey { json } = cmd {
+    if let AdminCommand::HubKey { json, rotate } = cmd {
         let config = global.load(None)?;
+        if rotate {
+            let r = mamori_server::key_rotation::rotate(&config.data_dir)
+                .context("rotating the hub signing key")?;
+            let (_, store) = global.open_store().await?;
+            let recorded = ops::audit(
+                &store,
+                &Actor::cli(),
+                "hub_key.rotate",
+                "hub_key",
+                r.new.id(),
+                None,
+                serde_json::json!({"previous": r.old_id, "retired_file": r.retired.display().to_string()}),
+            )
+            .await;
+            store.close().await;
+            recorded?;
+            eprintln!(
+                "rotated: {} → {} (the old key endorses the new one; retired key in {})",
+                r.old_id,
+                r.new.id(),
+                r.retired.display()
+            );
+        }
         let key = mamori_server::bundle::HubKey::load_or_create(&config.data_dir)
             .context("hub signing key")?;
         if json {

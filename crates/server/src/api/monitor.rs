@@ -265,11 +265,11 @@ async fn revoke_sensor(
 async fn sensor_key(
     State(state): State<AppState>,
 ) -> Result<Json<crate::bundle::PublicKeyOut>, ApiError> {
-    let key = state.bundles.key().map_err(|e| {
+    let key = state.bundles.public_key().map_err(|e| {
         tracing::error!("sensor key: {e}");
         ApiError::Unavailable
     })?;
-    Ok(Json(key.public()))
+    Ok(Json(key))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
