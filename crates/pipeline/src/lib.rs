@@ -8,6 +8,7 @@ pub mod batch;
 pub mod engine;
 pub mod flat;
 pub mod normalise;
+pub mod observe;
 pub mod orgs;
 pub mod process;
 pub mod worker;
