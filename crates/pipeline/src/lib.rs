@@ -109,6 +109,7 @@ impl Pipeline {
             skipped,
             patterns = p.streamed(),
             patterns_indexed = p.indexed,
+            patterns_by_substring = p.by_substring,
             patterns_always = p.always,
             patterns_over_cap = p.over_cap,
             patterns_invalid = p.invalid,

@@ -1,7 +1,9 @@
 //! STIX pattern indicators in the stream: each pattern is compiled once with `mamori-stix`
 //! and indexed by the literals of its `=` and `IN` tests, so that an event evaluates only the
 //! patterns one of whose literals is among its mapped values ([`crate::observe`]), one hash
-//! lookup per value. Patterns without such a literal (only `LIKE`, `MATCHES`, `>`, `NOT`, …)
+//! lookup per value. Patterns without such a literal but with a `LIKE` operand holding a
+//! literal run of at least three ASCII characters are found by one Aho-Corasick search of
+//! those runs over the event's (lower-cased) values. The rest (only `MATCHES`, `>`, `NOT`, …)
 //! sit in a short list (at most [`MAX_ALWAYS`]) evaluated on events that carry an object type
 //! they refer to.
 //!
@@ -17,6 +19,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
+
+use aho_corasick::AhoCorasick;
 
 use mamori_detect::event::{EventView, FxHasher};
 use mamori_model::Marking;
@@ -51,6 +55,8 @@ pub struct PatternIndicator {
 pub struct PatternStats {
     /// Evaluated through the literal index.
     pub indexed: usize,
+    /// Found by a literal run of a `LIKE` operand contained in an event's value.
+    pub by_substring: usize,
     /// Evaluated on every event carrying one of their object types.
     pub always: usize,
     /// Without an indexable literal, beyond [`MAX_ALWAYS`]: left out.
@@ -68,7 +74,7 @@ pub struct PatternStats {
 impl PatternStats {
     /// Patterns evaluated in the stream.
     pub fn streamed(&self) -> usize {
-        self.indexed + self.always
+        self.indexed + self.by_substring + self.always
     }
 
     /// Patterns not evaluated in the stream.
@@ -85,6 +91,9 @@ pub struct PatternSet {
     list: Vec<PatternIndicator>,
     /// Lower-cased literal → the patterns it may satisfy.
     by_literal: FxMap<String, Vec<u32>>,
+    /// Lower-cased literal runs of `LIKE` operands, and per run the patterns it may satisfy.
+    substrings: Option<AhoCorasick>,
+    by_substring: Vec<Vec<u32>>,
     always: Vec<u32>,
     stats: PatternStats,
 }
@@ -97,7 +106,12 @@ enum Need {
     Unindexed,
     /// One of these (lower-cased) literals.
     Any(Vec<String>),
+    /// A value containing one of these (lower-cased, ASCII) runs.
+    Contains(Vec<String>),
 }
+
+/// Shortest `LIKE` run worth a substring search.
+const MIN_RUN: usize = 3;
 
 impl PatternSet {
     /// Compiles and indexes the patterns, each with the marking it comes under; the same text
@@ -106,6 +120,7 @@ impl PatternSet {
         let mut set = PatternSet::default();
         let mut by_text: HashMap<String, usize> = HashMap::new();
         let mut refused: HashSet<String> = HashSet::new();
+        let mut runs: HashMap<String, usize> = HashMap::new();
         for (text, marking) in items {
             if let Some(&i) = by_text.get(&text) {
                 if let Some(p) = set.list.get_mut(i) {
@@ -125,7 +140,10 @@ impl PatternSet {
                 }
             };
             let types = types_of(pattern.root());
-            let need = need(pattern.root());
+            let need = match need(pattern.root()) {
+                Need::Unindexed => substring_need(pattern.root()),
+                n => n,
+            };
             if matches!(need, Need::Never) {
                 set.stats.cross_event += 1;
                 refused.insert(text);
@@ -158,6 +176,21 @@ impl PatternSet {
                         }
                     }
                 }
+                Need::Contains(list) => {
+                    set.stats.by_substring += 1;
+                    for r in list {
+                        let n = runs.len();
+                        let at = *runs.entry(r).or_insert(n);
+                        if at == set.by_substring.len() {
+                            set.by_substring.push(Vec::new());
+                        }
+                        if let Some(v) = set.by_substring.get_mut(at)
+                            && v.last() != Some(&idx)
+                        {
+                            v.push(idx);
+                        }
+                    }
+                }
                 _ => {
                     set.stats.always += 1;
                     set.always.push(idx);
@@ -171,6 +204,20 @@ impl PatternSet {
                 pattern,
                 types,
             });
+        }
+        if !runs.is_empty() {
+            let mut list: Vec<(String, usize)> = runs.into_iter().collect();
+            list.sort_by_key(|(_, i)| *i);
+            // Built from at most the patterns' own text; a failure (size limits) leaves those
+            // patterns unmatched, counted as over the cap.
+            match AhoCorasick::new(list.iter().map(|(r, _)| r.as_str())) {
+                Ok(ac) => set.substrings = Some(ac),
+                Err(_) => {
+                    set.stats.over_cap += set.stats.by_substring;
+                    set.stats.by_substring = 0;
+                    set.by_substring.clear();
+                }
+            }
         }
         set
     }
@@ -210,6 +257,15 @@ impl PatternSet {
             for k in obs.keys() {
                 if let Some(v) = self.by_literal.get(k.as_ref()) {
                     candidates.extend_from_slice(v);
+                }
+            }
+        }
+        if let Some(ac) = &self.substrings {
+            for k in obs.keys() {
+                for m in ac.find_overlapping_iter(k.as_ref()) {
+                    if let Some(v) = self.by_substring.get(m.pattern().as_usize()) {
+                        candidates.extend_from_slice(v);
+                    }
                 }
             }
         }
@@ -332,16 +388,67 @@ fn need(e: &ObservationExpr) -> Need {
         ObservationExpr::Simple(c) => cmp_need(c).map_or(Need::Unindexed, Need::Any),
         ObservationExpr::Or(a, b) => match (need(a), need(b)) {
             (Need::Never, x) | (x, Need::Never) => x,
-            (Need::Unindexed, _) | (_, Need::Unindexed) => Need::Unindexed,
             (Need::Any(mut x), Need::Any(y)) => {
                 x.extend(y);
                 Need::Any(x)
             }
+            _ => Need::Unindexed,
         },
         // Two distinct observations: never one event.
         ObservationExpr::And(..) | ObservationExpr::FollowedBy(..) => Need::Never,
         ObservationExpr::Qualified(_, Qualifier::Repeats(n)) if *n > 1 => Need::Never,
         ObservationExpr::Qualified(inner, _) => need(inner),
+    }
+}
+
+/// For a pattern without an indexable literal: the runs one of which a value must contain
+/// (`=`, `IN` and `LIKE` tests), else [`Need::Unindexed`].
+fn substring_need(e: &ObservationExpr) -> Need {
+    match e {
+        ObservationExpr::Simple(c) => cmp_runs(c).map_or(Need::Unindexed, Need::Contains),
+        ObservationExpr::Or(a, b) => match (substring_need(a), substring_need(b)) {
+            (Need::Never, x) | (x, Need::Never) => x,
+            (Need::Contains(mut x), Need::Contains(y)) => {
+                x.extend(y);
+                Need::Contains(x)
+            }
+            _ => Need::Unindexed,
+        },
+        ObservationExpr::And(..) | ObservationExpr::FollowedBy(..) => Need::Never,
+        ObservationExpr::Qualified(_, Qualifier::Repeats(n)) if *n > 1 => Need::Never,
+        ObservationExpr::Qualified(inner, _) => substring_need(inner),
+    }
+}
+
+fn cmp_runs(c: &ComparisonExpr) -> Option<Vec<String>> {
+    match c {
+        ComparisonExpr::Test(t) if !t.negated => match &t.op {
+            Op::Like(r) => {
+                // `%` and `_` are the only wildcards; the longest run between them must
+                // appear in the value as written, so in lower case in its lower-cased form
+                // (ASCII only: lower-casing elsewhere can depend on the neighbours).
+                let run = r
+                    .source()
+                    .split(['%', '_'])
+                    .max_by_key(|x| x.len())
+                    .filter(|x| x.len() >= MIN_RUN && x.is_ascii())?;
+                Some(vec![run.to_ascii_lowercase()])
+            }
+            Op::Eq(Literal::Str(_)) | Op::In(_) => {
+                cmp_need(c).filter(|l| l.iter().all(|x| x.len() >= MIN_RUN))
+            }
+            _ => None,
+        },
+        ComparisonExpr::Test(_) => None,
+        ComparisonExpr::And(a, b) => match (cmp_runs(a), cmp_runs(b)) {
+            (Some(x), Some(y)) => Some(if y.len() < x.len() { y } else { x }),
+            (x, None) | (None, x) => x,
+        },
+        ComparisonExpr::Or(a, b) => {
+            let mut x = cmp_runs(a)?;
+            x.extend(cmp_runs(b)?);
+            Some(x)
+        }
     }
 }
 
@@ -434,7 +541,7 @@ mod tests {
         ]);
         let st = s.stats();
         assert_eq!(st.indexed, 4);
-        assert_eq!(st.always, 1);
+        assert_eq!((st.by_substring, st.always), (1, 0));
         assert_eq!(st.invalid, 1);
         assert_eq!(st.cross_event, 2);
         assert_eq!(st.partly, 1);
@@ -486,10 +593,34 @@ mod tests {
     #[test]
     fn always_list_is_capped() {
         let many: Vec<String> = (0..MAX_ALWAYS + 3)
-            .map(|i| format!("[url:value LIKE '%/p{i}/%']"))
+            .map(|i| format!("[url:value MATCHES '/p{i}/']"))
             .collect();
         let s = PatternSet::build(many.into_iter().map(|p| (p, marking())));
         assert_eq!((s.stats().always, s.stats().over_cap), (MAX_ALWAYS, 3));
+    }
+
+    #[test]
+    fn like_runs_and_the_always_list() {
+        let s = set(&[
+            "[url:value LIKE '%/Evil/%']",
+            "[url:value LIKE '%a%' OR url:value LIKE 'http://x.example/%']",
+            "[url:value LIKE '%b_%']",
+            "[process:pid > 4]",
+        ]);
+        // An OR needs a run on both sides ('a' is too short): the second is in the list.
+        assert_eq!((s.stats().by_substring, s.stats().always), (1, 3));
+        let hit = |url: &str| texts(&s, &s.scan(&view(&[("url.full", url)]), 0));
+        assert_eq!(hit("http://q.test/Evil/x"), ["[url:value LIKE '%/Evil/%']"]);
+        // The run is only a filter: LIKE itself is case-sensitive.
+        assert_eq!(hit("http://q.test/evil/x"), Vec::<String>::new());
+        assert_eq!(hit("http://x.example/zz").len(), 1);
+        assert_eq!(hit("http://bz.test/"), ["[url:value LIKE '%b_%']"]);
+        let mut proc_ev = view(&[("process.name", "x")]);
+        proc_ev.push(
+            "process.pid",
+            mamori_detect::event::FieldValue::new("9", mamori_detect::event::ValueKind::Num),
+        );
+        assert_eq!(texts(&s, &s.scan(&proc_ev, 0)), ["[process:pid > 4]"]);
     }
 
     #[test]

@@ -88,6 +88,7 @@ proptest! {
         let set = PatternSet::build([
             "[ipv4-addr:value = '1.2.3.4']",
             "[url:value MATCHES 'a.*b']",
+            "[url:value LIKE '%/evil/%' OR domain-name:value = 'bad.example']",
             "[process:command_line LIKE '%x%' AND process:pid > 3]",
             "[email-message:from_ref.value = 'A@B.C']",
         ].map(|p| (p.to_owned(), m.clone())));

@@ -109,7 +109,7 @@ async fn run(store: Store) {
     // The cross-event AND and the broken pattern are left out of the stream.
     assert_eq!(p.refresh().await.unwrap(), 3);
     let stats = p.engine().indicators().patterns.stats();
-    assert_eq!((stats.indexed, stats.always), (2, 1));
+    assert_eq!((stats.indexed, stats.by_substring, stats.always), (2, 1, 0));
     assert_eq!((stats.cross_event, stats.invalid), (1, 1));
 
     let events = [
