@@ -3,6 +3,9 @@
 //! network/DNS/proxy events): `prepare` (parse, normalise, detect with the SigmaHQ Windows
 //! rules, route, encode the event blocks) and `commit` (one SQLite transaction). With the
 //! corpus absent it uses a small built-in rule and generated events only, and says so.
+//! `prepare_5000_patterns_1000` repeats `prepare` with 1,000 STIX pattern indicators loaded
+//! (900 equality patterns on addresses, domains, URLs and hashes, 10 % of the DNS events
+//! matching, and 100 `LIKE` patterns on URLs).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -120,6 +123,38 @@ fn setup() -> (Engine, RawBatch) {
     (engine, batch)
 }
 
+/// `n` pattern indicators: 90 % equality patterns (a few match the generated DNS events),
+/// 10 % `LIKE` patterns on URLs (none match).
+fn pattern_indicators(n: usize) -> mamori_pipeline::Indicators {
+    let marking = mamori_model::Marking {
+        tlp: mamori_model::Tlp::Green,
+        owner_org: mamori_model::OrgId::new(),
+        sharing_group: None,
+        recipients: vec![],
+    };
+    let list = (0..n)
+        .map(|i| {
+            let p = match i % 10 {
+                0 => format!("[url:value LIKE '%/evil{i}/%']"),
+                1 | 2 => format!("[ipv4-addr:value = '198.51.{}.{}']", i / 250, i % 250),
+                3 | 4 => format!("[domain-name:value = 'cdn{}.example.com']", i / 10),
+                5 => format!(
+                    "[network-traffic:dst_ref.value = '198.18.{}.{}' AND network-traffic:dst_port = 443]",
+                    i / 250,
+                    i % 250
+                ),
+                6 | 7 => format!("[file:hashes.'SHA-256' = '{:064x}']", i),
+                _ => format!("[url:value = 'http://bad{i}.example/x']"),
+            };
+            mamori_store::reports::DetectionIndicator {
+                matches: mamori_store::reports::DetectionMatch::Pattern(p),
+                marking: marking.clone(),
+            }
+        })
+        .collect();
+    mamori_pipeline::Indicators::build(list).0
+}
+
 fn bench(c: &mut Criterion) {
     let (engine, batch) = setup();
     let orgs = OrgTable::default();
@@ -130,6 +165,11 @@ fn bench(c: &mut Criterion) {
     g.bench_function("prepare_5000", |b| {
         b.iter(|| mamori_pipeline::process::prepare(&engine, &orgs, &settings, &batch))
     });
+    engine.set_indicators(pattern_indicators(1_000));
+    g.bench_function("prepare_5000_patterns_1000", |b| {
+        b.iter(|| mamori_pipeline::process::prepare(&engine, &orgs, &settings, &batch))
+    });
+    engine.set_indicators(mamori_pipeline::Indicators::default());
     let prepared = mamori_pipeline::process::prepare(&engine, &orgs, &settings, &batch);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,7 +1,8 @@
 //! The hub's detection engine: compiled Sigma rules (fixed for the process's life, reloaded by
 //! building a new engine) and the shared indicators with the marking of the report each came
 //! from, swapped atomically when the sharing data changes. An indicator hit becomes an alert
-//! only for an organisation the visibility policy lets see that indicator.
+//! only for an organisation the visibility policy lets see that indicator. STIX pattern
+//! indicators are compiled and indexed by [`crate::patterns`].
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -13,24 +14,33 @@ use mamori_detect::{RuleError, Ruleset, RulesetBuilder};
 use mamori_model::{Marking, ValueKind};
 use mamori_store::reports::{DetectionIndicator, DetectionMatch};
 
-/// The indicators in force: the compiled set and, per normalised value, where each came from.
+use crate::patterns::PatternSet;
+
+/// The indicators in force: the compiled set and, per normalised value, where each came from;
+/// and the STIX pattern indicators.
 #[derive(Debug, Default)]
 pub struct Indicators {
     pub set: IocSet,
     pub marks: HashMap<String, Vec<(ValueKind, Marking)>>,
+    pub patterns: PatternSet,
 }
 
 impl Indicators {
     /// Builds the set from the store's detection indicators; returns it and how many could
-    /// not be matched (file names, mutexes... which the IOC matcher does not cover, and STIX
-    /// patterns, which the hub's stream matcher does not evaluate yet).
+    /// not be matched (file names, mutexes... which the IOC matcher does not cover, and the
+    /// pattern indicators [`PatternSet`] leaves out: invalid, cross-event, over its cap; see
+    /// `patterns.stats()`).
     pub fn build(list: Vec<DetectionIndicator>) -> (Indicators, usize) {
         let mut marks: HashMap<String, Vec<(ValueKind, Marking)>> = HashMap::new();
+        let mut patterns = Vec::new();
         let mut skipped = 0;
         for d in list {
-            let DetectionMatch::Value { kind, value } = d.matches else {
-                skipped += 1;
-                continue;
+            let (kind, value) = match d.matches {
+                DetectionMatch::Value { kind, value } => (kind, value),
+                DetectionMatch::Pattern(p) => {
+                    patterns.push((p, d.marking));
+                    continue;
+                }
             };
             match classify(&value) {
                 Some((_, norm)) => marks.entry(norm).or_default().push((kind, d.marking)),
@@ -38,7 +48,16 @@ impl Indicators {
             }
         }
         let (set, rejected) = IocSet::from_values(marks.keys().map(String::as_str));
-        (Indicators { set, marks }, skipped + rejected)
+        let patterns = PatternSet::build(patterns);
+        let skipped = skipped + rejected + patterns.stats().skipped();
+        (
+            Indicators {
+                set,
+                marks,
+                patterns,
+            },
+            skipped,
+        )
     }
 }
 

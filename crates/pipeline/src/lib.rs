@@ -8,7 +8,9 @@ pub mod batch;
 pub mod engine;
 pub mod flat;
 pub mod normalise;
+pub mod observe;
 pub mod orgs;
+pub mod patterns;
 pub mod process;
 pub mod worker;
 
@@ -100,10 +102,22 @@ impl Pipeline {
         self.orgs.store(Arc::new(table));
         let list = self.store.detection_indicators(now_millis()).await?;
         let (ind, skipped) = Indicators::build(list);
-        let n = ind.set.len();
-        if skipped > 0 {
-            tracing::debug!(skipped, "indicators the matcher does not cover");
-        }
+        let n = ind.set.len() + ind.patterns.len();
+        let p = ind.patterns.stats();
+        tracing::info!(
+            values = ind.set.len(),
+            skipped,
+            patterns = p.streamed(),
+            patterns_indexed = p.indexed,
+            patterns_by_substring = p.by_substring,
+            patterns_always = p.always,
+            patterns_over_cap = p.over_cap,
+            patterns_invalid = p.invalid,
+            patterns_not_in_stream = p.cross_event,
+            patterns_partly_in_stream = p.partly,
+            patterns_unmapped_types = p.unmapped,
+            "indicators loaded"
+        );
         self.engine.set_indicators(ind);
         Ok(n)
     }

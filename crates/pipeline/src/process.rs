@@ -1,7 +1,7 @@
 //! One batch through the path: lines parsed (bad ones become dead letters with the reason),
 //! normalised, scanned by the engine, alerts routed to their organisation and aggregated
-//! (same rule, host and window: one alert), indicator hits turned into sightings, and the whole
-//! committed to the store in one transaction.
+//! (same rule, host and window: one alert), indicator hits (values and STIX patterns) turned
+//! into sightings, and the whole committed to the store in one transaction.
 
 use std::collections::HashMap;
 
@@ -13,6 +13,7 @@ use mamori_parse::LineParser;
 use mamori_store::ingest::{
     AlertHit, IngestBatch, NewDeadLetter, NewEvent, NewObservation, ObservationRow, SightingHit,
 };
+use mamori_store::reports::PATTERN_SIGHTING_KIND;
 use serde_json::Value;
 
 use crate::batch::{RawBatch, Routing};
@@ -159,7 +160,8 @@ pub fn prepare(
                 f.on_ioc(&hit, &norm.view);
             }
         }
-        if !f.rules.is_empty() || !f.iocs.is_empty() {
+        let pattern_hits = indicators.patterns.scan(&norm.view, norm.stored.ts);
+        if !f.rules.is_empty() || !f.iocs.is_empty() || !pattern_hits.is_empty() {
             let (org, why) = route(org_table, h.org_id, h.routing, &norm.stored);
             let host = norm.stored.host.clone().unwrap_or_else(|| "-".into());
             let ts = norm.stored.ts;
@@ -241,6 +243,32 @@ pub fn prepare(
                     );
                 }
             }
+            // Pattern indicators: the same, keyed by the pattern's sighting value.
+            for i in pattern_hits {
+                let Some(p) = indicators.patterns.get(i) else {
+                    continue;
+                };
+                let kind = PATTERN_SIGHTING_KIND;
+                let value = &p.sighting_value;
+                let s = sightings
+                    .entry((kind.to_owned(), value.clone()))
+                    .or_insert_with(|| SightingHit {
+                        kind: kind.to_owned(),
+                        value: value.clone(),
+                        count: 0,
+                        seen_at: ts,
+                    });
+                s.count += 1;
+                s.seen_at = s.seen_at.max(ts);
+                if p.marks.iter().any(|m| filter.admits(m)) {
+                    add(
+                        "ioc",
+                        format!("ioc:{kind}:{value}"),
+                        format!("Shared indicator pattern {}", clip_to(&p.text, 200)),
+                        "high".into(),
+                    );
+                }
+            }
         }
         events.push(norm.stored);
     }
@@ -281,7 +309,12 @@ fn dead_letter_from_sensor(d: &Value, origin: String) -> NewDeadLetter {
 
 /// Dead letters keep at most 8 KiB of the line.
 fn clip(s: &str) -> String {
-    let mut end = s.len().min(8192);
+    clip_to(s, 8192)
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn clip_to(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
     while !s.is_char_boundary(end) {
         end -= 1;
     }

@@ -419,11 +419,13 @@ async fn indicator_view(
     report_confidence: Option<u8>,
     now: i64,
 ) -> Result<IndicatorView, ApiError> {
-    let (warnings, sightings) = match (i.kind, &i.value) {
-        (Some(k), Some(v)) => (
+    let (warnings, sightings) = match (i.kind, &i.value, &i.pattern) {
+        (Some(k), Some(v), _) => (
             state.warninglists.check(k, v),
             state.store.sighting_stats(k, v).await?,
         ),
+        // Pattern indicators: the stream's detection sightings of the pattern.
+        (_, _, Some(p)) => (Vec::new(), state.store.pattern_sighting_stats(p).await?),
         _ => (Vec::new(), SightingStats::default()),
     };
     let score = decay::score(

@@ -880,6 +880,21 @@ impl Store {
         kind: ValueKind,
         value: &str,
     ) -> Result<SightingStats, StoreError> {
+        self.sighting_stats_by(kind.as_str(), value).await
+    }
+
+    /// Aggregated sightings of a STIX pattern indicator (the detection engine records them
+    /// under [`PATTERN_SIGHTING_KIND`] and [`pattern_sighting_value`] of the pattern text).
+    pub async fn pattern_sighting_stats(&self, pattern: &str) -> Result<SightingStats, StoreError> {
+        self.sighting_stats_by(PATTERN_SIGHTING_KIND, &pattern_sighting_value(pattern))
+            .await
+    }
+
+    async fn sighting_stats_by(
+        &self,
+        kind: &str,
+        value: &str,
+    ) -> Result<SightingStats, StoreError> {
         let row: (Option<i64>, i64, Option<i64>, Option<i64>) = on_pool!(self, |pool| {
             sqlx::query_as(
             "SELECT CAST(SUM(CASE WHEN source <> 'false-positive' THEN count ELSE 0 END) AS BIGINT), \
@@ -888,7 +903,7 @@ impl Store {
                     CAST(SUM(CASE WHEN source = 'false-positive' THEN 1 ELSE 0 END) AS BIGINT) \
              FROM sightings WHERE kind = $1 AND value = $2"
         )
-        .bind(kind.as_str())
+        .bind(kind)
         .bind(value)
         .fetch_one(pool)
         .await
@@ -900,6 +915,28 @@ impl Store {
             false_positives: row.3.unwrap_or(0),
         })
     }
+}
+
+/// The `kind` under which detection sightings of a STIX pattern indicator are stored (beside
+/// the [`ValueKind`] names of value sightings; the column is free text).
+pub const PATTERN_SIGHTING_KIND: &str = "stix-pattern";
+
+/// Longest pattern text stored as its own sighting value; longer ones are keyed by a digest so
+/// that the `(kind, value)` index entries and alert keys stay small on both backends.
+pub const PATTERN_SIGHTING_TEXT_MAX: usize = 256;
+
+/// The sighting value of a pattern indicator: the pattern text as stored when it is at most
+/// [`PATTERN_SIGHTING_TEXT_MAX`] bytes, else `sha256:<hex of the text>`. Indicators with the
+/// same pattern text share their sightings, as indicators with the same value do.
+pub fn pattern_sighting_value(pattern: &str) -> String {
+    if pattern.len() <= PATTERN_SIGHTING_TEXT_MAX {
+        return pattern.to_owned();
+    }
+    use sha2::Digest as _;
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(pattern.as_bytes()))
+    )
 }
 
 /// What a shared indicator matches: a typed, normalised value, or a STIX pattern.
