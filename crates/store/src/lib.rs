@@ -41,6 +41,7 @@ mod secret;
 pub mod sensors;
 pub mod sessions;
 pub mod stix;
+mod table_stats;
 pub mod tokens;
 pub mod users;
 pub mod visibility;
@@ -115,12 +116,14 @@ impl std::fmt::Display for Backend {
     }
 }
 
-/// The hub's storage: a connection pool on one of the supported backends, and the audit
-/// appends waiting for their group commit (shared by every clone).
+/// The hub's storage: a connection pool on one of the supported backends, the audit appends
+/// waiting for their group commit, and the growth of tables whose statistics it refreshes
+/// (all shared by every clone).
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
     audit: std::sync::Arc<audit::AppendQueue>,
+    stats: std::sync::Arc<table_stats::TableStats>,
 }
 
 /// A connection pool on one of the supported backends.
@@ -135,6 +138,7 @@ impl From<Db> for Store {
         Store {
             db,
             audit: std::sync::Arc::default(),
+            stats: std::sync::Arc::default(),
         }
     }
 }

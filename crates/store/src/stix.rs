@@ -303,7 +303,9 @@ impl Store {
             }
             .await
         });
-        result.map_err(StoreError::from)
+        let added = result.map_err(StoreError::from)?;
+        self.note_rows_added("stix_objects", &self.stats.stix_objects, added);
+        Ok(added)
     }
 
     /// Objects of a collection that the filter admits, in arrival order after `after_seq`.
