@@ -9,11 +9,14 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mamori"))
 }
 
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mamori-cli-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A scratch directory, removed when the guard drops.
+fn tmpdir(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let g = tempfile::Builder::new()
+        .prefix(&format!("mamori-cli-test-{name}-"))
+        .tempdir()
+        .unwrap();
+    let d = g.path().to_owned();
+    (g, d)
 }
 
 const GOOD: &str = "title: Whoami\nid: 9f1b0000-0000-0000-0000-000000000001\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel\nlevel: medium\ntags:\n  - attack.discovery\n";
@@ -33,7 +36,7 @@ fn write_events(dir: &Path) -> PathBuf {
 
 #[test]
 fn rules_check_reports_file_line_and_counts() {
-    let d = tmpdir("check");
+    let (_guard, d) = tmpdir("check");
     std::fs::write(d.join("good.yml"), GOOD).unwrap();
     std::fs::write(d.join("bad.yml"), BAD).unwrap();
     let out = bin().args(["rules", "check"]).arg(&d).output().unwrap();
@@ -54,7 +57,7 @@ fn rules_check_reports_file_line_and_counts() {
 
 #[test]
 fn hunt_formats_and_exit_codes() {
-    let d = tmpdir("hunt");
+    let (_guard, d) = tmpdir("hunt");
     let rules = d.join("rules");
     std::fs::create_dir_all(&rules).unwrap();
     std::fs::write(rules.join("good.yml"), GOOD).unwrap();
@@ -124,7 +127,7 @@ fn hunt_formats_and_exit_codes() {
 
 #[test]
 fn hunt_with_iocs() {
-    let d = tmpdir("ioc");
+    let (_guard, d) = tmpdir("ioc");
     let ev = write_events(&d);
     let ioc = d.join("iocs.txt");
     std::fs::write(&ioc, "# test list\nws9.example\n").unwrap();
@@ -151,7 +154,7 @@ fn hunt_with_iocs() {
 
 #[test]
 fn hunt_reports_correlations() {
-    let d = tmpdir("corr");
+    let (_guard, d) = tmpdir("corr");
     let rules = d.join("rules");
     std::fs::create_dir_all(&rules).unwrap();
     std::fs::write(
@@ -208,7 +211,7 @@ fn hunt_reports_correlations() {
 
 #[test]
 fn hunt_fails_when_no_input_is_readable() {
-    let d = tmpdir("unreadable");
+    let (_guard, d) = tmpdir("unreadable");
     let rules = d.join("rules");
     std::fs::create_dir_all(&rules).unwrap();
     std::fs::write(rules.join("good.yml"), GOOD).unwrap();

@@ -119,18 +119,21 @@ impl Postgres {
             ));
         }
         let port = free_port();
-        // The watchdog shell starts postgres and stops it (fast shutdown) once this process is gone.
+        // The watchdog shell starts postgres and stops it (fast shutdown) once this process is
+        // gone, then removes the data directory (the static server is never dropped, so its
+        // TempDir would otherwise stay behind).
         let script = format!(
             "'{pg}' -D '{data}' -p {port} -h 127.0.0.1 -k '{sock}' -c fsync=off \
              -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
              > '{log}' 2>&1 & PG=$!; \
              while [ -d /proc/{parent} ] && kill -0 $PG 2>/dev/null; do sleep 0.5; done; \
-             kill -INT $PG 2>/dev/null; wait $PG",
+             kill -INT $PG 2>/dev/null; wait $PG; rm -rf '{dir}'",
             pg = bindir.join("postgres").display(),
             data = data.display(),
             sock = dir.path().display(),
             log = dir.path().join("postgres.log").display(),
             parent = std::process::id(),
+            dir = dir.path().display(),
         );
         let mut cmd = if root {
             let mut c = Command::new("runuser");
