@@ -5,6 +5,8 @@
 # and the alert latency of a canary event.
 #
 # Usage: bench/ingest.sh embedded            # one hub, SQLite, batches processed inline
+#        bench/ingest.sh nats                # one hub, SQLite, batches from NATS JetStream
+#                                             # (`serve --intake-nats`, sealed as sensors do)
 #        bench/ingest.sh bus WORKERS...       # PostgreSQL + a NATS JetStream node and one hub
 #                                             # with N bus workers, one run per value given
 #                                             # (e.g. `bus 1 2`)
@@ -51,6 +53,7 @@ start_hub() { # DB BUS WORKERS -> HUB_PORT
     local args=(--database "$db" --data "$TMP/hub" serve --listen "127.0.0.1:$HUB_PORT"
         --rules "$SIGMA/rules/windows" --ingest-rate 0)
     if [ -n "$bus" ]; then args+=(--bus "$bus" --workers "$workers"); fi
+    if [ -n "${INTAKE_NATS:-}" ]; then args+=(--intake-nats "$INTAKE_NATS"); fi
     MAMORI_LOG__LEVEL=${HUB_LOG:-warn} ${HUB_WRAP:-} "$MAMORI" "${args[@]}" >"$TMP/hub.out" 2>"$TMP/hub.err" &
     PIDS+=($!)
     HUB_PID=$!
@@ -67,6 +70,7 @@ hub_cpu_ticks() { awk '{print $14 + $15}' "/proc/$HUB_PID/stat"; }
 
 run_load() {
     "$MAMORI" loadgen --hub "http://127.0.0.1:$HUB_PORT" --token "$SENSOR" --read-token "$READ" \
+        ${INTAKE_NATS:+--nats "$INTAKE_NATS"} \
         --events "$EVENTS" --batch "$BATCH" --concurrency "$CONCURRENCY" --evtx "$EVTX" \
         --network-percent "${NETWORK_PERCENT:-50}"
 }
@@ -95,6 +99,32 @@ embedded)
     HZ=$(getconf CLK_TCK)
     echo "hub CPU: $(echo "scale=2; ($CPU1 - $CPU0) / $HZ" | bc) s over $(printf "%.2f" "$(echo "$T1 - $T0" | bc)") s wall ($(echo "scale=1; ($CPU1 - $CPU0) * 1000000 / $HZ / $EVENTS" | bc) µs per event)"
     cat "$TMP/loadgen.time"
+    ;;
+nats)
+    NATS_BIN=${NATS_BIN:-$ROOT/.venv/bin/nats-server}
+    NATS_PORT=$(free_port)
+    mkdir -p "$TMP/nats"
+    printf 'listen: "127.0.0.1:%s"\njetstream { store_dir: "%s" }\nmax_payload: 8MB\n' "$NATS_PORT" "$TMP/nats" >"$TMP/nats.conf"
+    "$NATS_BIN" -c "$TMP/nats.conf" >"$TMP/nats.log" 2>&1 &
+    PIDS+=($!)
+    wait_port "$NATS_PORT"
+    INTAKE_NATS="nats://127.0.0.1:$NATS_PORT"
+    DB="sqlite://$TMP/hub/mamori.db"
+    start_hub "$DB" "" 0
+    tokens "$DB"
+    CPU0=$(hub_cpu_ticks); T0=$(date +%s.%N)
+    run_load
+    # Published is not stored: wait until the hub's database holds every event.
+    for _ in $(seq 1 2400); do
+        n=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COALESCE(SUM(count),0) FROM event_blocks').fetchone()[0])" "$TMP/hub/mamori.db" 2>/dev/null || echo 0)
+        [ "$n" -ge "$EVENTS" ] && break
+        sleep 0.25
+    done
+    CPU1=$(hub_cpu_ticks); T1=$(date +%s.%N)
+    HZ=$(getconf CLK_TCK)
+    echo "end to end: $(echo "$EVENTS / ($T1 - $T0)" | bc) events/s stored (${n} events in the store)"
+    echo "hub peak RSS: $(awk '/VmHWM/{print $2, $3}' /proc/$HUB_PID/status)"
+    echo "hub CPU: $(echo "scale=2; ($CPU1 - $CPU0) / $HZ" | bc) s over $(printf "%.2f" "$(echo "$T1 - $T0" | bc)") s wall ($(echo "scale=1; ($CPU1 - $CPU0) * 1000000 / $HZ / $EVENTS" | bc) µs per event)"
     ;;
 bus)
     [ $# -ge 1 ] || set -- 1 2
@@ -130,7 +160,7 @@ bus)
     done
     ;;
 *)
-    echo "usage: bench/ingest.sh embedded | bus WORKERS..." >&2
+    echo "usage: bench/ingest.sh embedded | nats | bus WORKERS..." >&2
     exit 2
     ;;
 esac

@@ -399,3 +399,96 @@ async fn a_sensor_spools_while_nats_is_down_and_replays_when_it_is_back() {
     let _served = serve(&hub, port, &nats);
     wait_for(port, &reader, "kb", 12).await;
 }
+
+/// `mamori loadgen --nats` (what `bench/ingest.sh nats` drives) publishes sealed batches that
+/// the hub's NATS intake stores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadgen_publishes_to_the_nats_intake() {
+    let Some(nats_bin) = mamori_testkit::nats::nats_server_or_skip("loadgen over NATS") else {
+        return;
+    };
+    let cluster = mamori_testkit::nats::NatsCluster::start(&nats_bin, 1).unwrap();
+    cluster.wait_ready(Duration::from_secs(20)).unwrap();
+    let nats = cluster.url();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = dir.path().join("hub");
+    std::fs::create_dir(&hub).unwrap();
+    let run = |args: &[&str]| ok(mamori(args, &hub));
+    run(&["migrate"]);
+    run(&[
+        "admin",
+        "org",
+        "create",
+        "--slug",
+        "mofa",
+        "--name-en",
+        "mofa",
+        "--kind",
+        "ministry",
+    ]);
+    let token = token_of(&run(&["admin", "sensor", "add", "--org", "mofa", "load-1"]));
+    run(&[
+        "admin",
+        "user",
+        "create",
+        "--org",
+        "mofa",
+        "--username",
+        "mofa.analyst",
+        "--role",
+        "analyst",
+    ]);
+    let reader = run(&[
+        "admin",
+        "token",
+        "create",
+        "--user",
+        "mofa.analyst",
+        "--name",
+        "read",
+        "--scope",
+        "read",
+    ])
+    .trim()
+    .to_owned();
+    let port = mamori_testkit::free_port();
+    let _served = serve(&hub, port, &nats);
+    let out = run(&[
+        "loadgen",
+        "--hub",
+        &format!("http://127.0.0.1:{port}"),
+        "--token",
+        &token,
+        "--nats",
+        &nats,
+        "--events",
+        "600",
+        "--batch",
+        "200",
+        "--concurrency",
+        "2",
+    ]);
+    assert!(out.contains("600 events in"), "{out}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let url = format!("http://127.0.0.1:{port}/api/v1/events?limit=1000");
+        let page: serde_json::Value = reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let n = page["items"].as_array().unwrap().len();
+        if n == 600 {
+            break;
+        }
+        assert!(
+            n < 600 && Instant::now() < deadline,
+            "{n} of 600 events stored"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

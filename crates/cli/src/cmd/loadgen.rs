@@ -1,7 +1,8 @@
 //! `mamori loadgen`: replays realistic events at a hub's ingestion API — Windows records from
 //! EVTX samples plus generated network, DNS and proxy events — in zstd NDJSON batches from
 //! several connections, at full speed or a chosen rate, and reports events/s, batch latency and
-//! the alert latency of a canary event that a Sigma rule must catch.
+//! the alert latency of a canary event that a Sigma rule must catch. With `--nats` it publishes
+//! the batches to the hub's NATS intake instead, sealed as `mamori sensor --nats` does.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use mamori_bus::intake::{INTAKE_SUBJECT, IntakeKey};
 use serde_json::json;
 
 use super::runtime;
@@ -43,6 +45,11 @@ pub struct LoadgenArgs {
     /// Share of generated network/DNS/proxy events, 0-100 (the rest from the EVTX samples).
     #[arg(long, default_value_t = 50)]
     pub network_percent: u8,
+    /// Publish the batches to NATS JetStream (`nats://host:port`) for a hub started with
+    /// `--intake-nats`, sealed as a sensor does (`--token` must be a sensor token), instead of
+    /// posting them over HTTP. Latencies are then JetStream's acknowledgements.
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -110,6 +117,20 @@ struct Stats {
     throttled: AtomicU64,
 }
 
+/// Seals a batch as a sensor does and publishes it to the hub's NATS intake.
+async fn publish(
+    bus: &mamori_bus::Bus,
+    key: &IntakeKey,
+    id: &str,
+    encoding: &str,
+    body: &[u8],
+) -> anyhow::Result<()> {
+    let sealed = key.seal(id, encoding, "json", body)?;
+    bus.publish(INTAKE_SUBJECT, &format!("{}:{id}", key.id()), sealed.into())
+        .await?;
+    Ok(())
+}
+
 pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     if args.batch == 0 || args.concurrency == 0 {
         bail!("--batch and --concurrency must be at least 1");
@@ -150,11 +171,21 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .build()?;
+        let nats = match &args.nats {
+            Some(url) => {
+                let bus = mamori_bus::Bus::open(url, mamori_bus::BusOptions::default())
+                    .await
+                    .with_context(|| format!("cannot connect to NATS {url}"))?;
+                Some(Arc::new((bus, IntakeKey::from_token(&args.token))))
+            }
+            None => None,
+        };
         let next = Arc::new(AtomicU64::new(0));
         let started = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..args.concurrency {
             let (client, pool, next, stats) = (client.clone(), pool.clone(), next.clone(), stats.clone());
+            let nats = nats.clone();
             let (hubs, token, run_id) = (args.hubs.clone(), args.token.clone(), run_id.clone());
             let (batch, rate) = (args.batch as u64, args.rate);
             tasks.push(tokio::spawn(async move {
@@ -172,6 +203,23 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
                     }
                     let hub = &hubs[(i as usize) % hubs.len()];
                     let body = pool[(i as usize) % pool.len()].clone();
+                    if let Some(n) = &nats {
+                        let (bus, key) = &**n;
+                        let id = format!("loadgen-{run_id}-{i}");
+                        let t = Instant::now();
+                        match publish(bus, key, &id, "zstd", &body).await {
+                            Ok(()) => {
+                                lat.push(t.elapsed());
+                                stats.sent.fetch_add(batch, Ordering::Relaxed);
+                                stats.batches.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => {
+                                stats.errors.fetch_add(1, Ordering::Relaxed);
+                                eprintln!("batch {i}: {e:#}");
+                            }
+                        }
+                        continue;
+                    }
                     loop {
                         let t = Instant::now();
                         let r = client
@@ -228,16 +276,22 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
         if let Some(read) = &args.read_token {
             let host = format!("canary-{}", &run_id[..12]);
             let t = Instant::now();
-            let r = client
-                .post(format!("{}/api/v1/events", args.hubs[0]))
-                .bearer_auth(&args.token)
-                .header("content-type", "application/x-ndjson")
-                .header("x-mamori-batch", format!("canary-{run_id}"))
-                .body(canary(&host))
-                .send()
-                .await?;
-            if !r.status().is_success() {
-                bail!("canary refused: {}", r.status());
+            if let Some(n) = &nats {
+                let (bus, key) = &**n;
+                let body = canary(&host);
+                publish(bus, key, &format!("canary-{run_id}"), "identity", body.as_bytes()).await?;
+            } else {
+                let r = client
+                    .post(format!("{}/api/v1/events", args.hubs[0]))
+                    .bearer_auth(&args.token)
+                    .header("content-type", "application/x-ndjson")
+                    .header("x-mamori-batch", format!("canary-{run_id}"))
+                    .body(canary(&host))
+                    .send()
+                    .await?;
+                if !r.status().is_success() {
+                    bail!("canary refused: {}", r.status());
+                }
             }
             while t.elapsed() < Duration::from_secs(60) {
                 let alerts: serde_json::Value = client
