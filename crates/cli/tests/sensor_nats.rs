@@ -293,7 +293,8 @@ async fn sensors_forward_over_jetstream_and_forgeries_store_nothing() {
     run_sensor(&site, &nats, &tokyo_token, "tokyo-1", &log);
 
     // A live sensor's batch published after all of the above: once it is stored, the hub has
-    // handled everything before it (one consumer, in order).
+    // taken everything before it (one consumer pulling in order, up to 4 batches at once, so
+    // allow a second for the ones in flight beside it).
     let osaka = dir.path().join("osaka");
     std::fs::create_dir(&osaka).unwrap();
     std::fs::write(osaka.join("auth.log"), syslog_lines("os", 6)).unwrap();
@@ -305,6 +306,7 @@ async fn sensors_forward_over_jetstream_and_forgeries_store_nothing() {
         &osaka.join("auth.log"),
     );
     wait_for(port, &reader, "os", 6).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
 
     assert_eq!(
         count(port, &reader, "rp").await,

@@ -1,7 +1,8 @@
 //! Sensor batches over NATS JetStream: the hub consumes [`INTAKE_SUBJECT`] as the queue group
 //! [`INTAKE_GROUP`] (every hub process on the same NATS shares the work), checks each
 //! envelope's signature against the live sensors' keys ([`mamori_bus::intake`]), and hands
-//! the batch to the same path as `POST /api/v1/events` (limits, rate limit, pipeline or bus).
+//! the batch to the same path as `POST /api/v1/events` (limits, rate limit, pipeline or bus),
+//! up to [`IN_FLIGHT`] batches at once so that preparing one overlaps committing another.
 //!
 //! A message is acknowledged only once its batch is stored (or queued on the hub's bus), so a
 //! hub killed mid-batch gets it again and stores it once (batches are de-duplicated by sensor
@@ -14,6 +15,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use mamori_bus::intake::{Envelope, INTAKE_GROUP, INTAKE_SUBJECT, IntakeKey};
 use mamori_bus::{Bus, Delivery};
 use mamori_store::sensors::Sensor;
@@ -26,6 +28,8 @@ use crate::{ApiError, AppState};
 pub const KEY_TTL: Duration = Duration::from_secs(2);
 /// Messages taken from the stream at a time.
 const PULL: usize = 16;
+/// Batches processed at once.
+pub const IN_FLIGHT: usize = 4;
 
 /// What to do with one message.
 #[derive(Debug, PartialEq, Eq)]
@@ -68,6 +72,11 @@ impl Keys {
         }
         Ok(self.by_id.get(id).cloned())
     }
+
+    /// The key as last read (see [`Keys::get`]).
+    fn lookup(&self, id: &str) -> Option<(Sensor, IntakeKey)> {
+        self.by_id.get(id).cloned()
+    }
 }
 
 /// Consumes the intake subject until `stop` turns true.
@@ -105,10 +114,35 @@ pub async fn run(state: AppState, bus: Bus, mut stop: watch::Receiver<bool>) {
                 continue;
             }
         };
-        for d in deliveries {
-            let verdict = handle(&state, &mut keys, d.payload()).await;
-            settle(d, verdict).await;
+        // Keys first (one store read at most), then the batches concurrently, as HTTPS
+        // senders' batches are: preparing one overlaps committing another.
+        let mut unreadable = false;
+        for d in &deliveries {
+            if let Ok(env) = Envelope::open(d.payload())
+                && let Err(e) = keys.get(&state, env.header.key).await
+            {
+                tracing::warn!(error = %e, "NATS intake: cannot read sensor keys");
+                unreadable = true;
+                break;
+            }
         }
+        if unreadable {
+            // Not refused for an unknown key while the store cannot say: try again.
+            for d in deliveries {
+                settle(d, Verdict::Retry(Duration::from_secs(1))).await;
+            }
+            continue;
+        }
+        let keys_now = &keys;
+        futures_util::stream::iter(deliveries)
+            .for_each_concurrent(IN_FLIGHT, |d| {
+                let state = &state;
+                async move {
+                    let verdict = handle(state, keys_now, d.payload()).await;
+                    settle(d, verdict).await;
+                }
+            })
+            .await;
     }
 }
 
@@ -133,14 +167,14 @@ fn refuse(reason: &'static str, detail: String) -> Verdict {
     Verdict::Refuse(detail)
 }
 
-async fn handle(state: &AppState, keys: &mut Keys, payload: &[u8]) -> Verdict {
+async fn handle(state: &AppState, keys: &Keys, payload: &[u8]) -> Verdict {
     let env = match Envelope::open(payload) {
         Ok(e) => e,
         Err(e) => return refuse("envelope", e.to_string()),
     };
-    let (sensor, key) = match keys.get(state, env.header.key).await {
-        Ok(Some(k)) => k,
-        Ok(None) => {
+    let (sensor, key) = match keys.lookup(env.header.key) {
+        Some(k) => k,
+        None => {
             return refuse(
                 "unknown-key",
                 format!(
@@ -148,10 +182,6 @@ async fn handle(state: &AppState, keys: &mut Keys, payload: &[u8]) -> Verdict {
                     env.header.batch, env.header.key
                 ),
             );
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "NATS intake: cannot read sensor keys");
-            return Verdict::Retry(Duration::from_secs(1));
         }
     };
     if let Err(e) = key.verify(&env) {
