@@ -149,22 +149,18 @@ fn run_sensor(site: &Path, nats: &str, token: &str, name: &str, log: &Path) -> S
     ok(o).trim().to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sensors_forward_over_jetstream_and_forgeries_store_nothing() {
-    let Some(nats_bin) = mamori_testkit::nats::nats_server_or_skip("sensor over NATS") else {
-        return;
-    };
-    let cluster = mamori_testkit::nats::NatsCluster::start(&nats_bin, 1).unwrap();
+/// One JetStream node on loopback, or `None` (with a message) without `nats-server`.
+fn one_node(test: &str) -> Option<(mamori_testkit::nats::NatsCluster, String)> {
+    let bin = mamori_testkit::nats::nats_server_or_skip(test)?;
+    let cluster = mamori_testkit::nats::NatsCluster::start(&bin, 1).unwrap();
     cluster.wait_ready(Duration::from_secs(20)).unwrap();
-    let nats = cluster.url();
+    let url = cluster.url();
+    Some((cluster, url))
+}
 
-    let dir = tempfile::tempdir().unwrap();
-    let hub = dir.path().join("hub");
-    std::fs::create_dir(&hub).unwrap();
-    let run = |args: &[&str]| ok(mamori(args, &hub));
-    run(&["migrate"]);
-    for slug in ["mofa", "mlit"] {
-        run(&[
+fn add_org(hub: &Path, slug: &str) {
+    ok(mamori(
+        &[
             "admin",
             "org",
             "create",
@@ -174,7 +170,51 @@ async fn sensors_forward_over_jetstream_and_forgeries_store_nothing() {
             slug,
             "--kind",
             "ministry",
-        ]);
+        ],
+        hub,
+    ));
+}
+
+/// An analyst of `org` and a read-scoped token for them.
+fn reader_of(hub: &Path, org: &str) -> String {
+    let user = format!("{org}.analyst");
+    ok(mamori(
+        &[
+            "admin",
+            "user",
+            "create",
+            "--org",
+            org,
+            "--username",
+            &user,
+            "--role",
+            "analyst",
+        ],
+        hub,
+    ));
+    ok(mamori(
+        &[
+            "admin", "token", "create", "--user", &user, "--name", "read", "--scope", "read",
+        ],
+        hub,
+    ))
+    .trim()
+    .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensors_forward_over_jetstream_and_forgeries_store_nothing() {
+    let Some((_cluster, nats)) = one_node("sensor over NATS") else {
+        return;
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let hub = dir.path().join("hub");
+    std::fs::create_dir(&hub).unwrap();
+    let run = |args: &[&str]| ok(mamori(args, &hub));
+    run(&["migrate"]);
+    for slug in ["mofa", "mlit"] {
+        add_org(&hub, slug);
     }
     let tokyo = run(&["admin", "sensor", "add", "--org", "mofa", "tokyo-1"]);
     let (tokyo_token, tokyo_id) = (token_of(&tokyo), sensor_id_of(&tokyo));
@@ -184,54 +224,8 @@ async fn sensors_forward_over_jetstream_and_forgeries_store_nothing() {
     let other_token = token_of(&run(&[
         "admin", "sensor", "add", "--org", "mlit", "nagoya-1",
     ]));
-    run(&[
-        "admin",
-        "user",
-        "create",
-        "--org",
-        "mofa",
-        "--username",
-        "mofa.analyst",
-        "--role",
-        "analyst",
-    ]);
-    let reader = run(&[
-        "admin",
-        "token",
-        "create",
-        "--user",
-        "mofa.analyst",
-        "--name",
-        "read",
-        "--scope",
-        "read",
-    ])
-    .trim()
-    .to_owned();
-    run(&[
-        "admin",
-        "user",
-        "create",
-        "--org",
-        "mlit",
-        "--username",
-        "mlit.analyst",
-        "--role",
-        "analyst",
-    ]);
-    let mlit_reader = run(&[
-        "admin",
-        "token",
-        "create",
-        "--user",
-        "mlit.analyst",
-        "--name",
-        "read",
-        "--scope",
-        "read",
-    ])
-    .trim()
-    .to_owned();
+    let reader = reader_of(&hub, "mofa");
+    let mlit_reader = reader_of(&hub, "mlit");
 
     // The hub is not running: JetStream holds the batches, and the sensor counts them as
     // forwarded (acknowledged by the stream), nothing buffered on its disk.
@@ -335,53 +329,17 @@ async fn sensors_forward_over_jetstream_and_forgeries_store_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sensor_spools_while_nats_is_down_and_replays_when_it_is_back() {
-    let Some(nats_bin) = mamori_testkit::nats::nats_server_or_skip("sensor spool over NATS") else {
+    let Some((mut cluster, nats)) = one_node("sensor spool over NATS") else {
         return;
     };
-    let mut cluster = mamori_testkit::nats::NatsCluster::start(&nats_bin, 1).unwrap();
-    cluster.wait_ready(Duration::from_secs(20)).unwrap();
-    let nats = cluster.url();
     let dir = tempfile::tempdir().unwrap();
     let hub = dir.path().join("hub");
     std::fs::create_dir(&hub).unwrap();
     let run = |args: &[&str]| ok(mamori(args, &hub));
     run(&["migrate"]);
-    run(&[
-        "admin",
-        "org",
-        "create",
-        "--slug",
-        "mofa",
-        "--name-en",
-        "mofa",
-        "--kind",
-        "ministry",
-    ]);
+    add_org(&hub, "mofa");
     let token = token_of(&run(&["admin", "sensor", "add", "--org", "mofa", "kobe-1"]));
-    run(&[
-        "admin",
-        "user",
-        "create",
-        "--org",
-        "mofa",
-        "--username",
-        "mofa.analyst",
-        "--role",
-        "analyst",
-    ]);
-    let reader = run(&[
-        "admin",
-        "token",
-        "create",
-        "--user",
-        "mofa.analyst",
-        "--name",
-        "read",
-        "--scope",
-        "read",
-    ])
-    .trim()
-    .to_owned();
+    let reader = reader_of(&hub, "mofa");
 
     cluster.kill(0);
     let site = dir.path().join("kobe");
@@ -406,53 +364,17 @@ async fn a_sensor_spools_while_nats_is_down_and_replays_when_it_is_back() {
 /// the hub's NATS intake stores.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loadgen_publishes_to_the_nats_intake() {
-    let Some(nats_bin) = mamori_testkit::nats::nats_server_or_skip("loadgen over NATS") else {
+    let Some((_cluster, nats)) = one_node("loadgen over NATS") else {
         return;
     };
-    let cluster = mamori_testkit::nats::NatsCluster::start(&nats_bin, 1).unwrap();
-    cluster.wait_ready(Duration::from_secs(20)).unwrap();
-    let nats = cluster.url();
     let dir = tempfile::tempdir().unwrap();
     let hub = dir.path().join("hub");
     std::fs::create_dir(&hub).unwrap();
     let run = |args: &[&str]| ok(mamori(args, &hub));
     run(&["migrate"]);
-    run(&[
-        "admin",
-        "org",
-        "create",
-        "--slug",
-        "mofa",
-        "--name-en",
-        "mofa",
-        "--kind",
-        "ministry",
-    ]);
+    add_org(&hub, "mofa");
     let token = token_of(&run(&["admin", "sensor", "add", "--org", "mofa", "load-1"]));
-    run(&[
-        "admin",
-        "user",
-        "create",
-        "--org",
-        "mofa",
-        "--username",
-        "mofa.analyst",
-        "--role",
-        "analyst",
-    ]);
-    let reader = run(&[
-        "admin",
-        "token",
-        "create",
-        "--user",
-        "mofa.analyst",
-        "--name",
-        "read",
-        "--scope",
-        "read",
-    ])
-    .trim()
-    .to_owned();
+    let reader = reader_of(&hub, "mofa");
     let port = mamori_testkit::free_port();
     let _served = serve(&hub, port, &nats);
     let out = run(&[
