@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use smallvec::{SmallVec, smallvec};
+
 /// FxHash: a fast non-cryptographic hasher for the short field names of an event.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FxHasher {
@@ -116,7 +118,8 @@ impl FieldValue {
 struct Entry {
     /// The name as first pushed, when it differs from the lower-case key.
     name: Option<String>,
-    values: Vec<FieldValue>,
+    /// Nearly every field holds one value: kept inline, without an allocation of its own.
+    values: SmallVec<[FieldValue; 1]>,
 }
 
 /// Insertion-ordered map keyed by lower-case field name.
@@ -150,6 +153,14 @@ impl EventView {
         Self::default()
     }
 
+    /// An empty event with room for `fields` distinct fields (no rehashing while it fills).
+    pub fn with_capacity(fields: usize) -> Self {
+        EventView {
+            fields: FieldMap::with_capacity_and_hasher(fields, Default::default()),
+            ..Self::default()
+        }
+    }
+
     /// Appends a value to a field (fields may hold several values).
     pub fn push(&mut self, name: &str, value: FieldValue) {
         if is_lower_key(name) {
@@ -160,7 +171,7 @@ impl EventView {
                         name.to_owned(),
                         Entry {
                             name: None,
-                            values: vec![value],
+                            values: smallvec![value],
                         },
                     );
                 }
@@ -175,7 +186,7 @@ impl EventView {
                     key,
                     Entry {
                         name: Some(name.to_owned()),
-                        values: vec![value],
+                        values: smallvec![value],
                     },
                 );
             }
@@ -204,7 +215,10 @@ impl EventView {
         if self.has_lower(alias_lower) {
             return;
         }
-        let Some(vals) = self.get_lower(source_lower).map(<[FieldValue]>::to_vec) else {
+        let Some(vals) = self
+            .get_lower(source_lower)
+            .map(|v| v.iter().cloned().collect::<SmallVec<_>>())
+        else {
             return;
         };
         self.fields.insert(

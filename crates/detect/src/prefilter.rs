@@ -185,8 +185,21 @@ impl Prefilter {
                 .or_default()
                 .push((lit.clone(), *id));
         }
-        let any_field = per_field.remove("").and_then(Automaton::build);
+        // Keyword literals (any field) also go into every field's automaton, so that each
+        // value is scanned once: by its field's automaton, or by the keyword one when its
+        // field has none.
+        let keywords = per_field.remove("").unwrap_or_default();
+        for pats in per_field.values_mut() {
+            pats.extend(keywords.iter().cloned());
+        }
         let mut ok = true;
+        let any_field = if keywords.is_empty() {
+            None
+        } else {
+            let a = Automaton::build(keywords);
+            ok = a.is_some();
+            a
+        };
         let mut by_field = FxMap::default();
         for (f, pats) in per_field {
             match Automaton::build(pats) {
@@ -226,14 +239,11 @@ impl Prefilter {
     pub fn scan(&self, ev: &EventView) -> Found {
         let mut bits = vec![0u64; self.words];
         for (key, values) in ev.fields_lower() {
-            let field = self.by_field.get(key);
+            let Some(a) = self.by_field.get(key).or(self.any_field.as_ref()) else {
+                continue;
+            };
             for v in values {
-                if let Some(a) = field {
-                    a.scan(v.lower(), &mut bits);
-                }
-                if let Some(a) = &self.any_field {
-                    a.scan(v.lower(), &mut bits);
-                }
+                a.scan(v.lower(), &mut bits);
             }
         }
         Found(bits)

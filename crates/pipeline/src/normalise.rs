@@ -226,7 +226,8 @@ pub fn normalise_line(event: Map<String, Value>, line: Option<&str>, received: i
 /// [`normalise_line`] for a line that [`crate::flat::parse`] read: the same result, built from
 /// the borrowed members without a `serde_json::Value` map. `line` is stored as the document.
 pub fn normalise_flat(flat: &FlatLine<'_>, line: &str, received: i64) -> Normalised {
-    let mut view = EventView::new();
+    // Room for the aliases `finish_json_event` adds as well.
+    let mut view = EventView::with_capacity(flat.members.len() + 8);
     let mut text = String::new();
     let mut field_hashes = Vec::with_capacity(flat.members.len());
     for (k, v) in &flat.members {

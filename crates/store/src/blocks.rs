@@ -41,6 +41,9 @@ pub(crate) const COLUMNS: [&str; 5] = [
     "user.name",
 ];
 const SEP: char = '\u{1f}';
+/// Bytes of a record beside its document: the time, five columns and separators (an
+/// estimate that sizes a block's buffer; longer columns only make it grow).
+const RECORD_OVERHEAD: usize = 96;
 
 /// Fields whose `field=value` pairs are not indexed: event times, unique to nearly every
 /// event (about 40 % of a block's terms), and never filtered on by exact value (time ranges
@@ -154,9 +157,10 @@ struct Builder {
 }
 
 impl Builder {
-    fn new() -> Builder {
+    /// A builder whose record buffer holds `raw_bytes` without growing.
+    fn new(raw_bytes: usize) -> Builder {
         Builder {
-            raw: String::new(),
+            raw: String::with_capacity(raw_bytes),
             terms: HashSet::default(),
             fields: HashSet::default(),
             term_bytes: 0,
@@ -238,12 +242,23 @@ impl Builder {
 
 /// Encodes events into blocks of at most [`MAX_BLOCK_EVENTS`].
 pub fn encode(events: &[NewEvent]) -> Result<Vec<EventBlock>, StoreError> {
+    // The record buffer of the block starting at event `i`, sized once: growing a buffer of
+    // megabytes by doubling copies it and faults in fresh pages each time.
+    let raw_bytes = |i: usize| -> usize {
+        events
+            .iter()
+            .skip(i)
+            .take(MAX_BLOCK_EVENTS)
+            .map(|e| e.doc.len() + RECORD_OVERHEAD)
+            .sum()
+    };
     let mut out = Vec::new();
-    let mut b = Builder::new();
-    for e in events {
+    let mut b = Builder::new(raw_bytes(0));
+    for (i, e) in events.iter().enumerate() {
         b.add(e);
         if b.count as usize >= MAX_BLOCK_EVENTS || b.term_bytes >= MAX_TERM_BYTES {
-            out.push(std::mem::replace(&mut b, Builder::new()).finish()?);
+            let next = Builder::new(raw_bytes(i + 1));
+            out.push(std::mem::replace(&mut b, next).finish()?);
         }
     }
     if b.count > 0 {

@@ -731,3 +731,45 @@ async fn sqlite_block_terms_are_rebuilt_after_migration_0014() {
         1
     );
 }
+
+/// Migration 0015 sets the block term index to merge 16 segments at a time (FTS5 keeps the
+/// setting in its `_config` table), and searches over many unmerged segments still find every
+/// block.
+#[tokio::test]
+async fn sqlite_block_terms_merge_sixteen_segments_at_a_time() {
+    let db = sqlite().await;
+    let s = &db.store;
+    let Pool::Sqlite(pool) = s.db() else {
+        unreachable!()
+    };
+    let (automerge,): (i64,) =
+        sqlx::query_as("SELECT v FROM event_blocks_fts_config WHERE k = 'automerge'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(automerge, 16);
+    let a = org(s, "segments").await;
+    let now = now_millis();
+    // Each commit flushes one segment: 20 of them leave one merge of 16 and 4 unmerged.
+    for b in 0..20 {
+        s.commit_batch(&batch(
+            a,
+            &format!("seg{b}"),
+            vec![event(
+                now - b,
+                &format!("host{b}"),
+                &format!("segment{b} shared"),
+            )],
+        ))
+        .await
+        .unwrap();
+    }
+    let query = |text: &str| EventQuery {
+        org: Some(a),
+        text: Some(text.to_owned()),
+        limit: 100,
+        ..EventQuery::default()
+    };
+    assert_eq!(s.search_events(&query("shared")).await.unwrap().len(), 20);
+    assert_eq!(s.search_events(&query("segment7")).await.unwrap().len(), 1);
+}
