@@ -367,14 +367,36 @@ impl Store {
                    ROW_NUMBER() OVER (ORDER BY i.seq) AS rn, COUNT(*) OVER () AS total \
                    FROM ({inner}) i) p"
         );
-        let row: Row = on_pool!(self, |pool| {
-            let mut q =
-                sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(after_seq.to_string());
-            for b in &binds {
-                q = q.bind(b);
+        let row: Row = match self.db() {
+            crate::Db::Postgres(pool) if query.added_after.is_none() => {
+                // PostgreSQL kept planning this statement afresh on every page (a custom plan:
+                // about 0.7 ms, as long as running it) although the generic plan has the same
+                // shape, a walk of the primary key from the cursor. Forced for this statement
+                // only, inside its own transaction (docs/benchmarks.md, TAXII). Not with
+                // `added_after`: only its value tells whether the date index is the better way
+                // in (a client polling for the last minute of a large collection).
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
+                    .execute(&mut *tx)
+                    .await?;
+                let mut q =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(after_seq.to_string());
+                for b in &binds {
+                    q = q.bind(b);
+                }
+                let row = q.fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                row
             }
-            q.fetch_one(pool).await
-        })?;
+            _ => on_pool!(self, |pool| {
+                let mut q =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(after_seq.to_string());
+                for b in &binds {
+                    q = q.bind(b);
+                }
+                q.fetch_one(pool).await
+            })?,
+        };
         let count = u32::try_from(row.total.min(n)).unwrap_or(0);
         Ok(StixPage {
             objects_json: row.objects.unwrap_or_default(),
@@ -473,35 +495,30 @@ fn page_sql(
         &mut next,
         &mut binds,
     );
-    let versions = match &query.versions {
-        VersionMatch::All => "1 = 1".to_owned(),
-        VersionMatch::These(v) => in_list("o.version", v, &mut next, &mut binds),
-        m @ (VersionMatch::Last | VersionMatch::First) => {
-            // Compare only with versions this reader may see in this collection. The
-            // predicate text is rendered again for alias o2 with the same parameter numbers.
-            let vis2 = predicate(filter, &alias(&COLS, "o2"), 2);
-            let mut scratch = Vec::new();
-            let scope_o2 = scope_sql(scope, "o2", 2 + vis.binds.len(), &mut scratch);
-            let cmp = if *m == VersionMatch::Last { ">" } else { "<" };
-            format!(
-                "NOT EXISTS (SELECT 1 FROM stix_objects o2 WHERE o2.id = o.id AND \
-                     o2.version_micros {cmp} o.version_micros AND {} AND {scope_o2})",
-                vis2.sql
-            )
-        }
+    // Another row of the same object that this reader may see in this scope can hide `o`: a
+    // later (or, for `match[version]=first`, an earlier) version, or an earlier copy of the
+    // same version (one object posted to several collections, which a wide scope such as
+    // "all" spans; the first copy stands for it, independent of `added_after`, so its `seq`
+    // (pagination) and date added are stable). Both are asked in one probe of the id index
+    // with one copy of the visibility predicate (alias o2, the same parameter numbers).
+    let (versions, version_cmp) = match &query.versions {
+        VersionMatch::All => ("1 = 1".to_owned(), None),
+        VersionMatch::These(v) => (in_list("o.version", v, &mut next, &mut binds), None),
+        VersionMatch::Last => ("1 = 1".to_owned(), Some(">")),
+        VersionMatch::First => ("1 = 1".to_owned(), Some("<")),
     };
-    // One row per (id, version): the same object can be stored more than once (posted to
-    // several collections, which a wide scope such as "all" spans). The first copy this
-    // reader may see in this scope stands for it, independent of `added_after`, so its
-    // `seq` (pagination) and date added are stable.
-    let first_copy = {
-        let vis3 = predicate(filter, &alias(&COLS, "o3"), 2);
+    let other_version = version_cmp
+        .map(|c| format!("o2.version_micros {c} o.version_micros OR "))
+        .unwrap_or_default();
+    let shadowed = {
+        let vis2 = predicate(filter, &alias(&COLS, "o2"), 2);
         let mut scratch = Vec::new();
-        let scope_o3 = scope_sql(scope, "o3", 2 + vis.binds.len(), &mut scratch);
+        let scope_o2 = scope_sql(scope, "o2", 2 + vis.binds.len(), &mut scratch);
         format!(
-            "NOT EXISTS (SELECT 1 FROM stix_objects o3 WHERE o3.id = o.id AND \
-                 o3.version = o.version AND o3.seq < o.seq AND {} AND {scope_o3})",
-            vis3.sql
+            "NOT EXISTS (SELECT 1 FROM stix_objects o2 WHERE o2.id = o.id AND o2.seq <> o.seq AND \
+                 ({other_version}(o2.version = o.version AND o2.seq < o.seq)) AND {} AND \
+                 {scope_o2})",
+            vis2.sql
         )
     };
     let added = match query.added_after {
@@ -515,7 +532,7 @@ fn page_sql(
     let sql = format!(
         "SELECT o.seq, o.id, o.version, o.version_micros, o.object_type, o.spec_version, \
              o.date_added, o.json FROM stix_objects o WHERE o.seq > CAST($1 AS BIGINT) AND {} AND \
-             {scope_o} AND {ids} AND {types} AND {specs} AND {versions} AND {first_copy} AND {added} \
+             {scope_o} AND {ids} AND {types} AND {specs} AND {versions} AND {shadowed} AND {added} \
              ORDER BY o.seq LIMIT {}",
         vis.sql,
         i64::from(limit.clamp(1, 10_000)) + 1
