@@ -367,36 +367,14 @@ impl Store {
                    ROW_NUMBER() OVER (ORDER BY i.seq) AS rn, COUNT(*) OVER () AS total \
                    FROM ({inner}) i) p"
         );
-        let row: Row = match self.db() {
-            crate::Db::Postgres(pool) if query.added_after.is_none() => {
-                // PostgreSQL kept planning this statement afresh on every page (a custom plan:
-                // about 0.7 ms, as long as running it) although the generic plan has the same
-                // shape, a walk of the primary key from the cursor. Forced for this statement
-                // only, inside its own transaction (docs/benchmarks.md, TAXII). Not with
-                // `added_after`: only its value tells whether the date index is the better way
-                // in (a client polling for the last minute of a large collection).
-                let mut tx = pool.begin().await?;
-                sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
-                    .execute(&mut *tx)
-                    .await?;
-                let mut q =
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(after_seq.to_string());
-                for b in &binds {
-                    q = q.bind(b);
-                }
-                let row = q.fetch_one(&mut *tx).await?;
-                tx.commit().await?;
-                row
+        let row: Row = on_pool!(self, |pool| {
+            let mut q =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(after_seq.to_string());
+            for b in &binds {
+                q = q.bind(b);
             }
-            _ => on_pool!(self, |pool| {
-                let mut q =
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(after_seq.to_string());
-                for b in &binds {
-                    q = q.bind(b);
-                }
-                q.fetch_one(pool).await
-            })?,
-        };
+            q.fetch_one(pool).await
+        })?;
         let count = u32::try_from(row.total.min(n)).unwrap_or(0);
         Ok(StixPage {
             objects_json: row.objects.unwrap_or_default(),
