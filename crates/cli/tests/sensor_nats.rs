@@ -175,6 +175,15 @@ fn add_org(hub: &Path, slug: &str) {
     ));
 }
 
+/// A temporary directory holding a migrated hub data directory (`<dir>/hub`).
+fn migrated_hub() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = dir.path().join("hub");
+    std::fs::create_dir(&hub).unwrap();
+    ok(mamori(&["migrate"], &hub));
+    (dir, hub)
+}
+
 /// An analyst of `org` and a read-scoped token for them.
 fn reader_of(hub: &Path, org: &str) -> String {
     let user = format!("{org}.analyst");
@@ -208,11 +217,8 @@ async fn sensors_forward_over_jetstream_and_forgeries_store_nothing() {
         return;
     };
 
-    let dir = tempfile::tempdir().unwrap();
-    let hub = dir.path().join("hub");
-    std::fs::create_dir(&hub).unwrap();
+    let (dir, hub) = migrated_hub();
     let run = |args: &[&str]| ok(mamori(args, &hub));
-    run(&["migrate"]);
     for slug in ["mofa", "mlit"] {
         add_org(&hub, slug);
     }
@@ -332,11 +338,8 @@ async fn a_sensor_spools_while_nats_is_down_and_replays_when_it_is_back() {
     let Some((mut cluster, nats)) = one_node("sensor spool over NATS") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let hub = dir.path().join("hub");
-    std::fs::create_dir(&hub).unwrap();
+    let (dir, hub) = migrated_hub();
     let run = |args: &[&str]| ok(mamori(args, &hub));
-    run(&["migrate"]);
     add_org(&hub, "mofa");
     let token = token_of(&run(&["admin", "sensor", "add", "--org", "mofa", "kobe-1"]));
     let reader = reader_of(&hub, "mofa");
@@ -367,11 +370,8 @@ async fn loadgen_publishes_to_the_nats_intake() {
     let Some((_cluster, nats)) = one_node("loadgen over NATS") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let hub = dir.path().join("hub");
-    std::fs::create_dir(&hub).unwrap();
+    let (_dir, hub) = migrated_hub();
     let run = |args: &[&str]| ok(mamori(args, &hub));
-    run(&["migrate"]);
     add_org(&hub, "mofa");
     let token = token_of(&run(&["admin", "sensor", "add", "--org", "mofa", "load-1"]));
     let reader = reader_of(&hub, "mofa");

@@ -493,7 +493,7 @@ fn page_sql(
         let mut scratch = Vec::new();
         let scope_o2 = scope_sql(scope, "o2", 2 + vis.binds.len(), &mut scratch);
         format!(
-            "NOT EXISTS (SELECT 1 FROM stix_objects o2 WHERE o2.id = o.id AND o2.seq <> o.seq AND \
+            "NOT EXISTS (SELECT 1 FROM stix_objects o2 WHERE o2.id = o.id AND \
                  ({other_version}(o2.version = o.version AND o2.seq < o.seq)) AND {} AND \
                  {scope_o2})",
             vis2.sql

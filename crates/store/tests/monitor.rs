@@ -654,6 +654,19 @@ macro_rules! conformance {
 conformance!(sqlite);
 conformance!(postgres);
 
+/// A search of `org`'s events by text, optionally on one host.
+fn text_query(org: OrgId, text: &str, host: Option<&str>, limit: i64) -> EventQuery {
+    EventQuery {
+        org: Some(org),
+        text: Some(text.to_owned()),
+        fields: host
+            .map(|h| vec![("host.name".to_owned(), h.to_owned())])
+            .unwrap_or_default(),
+        limit,
+        ..EventQuery::default()
+    }
+}
+
 /// A SQLite database from before migration 0014 gets its block term index rebuilt without
 /// positions when it is opened: every stored event is found again by text and by field.
 #[tokio::test]
@@ -679,15 +692,7 @@ async fn sqlite_block_terms_are_rebuilt_after_migration_0014() {
         .execute(pool)
         .await
         .unwrap();
-    let search = |text: &str, host: Option<&str>| EventQuery {
-        org: Some(a),
-        text: Some(text.to_owned()),
-        fields: host
-            .map(|h| vec![("host.name".to_owned(), h.to_owned())])
-            .unwrap_or_default(),
-        limit: 1000,
-        ..EventQuery::default()
-    };
+    let search = |text: &str, host: Option<&str>| text_query(a, text, host, 1000);
     assert!(
         s.search_events(&search("word1", None))
             .await
@@ -764,12 +769,7 @@ async fn sqlite_block_terms_merge_sixteen_segments_at_a_time() {
         .await
         .unwrap();
     }
-    let query = |text: &str| EventQuery {
-        org: Some(a),
-        text: Some(text.to_owned()),
-        limit: 100,
-        ..EventQuery::default()
-    };
+    let query = |text: &str| text_query(a, text, None, 100);
     assert_eq!(s.search_events(&query("shared")).await.unwrap().len(), 20);
     assert_eq!(s.search_events(&query("segment7")).await.unwrap().len(), 1);
 }
