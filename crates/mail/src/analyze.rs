@@ -277,16 +277,20 @@ fn fill(a: &mut Analysis, input: &[u8], opts: &Options, depth: usize, mut kept: 
     // Attachments and nested messages.
     let mut pw: Vec<String> = opts.passwords.clone();
     let subject = a.headers.subject.clone().unwrap_or_default();
-    // Candidates are only ever tried on ZIP archives; a message without a ZIP signature in any
-    // attachment skips the search through its text.
+    // Candidates are only ever tried on ZIP and 7z archives; a message without either
+    // signature in any attachment skips the search through its text.
     let zip_finder = memchr::memmem::Finder::new(b"PK\x03\x04");
-    let has_zip = msg.attachments.iter().take(l.max_parts).any(|id| {
+    let seven_zip_finder = memchr::memmem::Finder::new(crate::sevenz::SIGNATURE);
+    let has_archive = msg.attachments.iter().take(l.max_parts).any(|id| {
         usize::try_from(*id)
             .ok()
             .and_then(|i| msg.parts.get(i))
-            .is_some_and(|p| zip_finder.find(p.contents()).is_some())
+            .is_some_and(|p| {
+                let c = p.contents();
+                zip_finder.find(c).is_some() || seven_zip_finder.find(c).is_some()
+            })
     });
-    if has_zip {
+    if has_archive {
         let texts = std::iter::once(subject.as_str())
             .chain(std::iter::once(all_text.as_str()))
             .chain(opts.companion_texts.iter().map(String::as_str));

@@ -1,6 +1,6 @@
 //! One file (attachment or archive member): hashes (MD5, SHA-1, SHA-256, TLSH), true type,
 //! name tricks, active-content markers, and archives opened recursively through
-//! [`crate::archive`] within the per-message budget in [`Ctx`]; each file is handed to the
+//! [`crate::archive`] (ZIP) and [`crate::sevenz`] (7z) within the per-message budget in [`Ctx`]; each file is handed to the
 //! content scanner, if any ([`crate::scanning`]).
 
 use md5::Md5;
@@ -14,6 +14,7 @@ use crate::limits::Limits;
 use crate::report::{FileReport, Finding};
 use crate::scanner::TargetKind;
 use crate::scanning::ScanRun;
+use crate::sevenz;
 
 /// Per-message state shared by every file: limits, password candidates, decompression budget,
 /// content scanning.
@@ -72,13 +73,24 @@ pub fn analyze(
     };
     ctx.scan.scan(kind, name.as_deref(), &rep.sha256, data);
     rep.name = name;
-    if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") {
+    let zip = data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06");
+    let seven_zip = data.starts_with(sevenz::SIGNATURE);
+    if zip || seven_zip {
         if depth < ctx.limits.max_archive_depth {
-            let ar = archive::open_zip(data, ctx, depth);
-            if let Some(ar) = &ar {
-                archive::office_markers(ar, &mut rep.flags, &mut rep.markers);
+            if zip {
+                let ar = archive::open_zip(data, ctx, depth);
+                if let Some(ar) = &ar {
+                    archive::office_markers(ar, &mut rep.flags, &mut rep.markers);
+                }
+                rep.archive = ar;
+            } else {
+                rep.archive = sevenz::open_7z(data, ctx, depth);
+                if rep.archive.is_none() {
+                    // Not readable as 7z: say so, as for RAR.
+                    rep.flags.opaque_archive = true;
+                    rep.markers.push("archive:not-opened".into());
+                }
             }
-            rep.archive = ar;
         } else {
             ctx.findings.push(Finding::new(
                 "limit.archive_depth",

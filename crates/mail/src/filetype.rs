@@ -15,11 +15,12 @@ const SCRIPT_EXT: &[&str] = &[
     "js", "jse", "vbs", "vbe", "wsf", "wsh", "hta", "ps1", "bat", "cmd",
 ];
 const DISK_EXT: &[&str] = &["iso", "img", "vhd", "vhdx"];
-/// Archives whose members are not opened. The maintained Rust 7z reader (sevenz-rust2 0.20)
-/// sizes buffers from unchecked header fields, so a crafted archive could make the process
-/// abort on allocation; RAR has no maintained pure-Rust reader. Such an attachment is flagged
-/// so that the analyst knows its contents were not inspected.
-const OPAQUE_ARCHIVE_EXT: &[&str] = &["7z", "rar"];
+/// Archives whose members are not opened: RAR has no maintained pure-Rust reader (the
+/// `unrar` crate wraps RARLAB's C++ library, which Mamori does not run on untrusted input in
+/// its own process). Such an attachment is flagged so that the analyst knows its contents
+/// were not inspected. A 7z archive is opened by [`crate::sevenz`] and flagged only when it
+/// cannot be read.
+const OPAQUE_ARCHIVE_EXT: &[&str] = &["rar"];
 const DECOY_EXT: &[&str] = &[
     "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "jpg", "jpeg", "png", "gif", "csv",
     "rtf", "htm", "html", "zip", "mp3", "mp4",
@@ -90,8 +91,8 @@ pub fn content_flags(
     if data.starts_with(b"MZ") || data.starts_with(b"\x7fELF") {
         flags.executable = true;
     }
-    // 7z and RAR (4 and 5) signatures.
-    if data.starts_with(b"7z\xbc\xaf\x27\x1c") || data.starts_with(b"Rar!\x1a\x07") {
+    // RAR 4 and 5 signatures.
+    if data.starts_with(b"Rar!\x1a\x07") {
         flags.opaque_archive = true;
     }
     if flags.opaque_archive {

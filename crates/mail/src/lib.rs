@@ -34,6 +34,7 @@ pub mod received;
 pub mod report;
 pub mod scanner;
 pub mod scanning;
+pub mod sevenz;
 pub mod source;
 pub mod urls;
 pub mod verdict;

@@ -26,6 +26,9 @@ pub struct Limits {
     pub max_archive_depth: usize,
     /// Members listed per archive (default 1,000).
     pub max_archive_entries: usize,
+    /// Memory one 7z decoder may reserve for its dictionary or model, and for the archive's
+    /// header (default 128 MiB; 7-Zip's strongest preset uses a 64 MiB dictionary).
+    pub max_decoder_memory: u64,
     /// Text kept per body part in the report (default 256 KiB).
     pub max_text_bytes: usize,
     /// Passwords tried per encrypted archive (default 64).
@@ -49,6 +52,7 @@ impl Default for Limits {
             max_entry_bytes: 50 * 1024 * 1024,
             max_archive_depth: 3,
             max_archive_entries: 1000,
+            max_decoder_memory: 128 * 1024 * 1024,
             max_text_bytes: 256 * 1024,
             max_passwords: 64,
             max_scans: 2000,

@@ -179,7 +179,8 @@ pub struct FileFlags {
     pub rtf_object: bool,
     pub disk_image: bool,
     pub script: bool,
-    /// A 7z or RAR archive: Mamori lists no members and scans none (see `filetype.rs`).
+    /// A RAR archive, or a 7z archive that could not be read: Mamori lists no members and
+    /// scans none (see `filetype.rs`).
     pub opaque_archive: bool,
 }
 

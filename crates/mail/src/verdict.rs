@@ -40,7 +40,7 @@
 //! | `att.encrypted_archive` | 30 | encrypted archive |
 //! | `att.ppap` | 20 | its password was in the text (PPAP) |
 //! | `att.archive_unopened` | 15 | encrypted archive no candidate opened |
-//! | `att.opaque_archive` | 20 | 7z or RAR archive, whose members are not inspected |
+//! | `att.opaque_archive` | 20 | RAR archive, or 7z archive that could not be read: members not inspected |
 //! | `att.bomb` | 40 | an archive member decompresses beyond the ratio or size limits |
 //! | `scan.yara` | highest `score` metadata of the matched rules (0-100), else 60 | a YARA rule matched the message, a body part, an attachment or an archive member |
 //! | `parse.problem` | 10 | limits hit, parser panic or malformed parts (not scanner time-outs) |
@@ -364,8 +364,8 @@ pub fn judge(a: &Analysis) -> Verdict {
             s.add(
                 "att.opaque_archive",
                 20,
-                "7z または RAR 形式のアーカイブです (中身は検査していません)",
-                "7z or RAR archive attached (its contents were not inspected)",
+                "RAR 形式のアーカイブ、または読めない 7z アーカイブです (中身は検査していません)",
+                "RAR archive, or unreadable 7z archive, attached (its contents were not inspected)",
             );
         }
         if let Some(ar) = &f.archive
@@ -374,21 +374,21 @@ pub fn judge(a: &Analysis) -> Verdict {
             s.add(
                 "att.encrypted_archive",
                 30,
-                "パスワード付き ZIP が添付されています",
+                "パスワード付きの圧縮ファイル (ZIP/7z) が添付されています",
                 "Encrypted archive attached",
             );
             if ar.password.is_some() {
                 s.add(
                     "att.ppap",
                     20,
-                    "ZIP のパスワードが本文 (または別メール) に書かれています (PPAP)",
+                    "圧縮ファイルのパスワードが本文 (または別メール) に書かれています (PPAP)",
                     "The archive password is in the text (PPAP)",
                 );
             } else {
                 s.add(
                     "att.archive_unopened",
                     15,
-                    "パスワード付き ZIP を開けず中身を確認できません",
+                    "パスワード付きの圧縮ファイルを開けず中身を確認できません",
                     "Encrypted archive could not be opened",
                 );
             }

@@ -362,7 +362,7 @@ fn analyze_keeping_returns_every_extracted_file_once() {
 }
 
 #[test]
-fn seven_zip_and_rar_are_flagged_as_not_inspected() {
+fn rar_and_unreadable_7z_are_flagged_as_not_inspected() {
     let mut msg: Vec<u8> = b"From: a@example.jp\r\nTo: b@example.go.jp\r\nSubject: x\r\nMIME-Version: 1.0\r\n\
         Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
         --B\r\nContent-Type: application/octet-stream; name=\"data.bin\"\r\nContent-Transfer-Encoding: binary\r\n\r\n"
@@ -386,5 +386,5 @@ fn seven_zip_and_rar_are_flagged_as_not_inspected() {
         .iter()
         .find(|s| s.id == "att.opaque_archive")
         .unwrap();
-    assert!(s.ja.contains("7z") && s.en.contains("not inspected"));
+    assert!(s.ja.contains("RAR") && s.en.contains("not inspected"));
 }

@@ -649,8 +649,8 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("yara.title", "YARAルールセット", "YARA rule sets"),
     (
         "yara.intro",
-        "有効なルールセットは、ハブで解析するメールの本文・添付ファイル・アーカイブ内のファイル(パスワード付き ZIP を含む)すべてに適用されます。各ルールセットは同名の名前空間になります。",
-        "Enabled rule sets scan every body part, attachment and archive member (encrypted ZIPs included) of the mail the hub analyses. Each rule set is a namespace of its own name.",
+        "有効なルールセットは、ハブで解析するメールの本文・添付ファイル・アーカイブ内のファイル(パスワード付きの ZIP・7z を含む)すべてに適用されます。各ルールセットは同名の名前空間になります。",
+        "Enabled rule sets scan every body part, attachment and archive member (encrypted ZIP and 7z archives included) of the mail the hub analyses. Each rule set is a namespace of its own name.",
     ),
     ("yara.name", "名前", "Name"),
     ("yara.description", "説明", "Description"),

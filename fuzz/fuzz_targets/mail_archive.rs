@@ -1,0 +1,27 @@
+//! Fuzz target: archive attachments (ZIP and 7z) must never panic or abort. The first byte
+//! chooses the signature put in front of the rest, so the fuzzer spends its time inside the
+//! archive readers rather than finding the signatures; the password `pw` is in the body, so
+//! encrypted archives are opened too.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
+    let signature: &[u8] = if first & 1 == 0 {
+        b"PK\x03\x04"
+    } else {
+        b"7z\xbc\xaf\x27\x1c"
+    };
+    let mut msg = b"From: a@example.jp\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n\
+        --B\r\nContent-Type: text/plain\r\n\r\npassword: pw\r\n--B\r\n\
+        Content-Type: application/octet-stream; name=\"a.bin\"\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        .to_vec();
+    msg.extend_from_slice(signature);
+    msg.extend_from_slice(rest);
+    msg.extend_from_slice(b"\r\n--B--\r\n");
+    let a = mamori_mail::analyze(&msg);
+    assert!(!a.findings.iter().any(|f| f.id == "parse.panic"));
+});
