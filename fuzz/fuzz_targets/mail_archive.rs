@@ -1,7 +1,8 @@
-//! Fuzz target: archive attachments (ZIP and 7z) must never panic or abort. The first byte
-//! chooses the signature put in front of the rest, so the fuzzer spends its time inside the
-//! archive readers rather than finding the signatures; the password `pw` is in the body, so
-//! encrypted archives are opened too.
+//! Fuzz target: archive attachments (ZIP, 7z, ISO 9660) must never panic or abort. The first
+//! byte chooses the container: a signature put in front of the rest (ZIP, 7z), or the 16 empty
+//! system sectors of an ISO image, so the fuzzer spends its time inside the readers rather
+//! than finding the signatures; the password `pw` is in the body, so encrypted archives are
+//! opened too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,10 +11,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
-    let signature: &[u8] = if first & 1 == 0 {
-        b"PK\x03\x04"
-    } else {
-        b"7z\xbc\xaf\x27\x1c"
+    let iso_system_area = [0u8; 16 * 2048];
+    let signature: &[u8] = match first % 3 {
+        0 => b"PK\x03\x04",
+        1 => b"7z\xbc\xaf\x27\x1c",
+        _ => &iso_system_area,
     };
     let mut msg = b"From: a@example.jp\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n\
         --B\r\nContent-Type: text/plain\r\n\r\npassword: pw\r\n--B\r\n\

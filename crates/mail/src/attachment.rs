@@ -1,6 +1,6 @@
 //! One file (attachment or archive member): hashes (MD5, SHA-1, SHA-256, TLSH), true type,
 //! name tricks, active-content markers, and archives opened recursively through
-//! [`crate::archive`] (ZIP) and [`crate::sevenz`] (7z) within the per-message budget in [`Ctx`]; each file is handed to the
+//! [`crate::archive`] (ZIP), [`crate::sevenz`] (7z) and [`crate::iso`] (ISO 9660 images) within the per-message budget in [`Ctx`]; each file is handed to the
 //! content scanner, if any ([`crate::scanning`]).
 
 use md5::Md5;
@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::archive;
 use crate::extract::{FileRole, Kept};
 use crate::filetype;
+use crate::iso;
 use crate::limits::Limits;
 use crate::report::{FileReport, Finding};
 use crate::scanner::TargetKind;
@@ -75,7 +76,8 @@ pub fn analyze(
     rep.name = name;
     let zip = data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06");
     let seven_zip = data.starts_with(sevenz::SIGNATURE);
-    if zip || seven_zip {
+    let disk = iso::is_iso(data);
+    if zip || seven_zip || disk {
         if depth < ctx.limits.max_archive_depth {
             if zip {
                 let ar = archive::open_zip(data, ctx, depth);
@@ -83,6 +85,9 @@ pub fn analyze(
                     archive::office_markers(ar, &mut rep.flags, &mut rep.markers);
                 }
                 rep.archive = ar;
+            } else if disk {
+                rep.archive = iso::open_iso(data, ctx, depth);
+                rep.flags.disk_image = true;
             } else {
                 rep.archive = sevenz::open_7z(data, ctx, depth);
                 if rep.archive.is_none() {

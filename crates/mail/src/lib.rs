@@ -27,6 +27,7 @@ pub mod features;
 pub mod filetype;
 pub mod headers;
 pub mod html;
+pub mod iso;
 pub mod lang;
 pub mod limits;
 pub mod passwords;
