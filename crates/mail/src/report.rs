@@ -37,6 +37,31 @@ pub struct Analysis {
     pub verdict: Verdict,
 }
 
+impl Analysis {
+    /// Every file met, in order: each attachment followed by the members of the archives and
+    /// disk images inside it (depth first), then those of attached messages. Indicator
+    /// matching and sharing use this, so a DLL inside an ISO inside a ZIP counts like an
+    /// attachment.
+    pub fn files(&self) -> Vec<&FileReport> {
+        fn walk<'a>(f: &'a FileReport, out: &mut Vec<&'a FileReport>) {
+            out.push(f);
+            if let Some(ar) = &f.archive {
+                for m in &ar.entries {
+                    walk(m, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for f in &self.attachments {
+            walk(f, &mut out);
+        }
+        for n in &self.nested {
+            out.extend(n.files());
+        }
+        out
+    }
+}
+
 /// A mailbox from an address header.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Mailbox {

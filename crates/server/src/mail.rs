@@ -103,7 +103,7 @@ pub(crate) fn lookups(a: &Analysis) -> Vec<(ValueKind, String)> {
             push(ValueKind::Domain, v);
         }
     }
-    for f in &a.attachments {
+    for f in a.files() {
         push(ValueKind::Sha256, f.sha256.clone());
     }
     out

@@ -238,3 +238,79 @@ async fn api_and_console_analyse_mail_and_match_shared_indicators() {
     );
     assert_eq!(v["report"]["labels"], json!(["phishing", "mail"]));
 }
+
+/// A mail whose ZIP holds the file a member shared: the match is found inside the archive, not
+/// only among the attachments.
+async fn archive_members_match_shared_hashes(backend: Backend) {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+
+    let dll = b"MZ\x90\x00 payload dropped by the lure, shared by a member".to_vec();
+    let dll_sha256 = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(&dll)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("invoice/data.dll", SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(&dll).unwrap();
+    let zip = zip.finish().unwrap().into_inner();
+    let mut message = b"From: keiri@example.net\r\nTo: soumu@example.go.jp\r\nSubject: invoice\r\n\
+        MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n\
+        Content-Type: text/plain\r\n\r\nsee attached\r\n--B\r\n\
+        Content-Type: application/zip; name=\"invoice.zip\"\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        .to_vec();
+    message.extend_from_slice(&zip);
+    message.extend_from_slice(b"\r\n--B--\r\n");
+
+    let h = hub(backend).await;
+    let r = send(
+        &h.app,
+        req(
+            "POST",
+            "/api/v1/reports",
+            Some(&h.admin_token),
+            Some(json!({
+                "title": "Loader DLL", "tlp": "GREEN",
+                "indicators": [{"kind": "sha256", "value": dll_sha256}]
+            })),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = send(
+        &h.app,
+        Request::builder()
+            .method("POST")
+            .uri("/api/v1/mail")
+            .header(header::AUTHORIZATION, format!("Bearer {}", h.member_token))
+            .header(header::CONTENT_TYPE, "message/rfc822")
+            .body(Body::from(message))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert!(
+        v["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["value"] == dll_sha256.as_str()),
+        "{}",
+        v["matches"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_members_match_shared_hashes_sqlite() {
+    archive_members_match_shared_hashes(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_members_match_shared_hashes_postgres() {
+    archive_members_match_shared_hashes(Backend::Postgres).await;
+}

@@ -251,7 +251,7 @@ fn retry_with_companions(results: &mut [(RawMessage, Analysis)], opts: &Options)
         .iter()
         .enumerate()
         .filter(|(_, (_, a))| {
-            a.attachments.iter().any(|f| {
+            a.files().into_iter().any(|f| {
                 f.archive
                     .as_ref()
                     .is_some_and(|ar| ar.encrypted && !ar.opened)

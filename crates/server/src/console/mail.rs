@@ -157,8 +157,11 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
     for u in a.urls.iter().take(50) {
         values.push(format!("url {}", u.url));
     }
-    for f in &a.attachments {
-        values.push(format!("sha256 {}", f.sha256));
+    for f in a.files() {
+        let v = format!("sha256 {}", f.sha256);
+        if !values.contains(&v) {
+            values.push(v);
+        }
     }
     values.dedup();
     let share_title = format!(
