@@ -331,6 +331,32 @@ async fn sensors_forward_over_jetstream_and_forgeries_store_nothing() {
     assert_eq!(count(port, &reader, "tk").await, 40);
     wait_for(port, &mlit_reader, "ng", 5).await;
     assert_eq!(count(port, &mlit_reader, "tk").await, 0);
+
+    // Both refusals are in the audit log, as a refused HTTPS batch would be.
+    let audit = run(&["audit", "list", "--limit", "500", "--json"]);
+    let refused: Vec<serde_json::Value> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["action"] == "intake.refused")
+        .collect();
+    // `detail` is stored (and listed) as JSON text.
+    let reasons: Vec<String> = refused
+        .iter()
+        .filter_map(|e| e["detail"].as_str())
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .filter_map(|d| d["reason"].as_str().map(str::to_owned))
+        .collect();
+    // The forged envelope and the revoked sensor's batch: neither key is a live sensor's.
+    assert!(
+        reasons.iter().filter(|r| *r == "unknown-key").count() >= 2,
+        "{audit}"
+    );
+    assert!(
+        refused.iter().all(|e| e["object_type"] == "nats"),
+        "{refused:?}"
+    );
+    // The chain still verifies with the new entries in it.
+    run(&["audit", "verify"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,8 +8,9 @@
 //! hub killed mid-batch gets it again and stores it once (batches are de-duplicated by sensor
 //! and batch id). Over the sender's rate it is handed back with a delay, so one member's flood
 //! waits while the others' batches go on. Envelopes with an unknown or revoked key, a bad
-//! signature, or a body the HTTP path would refuse (422/413) are dropped with a warning and
-//! counted in `mamori_intake_refused_total`; retrying cannot make them valid. Sensor keys are
+//! signature, or a body the HTTP path would refuse (422/413) are dropped with a warning, counted
+//! in `mamori_intake_refused_total` and recorded in the audit log as `intake.refused` (as a
+//! refused HTTPS batch is recorded as `request.rejected`); retrying cannot make them valid. Sensor keys are
 //! re-read at most every [`KEY_TTL`], so a revocation takes effect within that time.
 
 use std::collections::HashMap;
@@ -36,7 +37,16 @@ pub const IN_FLIGHT: usize = 4;
 enum Verdict {
     Ack,
     Retry(Duration),
-    Refuse(String),
+    Refuse(Refusal),
+}
+
+/// Why a message was dropped, for the log, the metric and the audit record.
+#[derive(Debug, PartialEq, Eq)]
+struct Refusal {
+    reason: &'static str,
+    /// The sensor whose key signed it, when the key is a live sensor's.
+    sensor: Option<(String, mamori_model::OrgId)>,
+    detail: String,
 }
 
 /// The live sensors' keys by key id.
@@ -129,7 +139,7 @@ pub async fn run(state: AppState, bus: Bus, mut stop: watch::Receiver<bool>) {
         if unreadable {
             // Not refused for an unknown key while the store cannot say: try again.
             for d in deliveries {
-                settle(d, Verdict::Retry(Duration::from_secs(1))).await;
+                settle(&state, d, Verdict::Retry(Duration::from_secs(1))).await;
             }
             continue;
         }
@@ -139,20 +149,21 @@ pub async fn run(state: AppState, bus: Bus, mut stop: watch::Receiver<bool>) {
                 let state = &state;
                 async move {
                     let verdict = handle(state, keys_now, d.payload()).await;
-                    settle(d, verdict).await;
+                    settle(state, d, verdict).await;
                 }
             })
             .await;
     }
 }
 
-async fn settle(d: Delivery, verdict: Verdict) {
+async fn settle(state: &AppState, d: Delivery, verdict: Verdict) {
     let seq = d.seq();
     let r = match verdict {
         Verdict::Ack => d.ack().await,
         Verdict::Retry(after) => d.nak(after).await,
         Verdict::Refuse(why) => {
-            tracing::warn!(seq, "NATS intake: refused a message: {why}");
+            tracing::warn!(seq, "NATS intake: refused a message: {}", why.detail);
+            audit_refusal(state, seq, &why).await;
             d.ack().await
         }
     };
@@ -162,21 +173,51 @@ async fn settle(d: Delivery, verdict: Verdict) {
     }
 }
 
-fn refuse(reason: &'static str, detail: String) -> Verdict {
+async fn audit_refusal(state: &AppState, seq: u64, why: &Refusal) {
+    let entry = mamori_store::audit::AuditEntry {
+        actor_user: None,
+        actor_org: why.sensor.as_ref().map(|s| s.1),
+        actor_name: why.sensor.as_ref().map_or_else(
+            || "unknown sensor".to_owned(),
+            |s| format!("sensor {}", s.0),
+        ),
+        action: "intake.refused".into(),
+        object_type: "nats".into(),
+        object_id: format!("{INTAKE_SUBJECT} #{seq}"),
+        tlp: None,
+        source: "nats".into(),
+        request_id: format!("nats-{seq}"),
+        detail: serde_json::json!({"reason": why.reason, "detail": why.detail}),
+    };
+    if let Err(e) = state.store.append_audit(&entry).await {
+        tracing::error!(error = %e, "cannot audit a refused NATS intake message");
+    }
+}
+
+fn refuse(
+    reason: &'static str,
+    sensor: Option<(String, mamori_model::OrgId)>,
+    detail: String,
+) -> Verdict {
     metrics::counter!("mamori_intake_refused_total", "reason" => reason).increment(1);
-    Verdict::Refuse(detail)
+    Verdict::Refuse(Refusal {
+        reason,
+        sensor,
+        detail,
+    })
 }
 
 async fn handle(state: &AppState, keys: &Keys, payload: &[u8]) -> Verdict {
     let env = match Envelope::open(payload) {
         Ok(e) => e,
-        Err(e) => return refuse("envelope", e.to_string()),
+        Err(e) => return refuse("envelope", None, e.to_string()),
     };
     let (sensor, key) = match keys.lookup(env.header.key) {
         Some(k) => k,
         None => {
             return refuse(
                 "unknown-key",
+                None,
                 format!(
                     "batch {}: key {} is not a live sensor's (unknown or revoked)",
                     env.header.batch, env.header.key
@@ -187,10 +228,11 @@ async fn handle(state: &AppState, keys: &Keys, payload: &[u8]) -> Verdict {
     if let Err(e) = key.verify(&env) {
         return refuse(
             "signature",
+            Some((sensor.id.to_string(), sensor.org_id)),
             format!("batch {} from sensor {}: {e}", env.header.batch, sensor.id),
         );
     }
-    let (id, batch) = (sensor.id.clone(), env.header.batch);
+    let (id, org, batch) = (sensor.id.clone(), sensor.org_id, env.header.batch);
     let result = ingest(
         state,
         IncomingBatch {
@@ -214,6 +256,7 @@ async fn handle(state: &AppState, keys: &Keys, payload: &[u8]) -> Verdict {
         }
         Err(e) => refuse(
             "batch",
+            Some((id.to_string(), org)),
             format!("batch {batch} from sensor {id}: {e} (HTTP {})", e.status()),
         ),
     }
