@@ -3,28 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
-use std::process::{Command, Output};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mamori");
+use common::{mamori, text};
 
-fn mamori(args: &[&str], dir: &std::path::Path) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("MAMORI_CONFIG")
-        .env_remove("MAMORI_DATABASE_URL")
-        .env_remove("MAMORI_DATA_DIR")
-        .output()
-        .expect("run mamori")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use std::process::Command;
 
 #[test]
 fn case_report_html_and_pdf() {

@@ -7,70 +7,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+mod common;
+
+use common::{mamori_env, ok_text as ok, serve_at};
+
 use std::io::{Read, Write};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mamori");
 const COMMUNITY: &str = "6d616d6f-7269-4c0a-8000-000000000002";
-
-fn mamori_env(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .current_dir(dir)
-        .env_remove("MAMORI_CONFIG")
-        .env_remove("MAMORI_DATABASE_URL")
-        .env_remove("MAMORI_DATA_DIR")
-        .env_remove("MAMORI_LISTEN");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run mamori")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ok(o: Output) -> String {
-    assert!(o.status.success(), "{}", text(&o));
-    text(&o)
-}
-
-struct Served(std::process::Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve_at(dir: &Path, port: u16) -> Served {
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(dir)
-        .env_remove("MAMORI_CONFIG")
-        .env("MAMORI_LOG__LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Served(child)
-}
 
 /// A webhook receiver on 127.0.0.1 (plain std, one connection at a time): answers 204 to
 /// every POST and keeps the JSON bodies.

@@ -6,71 +6,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+mod common;
+
+use common::{BIN, mamori, ok, serve_with, token_of};
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mamori_bus::intake::{INTAKE_SUBJECT, IntakeKey};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mamori");
-
-fn mamori(args: &[&str], dir: &Path) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("MAMORI_CONFIG")
-        .env_remove("MAMORI_DATABASE_URL")
-        .env_remove("MAMORI_DATA_DIR")
-        .env_remove("MAMORI_LISTEN")
-        .output()
-        .expect("run mamori")
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-struct Served(std::process::Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(dir: &Path, port: u16, nats: &str) -> Served {
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--intake-nats", nats])
-        .current_dir(dir)
-        .env_remove("MAMORI_CONFIG")
-        .env("MAMORI_LOG__LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Served(child)
-}
-
-fn token_of(out: &str) -> String {
-    out.lines()
-        .find_map(|l| l.strip_prefix("token (shown once): "))
-        .expect("token line")
-        .trim()
-        .to_owned()
-}
 
 fn sensor_id_of(out: &str) -> String {
     let line = out
@@ -244,7 +188,7 @@ async fn sensors_forward_over_jetstream_and_forgeries_store_nothing() {
     assert!(summary.contains("buffered 0, dropped 0"), "{summary}");
 
     let port = mamori_testkit::free_port();
-    let _served = serve(&hub, port, &nats);
+    let _served = serve_with(&hub, port, &["--intake-nats", &nats]);
     wait_for(port, &reader, "tk", 40).await;
 
     // Another organisation's sensor: its events are its organisation's, not mofa's.
@@ -385,7 +329,7 @@ async fn a_sensor_spools_while_nats_is_down_and_replays_when_it_is_back() {
     assert!(second.contains("forwarded 12,"), "{second}");
 
     let port = mamori_testkit::free_port();
-    let _served = serve(&hub, port, &nats);
+    let _served = serve_with(&hub, port, &["--intake-nats", &nats]);
     wait_for(port, &reader, "kb", 12).await;
 }
 
@@ -402,7 +346,7 @@ async fn loadgen_publishes_to_the_nats_intake() {
     let token = token_of(&run(&["admin", "sensor", "add", "--org", "mofa", "load-1"]));
     let reader = reader_of(&hub, "mofa");
     let port = mamori_testkit::free_port();
-    let _served = serve(&hub, port, &nats);
+    let _served = serve_with(&hub, port, &["--intake-nats", &nats]);
     let out = run(&[
         "loadgen",
         "--hub",

@@ -5,72 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+mod common;
+
+use common::{free_port, http_get_auth, mamori, mamori_env, ok_text as ok, serve_full, text};
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mamori");
-
-fn mamori_env(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .current_dir(dir)
-        .env_remove("MAMORI_CONFIG")
-        .env_remove("MAMORI_DATABASE_URL")
-        .env_remove("MAMORI_DATA_DIR")
-        .env_remove("MAMORI_LISTEN");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run mamori")
-}
-
-fn mamori(args: &[&str], dir: &Path) -> Output {
-    mamori_env(args, dir, &[])
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ok(o: Output) -> String {
-    assert!(o.status.success(), "{}", text(&o));
-    text(&o)
-}
-
-struct Served(std::process::Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve_at(dir: &Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Served {
-    let mut c = Command::new(BIN);
-    c.args(extra)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(dir)
-        .env_remove("MAMORI_CONFIG")
-        .env("MAMORI_LOG__LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let child = c.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Served(child)
-}
 
 /// An organisation with an analyst; returns the analyst's name and a read/write token.
 fn member(db: &[&str], dir: &Path, org: &str) -> (String, String) {
@@ -213,7 +153,7 @@ fn misp_feed_round_trip(target_db: &[&str], target_db2: &[&str]) {
 
     // Over HTTP from the source hub's /misp/feed/, into a second target database.
     let port = free_port();
-    let _hub = serve_at(src.path(), port, &[], &[]);
+    let _hub = serve_full(src.path(), port, &[], &[], &[]);
     let (dst2_user, _) = member(target_db2, dst.path(), "target2");
     let url = format!("http://127.0.0.1:{port}/misp/feed/");
     let env = [("FEED_TOKEN", src_token.as_str())];
@@ -247,14 +187,6 @@ fn misp_feed_round_trip(target_db: &[&str], target_db2: &[&str]) {
     assert!(text(&o).contains("401"), "{}", text(&o));
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn misp_feed_import_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
@@ -268,19 +200,6 @@ fn misp_feed_import_on_postgres() {
     let pg = mamori_testkit::Postgres::shared();
     let (url, url2) = (pg.fresh_database_url(), pg.fresh_database_url());
     misp_feed_round_trip(&["--database", &url], &["--database", &url2]);
-}
-
-fn http_get_auth(port: u16, path: &str, token: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nAccept: application/taxii+json;version=2.1\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }
 
 /// The JSON body of a raw HTTP/1.1 response (plain or one-chunk chunked).
@@ -335,11 +254,12 @@ as = "{b_user}"
         b.path(),
         &[("FEED_TOKEN", "x")],
     ));
-    let _sa = serve_at(a.path(), pa, &[], &[]);
-    let _sb = serve_at(
+    let _sa = serve_full(a.path(), pa, &[], &[], &[]);
+    let _sb = serve_full(
         b.path(),
         pb,
         &["--config", "mamori.toml"],
+        &[],
         &[("FEED_TOKEN", &a_token)],
     );
 

@@ -5,15 +5,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Cursor;
 use std::sync::Arc;
 
+use common::{attachment, sha256, signal_ids};
 use hadris_iso::joliet::JolietLevel;
 use hadris_iso::read::PathSeparator;
 use hadris_iso::write::options::{BaseIsoLevel, CreationFeatures, IsoFormatOptions};
 use hadris_iso::write::{File as IsoFile, InputFiles, IsoImageWriter};
-use mamori_mail::report::FileReport;
-use mamori_mail::{Analysis, Limits, Options, analyze, analyze_with};
+use mamori_mail::{Limits, Options, analyze, analyze_with};
 use proptest::prelude::*;
 
 const LNK: &[u8] = b"\x4c\x00\x00\x00\x01\x14\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00\x46 rundll32.exe data.dll,DllRegisterServer";
@@ -80,20 +82,6 @@ fn message(name: &str, attachment: &[u8]) -> Vec<u8> {
     m.extend_from_slice(attachment);
     m.extend_from_slice(b"\r\n--B--\r\n");
     m
-}
-
-fn attachment(a: &Analysis) -> &FileReport {
-    assert_eq!(a.attachments.len(), 1, "{:?}", a.findings);
-    &a.attachments[0]
-}
-
-fn signal_ids(a: &Analysis) -> Vec<&str> {
-    a.verdict.signals.iter().map(|s| s.id.as_str()).collect()
-}
-
-fn sha256(d: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(d))
 }
 
 #[test]

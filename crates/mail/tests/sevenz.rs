@@ -5,10 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Cursor;
 
-use mamori_mail::report::FileReport;
-use mamori_mail::{Analysis, Limits, Options, analyze, analyze_with};
+use common::{attachment, sha256, signal_ids};
+use mamori_mail::{Limits, Options, analyze, analyze_with};
 use proptest::prelude::*;
 use sevenz_rust2::encoder_options::AesEncoderOptions;
 use sevenz_rust2::{ArchiveEntry, ArchiveWriter, EncoderMethod, Password, SourceReader};
@@ -89,20 +91,6 @@ fn base64_lines(data: &[u8]) -> Vec<String> {
         .chunks(76)
         .map(|l| String::from_utf8(l.to_vec()).unwrap())
         .collect()
-}
-
-fn attachment(a: &Analysis) -> &FileReport {
-    assert_eq!(a.attachments.len(), 1, "{:?}", a.findings);
-    &a.attachments[0]
-}
-
-fn signal_ids(a: &Analysis) -> Vec<&str> {
-    a.verdict.signals.iter().map(|s| s.id.as_str()).collect()
-}
-
-fn sha256(d: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(d))
 }
 
 #[test]

@@ -22,9 +22,8 @@ Content-Type: text/plain; charset=utf-8\r\n\
 \r\n\
 Please verify: hxxp://login.phish[.]example/verify\r\n";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_and_console_analyse_mail_and_match_shared_indicators() {
-    let h = hub(Backend::Sqlite).await;
+/// A GREEN report with one indicator, shared by the hub admin.
+async fn share_indicator(h: &common::Hub, title: &str, kind: &str, value: &str) {
     let r = send(
         &h.app,
         req(
@@ -32,25 +31,36 @@ async fn api_and_console_analyse_mail_and_match_shared_indicators() {
             "/api/v1/reports",
             Some(&h.admin_token),
             Some(json!({
-                "title": "Phishing domain", "tlp": "GREEN",
-                "indicators": [{"kind": "domain", "value": "login.phish.example"}]
+                "title": title, "tlp": "GREEN",
+                "indicators": [{"kind": kind, "value": value}]
             })),
         ),
     )
     .await;
-    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
 
-    let r = send(
+/// `POST /api/v1/mail` as the member organisation's analyst.
+async fn post_mail(h: &common::Hub, raw: Vec<u8>) -> common::Resp {
+    send(
         &h.app,
         Request::builder()
             .method("POST")
             .uri("/api/v1/mail")
             .header(header::AUTHORIZATION, format!("Bearer {}", h.member_token))
             .header(header::CONTENT_TYPE, "message/rfc822")
-            .body(Body::from(MESSAGE))
+            .body(Body::from(raw))
             .unwrap(),
     )
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_and_console_analyse_mail_and_match_shared_indicators() {
+    let h = hub(Backend::Sqlite).await;
+    share_indicator(&h, "Phishing domain", "domain", "login.phish.example").await;
+
+    let r = post_mail(&h, MESSAGE.as_bytes().to_vec()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let v = r.json();
     assert_eq!(
@@ -267,31 +277,8 @@ async fn archive_members_match_shared_hashes(backend: Backend) {
     message.extend_from_slice(b"\r\n--B--\r\n");
 
     let h = hub(backend).await;
-    let r = send(
-        &h.app,
-        req(
-            "POST",
-            "/api/v1/reports",
-            Some(&h.admin_token),
-            Some(json!({
-                "title": "Loader DLL", "tlp": "GREEN",
-                "indicators": [{"kind": "sha256", "value": dll_sha256}]
-            })),
-        ),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let r = send(
-        &h.app,
-        Request::builder()
-            .method("POST")
-            .uri("/api/v1/mail")
-            .header(header::AUTHORIZATION, format!("Bearer {}", h.member_token))
-            .header(header::CONTENT_TYPE, "message/rfc822")
-            .body(Body::from(message))
-            .unwrap(),
-    )
-    .await;
+    share_indicator(&h, "Loader DLL", "sha256", &dll_sha256).await;
+    let r = post_mail(&h, message).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let v = r.json();
     assert!(

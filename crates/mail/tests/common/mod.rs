@@ -1,4 +1,5 @@
-//! Shared helpers for the integration tests: where the mail corpus is and how to list it.
+//! Shared helpers for the integration tests: where the mail corpus is and how to list it, and
+//! what the archive tests ask of an analysis.
 
 #![allow(dead_code)]
 
@@ -43,4 +44,19 @@ pub fn eml_files(dir: &Path) -> Vec<PathBuf> {
 pub fn has_cjk(s: &str) -> bool {
     s.chars()
         .any(|c| matches!(c, '\u{3040}'..='\u{30ff}' | '\u{4e00}'..='\u{9fff}'))
+}
+
+/// The only attachment of a message (fails, showing the findings, when there is not one).
+pub fn attachment(a: &mamori_mail::Analysis) -> &mamori_mail::report::FileReport {
+    assert_eq!(a.attachments.len(), 1, "{:?}", a.findings);
+    &a.attachments[0]
+}
+
+pub fn signal_ids(a: &mamori_mail::Analysis) -> Vec<&str> {
+    a.verdict.signals.iter().map(|s| s.id.as_str()).collect()
+}
+
+pub fn sha256(d: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(d))
 }
