@@ -278,7 +278,7 @@ async fn archive_members_match_shared_hashes(backend: Backend) {
 
     let h = hub(backend).await;
     share_indicator(&h, "Loader DLL", "sha256", &dll_sha256).await;
-    let r = post_mail(&h, message).await;
+    let r = post_mail(&h, message.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let v = r.json();
     assert!(
@@ -290,6 +290,60 @@ async fn archive_members_match_shared_hashes(backend: Backend) {
         "{}",
         v["matches"]
     );
+
+    // The console shows the member under its archive and offers its hash for sharing.
+    let u = h.store.find_user("member").await.unwrap();
+    let patch = mamori_store::users::UserPatch {
+        role: Some(mamori_model::Role::Analyst),
+        ..Default::default()
+    };
+    h.store.update_user(u.id, &patch).await.unwrap();
+    let cookie = common::login_cookie(&h.app, "member", "member-password-123").await;
+    let page = send(
+        &h.app,
+        Request::builder()
+            .uri("/mail")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let csrf = common::csrf_of(&page.body);
+    let b = "XBOUNDARYX";
+    let mut body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"message\"; filename=\"m.eml\"\r\nContent-Type: message/rfc822\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&message);
+    body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+    let r = send(
+        &h.app,
+        Request::builder()
+            .method("POST")
+            .uri("/mail")
+            .header(header::COOKIE, &cookie)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={b}"),
+            )
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let table = r
+        .body
+        .split("id=\"mail-files\"")
+        .nth(1)
+        .expect("file table");
+    assert!(
+        table.contains("class=\"depth-1\"") && table.contains("invoice/data.dll"),
+        "{table}"
+    );
+    assert!(table.contains("zip · 1 件のファイル"), "{table}");
+    let i = r.body.find("name=\"indicators\" rows=\"5\">").unwrap() + 27;
+    let values = r.body[i..].split("</textarea>").next().unwrap();
+    assert!(values.contains(&format!("sha256 {dll_sha256}")), "{values}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -249,6 +249,21 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("mail.subject", "件名", "Subject"),
     ("mail.urls", "URL", "URLs"),
     ("mail.attachments", "添付ファイル", "Attachments"),
+    ("mail.archive_files", "件のファイル", "files"),
+    ("mail.encrypted", "パスワード付き", "encrypted"),
+    (
+        "mail.password_found",
+        "本文中のパスワードで展開",
+        "opened with the password from the text",
+    ),
+    ("mail.not_opened", "展開できず", "not opened"),
+    (
+        "mail.passwords_tried",
+        "件のパスワード候補を試行",
+        "candidate passwords tried",
+    ),
+    ("mail.file_type", "種類", "Type"),
+    ("mail.notes", "所見", "Notes"),
     (
         "mail.matches",
         "共有情報との一致",
@@ -944,6 +959,15 @@ mod tests {
         assert!(used > 50, "only {used} messages found in templates");
         for (k, ja, en) in MESSAGES {
             assert!(!ja.is_empty() && !en.is_empty(), "{k}");
+        }
+    }
+
+    /// A key defined twice would show one text where the other was meant.
+    #[test]
+    fn every_key_is_defined_once() {
+        let mut seen = std::collections::HashSet::new();
+        for (k, _, _) in MESSAGES {
+            assert!(seen.insert(*k), "message {k} is defined twice");
         }
     }
 }

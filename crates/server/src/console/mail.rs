@@ -28,6 +28,91 @@ struct MailPage {
     upload_tlps: Vec<&'static str>,
     /// (id, name) of the sharing groups the analysis may also go to.
     groups: Vec<(String, String)>,
+    /// Attachments and, indented below each, what its archive or disk image holds.
+    files: Vec<FileLine>,
+}
+
+/// One row of the attachment tree.
+struct FileLine {
+    /// Nesting depth, 0 for an attachment, at most 4 (the `depth-N` CSS classes).
+    indent: usize,
+    name: String,
+    kind: String,
+    size: usize,
+    sha256: String,
+    /// Flag identifiers (`executable`, `double_extension`...) and the archive's state.
+    notes: String,
+}
+
+/// The attachment tree of an analysis, depth first, with each archive's state in the notes of
+/// the file that holds it.
+fn file_lines(a: &mamori_mail::Analysis, t: &super::i18n::Tr) -> Vec<FileLine> {
+    fn walk(
+        f: &mamori_mail::report::FileReport,
+        depth: usize,
+        t: &super::i18n::Tr,
+        out: &mut Vec<FileLine>,
+    ) {
+        let fl = &f.flags;
+        let mut notes: Vec<String> = [
+            (fl.executable, "executable"),
+            (fl.double_extension, "double_extension"),
+            (fl.rlo, "rlo"),
+            (fl.type_mismatch, "type_mismatch"),
+            (fl.macros, "macros"),
+            (fl.pdf_active, "pdf_active"),
+            (fl.lnk, "lnk"),
+            (fl.rtf_object, "rtf_object"),
+            (fl.disk_image, "disk_image"),
+            (fl.script, "script"),
+            (fl.opaque_archive, "not_inspected"),
+        ]
+        .into_iter()
+        .filter_map(|(on, id)| on.then(|| id.to_owned()))
+        .collect();
+        if let Some(ar) = &f.archive {
+            let mut state = format!(
+                "{} · {} {}",
+                ar.kind,
+                ar.entry_names.len(),
+                t.get("mail.archive_files")
+            );
+            if ar.encrypted {
+                state.push_str(&format!(" · {}", t.get("mail.encrypted")));
+                match &ar.password {
+                    Some(pw) => {
+                        state.push_str(&format!(" · {}: {pw}", t.get("mail.password_found")))
+                    }
+                    None if !ar.opened => state.push_str(&format!(
+                        " · {} ({} {})",
+                        t.get("mail.not_opened"),
+                        ar.passwords_tried,
+                        t.get("mail.passwords_tried")
+                    )),
+                    None => {}
+                }
+            }
+            notes.push(state);
+        }
+        out.push(FileLine {
+            indent: depth.min(4),
+            name: f.name.clone().unwrap_or_default(),
+            kind: f.true_type.clone().unwrap_or_default(),
+            size: f.size,
+            sha256: f.sha256.clone(),
+            notes: notes.join(", "),
+        });
+        if let Some(ar) = &f.archive {
+            for m in &ar.entries {
+                walk(m, depth + 1, t, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for f in &a.attachments {
+        walk(f, 0, t, &mut out);
+    }
+    out
 }
 
 fn tlp_names() -> Vec<&'static str> {
@@ -54,6 +139,7 @@ pub async fn page(State(state): State<AppState>, c: Console) -> Response {
         tlps: vec![],
         upload_tlps: tlp_names(),
         groups,
+        files: vec![],
     })
 }
 
@@ -134,6 +220,7 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
                 tlps: vec![],
                 upload_tlps: tlp_names(),
                 groups,
+                files: vec![],
             });
         }
     };
@@ -175,6 +262,7 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
             .collect::<String>()
     );
     let may_share = mamori_access::may_write(&auth.principal);
+    let files = file_lines(a, &c.t);
     render(MailPage {
         f: c.frame("mail", Flash::default()),
         signals,
@@ -189,6 +277,7 @@ pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipa
         tlps: tlp_names(),
         upload_tlps: tlp_names(),
         groups,
+        files,
         result: Some(result),
     })
 }
