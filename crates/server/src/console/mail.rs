@@ -68,7 +68,8 @@ fn file_lines(a: &mamori_mail::Analysis, t: &super::i18n::Tr) -> Vec<FileLine> {
             (fl.opaque_archive, "not_inspected"),
         ]
         .into_iter()
-        .filter_map(|(on, id)| on.then(|| id.to_owned()))
+        .filter(|(on, _)| *on)
+        .map(|(_, id)| id.to_owned())
         .collect();
         if let Some(ar) = &f.archive {
             let mut state = format!(
