@@ -23,12 +23,43 @@ const DESCRIPTOR_ID_OFFSET: usize = 16 * 2048 + 1;
 /// Directory levels followed below the root.
 pub const MAX_DEPTH: usize = 16;
 
+/// Largest path table accepted (bytes). The reader parses the whole table when it opens an
+/// image, one allocation per entry, so a crafted size would cost memory in proportion to the
+/// image; real tables take a few dozen bytes per directory.
+pub const MAX_PATH_TABLE: u32 = 1 << 20;
+
+/// The path table size the primary volume descriptor declares (its little-endian copy).
+fn path_table_size(data: &[u8]) -> Option<u32> {
+    // Volume descriptors start at sector 16; a boot record may come before the primary one.
+    for sector in 16..48 {
+        let at = sector * 2048;
+        match data.get(at) {
+            Some(1) => {
+                let b = data.get(at + 132..at + 136)?;
+                return Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            }
+            Some(255) | None => return None,
+            Some(_) => {}
+        }
+    }
+    None
+}
+
 /// True when `data` is an ISO 9660 image (`CD001` in the first volume descriptor).
 pub fn is_iso(data: &[u8]) -> bool {
     data.get(DESCRIPTOR_ID_OFFSET..DESCRIPTOR_ID_OFFSET + 5) == Some(b"CD001")
 }
 
 pub fn open_iso(data: &[u8], ctx: &mut Ctx<'_>, depth: usize) -> Option<ArchiveReport> {
+    if let Some(n) = path_table_size(data)
+        && n > MAX_PATH_TABLE
+    {
+        ctx.findings.push(Finding::new(
+            "iso.open",
+            format!("path table of {n} bytes declared (more than {MAX_PATH_TABLE})"),
+        ));
+        return None;
+    }
     let image = match IsoImage::open(Cursor::new(data)) {
         Ok(i) => i,
         Err(e) => {

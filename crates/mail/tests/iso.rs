@@ -181,6 +181,24 @@ static DAMAGE_BASE: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
     ])
 });
 
+#[test]
+fn a_huge_declared_path_table_is_refused_before_parsing() {
+    let mut image = iso(vec![file("a.txt", b"hello")]);
+    // The primary volume descriptor's path table size, both-endian at offset 132.
+    let at = 16 * 2048 + 132;
+    image[at..at + 4].copy_from_slice(&0x4000_0000u32.to_le_bytes());
+    image[at + 4..at + 8].copy_from_slice(&0x4000_0000u32.to_be_bytes());
+    let a = analyze(&message("x.iso", &image));
+    assert!(attachment(&a).archive.is_none());
+    assert!(
+        a.findings
+            .iter()
+            .any(|f| f.id == "iso.open" && f.detail.contains("path table")),
+        "{:?}",
+        a.findings
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
