@@ -282,3 +282,47 @@ fn admin_yara_manages_the_hubs_rule_sets() {
         assert!(audit.contains(action), "{action} not audited: {audit}");
     }
 }
+
+#[test]
+fn html_report_shows_each_message_with_its_attachment_tree_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = dir.path().join("hostile.eml");
+    std::fs::write(
+        &hostile,
+        "From: \"<b>x</b>\" <a@example.net>\r\nSubject: <script>alert(1)</script>\r\n\r\nhello\r\n",
+    )
+    .unwrap();
+    let out = dir.path().join("report.html");
+    let o = mamori(&[
+        "mail",
+        "analyze",
+        "--format",
+        "html",
+        "-o",
+        out.to_str().unwrap(),
+        "ppap_jp.eml",
+        hostile.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.starts_with("<!doctype html>"), "{html}");
+    assert_eq!(html.matches("<section").count(), 2);
+    // Decoded Japanese subject, bilingual signals, the archive and its members under it.
+    assert!(html.contains("【請求書】 No.12345 ご確認のお願い"));
+    assert!(html.contains("PPAP") && html.contains("二重拡張子"));
+    assert!(html.contains("password found: Zx81pQ7m"), "{html}");
+    assert!(html.contains("class=\"d1\">└ invoice.pdf.exe"), "{html}");
+    // Values from the message are escaped, never markup.
+    assert!(!html.contains("<script>alert(1)</script>"));
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || html.contains("&lt;script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>x</b>"));
+}

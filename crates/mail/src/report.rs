@@ -38,6 +38,24 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// The attachments with, below each, the members of the archives and disk images inside
+    /// it, depth first, each with its depth (0 for an attachment): the tree a report shows.
+    pub fn file_tree(&self) -> Vec<(usize, &FileReport)> {
+        fn walk<'a>(f: &'a FileReport, depth: usize, out: &mut Vec<(usize, &'a FileReport)>) {
+            out.push((depth, f));
+            if let Some(ar) = &f.archive {
+                for m in &ar.entries {
+                    walk(m, depth + 1, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for f in &self.attachments {
+            walk(f, 0, &mut out);
+        }
+        out
+    }
+
     /// Every file met, in order: each attachment followed by the members of the archives and
     /// disk images inside it (depth first), then those of attached messages. Indicator
     /// matching and sharing use this, so a DLL inside an ISO inside a ZIP counts like an
@@ -207,6 +225,30 @@ pub struct FileFlags {
     /// A RAR archive, or a 7z archive that could not be read: Mamori lists no members and
     /// scans none (see `filetype.rs`).
     pub opaque_archive: bool,
+}
+
+impl FileFlags {
+    /// The identifiers of the flags that are set (`executable`, `double_extension`...), in a
+    /// fixed order, for reports.
+    pub fn ids(&self) -> Vec<&'static str> {
+        [
+            (self.executable, "executable"),
+            (self.double_extension, "double_extension"),
+            (self.rlo, "rlo"),
+            (self.type_mismatch, "type_mismatch"),
+            (self.macros, "macros"),
+            (self.pdf_active, "pdf_active"),
+            (self.lnk, "lnk"),
+            (self.rtf_object, "rtf_object"),
+            (self.disk_image, "disk_image"),
+            (self.script, "script"),
+            (self.opaque_archive, "not_inspected"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, id)| id)
+        .collect()
+    }
 }
 
 /// What was inside an archive.

@@ -24,6 +24,8 @@ pub enum Format {
     Json,
     Jsonl,
     Table,
+    /// One self-contained HTML page with a section per message.
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -178,7 +180,7 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         };
         match args.format {
             Format::Jsonl => writeln!(out, "{}", serde_json::to_string(&report)?)?,
-            Format::Json => {}
+            Format::Json | Format::Html => {}
             Format::Table => writeln!(out, "{}", table_line(a, *campaign, &m.source))?,
         }
     }
@@ -198,6 +200,22 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             summary.mib_per_second = summary.bytes as f64 / 1_048_576.0 / summary.seconds;
         }
     }
+    let line = format!(
+        "{} message(s) from {} file(s), {} unreadable, {} scored >= 50{}, {} campaign(s) ({} with several messages), {:.2} s, {:.1} mails/s, {:.2} MiB/s",
+        summary.messages,
+        summary.files,
+        summary.unreadable,
+        summary.suspicious,
+        summary
+            .yara_matched
+            .map(|n| format!(", {n} with YARA matches"))
+            .unwrap_or_default(),
+        summary.campaigns,
+        summary.multi_message_campaigns,
+        summary.seconds,
+        summary.mails_per_second,
+        summary.mib_per_second
+    );
     if args.format == Format::Json {
         let reports: Vec<Report<'_>> = results
             .iter()
@@ -216,23 +234,17 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         )?;
         writeln!(out)?;
     }
+    if args.format == Format::Html {
+        let page = super::mail_html::render(
+            &line,
+            results
+                .iter()
+                .zip(&campaigns)
+                .map(|((m, a), c)| (m.source.as_str(), *c, a)),
+        )?;
+        out.write_all(page.as_bytes())?;
+    }
     out.flush()?;
-    let line = format!(
-        "{} message(s) from {} file(s), {} unreadable, {} scored >= 50{}, {} campaign(s) ({} with several messages), {:.2} s, {:.1} mails/s, {:.2} MiB/s",
-        summary.messages,
-        summary.files,
-        summary.unreadable,
-        summary.suspicious,
-        summary
-            .yara_matched
-            .map(|n| format!(", {n} with YARA matches"))
-            .unwrap_or_default(),
-        summary.campaigns,
-        summary.multi_message_campaigns,
-        summary.seconds,
-        summary.mails_per_second,
-        summary.mib_per_second
-    );
     if args.format == Format::Table && args.output.is_none() {
         drop(out);
         println!("{line}");

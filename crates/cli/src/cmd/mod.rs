@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod hunt;
 pub mod loadgen;
 pub mod mail;
+mod mail_html;
 pub mod notify;
 pub mod parse;
 pub mod rules;

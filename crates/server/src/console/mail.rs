@@ -47,73 +47,44 @@ struct FileLine {
 /// The attachment tree of an analysis, depth first, with each archive's state in the notes of
 /// the file that holds it.
 fn file_lines(a: &mamori_mail::Analysis, t: &super::i18n::Tr) -> Vec<FileLine> {
-    fn walk(
-        f: &mamori_mail::report::FileReport,
-        depth: usize,
-        t: &super::i18n::Tr,
-        out: &mut Vec<FileLine>,
-    ) {
-        let fl = &f.flags;
-        let mut notes: Vec<String> = [
-            (fl.executable, "executable"),
-            (fl.double_extension, "double_extension"),
-            (fl.rlo, "rlo"),
-            (fl.type_mismatch, "type_mismatch"),
-            (fl.macros, "macros"),
-            (fl.pdf_active, "pdf_active"),
-            (fl.lnk, "lnk"),
-            (fl.rtf_object, "rtf_object"),
-            (fl.disk_image, "disk_image"),
-            (fl.script, "script"),
-            (fl.opaque_archive, "not_inspected"),
-        ]
+    a.file_tree()
         .into_iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, id)| id.to_owned())
-        .collect();
-        if let Some(ar) = &f.archive {
-            let mut state = format!(
-                "{} · {} {}",
-                ar.kind,
-                ar.entry_names.len(),
-                t.get("mail.archive_files")
-            );
-            if ar.encrypted {
-                state.push_str(&format!(" · {}", t.get("mail.encrypted")));
-                match &ar.password {
-                    Some(pw) => {
-                        state.push_str(&format!(" · {}: {pw}", t.get("mail.password_found")))
+        .map(|(depth, f)| {
+            let mut notes: Vec<String> = f.flags.ids().into_iter().map(str::to_owned).collect();
+            if let Some(ar) = &f.archive {
+                let mut state = format!(
+                    "{} · {} {}",
+                    ar.kind,
+                    ar.entry_names.len(),
+                    t.get("mail.archive_files")
+                );
+                if ar.encrypted {
+                    state.push_str(&format!(" · {}", t.get("mail.encrypted")));
+                    match &ar.password {
+                        Some(pw) => {
+                            state.push_str(&format!(" · {}: {pw}", t.get("mail.password_found")));
+                        }
+                        None if !ar.opened => state.push_str(&format!(
+                            " · {} ({} {})",
+                            t.get("mail.not_opened"),
+                            ar.passwords_tried,
+                            t.get("mail.passwords_tried")
+                        )),
+                        None => {}
                     }
-                    None if !ar.opened => state.push_str(&format!(
-                        " · {} ({} {})",
-                        t.get("mail.not_opened"),
-                        ar.passwords_tried,
-                        t.get("mail.passwords_tried")
-                    )),
-                    None => {}
                 }
+                notes.push(state);
             }
-            notes.push(state);
-        }
-        out.push(FileLine {
-            indent: depth.min(4),
-            name: f.name.clone().unwrap_or_default(),
-            kind: f.true_type.clone().unwrap_or_default(),
-            size: f.size,
-            sha256: f.sha256.clone(),
-            notes: notes.join(", "),
-        });
-        if let Some(ar) = &f.archive {
-            for m in &ar.entries {
-                walk(m, depth + 1, t, out);
+            FileLine {
+                indent: depth.min(4),
+                name: f.name.clone().unwrap_or_default(),
+                kind: f.true_type.clone().unwrap_or_default(),
+                size: f.size,
+                sha256: f.sha256.clone(),
+                notes: notes.join(", "),
             }
-        }
-    }
-    let mut out = Vec::new();
-    for f in &a.attachments {
-        walk(f, 0, t, &mut out);
-    }
-    out
+        })
+        .collect()
 }
 
 fn tlp_names() -> Vec<&'static str> {
