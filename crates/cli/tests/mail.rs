@@ -315,7 +315,10 @@ fn html_report_shows_each_message_with_its_attachment_tree_escaped() {
     // Decoded Japanese subject, bilingual signals, the archive and its members under it.
     assert!(html.contains("【請求書】 No.12345 ご確認のお願い"));
     assert!(html.contains("PPAP") && html.contains("二重拡張子"));
-    assert!(html.contains("password found: Zx81pQ7m"), "{html}");
+    assert!(
+        html.contains("opened with the password from the text: Zx81pQ7m"),
+        "{html}"
+    );
     assert!(html.contains("class=\"d1\">└ invoice.pdf.exe"), "{html}");
     // Values from the message are escaped, never markup.
     assert!(!html.contains("<script>alert(1)</script>"));

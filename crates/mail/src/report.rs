@@ -266,6 +266,47 @@ pub struct ArchiveReport {
     pub entry_names: Vec<String>,
 }
 
+/// The words of [`ArchiveReport::summary`], in the reader's language.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchiveWords<'a> {
+    pub files: &'a str,
+    pub encrypted: &'a str,
+    pub password_found: &'a str,
+    pub not_opened: &'a str,
+    pub passwords_tried: &'a str,
+}
+
+impl ArchiveWords<'static> {
+    pub const EN: Self = Self {
+        files: "files",
+        encrypted: "encrypted",
+        password_found: "opened with the password from the text",
+        not_opened: "not opened",
+        passwords_tried: "candidate passwords tried",
+    };
+}
+
+impl ArchiveReport {
+    /// One line for a report: kind, member count, and for an encrypted archive the password
+    /// that opened it or how many candidates failed, e.g. `7z · 2 files · encrypted · opened
+    /// with the password from the text: Hq7tR2v`.
+    pub fn summary(&self, w: &ArchiveWords<'_>) -> String {
+        let mut s = format!("{} · {} {}", self.kind, self.entry_names.len(), w.files);
+        if self.encrypted {
+            s.push_str(&format!(" · {}", w.encrypted));
+            match &self.password {
+                Some(pw) => s.push_str(&format!(" · {}: {pw}", w.password_found)),
+                None if !self.opened => s.push_str(&format!(
+                    " · {} ({} {})",
+                    w.not_opened, self.passwords_tried, w.passwords_tried
+                )),
+                None => {}
+            }
+        }
+        s
+    }
+}
+
 /// A problem met while parsing, with where it happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {

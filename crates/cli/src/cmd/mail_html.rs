@@ -120,19 +120,7 @@ fn message(source: &str, campaign: u32, a: &Analysis) -> Message {
             .map(|(depth, f)| {
                 let mut notes: Vec<String> = f.flags.ids().into_iter().map(str::to_owned).collect();
                 if let Some(ar) = &f.archive {
-                    let mut state = format!("{}, {} files", ar.kind, ar.entry_names.len());
-                    if ar.encrypted {
-                        state.push_str(", encrypted");
-                        match &ar.password {
-                            Some(pw) => state.push_str(&format!(", password found: {pw}")),
-                            None if !ar.opened => state.push_str(&format!(
-                                ", not opened ({} candidate passwords tried)",
-                                ar.passwords_tried
-                            )),
-                            None => {}
-                        }
-                    }
-                    notes.push(state);
+                    notes.push(ar.summary(&mamori_mail::report::ArchiveWords::EN));
                 }
                 FileRow {
                     depth: depth.min(4),

@@ -52,28 +52,13 @@ fn file_lines(a: &mamori_mail::Analysis, t: &super::i18n::Tr) -> Vec<FileLine> {
         .map(|(depth, f)| {
             let mut notes: Vec<String> = f.flags.ids().into_iter().map(str::to_owned).collect();
             if let Some(ar) = &f.archive {
-                let mut state = format!(
-                    "{} · {} {}",
-                    ar.kind,
-                    ar.entry_names.len(),
-                    t.get("mail.archive_files")
-                );
-                if ar.encrypted {
-                    state.push_str(&format!(" · {}", t.get("mail.encrypted")));
-                    match &ar.password {
-                        Some(pw) => {
-                            state.push_str(&format!(" · {}: {pw}", t.get("mail.password_found")));
-                        }
-                        None if !ar.opened => state.push_str(&format!(
-                            " · {} ({} {})",
-                            t.get("mail.not_opened"),
-                            ar.passwords_tried,
-                            t.get("mail.passwords_tried")
-                        )),
-                        None => {}
-                    }
-                }
-                notes.push(state);
+                notes.push(ar.summary(&mamori_mail::report::ArchiveWords {
+                    files: t.get("mail.archive_files"),
+                    encrypted: t.get("mail.encrypted"),
+                    password_found: t.get("mail.password_found"),
+                    not_opened: t.get("mail.not_opened"),
+                    passwords_tried: t.get("mail.passwords_tried"),
+                }));
             }
             FileLine {
                 indent: depth.min(4),
