@@ -92,10 +92,7 @@ pub fn open_7z(data: &[u8], ctx: &mut Ctx<'_>, depth: usize) -> Option<ArchiveRe
             return Some(rep);
         }
     }
-    // The ratio allowance of the whole archive: at least 1 MiB, else its size times the ratio.
-    let mut allowance = (data.len() as u64)
-        .saturating_mul(ctx.limits.max_ratio)
-        .max(1024 * 1024);
+    let mut allowance = ratio_allowance(data, ctx);
     let mut source = Cursor::new(data);
     let mut analysed = 0usize;
     for block in 0..archive.blocks.len() {
@@ -187,6 +184,13 @@ fn candidates(ctx: &Ctx<'_>) -> Vec<String> {
         .collect()
 }
 
+/// What the whole archive may decompress to: its size times the ratio limit, at least 1 MiB.
+fn ratio_allowance(data: &[u8], ctx: &Ctx<'_>) -> u64 {
+    (data.len() as u64)
+        .saturating_mul(ctx.limits.max_ratio)
+        .max(1024 * 1024)
+}
+
 /// The largest member that may be read now.
 fn member_cap(ctx: &Ctx<'_>, allowance: u64) -> u64 {
     let remaining = ctx
@@ -198,7 +202,8 @@ fn member_cap(ctx: &Ctx<'_>, allowance: u64) -> u64 {
 
 /// Tries a password on the first member of the encrypted block whose first member is smallest:
 /// the member must decode completely and pass its CRC. Probing is not counted in the budget
-/// but is capped by it.
+/// but is capped by it and by the archive's ratio allowance, so each wrong candidate costs at
+/// most that much decoding.
 fn probe(
     data: &[u8],
     archive: &Archive,
@@ -219,7 +224,7 @@ fn probe(
     let Some((block, _)) = firsts.into_iter().flatten().min_by_key(|&(_, size)| size) else {
         return false;
     };
-    let cap = member_cap(ctx, u64::MAX);
+    let cap = member_cap(ctx, ratio_allowance(data, ctx));
     let mut ok = false;
     let mut source = Cursor::new(data);
     let _ =
