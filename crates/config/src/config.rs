@@ -36,7 +36,45 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// Threat-information sharing: scheduled TAXII feeds.
     pub share: crate::feeds::ShareConfig,
+    /// Targeted-mail analysis: archive budgets.
+    pub mail: MailConfig,
 }
+
+/// `[mail]`: how much an analysed message's archives and disk images may cost. The defaults
+/// are `mamori_mail::Limits`'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MailConfig {
+    /// Bytes all archives of one message may decompress to. Default 200 MiB, allowed
+    /// 1 MiB ..= 16 GiB.
+    pub max_decompressed_bytes: u64,
+    /// Largest single archive member or disk-image file read. Default 50 MiB, allowed
+    /// 1 KiB ..= 16 GiB.
+    pub max_archive_member_bytes: u64,
+    /// Candidate passwords tried per encrypted archive. Default 64, allowed 0 ..= 1,000
+    /// (each wrong 7z candidate costs about 8 ms).
+    pub max_passwords: u32,
+    /// Memory one 7z decoder or archive header may reserve. Default 128 MiB, allowed
+    /// 1 MiB ..= 4 GiB.
+    pub max_decoder_memory_bytes: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            max_decompressed_bytes: 200 * 1024 * 1024,
+            max_archive_member_bytes: 50 * 1024 * 1024,
+            max_passwords: 64,
+            max_decoder_memory_bytes: 128 * 1024 * 1024,
+        }
+    }
+}
+
+/// Ranges of the `[mail]` keys.
+pub(crate) const MAIL_DECOMPRESSED: (u64, u64) = (1024 * 1024, 16 * 1024 * 1024 * 1024);
+pub(crate) const MAIL_MEMBER: (u64, u64) = (1024, 16 * 1024 * 1024 * 1024);
+pub(crate) const MAIL_PASSWORDS_MAX: u64 = 1000;
+pub(crate) const MAIL_DECODER_MEMORY: (u64, u64) = (1024 * 1024, 4 * 1024 * 1024 * 1024);
 
 /// Largest accepted `cases.evidence_max_bytes` (64 GiB).
 pub(crate) const EVIDENCE_MAX: u64 = 64 * 1024 * 1024 * 1024;
@@ -199,6 +237,7 @@ impl Default for Config {
             cases: CasesConfig::default(),
             notify: NotifyConfig::default(),
             share: crate::feeds::ShareConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }

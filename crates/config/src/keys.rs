@@ -20,13 +20,17 @@ pub(crate) enum Key {
     CasesSlaContainMinutes,
     NotifySmtpUrl,
     NotifyFrom,
+    MailMaxDecompressedBytes,
+    MailMaxArchiveMemberBytes,
+    MailMaxPasswords,
+    MailMaxDecoderMemoryBytes,
 }
 
 /// The tables of the file, in the order they are documented.
-pub(crate) const TABLES: [&str; 6] = ["database", "http", "auth", "log", "cases", "notify"];
+pub(crate) const TABLES: [&str; 7] = ["database", "http", "auth", "log", "cases", "notify", "mail"];
 
 impl Key {
-    pub(crate) const ALL: [Key; 17] = [
+    pub(crate) const ALL: [Key; 21] = [
         Key::DataDir,
         Key::Listen,
         Key::PublicUrl,
@@ -44,6 +48,10 @@ impl Key {
         Key::CasesSlaContainMinutes,
         Key::NotifySmtpUrl,
         Key::NotifyFrom,
+        Key::MailMaxDecompressedBytes,
+        Key::MailMaxArchiveMemberBytes,
+        Key::MailMaxPasswords,
+        Key::MailMaxDecoderMemoryBytes,
     ];
 
     /// Dotted path, as in the file and in error messages.
@@ -66,6 +74,10 @@ impl Key {
             Key::CasesSlaContainMinutes => "cases.sla_contain_minutes",
             Key::NotifySmtpUrl => "notify.smtp_url",
             Key::NotifyFrom => "notify.from",
+            Key::MailMaxDecompressedBytes => "mail.max_decompressed_bytes",
+            Key::MailMaxArchiveMemberBytes => "mail.max_archive_member_bytes",
+            Key::MailMaxPasswords => "mail.max_passwords",
+            Key::MailMaxDecoderMemoryBytes => "mail.max_decoder_memory_bytes",
         }
     }
 
@@ -89,6 +101,10 @@ impl Key {
             Key::CasesSlaContainMinutes => "MAMORI_CASES__SLA_CONTAIN_MINUTES",
             Key::NotifySmtpUrl => "MAMORI_NOTIFY__SMTP_URL",
             Key::NotifyFrom => "MAMORI_NOTIFY__FROM",
+            Key::MailMaxDecompressedBytes => "MAMORI_MAIL__MAX_DECOMPRESSED_BYTES",
+            Key::MailMaxArchiveMemberBytes => "MAMORI_MAIL__MAX_ARCHIVE_MEMBER_BYTES",
+            Key::MailMaxPasswords => "MAMORI_MAIL__MAX_PASSWORDS",
+            Key::MailMaxDecoderMemoryBytes => "MAMORI_MAIL__MAX_DECODER_MEMORY_BYTES",
         }
     }
 

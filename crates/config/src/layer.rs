@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 
 use crate::config::{
-    BODY_LIMIT_MAX, BODY_LIMIT_MIN, Config, EVIDENCE_MAX, LogFormat, SESSION_TTL_MAX,
-    SeverityMinutes,
+    BODY_LIMIT_MAX, BODY_LIMIT_MIN, Config, EVIDENCE_MAX, LogFormat, MAIL_DECODER_MEMORY,
+    MAIL_DECOMPRESSED, MAIL_MEMBER, MAIL_PASSWORDS_MAX, SESSION_TTL_MAX, SeverityMinutes,
 };
 use crate::keys::Key;
 use crate::value::{Raw, bool_or_auto, in_range, string, unsigned};
@@ -35,6 +35,10 @@ pub(crate) struct Layer {
     smtp_url: Option<String>,
     notify_from: Option<String>,
     share: Option<crate::feeds::ShareConfig>,
+    mail_max_decompressed: Option<u64>,
+    mail_max_member: Option<u64>,
+    mail_max_passwords: Option<u32>,
+    mail_max_decoder_memory: Option<u64>,
 }
 
 /// Who answers `env:NAME` secret references.
@@ -87,6 +91,22 @@ impl Layer {
             }
             Key::NotifySmtpUrl => self.smtp_url = Some(validate::smtp_url(string(raw)?)?),
             Key::NotifyFrom => self.notify_from = Some(validate::mailbox(string(raw)?)?),
+            Key::MailMaxDecompressedBytes => {
+                let (lo, hi) = MAIL_DECOMPRESSED;
+                self.mail_max_decompressed = Some(in_range(unsigned(raw)?, lo, hi)?);
+            }
+            Key::MailMaxArchiveMemberBytes => {
+                let (lo, hi) = MAIL_MEMBER;
+                self.mail_max_member = Some(in_range(unsigned(raw)?, lo, hi)?);
+            }
+            Key::MailMaxPasswords => {
+                let n = in_range(unsigned(raw)?, 0, MAIL_PASSWORDS_MAX)?;
+                self.mail_max_passwords = Some(u32::try_from(n).map_err(|e| e.to_string())?);
+            }
+            Key::MailMaxDecoderMemoryBytes => {
+                let (lo, hi) = MAIL_DECODER_MEMORY;
+                self.mail_max_decoder_memory = Some(in_range(unsigned(raw)?, lo, hi)?);
+            }
         }
         Ok(())
     }
@@ -154,6 +174,19 @@ impl Layer {
         }
         put(&mut config.notify.from, self.notify_from);
         put(&mut config.share, self.share);
+        put(
+            &mut config.mail.max_decompressed_bytes,
+            self.mail_max_decompressed,
+        );
+        put(
+            &mut config.mail.max_archive_member_bytes,
+            self.mail_max_member,
+        );
+        put(&mut config.mail.max_passwords, self.mail_max_passwords);
+        put(
+            &mut config.mail.max_decoder_memory_bytes,
+            self.mail_max_decoder_memory,
+        );
     }
 }
 

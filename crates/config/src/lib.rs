@@ -51,7 +51,7 @@ mod validate;
 mod value;
 
 pub use config::{
-    AuthConfig, CasesConfig, Config, DatabaseConfig, HttpConfig, LogConfig, LogFormat,
+    AuthConfig, CasesConfig, Config, DatabaseConfig, HttpConfig, LogConfig, LogFormat, MailConfig,
     NotifyConfig, SeverityMinutes,
 };
 pub use error::{ConfigError, ConfigErrors, ErrorSource};

@@ -20,6 +20,7 @@ fn example_parses_and_equals_the_defaults() {
     assert_eq!(loaded.log, defaults.log);
     assert_eq!(loaded.cases, defaults.cases);
     assert_eq!(loaded.notify, defaults.notify);
+    assert_eq!(loaded.mail, defaults.mail);
 }
 
 #[test]
@@ -64,6 +65,15 @@ fn example_mentions_every_env_var_and_key() {
         "MAMORI_CASES__SLA_CONTAIN_MINUTES",
         "MAMORI_NOTIFY__SMTP_URL",
         "MAMORI_NOTIFY__FROM",
+        "[mail]",
+        "max_decompressed_bytes",
+        "max_archive_member_bytes",
+        "max_passwords",
+        "max_decoder_memory_bytes",
+        "MAMORI_MAIL__MAX_DECOMPRESSED_BYTES",
+        "MAMORI_MAIL__MAX_ARCHIVE_MEMBER_BYTES",
+        "MAMORI_MAIL__MAX_PASSWORDS",
+        "MAMORI_MAIL__MAX_DECODER_MEMORY_BYTES",
     ] {
         assert!(EXAMPLE.contains(needle), "EXAMPLE lacks {needle}");
     }

@@ -515,3 +515,36 @@ fn negative_and_huge_integers() {
     let errs = errors(load_with(Some(&path), &[], Overrides::default()));
     assert_eq!(errs.len(), 2, "{errs}");
 }
+
+#[test]
+fn mail_limits_come_from_file_and_env_and_are_range_checked() {
+    let (_dir, path) =
+        write_file("[mail]\nmax_decompressed_bytes = 1073741824\nmax_passwords = 8\n");
+    let env = [("MAMORI_MAIL__MAX_ARCHIVE_MEMBER_BYTES", "2048")];
+    let config = load_with(Some(&path), &env, Overrides::default()).unwrap();
+    assert_eq!(config.mail.max_decompressed_bytes, 1 << 30);
+    assert_eq!(config.mail.max_passwords, 8);
+    assert_eq!(config.mail.max_archive_member_bytes, 2048);
+    assert_eq!(
+        config.mail.max_decoder_memory_bytes,
+        mamori_config::MailConfig::default().max_decoder_memory_bytes
+    );
+
+    let (_dir, path) = write_file("[mail]\nmax_passwords = 100000\nmax_decoder_memory_bytes = 1\n");
+    let errs = errors(load_with(Some(&path), &[], Overrides::default()));
+    let text = errs.to_string();
+    let p = path.display();
+    assert_eq!(errs.len(), 2, "{text}");
+    assert!(
+        text.contains(&format!(
+            "{p}:2: mail.max_passwords: must be between 0 and 1000"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{p}:3: mail.max_decoder_memory_bytes: must be between"
+        )),
+        "{text}"
+    );
+}

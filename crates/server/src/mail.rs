@@ -21,6 +21,8 @@ pub struct MailCtx<'a> {
     pub share: ShareCtx<'a>,
     pub yara: &'a HubYara,
     pub data_dir: &'a std::path::Path,
+    /// `[mail]` in the configuration: the archive budgets of each analysis.
+    pub limits: mamori_config::MailConfig,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
             share: self.share(),
             yara: &self.yara,
             data_dir: &self.config.data_dir,
+            limits: self.config.mail,
         }
     }
 }
@@ -46,9 +49,21 @@ pub(crate) async fn options(mcx: &MailCtx<'_>) -> (mamori_mail::Options, Option<
     };
     let opts = mamori_mail::Options {
         scanner: scanner.map(mamori_mail::SharedScanner::from),
+        limits: limits(&mcx.limits),
         ..mamori_mail::Options::default()
     };
     (opts, unavailable)
+}
+
+/// The analysis limits with the configured archive budgets.
+pub(crate) fn limits(c: &mamori_config::MailConfig) -> mamori_mail::Limits {
+    mamori_mail::Limits {
+        max_decompressed_total: c.max_decompressed_bytes,
+        max_entry_bytes: c.max_archive_member_bytes,
+        max_passwords: usize::try_from(c.max_passwords).unwrap_or(usize::MAX),
+        max_decoder_memory: c.max_decoder_memory_bytes,
+        ..mamori_mail::Limits::default()
+    }
 }
 
 /// The YARA rules (`namespace:rule`) an analysis matched, for its audit record.

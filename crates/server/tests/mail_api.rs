@@ -355,3 +355,47 @@ async fn archive_members_match_shared_hashes_sqlite() {
 async fn archive_members_match_shared_hashes_postgres() {
     archive_members_match_shared_hashes(Backend::Postgres).await;
 }
+
+/// `[mail]` limits reach the hub's analyses: with a 1 KiB member cap a 2 KiB member is listed
+/// but not read; with the default cap it is analysed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_mail_limits_apply_to_hub_analyses() {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("big.txt", SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(&[b'x'; 2048]).unwrap();
+    let zip = zip.finish().unwrap().into_inner();
+    let mut message = b"From: a@example.net\r\nSubject: x\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n\
+        password: Qw8rTy2u\r\n--B\r\nContent-Type: application/zip; name=\"a.zip\"\r\n\
+        Content-Transfer-Encoding: binary\r\n\r\n"
+        .to_vec();
+    message.extend_from_slice(&zip);
+    message.extend_from_slice(b"\r\n--B--\r\n");
+
+    let h = common::hub_configured(Backend::Sqlite, mamori_server::Monitoring::default(), |c| {
+        c.mail.max_archive_member_bytes = 1024;
+    })
+    .await;
+    let v = post_mail(&h, message.clone()).await.json();
+    let archive = &v["analysis"]["attachments"][0]["archive"];
+    assert_eq!(archive["entry_names"][0], "big.txt", "{v}");
+    assert_eq!(archive["entries"].as_array().unwrap().len(), 0, "{archive}");
+    assert!(
+        v["analysis"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "limit.decompressed"),
+        "{}",
+        v["analysis"]["findings"]
+    );
+
+    let h = hub(Backend::Sqlite).await;
+    let v = post_mail(&h, message).await.json();
+    let archive = &v["analysis"]["attachments"][0]["archive"];
+    assert_eq!(archive["entries"].as_array().unwrap().len(), 1, "{archive}");
+}
