@@ -22,6 +22,41 @@ Content-Type: text/plain; charset=utf-8\r\n\
 \r\n\
 Please verify: hxxp://login.phish[.]example/verify\r\n";
 
+/// The console's upload form, posted as multipart with `raw` as the message file.
+async fn console_upload(h: &common::Hub, cookie: &str, csrf: &str, raw: &[u8]) -> common::Resp {
+    let b = "XBOUNDARYX";
+    let mut body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"message\"; filename=\"m.eml\"\r\nContent-Type: message/rfc822\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(raw);
+    body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+    send(
+        &h.app,
+        Request::builder()
+            .method("POST")
+            .uri("/mail")
+            .header(header::COOKIE, cookie)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={b}"),
+            )
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+/// Gives `username` the analyst role (who may share).
+async fn make_analyst(h: &common::Hub, username: &str) {
+    let u = h.store.find_user(username).await.unwrap();
+    let patch = mamori_store::users::UserPatch {
+        role: Some(mamori_model::Role::Analyst),
+        ..Default::default()
+    };
+    h.store.update_user(u.id, &patch).await.unwrap();
+}
+
 /// A GREEN report with one indicator, shared by the hub admin.
 async fn share_indicator(h: &common::Hub, title: &str, kind: &str, value: &str) {
     let r = send(
@@ -121,37 +156,16 @@ async fn api_and_console_analyse_mail_and_match_shared_indicators() {
     )
     .await;
     let csrf = common::csrf_of(&page.body);
-    let multipart = |csrf: &str| {
-        let b = "XBOUNDARYX";
-        let body = format!(
-            "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"message\"; filename=\"m.eml\"\r\nContent-Type: message/rfc822\r\n\r\n{MESSAGE}\r\n--{b}--\r\n"
-        );
-        Request::builder()
-            .method("POST")
-            .uri("/mail")
-            .header(header::COOKIE, &cookie)
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={b}"),
-            )
-            .body(Body::from(body))
-            .unwrap()
-    };
-    let r = send(&h.app, multipart("wrong")).await;
+    let r = console_upload(&h, &cookie, "wrong", MESSAGE.as_bytes()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = send(&h.app, multipart(&csrf)).await;
+    let r = console_upload(&h, &cookie, &csrf, MESSAGE.as_bytes()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("id=\"mail-score\"") && r.body.contains("【重要】アカウント確認"));
     assert!(r.body.contains("login.phish.example"));
     // A member may not share; an analyst gets the share form and shares the mail's indicators.
     assert!(!r.body.contains("id=\"mail-share\""));
-    let u = h.store.find_user("member").await.unwrap();
-    let patch = mamori_store::users::UserPatch {
-        role: Some(mamori_model::Role::Analyst),
-        ..Default::default()
-    };
-    h.store.update_user(u.id, &patch).await.unwrap();
-    let r = send(&h.app, multipart(&csrf)).await;
+    make_analyst(&h, "member").await;
+    let r = console_upload(&h, &cookie, &csrf, MESSAGE.as_bytes()).await;
     let i = r.body.find("name=\"indicators\" rows=\"5\">").unwrap() + 27;
     let values = r.body[i..].split("</textarea>").next().unwrap().to_owned();
     assert!(
@@ -292,12 +306,7 @@ async fn archive_members_match_shared_hashes(backend: Backend) {
     );
 
     // The console shows the member under its archive and offers its hash for sharing.
-    let u = h.store.find_user("member").await.unwrap();
-    let patch = mamori_store::users::UserPatch {
-        role: Some(mamori_model::Role::Analyst),
-        ..Default::default()
-    };
-    h.store.update_user(u.id, &patch).await.unwrap();
+    make_analyst(&h, "member").await;
     let cookie = common::login_cookie(&h.app, "member", "member-password-123").await;
     let page = send(
         &h.app,
@@ -309,27 +318,7 @@ async fn archive_members_match_shared_hashes(backend: Backend) {
     )
     .await;
     let csrf = common::csrf_of(&page.body);
-    let b = "XBOUNDARYX";
-    let mut body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"message\"; filename=\"m.eml\"\r\nContent-Type: message/rfc822\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(&message);
-    body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
-    let r = send(
-        &h.app,
-        Request::builder()
-            .method("POST")
-            .uri("/mail")
-            .header(header::COOKIE, &cookie)
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={b}"),
-            )
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await;
+    let r = console_upload(&h, &cookie, &csrf, &message).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let table = r
         .body
