@@ -287,9 +287,15 @@ fn admin_yara_manages_the_hubs_rule_sets() {
 fn html_report_shows_each_message_with_its_attachment_tree_escaped() {
     let dir = tempfile::tempdir().unwrap();
     let hostile = dir.path().join("hostile.eml");
+    // A hostile subject and name, and a forwarded message with an attachment of its own.
     std::fs::write(
         &hostile,
-        "From: \"<b>x</b>\" <a@example.net>\r\nSubject: <script>alert(1)</script>\r\n\r\nhello\r\n",
+        "From: \"<b>x</b>\" <a@example.net>\r\nSubject: <script>alert(1)</script>\r\n\
+         Content-Type: multipart/mixed; boundary=O\r\n\r\n--O\r\nContent-Type: text/plain\r\n\r\n\
+         fwd\r\n--O\r\nContent-Type: message/rfc822\r\n\r\nFrom: c@example.org\r\n\
+         Subject: inner lure\r\nContent-Type: multipart/mixed; boundary=I\r\n\r\n--I\r\n\
+         Content-Type: text/plain\r\n\r\nopen it\r\n--I\r\nContent-Type: application/octet-stream\r\n\
+         Content-Disposition: attachment; filename=\"inner.exe\"\r\n\r\nMZ payload\r\n--I--\r\n\r\n--O--\r\n",
     )
     .unwrap();
     let out = dir.path().join("report.html");
@@ -311,7 +317,13 @@ fn html_report_shows_each_message_with_its_attachment_tree_escaped() {
     );
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.starts_with("<!doctype html>"), "{html}");
-    assert_eq!(html.matches("<section").count(), 2);
+    // ppap_jp.eml, the hostile message, and the message forwarded inside it.
+    assert_eq!(html.matches("<section").count(), 3, "{html}");
+    assert!(
+        html.contains("hostile.eml › 1") && html.contains("inner lure"),
+        "{html}"
+    );
+    assert!(html.contains("inner.exe"), "{html}");
     // Decoded Japanese subject, bilingual signals, the archive and its members under it.
     assert!(html.contains("【請求書】 No.12345 ご確認のお願い"));
     assert!(html.contains("PPAP") && html.contains("二重拡張子"));

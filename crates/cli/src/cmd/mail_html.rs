@@ -1,5 +1,5 @@
 //! `mamori mail analyze --format html`: one self-contained HTML page (no scripts, no external
-//! resources) with a section per message: score, headers, signals in Japanese and English,
+//! resources) with a section per message, and per attached message: score, headers, signals in Japanese and English,
 //! Received hops, URLs, the attachment tree with archive members, YARA matches and parse
 //! findings. Every value is escaped by the template engine (askama).
 
@@ -148,16 +148,28 @@ fn message(source: &str, campaign: u32, a: &Analysis) -> Message {
     }
 }
 
-/// The page for `(source, campaign, analysis)` triples, with the run's summary line on top.
+/// A message's section, then one for each message attached to it (forwarded as
+/// message/rfc822), named `source › 1`, `source › 2`...
+fn push_with_attached(out: &mut Vec<Message>, source: String, campaign: u32, a: &Analysis) {
+    out.push(message(&source, campaign, a));
+    for (i, n) in a.nested.iter().enumerate() {
+        push_with_attached(out, format!("{source} › {}", i + 1), campaign, n);
+    }
+}
+
+/// The page for `(source, campaign, analysis)` triples, with the run's summary line on top;
+/// attached messages get sections of their own after the message that carries them.
 pub fn render<'a>(
     summary: &str,
     reports: impl Iterator<Item = (&'a str, u32, &'a Analysis)>,
 ) -> Result<String, askama::Error> {
+    let mut messages = Vec::new();
+    for (source, campaign, a) in reports {
+        push_with_attached(&mut messages, source.to_owned(), campaign, a);
+    }
     Page {
         summary: summary.to_owned(),
-        messages: reports
-            .map(|(source, campaign, a)| message(source, campaign, a))
-            .collect(),
+        messages,
     }
     .render()
 }
