@@ -1,7 +1,8 @@
 //! One file (attachment or archive member): hashes (MD5, SHA-1, SHA-256, TLSH), true type,
 //! name tricks, active-content markers, and archives opened recursively through
-//! [`crate::archive`] (ZIP), [`crate::sevenz`] (7z) and [`crate::iso`] (ISO 9660 images) within the per-message budget in [`Ctx`]; each file is handed to the
-//! content scanner, if any ([`crate::scanning`]).
+//! [`crate::archive`] (ZIP), [`crate::sevenz`] (7z) and [`crate::iso`] (ISO 9660 images)
+//! within the per-message budget in [`Ctx`]; each file is handed to the content scanner, if
+//! any ([`crate::scanning`]).
 
 use md5::Md5;
 use sha1::Sha1;

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::report::{Analysis, FileReport};
+use crate::report::Analysis;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Features {
@@ -77,11 +77,7 @@ impl Features {
             f.scan_rules
                 .insert(format!("{}:{}", m.scanner, m.qualified_rule()));
         }
-        let mut files = Vec::new();
-        for att in &a.attachments {
-            walk(att, &mut files);
-        }
-        for file in files {
+        for (_, file) in a.file_tree() {
             if let Some(n) = &file.name {
                 f.attachment_names.insert(digits_to_hash(&n.to_lowercase()));
             }
@@ -132,15 +128,6 @@ impl Features {
             t.push((format!("rule:{r}"), 3.0));
         }
         t
-    }
-}
-
-fn walk<'a>(f: &'a FileReport, out: &mut Vec<&'a FileReport>) {
-    out.push(f);
-    if let Some(ar) = &f.archive {
-        for e in &ar.entries {
-            walk(e, out);
-        }
     }
 }
 

@@ -61,18 +61,7 @@ impl Analysis {
     /// matching and sharing use this, so a DLL inside an ISO inside a ZIP counts like an
     /// attachment.
     pub fn files(&self) -> Vec<&FileReport> {
-        fn walk<'a>(f: &'a FileReport, out: &mut Vec<&'a FileReport>) {
-            out.push(f);
-            if let Some(ar) = &f.archive {
-                for m in &ar.entries {
-                    walk(m, out);
-                }
-            }
-        }
-        let mut out = Vec::new();
-        for f in &self.attachments {
-            walk(f, &mut out);
-        }
+        let mut out: Vec<&FileReport> = self.file_tree().into_iter().map(|(_, f)| f).collect();
         for n in &self.nested {
             out.extend(n.files());
         }
@@ -225,6 +214,18 @@ pub struct FileFlags {
     /// A RAR archive, or a 7z archive that could not be read: Mamori lists no members and
     /// scans none (see `filetype.rs`).
     pub opaque_archive: bool,
+}
+
+impl FileReport {
+    /// What a report's notes column says about this file: its flag identifiers, then its
+    /// archive's [`ArchiveReport::summary`] in `words`.
+    pub fn notes(&self, words: &ArchiveWords<'_>) -> Vec<String> {
+        let mut notes: Vec<String> = self.flags.ids().into_iter().map(str::to_owned).collect();
+        if let Some(ar) = &self.archive {
+            notes.push(ar.summary(words));
+        }
+        notes
+    }
 }
 
 impl FileFlags {

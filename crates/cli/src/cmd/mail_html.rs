@@ -117,19 +117,13 @@ fn message(source: &str, campaign: u32, a: &Analysis) -> Message {
         files: a
             .file_tree()
             .into_iter()
-            .map(|(depth, f)| {
-                let mut notes: Vec<String> = f.flags.ids().into_iter().map(str::to_owned).collect();
-                if let Some(ar) = &f.archive {
-                    notes.push(ar.summary(&mamori_mail::report::ArchiveWords::EN));
-                }
-                FileRow {
-                    depth: depth.min(4),
-                    name: f.name.clone().unwrap_or_default(),
-                    kind: f.true_type.clone().unwrap_or_default(),
-                    size: f.size,
-                    sha256: f.sha256.clone(),
-                    notes: notes.join("; "),
-                }
+            .map(|(depth, f)| FileRow {
+                depth: depth.min(4),
+                name: f.name.clone().unwrap_or_default(),
+                kind: f.true_type.clone().unwrap_or_default(),
+                size: f.size,
+                sha256: f.sha256.clone(),
+                notes: f.notes(&mamori_mail::report::ArchiveWords::EN).join("; "),
             })
             .collect(),
         yara: a

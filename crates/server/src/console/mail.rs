@@ -50,16 +50,13 @@ fn file_lines(a: &mamori_mail::Analysis, t: &super::i18n::Tr) -> Vec<FileLine> {
     a.file_tree()
         .into_iter()
         .map(|(depth, f)| {
-            let mut notes: Vec<String> = f.flags.ids().into_iter().map(str::to_owned).collect();
-            if let Some(ar) = &f.archive {
-                notes.push(ar.summary(&mamori_mail::report::ArchiveWords {
-                    files: t.get("mail.archive_files"),
-                    encrypted: t.get("mail.encrypted"),
-                    password_found: t.get("mail.password_found"),
-                    not_opened: t.get("mail.not_opened"),
-                    passwords_tried: t.get("mail.passwords_tried"),
-                }));
-            }
+            let notes = f.notes(&mamori_mail::report::ArchiveWords {
+                files: t.get("mail.archive_files"),
+                encrypted: t.get("mail.encrypted"),
+                password_found: t.get("mail.password_found"),
+                not_opened: t.get("mail.not_opened"),
+                passwords_tried: t.get("mail.passwords_tried"),
+            });
             FileLine {
                 indent: depth.min(4),
                 name: f.name.clone().unwrap_or_default(),
