@@ -40,7 +40,8 @@ pub struct Config {
     pub mail: MailConfig,
 }
 
-/// `[mail]`: how much an analysed message's archives and disk images may cost. The defaults
+/// `[mail]`: how large an analysed message may be and how much its archives and disk images
+/// may cost. The defaults
 /// are `mamori_mail::Limits`'.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -57,6 +58,9 @@ pub struct MailConfig {
     /// Memory one 7z decoder or archive header may reserve. Default 128 MiB, allowed
     /// 1 MiB ..= 4 GiB.
     pub max_decoder_memory_bytes: u64,
+    /// Largest message accepted for analysis (API, console, case intake); the message is held
+    /// in memory while it is analysed. Default 50 MiB, allowed 1 KiB ..= 1 GiB.
+    pub max_message_bytes: u64,
 }
 
 impl Default for MailConfig {
@@ -66,6 +70,7 @@ impl Default for MailConfig {
             max_archive_member_bytes: 50 * 1024 * 1024,
             max_passwords: 64,
             max_decoder_memory_bytes: 128 * 1024 * 1024,
+            max_message_bytes: 50 * 1024 * 1024,
         }
     }
 }
@@ -75,6 +80,7 @@ pub(crate) const MAIL_DECOMPRESSED: (u64, u64) = (1024 * 1024, 16 * 1024 * 1024 
 pub(crate) const MAIL_MEMBER: (u64, u64) = (1024, 16 * 1024 * 1024 * 1024);
 pub(crate) const MAIL_PASSWORDS_MAX: u64 = 1000;
 pub(crate) const MAIL_DECODER_MEMORY: (u64, u64) = (1024 * 1024, 4 * 1024 * 1024 * 1024);
+pub(crate) const MAIL_MESSAGE: (u64, u64) = (1024, 1024 * 1024 * 1024);
 
 /// Largest accepted `cases.evidence_max_bytes` (64 GiB).
 pub(crate) const EVIDENCE_MAX: u64 = 64 * 1024 * 1024 * 1024;

@@ -24,13 +24,14 @@ pub(crate) enum Key {
     MailMaxArchiveMemberBytes,
     MailMaxPasswords,
     MailMaxDecoderMemoryBytes,
+    MailMaxMessageBytes,
 }
 
 /// The tables of the file, in the order they are documented.
 pub(crate) const TABLES: [&str; 7] = ["database", "http", "auth", "log", "cases", "notify", "mail"];
 
 impl Key {
-    pub(crate) const ALL: [Key; 21] = [
+    pub(crate) const ALL: [Key; 22] = [
         Key::DataDir,
         Key::Listen,
         Key::PublicUrl,
@@ -52,6 +53,7 @@ impl Key {
         Key::MailMaxArchiveMemberBytes,
         Key::MailMaxPasswords,
         Key::MailMaxDecoderMemoryBytes,
+        Key::MailMaxMessageBytes,
     ];
 
     /// Dotted path, as in the file and in error messages.
@@ -78,6 +80,7 @@ impl Key {
             Key::MailMaxArchiveMemberBytes => "mail.max_archive_member_bytes",
             Key::MailMaxPasswords => "mail.max_passwords",
             Key::MailMaxDecoderMemoryBytes => "mail.max_decoder_memory_bytes",
+            Key::MailMaxMessageBytes => "mail.max_message_bytes",
         }
     }
 
@@ -105,6 +108,7 @@ impl Key {
             Key::MailMaxArchiveMemberBytes => "MAMORI_MAIL__MAX_ARCHIVE_MEMBER_BYTES",
             Key::MailMaxPasswords => "MAMORI_MAIL__MAX_PASSWORDS",
             Key::MailMaxDecoderMemoryBytes => "MAMORI_MAIL__MAX_DECODER_MEMORY_BYTES",
+            Key::MailMaxMessageBytes => "MAMORI_MAIL__MAX_MESSAGE_BYTES",
         }
     }
 

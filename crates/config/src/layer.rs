@@ -8,7 +8,8 @@ use secrecy::SecretString;
 
 use crate::config::{
     BODY_LIMIT_MAX, BODY_LIMIT_MIN, Config, EVIDENCE_MAX, LogFormat, MAIL_DECODER_MEMORY,
-    MAIL_DECOMPRESSED, MAIL_MEMBER, MAIL_PASSWORDS_MAX, SESSION_TTL_MAX, SeverityMinutes,
+    MAIL_DECOMPRESSED, MAIL_MEMBER, MAIL_MESSAGE, MAIL_PASSWORDS_MAX, SESSION_TTL_MAX,
+    SeverityMinutes,
 };
 use crate::keys::Key;
 use crate::value::{Raw, bool_or_auto, in_range, string, unsigned};
@@ -39,6 +40,7 @@ pub(crate) struct Layer {
     mail_max_member: Option<u64>,
     mail_max_passwords: Option<u32>,
     mail_max_decoder_memory: Option<u64>,
+    mail_max_message: Option<u64>,
 }
 
 /// Who answers `env:NAME` secret references.
@@ -106,6 +108,10 @@ impl Layer {
             Key::MailMaxDecoderMemoryBytes => {
                 let (lo, hi) = MAIL_DECODER_MEMORY;
                 self.mail_max_decoder_memory = Some(in_range(unsigned(raw)?, lo, hi)?);
+            }
+            Key::MailMaxMessageBytes => {
+                let (lo, hi) = MAIL_MESSAGE;
+                self.mail_max_message = Some(in_range(unsigned(raw)?, lo, hi)?);
             }
         }
         Ok(())
@@ -187,6 +193,7 @@ impl Layer {
             &mut config.mail.max_decoder_memory_bytes,
             self.mail_max_decoder_memory,
         );
+        put(&mut config.mail.max_message_bytes, self.mail_max_message);
     }
 }
 

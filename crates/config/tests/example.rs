@@ -74,6 +74,8 @@ fn example_mentions_every_env_var_and_key() {
         "MAMORI_MAIL__MAX_ARCHIVE_MEMBER_BYTES",
         "MAMORI_MAIL__MAX_PASSWORDS",
         "MAMORI_MAIL__MAX_DECODER_MEMORY_BYTES",
+        "max_message_bytes",
+        "MAMORI_MAIL__MAX_MESSAGE_BYTES",
     ] {
         assert!(EXAMPLE.contains(needle), "EXAMPLE lacks {needle}");
     }

@@ -1,7 +1,8 @@
 //! The report types: [`Analysis`] and everything it contains. They serialise to a stable JSON
-//! shape (field names are part of the interface; new fields are only ever added).
+//! shape (field names are part of the interface; new fields are only ever added) and read
+//! back from it; a field missing from older JSON takes its default.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::scanner::ScanMatch;
 use crate::verdict::Verdict;
@@ -10,7 +11,8 @@ use crate::verdict::Verdict;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything learned about one message.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Analysis {
     pub schema: u32,
     /// Size of the raw message in bytes.
@@ -70,7 +72,8 @@ impl Analysis {
 }
 
 /// A mailbox from an address header.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Mailbox {
     pub name: Option<String>,
     pub address: Option<String>,
@@ -78,7 +81,8 @@ pub struct Mailbox {
 }
 
 /// The headers an analyst looks at first, decoded.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Headers {
     pub from: Vec<Mailbox>,
     pub sender: Option<Mailbox>,
@@ -102,7 +106,8 @@ pub struct Headers {
 }
 
 /// One Received header.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Hop {
     pub from_host: Option<String>,
     pub by_host: Option<String>,
@@ -115,7 +120,8 @@ pub struct Hop {
 }
 
 /// Authentication verdicts as reported by the receiving side.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AuthResults {
     pub spf: Option<String>,
     pub dkim: Option<String>,
@@ -129,7 +135,7 @@ pub struct AuthResults {
 }
 
 /// Two identity headers whose domains differ.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Mismatch {
     pub first: String,
     pub first_domain: String,
@@ -138,7 +144,7 @@ pub struct Mismatch {
 }
 
 /// A text or HTML body part, as text.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BodyPart {
     /// `text` or `html`.
     pub kind: String,
@@ -150,7 +156,8 @@ pub struct BodyPart {
 }
 
 /// A URL found in a body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct UrlRecord {
     /// The URL, re-fanged (hxxp → http, `[.]` → `.`).
     pub url: String,
@@ -171,7 +178,8 @@ pub struct UrlRecord {
 }
 
 /// An HTML form in a body.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FormRecord {
     pub action: Option<String>,
     pub method: Option<String>,
@@ -179,7 +187,8 @@ pub struct FormRecord {
 }
 
 /// An attachment or an archive member.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FileReport {
     pub name: Option<String>,
     pub claimed_type: Option<String>,
@@ -199,7 +208,8 @@ pub struct FileReport {
 }
 
 /// Yes/no facts about a file.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FileFlags {
     pub double_extension: bool,
     pub rlo: bool,
@@ -253,7 +263,8 @@ impl FileFlags {
 }
 
 /// What was inside an archive.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ArchiveReport {
     pub kind: String,
     pub encrypted: bool,
@@ -309,7 +320,7 @@ impl ArchiveReport {
 }
 
 /// A problem met while parsing, with where it happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable identifier, e.g. `limit.size`, `parse.panic`, `zip.bomb`.
     pub id: String,

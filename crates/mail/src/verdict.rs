@@ -46,21 +46,22 @@
 //! | `parse.problem` | 10 | limits hit, parser panic or malformed parts (not scanner time-outs) |
 //! | `nested.suspicious` | nested score × 0.8 | an attached message is itself suspicious |
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::headers::org_domain;
 use crate::report::{Analysis, FileReport};
 use crate::scanner::ScanMatch;
 
 /// Score and reasons.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Verdict {
     pub score: u8,
     pub signals: Vec<Signal>,
 }
 
 /// One reason for suspicion.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Signal {
     pub id: String,
     pub weight: u8,

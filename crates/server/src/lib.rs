@@ -31,6 +31,7 @@ pub mod mail_campaigns;
 pub mod mail_samples;
 pub mod mail_store;
 pub mod mail_targets;
+mod mail_upload;
 pub mod misp_feed_import;
 pub mod monitor;
 pub mod nats_intake;

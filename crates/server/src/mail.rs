@@ -81,8 +81,6 @@ pub(crate) fn note_unavailable(analysis: &mut Analysis, unavailable: Option<Stri
     }
 }
 
-/// Largest message accepted for analysis.
-pub const MAX_MESSAGE_BYTES: usize = 50 * 1024 * 1024;
 /// Most lookups against shared indicators per message.
 const MAX_LOOKUPS: usize = 100;
 
@@ -131,7 +129,7 @@ pub async fn analyze(
     raw: Vec<u8>,
 ) -> Result<MailResult, ApiError> {
     let cx = &mcx.share;
-    check_size(&raw)?;
+    check_size(mcx, &raw)?;
     let (opts, unavailable) = options(mcx).await;
     let mut analysis = tokio::task::spawn_blocking(move || mamori_mail::analyze_with(&raw, &opts))
         .await
@@ -170,9 +168,9 @@ pub(crate) async fn matches(cx: &ShareCtx<'_>, actor: &Actor, a: &Analysis) -> V
     matches
 }
 
-/// Checks the size of a message before analysis.
-pub(crate) fn check_size(raw: &[u8]) -> Result<(), ApiError> {
-    if raw.len() > MAX_MESSAGE_BYTES {
+/// Checks the size of a message before analysis (`[mail] max_message_bytes`).
+pub(crate) fn check_size(mcx: &MailCtx<'_>, raw: &[u8]) -> Result<(), ApiError> {
+    if u64::try_from(raw.len()).unwrap_or(u64::MAX) > mcx.limits.max_message_bytes {
         return Err(ApiError::TooLarge);
     }
     if raw.is_empty() {

@@ -96,7 +96,7 @@ pub async fn submit(
     raw: Vec<u8>,
     sub: &Submission,
 ) -> Result<MailResult, ApiError> {
-    mail::check_size(&raw)?;
+    mail::check_size(cx, &raw)?;
     let p = actor.principal.as_ref().ok_or_else(|| {
         ApiError::Invalid("analyses are submitted by a user of a member organisation".into())
     })?;

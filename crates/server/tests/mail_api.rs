@@ -22,20 +22,35 @@ Content-Type: text/plain; charset=utf-8\r\n\
 \r\n\
 Please verify: hxxp://login.phish[.]example/verify\r\n";
 
-/// The console's upload form, posted as multipart with `raw` as the message file.
-async fn console_upload(h: &common::Hub, cookie: &str, csrf: &str, raw: &[u8]) -> common::Resp {
+/// A console form posted as multipart to `uri`, one part per field (a field named `message`
+/// is sent as a file).
+async fn multipart_post(
+    h: &common::Hub,
+    uri: &str,
+    cookie: &str,
+    fields: &[(&str, &[u8])],
+) -> common::Resp {
     let b = "XBOUNDARYX";
-    let mut body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"message\"; filename=\"m.eml\"\r\nContent-Type: message/rfc822\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(raw);
-    body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        let file = if *name == "message" {
+            "; filename=\"m.eml\"\r\nContent-Type: message/rfc822"
+        } else {
+            ""
+        };
+        body.extend_from_slice(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
     send(
         &h.app,
         Request::builder()
             .method("POST")
-            .uri("/mail")
+            .uri(uri)
             .header(header::COOKIE, cookie)
             .header(
                 header::CONTENT_TYPE,
@@ -43,6 +58,17 @@ async fn console_upload(h: &common::Hub, cookie: &str, csrf: &str, raw: &[u8]) -
             )
             .body(Body::from(body))
             .unwrap(),
+    )
+    .await
+}
+
+/// The console's upload form, posted as multipart with `raw` as the message file.
+async fn console_upload(h: &common::Hub, cookie: &str, csrf: &str, raw: &[u8]) -> common::Resp {
+    multipart_post(
+        h,
+        "/mail",
+        cookie,
+        &[("csrf", csrf.as_bytes()), ("message", raw)],
     )
     .await
 }
@@ -387,4 +413,217 @@ async fn configured_mail_limits_apply_to_hub_analyses() {
     let v = post_mail(&h, message).await.json();
     let archive = &v["analysis"]["attachments"][0]["archive"];
     assert_eq!(archive["entries"].as_array().unwrap().len(), 1, "{archive}");
+}
+
+/// A message of `len` bytes (a text body of `x`).
+fn message_of(len: usize) -> Vec<u8> {
+    let mut m = b"From: a@example.net\r\nSubject: size\r\n\r\n".to_vec();
+    m.resize(len, b'x');
+    m
+}
+
+/// `[mail] max_message_bytes` is the cap of all four upload routes (API and console, mail and
+/// case intake), above the API's general body limit (64 KiB in the tests); a larger message
+/// is refused with 413 and nothing of it is stored.
+async fn configured_upload_cap(backend: Backend) {
+    let h = common::hub_configured(backend, mamori_server::Monitoring::default(), |c| {
+        c.mail.max_message_bytes = 256 * 1024;
+    })
+    .await;
+    let over = message_of(300 * 1024);
+    let r = post_mail(&h, message_of(100 * 1024)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = post_mail(&h, over.clone()).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert_eq!(r.json()["type"], "/problems/too-large", "{}", r.body);
+
+    let r = send(
+        &h.app,
+        Request::builder()
+            .method("POST")
+            .uri("/api/v1/cases/from-mail")
+            .header(header::AUTHORIZATION, format!("Bearer {}", h.admin_token))
+            .header(header::CONTENT_TYPE, "message/rfc822")
+            .body(Body::from(over.clone()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+
+    let cookie = common::login_cookie(&h.app, "member", "member-password-123").await;
+    let page = send(
+        &h.app,
+        Request::builder()
+            .uri("/mail")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let csrf = common::csrf_of(&page.body);
+    let r = console_upload(&h, &cookie, &csrf, &over).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    let r = console_upload(&h, &cookie, &csrf, &message_of(100 * 1024)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A text field is not a place for a message either.
+    let big_text = vec![b'a'; 70 * 1024];
+    let r = multipart_post(
+        &h,
+        "/mail",
+        &cookie,
+        &[("csrf", csrf.as_bytes()), ("tlp", &big_text)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("too large"), "{}", r.body);
+
+    // Case intake from the console: refused, back to the cases page with the reason.
+    let r = multipart_post(
+        &h,
+        "/cases/from-mail",
+        &cookie,
+        &[("csrf", csrf.as_bytes()), ("message", &over)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let location = r.headers[header::LOCATION].to_str().unwrap();
+    assert!(location.starts_with("/cases?err="), "{location}");
+
+    // Two messages analysed (API and console); the refused ones left nothing.
+    let stored = send(
+        &h.app,
+        req("GET", "/api/v1/mail/analyses", Some(&h.admin_token), None),
+    )
+    .await
+    .json();
+    assert_eq!(stored["items"].as_array().unwrap().len(), 2, "{stored}");
+    let cases = send(
+        &h.app,
+        req("GET", "/api/v1/cases", Some(&h.admin_token), None),
+    )
+    .await
+    .json();
+    assert_eq!(cases.as_array().unwrap().len(), 0, "{cases}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_upload_cap_sqlite() {
+    configured_upload_cap(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_upload_cap_postgres() {
+    configured_upload_cap(Backend::Postgres).await;
+}
+
+/// A report forwarded as an attachment: the outer message carries an attached message whose
+/// ZIP holds an executable.
+fn forwarded_message() -> Vec<u8> {
+    use base64::Engine;
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("請求書.exe", SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(b"MZ\x90\x00 not really a program").unwrap();
+    let zip = zip.finish().unwrap().into_inner();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(zip);
+    format!(
+        "From: user@victim.example.jp\r\nTo: csirt@victim.example.jp\r\nSubject: Fw: suspicious\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=OUT\r\n\r\n\
+         --OUT\r\nContent-Type: text/plain\r\n\r\nPlease look at the attached mail.\r\n\
+         --OUT\r\nContent-Type: message/rfc822\r\n\r\n\
+         From: billing@sender.example\r\nSubject: 請求書の送付\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=IN\r\n\r\n\
+         --IN\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nご確認ください\r\n\
+         --IN\r\nContent-Type: application/zip; name=\"invoice.zip\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--IN--\r\n\
+         \r\n--OUT--\r\n"
+    )
+    .into_bytes()
+}
+
+/// The console shows the attachment tree on the upload result and on the stored-analysis page
+/// (read back from the stored JSON): an attached message is a row of its own, its ZIP below
+/// it and the ZIP's member below that.
+async fn attachment_tree_on_console_pages(backend: Backend) {
+    let h = hub(backend).await;
+    let cookie = common::login_cookie(&h.app, "member", "member-password-123").await;
+    let get_page = |uri: String| {
+        Request::builder()
+            .uri(uri)
+            .header(header::COOKIE, &cookie)
+            .header(header::ACCEPT_LANGUAGE, "ja")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let page = send(&h.app, get_page("/mail".into())).await;
+    let csrf = common::csrf_of(&page.body);
+    let r = console_upload(&h, &cookie, &csrf, &forwarded_message()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let id = r
+        .body
+        .split("/mail/analyses/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let stored = send(&h.app, get_page(format!("/mail/analyses/{id}"))).await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.body);
+    for body in [&r.body, &stored.body] {
+        let table = body
+            .split("id=\"mail-files\"")
+            .nth(1)
+            .and_then(|s| s.split("</table>").next())
+            .unwrap_or_else(|| panic!("no attachment tree in {body}"));
+        let rows: Vec<&str> = table.split("<tr>").skip(2).collect();
+        assert_eq!(rows.len(), 3, "{table}");
+        assert!(
+            rows[0].contains("depth-0")
+                && rows[0].contains("請求書の送付")
+                && rows[0].contains("添付されたメール"),
+            "{}",
+            rows[0]
+        );
+        assert!(
+            rows[1].contains("depth-1") && rows[1].contains("invoice.zip"),
+            "{}",
+            rows[1]
+        );
+        assert!(
+            rows[2].contains("depth-2")
+                && rows[2].contains("請求書.exe")
+                && rows[2].contains("executable"),
+            "{}",
+            rows[2]
+        );
+    }
+
+    // A message without attachments says so on the stored page.
+    let r = console_upload(&h, &cookie, &csrf, MESSAGE.as_bytes()).await;
+    let id = r
+        .body
+        .split("/mail/analyses/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let stored = send(&h.app, get_page(format!("/mail/analyses/{id}"))).await;
+    assert!(
+        stored.body.contains("id=\"analysis-no-files\""),
+        "{}",
+        stored.body
+    );
+    assert!(!stored.body.contains("id=\"mail-files\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachment_tree_on_console_pages_sqlite() {
+    attachment_tree_on_console_pages(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachment_tree_on_console_pages_postgres() {
+    attachment_tree_on_console_pages(Backend::Postgres).await;
 }

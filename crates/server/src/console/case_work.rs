@@ -220,33 +220,20 @@ pub async fn import_hunt(
 }
 
 /// A suspicious message (multipart field `message`) becomes a case.
-pub async fn from_mail(State(state): State<AppState>, c: Console, mut form: Multipart) -> Response {
+pub async fn from_mail(State(state): State<AppState>, c: Console, form: Multipart) -> Response {
     let auth = match c.require_login() {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let (mut csrf, mut raw) = (String::new(), None);
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or("").to_owned();
-                match field.bytes().await {
-                    Ok(b) if name == "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
-                    Ok(b) if name == "message" => raw = Some(b.to_vec()),
-                    Ok(_) => {}
-                    Err(e) => {
-                        return back("/cases", Err(ApiError::Invalid(format!("upload: {e}"))));
-                    }
-                }
-            }
-            Ok(None) => break,
-            Err(e) => return back("/cases", Err(ApiError::Invalid(format!("upload: {e}")))),
-        }
-    }
-    if let Err(r) = c.check_csrf(&csrf) {
+    let mut form =
+        match crate::mail_upload::read_form(form, state.config.mail.max_message_bytes).await {
+            Ok(f) => f,
+            Err(e) => return back("/cases", Err(e)),
+        };
+    if let Err(r) = c.check_csrf(form.get("csrf")) {
         return r;
     }
-    let Some(raw) = raw else {
+    let Some(raw) = form.message.take() else {
         return back(
             "/cases",
             Err(ApiError::Invalid("choose a message file".into())),

@@ -249,6 +249,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("mail.subject", "件名", "Subject"),
     ("mail.urls", "URL", "URLs"),
     ("mail.attachments", "添付ファイル", "Attachments"),
+    (
+        "mail.no_attachments",
+        "添付ファイルはありません",
+        "No attachments",
+    ),
     ("mail.archive_files", "件のファイル", "files"),
     ("mail.encrypted", "パスワード付き", "encrypted"),
     (
@@ -257,6 +262,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "opened with the password from the text",
     ),
     ("mail.not_opened", "展開できず", "not opened"),
+    (
+        "mail.attached_message",
+        "添付されたメール",
+        "attached message",
+    ),
     (
         "mail.passwords_tried",
         "件のパスワード候補を試行",

@@ -7,6 +7,7 @@ use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Response};
 use mamori_model::Lang;
 
+use super::mail_files::{FileLine, file_lines};
 use super::{Console, Flash, Frame, render};
 use crate::mail::MailResult;
 use crate::mail_store::{self, Submission};
@@ -30,43 +31,6 @@ struct MailPage {
     groups: Vec<(String, String)>,
     /// Attachments and, indented below each, what its archive or disk image holds.
     files: Vec<FileLine>,
-}
-
-/// One row of the attachment tree.
-struct FileLine {
-    /// Nesting depth, 0 for an attachment, at most 4 (the `depth-N` CSS classes).
-    indent: usize,
-    name: String,
-    kind: String,
-    size: usize,
-    sha256: String,
-    /// Flag identifiers (`executable`, `double_extension`...) and the archive's state.
-    notes: String,
-}
-
-/// The attachment tree of an analysis, depth first, with each archive's state in the notes of
-/// the file that holds it.
-fn file_lines(a: &mamori_mail::Analysis, t: &super::i18n::Tr) -> Vec<FileLine> {
-    a.file_tree()
-        .into_iter()
-        .map(|(depth, f)| {
-            let notes = f.notes(&mamori_mail::report::ArchiveWords {
-                files: t.get("mail.archive_files"),
-                encrypted: t.get("mail.encrypted"),
-                password_found: t.get("mail.password_found"),
-                not_opened: t.get("mail.not_opened"),
-                passwords_tried: t.get("mail.passwords_tried"),
-            });
-            FileLine {
-                indent: depth.min(4),
-                name: f.name.clone().unwrap_or_default(),
-                kind: f.true_type.clone().unwrap_or_default(),
-                size: f.size,
-                sha256: f.sha256.clone(),
-                notes: notes.join(", "),
-            }
-        })
-        .collect()
 }
 
 fn tlp_names() -> Vec<&'static str> {
@@ -97,38 +61,24 @@ pub async fn page(State(state): State<AppState>, c: Console) -> Response {
     })
 }
 
-pub async fn upload(State(state): State<AppState>, c: Console, mut form: Multipart) -> Response {
+pub async fn upload(State(state): State<AppState>, c: Console, form: Multipart) -> Response {
     let auth = match c.require_login() {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let mut csrf = String::new();
-    let mut tlp = String::new();
-    let mut group = String::new();
-    let mut message: Option<Vec<u8>> = None;
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or("").to_owned();
-                match field.bytes().await {
-                    Ok(b) if name == "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
-                    Ok(b) if name == "tlp" => tlp = String::from_utf8_lossy(&b).into_owned(),
-                    Ok(b) if name == "sharing_group" => {
-                        group = String::from_utf8_lossy(&b).into_owned();
-                    }
-                    Ok(b) if name == "message" => message = Some(b.to_vec()),
-                    Ok(_) => {}
-                    Err(e) => return ApiError::Invalid(format!("upload: {e}")).into_response(),
-                }
-            }
-            Ok(None) => break,
-            Err(e) => return ApiError::Invalid(format!("upload: {e}")).into_response(),
-        }
-    }
-    if let Err(r) = c.check_csrf(&csrf) {
+    let mut form =
+        match crate::mail_upload::read_form(form, state.config.mail.max_message_bytes).await {
+            Ok(f) => f,
+            Err(e) => return e.into_response(),
+        };
+    if let Err(r) = c.check_csrf(form.get("csrf")) {
         return r;
     }
-    let Some(raw) = message else {
+    let (tlp, group) = (
+        form.get("tlp").to_owned(),
+        form.get("sharing_group").to_owned(),
+    );
+    let Some(raw) = form.message.take() else {
         return ApiError::Invalid("choose a message file".into()).into_response();
     };
     let sub = Submission {

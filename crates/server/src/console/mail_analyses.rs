@@ -1,6 +1,7 @@
 //! Console pages of stored mail analyses: the list the reader may see, and one analysis with
-//! its verdict reasons (in the reader's language), URLs, sample files and the button that
-//! downloads them as the encrypted ZIP (served by the API route, which checks and audits).
+//! its verdict reasons (in the reader's language), URLs, attachment tree, sample files and the
+//! button that downloads them as the encrypted ZIP (served by the API route, which checks and
+//! audits).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -10,6 +11,7 @@ use mamori_store::PageRequest;
 use mamori_store::mail_analyses::{MailAnalysisQuery, MailAnalysisSummary};
 use serde::Deserialize;
 
+use super::mail_files::{FileLine, file_lines};
 use super::sharing::tlp_class;
 use super::{Console, Flash, Frame, fmt_time, render};
 use crate::mail_store;
@@ -120,7 +122,10 @@ struct ViewPage {
     sha256: String,
     signals: Vec<String>,
     urls: Vec<String>,
-    files: Vec<FileRow>,
+    /// The attachment tree, read back from the stored analysis.
+    files: Vec<FileLine>,
+    /// The sample store's files of the analysis.
+    samples: Vec<FileRow>,
     dropped: i64,
     targets: Vec<String>,
 }
@@ -134,25 +139,24 @@ pub async fn view(State(state): State<AppState>, c: Console, Path(id): Path<Stri
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
-    let analysis: serde_json::Value =
-        serde_json::from_str(v.analysis.get()).unwrap_or(serde_json::Value::Null);
-    let lang = if c.t.lang == Lang::Ja { "ja" } else { "en" };
-    let signals = analysis["verdict"]["signals"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|s| format!("+{} {}", s["weight"], s[lang].as_str().unwrap_or("")))
-                .collect()
+    // Stored analyses read back as the report type (fields added since take their defaults).
+    let analysis: mamori_mail::Analysis = match serde_json::from_str(v.analysis.get()) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(id = %id, error = %e, "stored mail analysis does not read back");
+            mamori_mail::Analysis::default()
+        }
+    };
+    let signals = analysis
+        .verdict
+        .signals
+        .iter()
+        .map(|s| {
+            let text = if c.t.lang == Lang::Ja { &s.ja } else { &s.en };
+            format!("+{} {}", s.weight, text)
         })
-        .unwrap_or_default();
-    let urls = analysis["urls"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|u| u["url"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+        .collect();
+    let urls = analysis.urls.iter().map(|u| u.url.clone()).collect();
     render(ViewPage {
         f: c.frame("mail", Flash::default()),
         row: AnalysisRow::of(&v.summary),
@@ -161,7 +165,8 @@ pub async fn view(State(state): State<AppState>, c: Console, Path(id): Path<Stri
         sha256: v.summary.sha256.clone(),
         signals,
         urls,
-        files: v
+        files: file_lines(&analysis, &c.t),
+        samples: v
             .files
             .iter()
             .map(|f| FileRow {

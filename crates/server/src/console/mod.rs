@@ -21,6 +21,7 @@ pub mod i18n;
 mod mail;
 mod mail_analyses;
 mod mail_campaigns;
+mod mail_files;
 mod monitor;
 mod notices;
 mod playbooks;
@@ -69,11 +70,10 @@ pub fn router() -> Router<AppState> {
         .route("/search", get(sharing::search_page))
         .route(
             "/mail",
+            // The upload form is read under `[mail] max_message_bytes` (mail_upload.rs).
             get(mail::page)
                 .post(mail::upload)
-                .layer(axum::extract::DefaultBodyLimit::max(
-                    crate::mail::MAX_MESSAGE_BYTES,
-                )),
+                .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/mail/share", post(mail::share))
         .route("/mail/analyses", get(mail_analyses::list))
@@ -94,9 +94,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases", get(cases::list).post(cases::create))
         .route(
             "/cases/from-mail",
-            post(case_work::from_mail).layer(axum::extract::DefaultBodyLimit::max(
-                crate::mail::MAX_MESSAGE_BYTES,
-            )),
+            post(case_work::from_mail).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/cases/report", post(case_work::report_incident))
         .route("/cases/metrics", get(case_metrics::page))
