@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use compact_str::CompactString;
 use smallvec::{SmallVec, smallvec};
 
 /// FxHash: a fast non-cryptographic hasher for the short field names of an event.
@@ -114,20 +115,37 @@ impl FieldValue {
     }
 }
 
+/// A field name: names of up to 24 bytes (nearly all of them) are held inline, so filling an
+/// event's map allocates nothing per name.
+type Name = CompactString;
+
 #[derive(Debug, Clone)]
 struct Entry {
     /// The name as first pushed, when it differs from the lower-case key.
-    name: Option<String>,
+    name: Option<Name>,
     /// Nearly every field holds one value: kept inline, without an allocation of its own.
     values: SmallVec<[FieldValue; 1]>,
 }
 
 /// Insertion-ordered map keyed by lower-case field name.
-type FieldMap = indexmap::IndexMap<String, Entry, BuildHasherDefault<FxHasher>>;
+type FieldMap = indexmap::IndexMap<Name, Entry, BuildHasherDefault<FxHasher>>;
 
 /// Whether `name` is its own lower-case key (no allocation needed to look it up).
 fn is_lower_key(name: &str) -> bool {
     name.is_ascii() && !name.bytes().any(|b| b.is_ascii_uppercase())
+}
+
+/// The lower-case key of `name` (inline when short, see [`Name`]).
+fn lower_key(name: &str) -> Name {
+    if name.is_ascii() {
+        let mut key = Name::with_capacity(name.len());
+        for b in name.bytes() {
+            key.push(char::from(b.to_ascii_lowercase()));
+        }
+        key
+    } else {
+        Name::from(name.to_lowercase())
+    }
 }
 
 /// A normalised event: fields looked up case-insensitively by Sigma name, plus the
@@ -168,7 +186,7 @@ impl EventView {
                 Some(e) => e.values.push(value),
                 None => {
                     self.fields.insert(
-                        name.to_owned(),
+                        Name::new(name),
                         Entry {
                             name: None,
                             values: smallvec![value],
@@ -178,14 +196,14 @@ impl EventView {
             }
             return;
         }
-        let key = name.to_lowercase();
-        match self.fields.get_mut(&key) {
+        let key = lower_key(name);
+        match self.fields.get_mut(key.as_str()) {
             Some(e) => e.values.push(value),
             None => {
                 self.fields.insert(
                     key,
                     Entry {
-                        name: Some(name.to_owned()),
+                        name: Some(Name::new(name)),
                         values: smallvec![value],
                     },
                 );
@@ -222,9 +240,9 @@ impl EventView {
             return;
         };
         self.fields.insert(
-            alias_lower.to_owned(),
+            Name::new(alias_lower),
             Entry {
-                name: (alias != alias_lower).then(|| alias.to_owned()),
+                name: (alias != alias_lower).then(|| Name::new(alias)),
                 values: vals,
             },
         );
@@ -241,7 +259,7 @@ impl EventView {
         if is_lower_key(name) {
             return self.has_lower(name);
         }
-        self.fields.contains_key(&name.to_lowercase())
+        self.fields.contains_key(lower_key(name).as_str())
     }
 
     /// Values of a field by already-lowercased name.
@@ -255,7 +273,7 @@ impl EventView {
         if is_lower_key(name) {
             return self.get_lower(name);
         }
-        self.get_lower(&name.to_lowercase())
+        self.get_lower(lower_key(name).as_str())
     }
 
     /// The first value of a field as text.
@@ -268,7 +286,7 @@ impl EventView {
     /// Every (field name, value) in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &FieldValue)> {
         self.fields.iter().flat_map(|(k, e)| {
-            let name = e.name.as_deref().unwrap_or(k);
+            let name = e.name.as_deref().unwrap_or(k.as_str());
             e.values.iter().map(move |v| (name, v))
         })
     }
@@ -300,14 +318,60 @@ impl EventView {
     /// Fills `channel`, `event_id` and timestamps from the fields `Channel`, `EventID`,
     /// `TimeCreated`; call once after all fields are pushed.
     pub fn finish(&mut self) {
-        self.channel = self.first("Channel").map(str::to_lowercase);
-        self.event_id = self.first("EventID").and_then(|s| s.trim().parse().ok());
-        if self.timestamp.is_none() {
-            self.timestamp = self.first("TimeCreated").map(str::to_owned);
+        let first = |key: &str| self.get_lower(key).and_then(|v| v.first());
+        let channel = first("channel").map(|v| v.lower().to_owned());
+        let event_id = first("eventid").and_then(|v| v.raw.trim().parse().ok());
+        let timestamp = match &self.timestamp {
+            Some(_) => None,
+            None => first("timecreated").map(|v| v.raw.clone()),
+        };
+        self.channel = channel;
+        self.event_id = event_id;
+        if timestamp.is_some() {
+            self.timestamp = timestamp;
         }
         self.timestamp_ms = self
             .timestamp
             .as_deref()
             .and_then(crate::time::parse_timestamp_ms);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_case_insensitive_at_any_length_and_keep_their_first_spelling() {
+        let long = "Event.EventData.ParentProcessCommandLineWithAVeryLongName";
+        let mut ev = EventView::new();
+        ev.push_str("CommandLine", "a");
+        ev.push_str("commandline", "b");
+        ev.push_str(long, "c");
+        ev.push_str("ÜberFeld", "d");
+        ev.push_str("x.y", "e");
+        assert_eq!(ev.len(), 4);
+        assert_eq!(ev.get("COMMANDLINE").map(<[FieldValue]>::len), Some(2));
+        assert_eq!(ev.first(&long.to_uppercase()), Some("c"));
+        assert!(ev.has("überfeld") && ev.has_lower("überfeld") && ev.has("X.Y"));
+        let names: Vec<&str> = ev.iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            names,
+            ["CommandLine", "CommandLine", long, "ÜberFeld", "x.y"]
+        );
+        ev.alias_lower("Alias", "alias", "x.y");
+        ev.alias("Other", "ÜBERFELD");
+        assert_eq!(
+            (ev.first("ALIAS"), ev.first("other")),
+            (Some("e"), Some("d"))
+        );
+        ev.push_str("Channel", "Security");
+        ev.push_str("EventID", " 4625 ");
+        ev.push_str("TimeCreated", "2026-11-25T01:02:03Z");
+        ev.finish();
+        assert_eq!(ev.channel.as_deref(), Some("security"));
+        assert_eq!(ev.event_id, Some(4625));
+        assert_eq!(ev.timestamp.as_deref(), Some("2026-11-25T01:02:03Z"));
+        assert!(ev.timestamp_ms.is_some());
     }
 }

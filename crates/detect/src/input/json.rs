@@ -60,17 +60,18 @@ pub fn event_from_value(v: &Value) -> EventView {
 /// categories, then [`EventView::finish`]. Callers that build an event from an already flat
 /// object (no `winlog.event_data` object to merge) call this directly.
 pub fn finish_json_event(ev: &mut EventView) {
-    for (sigma, src) in [
-        ("Channel", "winlog.channel"),
-        ("EventID", "winlog.event_id"),
-        ("Computer", "winlog.computer_name"),
-        ("EventRecordID", "winlog.record_id"),
-        ("Provider_Name", "winlog.provider_name"),
-        ("TimeCreated", "@timestamp"),
+    // (Sigma name, its lower-case key, the ECS source already in lower case)
+    for (sigma, sigma_lower, src) in [
+        ("Channel", "channel", "winlog.channel"),
+        ("EventID", "eventid", "winlog.event_id"),
+        ("Computer", "computer", "winlog.computer_name"),
+        ("EventRecordID", "eventrecordid", "winlog.record_id"),
+        ("Provider_Name", "provider_name", "winlog.provider_name"),
+        ("TimeCreated", "timecreated", "@timestamp"),
     ] {
-        ev.alias(sigma, src);
+        ev.alias_lower(sigma, sigma_lower, src);
     }
-    if !ev.has("Channel") {
+    if !ev.has_lower("channel") {
         ecs_route(ev);
     }
     ev.finish();
