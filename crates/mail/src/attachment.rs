@@ -17,6 +17,7 @@ use crate::report::{FileReport, Finding};
 use crate::scanner::TargetKind;
 use crate::scanning::ScanRun;
 use crate::sevenz;
+use crate::udf;
 
 /// Per-message state shared by every file: limits, password candidates, decompression budget,
 /// content scanning.
@@ -78,7 +79,8 @@ pub fn analyze(
     let zip = data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06");
     let seven_zip = data.starts_with(sevenz::SIGNATURE);
     let disk = iso::is_iso(data);
-    if zip || seven_zip || disk {
+    let udf_disk = !disk && udf::is_udf(data);
+    if zip || seven_zip || disk || udf_disk {
         if depth < ctx.limits.max_archive_depth {
             if zip {
                 let ar = archive::open_zip(data, ctx, depth);
@@ -88,6 +90,9 @@ pub fn analyze(
                 rep.archive = ar;
             } else if disk {
                 rep.archive = iso::open_iso(data, ctx, depth);
+                rep.flags.disk_image = true;
+            } else if udf_disk {
+                rep.archive = udf::open_udf(data, ctx, depth);
                 rep.flags.disk_image = true;
             } else {
                 rep.archive = sevenz::open_7z(data, ctx, depth);

@@ -37,6 +37,7 @@ pub mod scanner;
 pub mod scanning;
 pub mod sevenz;
 pub mod source;
+pub mod udf;
 pub mod urls;
 pub mod verdict;
 
