@@ -248,10 +248,10 @@ impl Correlation {
         let fields = self.per_rule_fields.get(&r)?;
         let mut key = Vec::with_capacity(fields.len());
         for f in fields {
-            key.push(ev.get_lower(f)?.first()?.raw.clone());
+            key.push(ev.get_lower(f)?.first()?.raw.to_string());
         }
         let value = match &self.value_field {
-            Some(f) => Some(ev.get_lower(f)?.first()?.raw.clone()),
+            Some(f) => Some(ev.get_lower(f)?.first()?.raw.to_string()),
             None => None,
         };
         Some(Observation {

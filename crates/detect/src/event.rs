@@ -71,23 +71,23 @@ pub enum ValueKind {
 /// One scalar value of a field.
 #[derive(Debug, Clone)]
 pub struct FieldValue {
-    /// The value as text.
-    pub raw: String,
+    /// The value as text (held inline up to 24 bytes: numbers, addresses, most names).
+    pub raw: CompactString,
     /// `raw` lowercased, kept only when it differs from `raw` (most IPs, numbers, host names
     /// and ECS values are lower-case already): see [`FieldValue::lower`].
-    lower: Option<String>,
+    lower: Option<CompactString>,
     /// Its kind.
     pub kind: ValueKind,
 }
 
 impl FieldValue {
     /// A value of the given kind.
-    pub fn new(raw: impl Into<String>, kind: ValueKind) -> Self {
+    pub fn new(raw: impl Into<CompactString>, kind: ValueKind) -> Self {
         let raw = raw.into();
-        let lower = if raw.is_ascii() && !raw.bytes().any(|b| b.is_ascii_uppercase()) {
+        let lower = if is_lower_key(&raw) {
             None
         } else {
-            Some(raw.to_lowercase()).filter(|l| *l != raw)
+            Some(lower_key(&raw)).filter(|l| *l != raw)
         };
         FieldValue { raw, lower, kind }
     }
@@ -130,18 +130,17 @@ struct Entry {
 /// Insertion-ordered map keyed by lower-case field name.
 type FieldMap = indexmap::IndexMap<Name, Entry, BuildHasherDefault<FxHasher>>;
 
-/// Whether `name` is its own lower-case key (no allocation needed to look it up).
+/// Whether `name` is its own lower-case key (no allocation needed to look it up), or a value
+/// its own lower-case form.
 fn is_lower_key(name: &str) -> bool {
     name.is_ascii() && !name.bytes().any(|b| b.is_ascii_uppercase())
 }
 
-/// The lower-case key of `name` (inline when short, see [`Name`]).
+/// The lower-case form of a name or value (Unicode; inline when short, see [`Name`]).
 fn lower_key(name: &str) -> Name {
     if name.is_ascii() {
-        let mut key = Name::with_capacity(name.len());
-        for b in name.bytes() {
-            key.push(char::from(b.to_ascii_lowercase()));
-        }
+        let mut key = Name::new(name);
+        key.make_ascii_lowercase();
         key
     } else {
         Name::from(name.to_lowercase())
@@ -323,7 +322,7 @@ impl EventView {
         let event_id = first("eventid").and_then(|v| v.raw.trim().parse().ok());
         let timestamp = match &self.timestamp {
             Some(_) => None,
-            None => first("timecreated").map(|v| v.raw.clone()),
+            None => first("timecreated").map(|v| v.raw.to_string()),
         };
         self.channel = channel;
         self.event_id = event_id;

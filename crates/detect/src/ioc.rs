@@ -298,7 +298,7 @@ impl IocSet {
             if let Some(ioc) = found {
                 hits.push(IocHit {
                     field: field.to_owned(),
-                    value: v.raw.clone(),
+                    value: v.raw.to_string(),
                     ioc,
                 });
             }

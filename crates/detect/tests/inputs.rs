@@ -139,7 +139,7 @@ fn evtx_from_memory_equals_evtx_from_file() {
     };
     let flat = |e: mamori_detect::EventView| -> Vec<(String, String)> {
         e.iter()
-            .map(|(k, v)| (k.to_owned(), v.raw.clone()))
+            .map(|(k, v)| (k.to_owned(), v.raw.to_string()))
             .collect()
     };
     let mut from_file = Vec::new();
@@ -234,7 +234,7 @@ fn streaming_evtx_json_equals_value_path() {
     let mut compared = 0;
     let flat = |e: &mamori_detect::EventView| -> Vec<(String, String, mamori_detect::ValueKind)> {
         e.iter()
-            .map(|(k, v)| (k.to_owned(), v.raw.clone(), v.kind))
+            .map(|(k, v)| (k.to_owned(), v.raw.to_string(), v.kind))
             .collect()
     };
     while let Some(d) = stack.pop() {

@@ -373,7 +373,7 @@ mod tests {
         let view = |n: &Normalised| -> Vec<(String, String, String)> {
             n.view
                 .iter()
-                .map(|(k, v)| (k.to_owned(), v.raw.clone(), format!("{:?}", v.kind)))
+                .map(|(k, v)| (k.to_owned(), v.raw.to_string(), format!("{:?}", v.kind)))
                 .collect()
         };
         let stored = |n: &Normalised| format!("{:?}", n.stored);

@@ -137,10 +137,10 @@ pub fn to_event(ev: &EventView) -> mamori_parse::Event {
                 .raw
                 .parse::<i64>()
                 .map(Value::from)
-                .unwrap_or_else(|_| Value::String(v.raw.clone())),
+                .unwrap_or_else(|_| Value::String(v.raw.to_string())),
             ValueKind::Bool => Value::Bool(v.raw == "true"),
             ValueKind::Null => Value::Null,
-            _ => Value::String(v.raw.clone()),
+            _ => Value::String(v.raw.to_string()),
         };
         match out.get_mut(name) {
             Some(Value::Array(items)) => items.push(value),
