@@ -102,6 +102,7 @@ embedded)
     ;;
 nats)
     NATS_BIN=${NATS_BIN:-$ROOT/.venv/bin/nats-server}
+    [ -x "$NATS_BIN" ] || { echo "no nats-server at $NATS_BIN: run .ci/setup (or set NATS_BIN)" >&2; exit 2; }
     NATS_PORT=$(free_port)
     mkdir -p "$TMP/nats"
     printf 'listen: "127.0.0.1:%s"\njetstream { store_dir: "%s" }\nmax_payload: 8MB\n' "$NATS_PORT" "$TMP/nats" >"$TMP/nats.conf"
@@ -137,6 +138,7 @@ bus)
         -o "-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on" start >/dev/null
     wait_port "$PG_PORT" || { cat "$TMP/pg.log" >&2; exit 1; }
     NATS_BIN=${NATS_BIN:-$ROOT/.venv/bin/nats-server}
+    [ -x "$NATS_BIN" ] || { echo "no nats-server at $NATS_BIN: run .ci/setup (or set NATS_BIN)" >&2; exit 2; }
     for W in "$@"; do
         DB_NAME="bench_$W"
         psql "postgres://postgres@127.0.0.1:$PG_PORT/postgres" -qc "CREATE DATABASE $DB_NAME" >/dev/null
