@@ -159,11 +159,7 @@ fn read_entry(
     ctx: &mut Ctx<'_>,
     probe: bool,
 ) -> Result<Vec<u8>, String> {
-    let limits = ctx.limits;
-    let remaining = limits
-        .max_decompressed_total
-        .saturating_sub(ctx.decompressed);
-    let cap = limits.max_entry_bytes.min(remaining);
+    let cap = ctx.member_cap();
     if e.size > cap {
         let msg = format!("{} bytes exceeds the remaining budget of {cap}", e.size);
         if !probe {
@@ -185,7 +181,7 @@ fn read_entry(
     let mut out = Vec::new();
     let ratio_cap = e
         .compressed
-        .saturating_mul(limits.max_ratio)
+        .saturating_mul(ctx.limits.max_ratio)
         .max(1024 * 1024);
     let hard = cap.min(ratio_cap);
     let read = file

@@ -32,6 +32,20 @@ pub struct Ctx<'a> {
     pub scan: ScanRun<'a>,
 }
 
+impl Ctx<'_> {
+    /// Bytes the message's archives and disk images may still decompress to.
+    pub fn remaining_budget(&self) -> u64 {
+        self.limits
+            .max_decompressed_total
+            .saturating_sub(self.decompressed)
+    }
+
+    /// Largest member that may be read now: the member limit or what is left of the budget.
+    pub fn member_cap(&self) -> u64 {
+        self.limits.max_entry_bytes.min(self.remaining_budget())
+    }
+}
+
 pub fn analyze(
     name: Option<String>,
     claimed_type: Option<String>,
@@ -79,6 +93,7 @@ pub fn analyze(
     let zip = data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06");
     let seven_zip = data.starts_with(sevenz::SIGNATURE);
     let disk = iso::is_iso(data);
+    // A hybrid image (ISO 9660 and UDF) is read as ISO 9660.
     let udf_disk = !disk && udf::is_udf(data);
     if zip || seven_zip || disk || udf_disk {
         if depth < ctx.limits.max_archive_depth {

@@ -126,11 +126,7 @@ pub fn open_iso(data: &[u8], ctx: &mut Ctx<'_>, depth: usize) -> Option<ArchiveR
                 continue;
             }
             let size = entry.total_size();
-            let remaining = ctx
-                .limits
-                .max_decompressed_total
-                .saturating_sub(ctx.decompressed);
-            let cap = ctx.limits.max_entry_bytes.min(remaining);
+            let cap = ctx.member_cap();
             if size > cap {
                 ctx.findings.push(Finding::new(
                     "limit.decompressed",

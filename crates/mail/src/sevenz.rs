@@ -193,11 +193,7 @@ fn ratio_allowance(data: &[u8], ctx: &Ctx<'_>) -> u64 {
 
 /// The largest member that may be read now.
 fn member_cap(ctx: &Ctx<'_>, allowance: u64) -> u64 {
-    let remaining = ctx
-        .limits
-        .max_decompressed_total
-        .saturating_sub(ctx.decompressed);
-    ctx.limits.max_entry_bytes.min(remaining).min(allowance)
+    ctx.member_cap().min(allowance)
 }
 
 /// Tries a password on the first member of the encrypted block whose first member is smallest:

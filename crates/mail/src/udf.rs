@@ -31,11 +31,9 @@ const DIRECTORY_BUDGET: u64 = 16 * 1024 * 1024;
 const SECTOR: usize = 2048;
 
 /// True when `data` carries a UDF volume recognition sequence (`NSR02`/`NSR03` in one of the
-/// descriptors from sector 16 on) and no ISO 9660 descriptor, which [`crate::iso`] reads.
+/// descriptors from sector 16 on). Callers test [`crate::iso::is_iso`] first: a hybrid image
+/// is read as ISO 9660.
 pub fn is_udf(data: &[u8]) -> bool {
-    if crate::iso::is_iso(data) {
-        return false;
-    }
     (16..32).any(|sector| {
         let at = sector * SECTOR + 1;
         matches!(data.get(at..at + 5), Some(b"NSR02" | b"NSR03"))
@@ -71,11 +69,9 @@ impl Seek for Budgeted<'_> {
 
 /// Opens a UDF image and analyses its files.
 pub fn open_udf(data: &[u8], ctx: &mut Ctx<'_>, depth: usize) -> Option<ArchiveReport> {
-    let remaining = ctx
-        .limits
-        .max_decompressed_total
-        .saturating_sub(ctx.decompressed);
-    let budget = Rc::new(Cell::new(remaining.saturating_add(DIRECTORY_BUDGET)));
+    let budget = Rc::new(Cell::new(
+        ctx.remaining_budget().saturating_add(DIRECTORY_BUDGET),
+    ));
     let reader = Budgeted {
         inner: Cursor::new(data),
         budget: budget.clone(),
@@ -139,11 +135,7 @@ pub fn open_udf(data: &[u8], ctx: &mut Ctx<'_>, depth: usize) -> Option<ArchiveR
                 }
                 continue;
             }
-            let remaining = ctx
-                .limits
-                .max_decompressed_total
-                .saturating_sub(ctx.decompressed);
-            let cap = ctx.limits.max_entry_bytes.min(remaining);
+            let cap = ctx.member_cap();
             if entry.size > cap {
                 ctx.findings.push(Finding::new(
                     "limit.decompressed",

@@ -33,6 +33,18 @@ struct MailPage {
     files: Vec<FileLine>,
 }
 
+/// The verdict's signals as `+weight reason` lines in the reader's language.
+pub(super) fn signal_lines(verdict: &mamori_mail::verdict::Verdict, lang: Lang) -> Vec<String> {
+    verdict
+        .signals
+        .iter()
+        .map(|s| {
+            let text = if lang == Lang::Ja { &s.ja } else { &s.en };
+            format!("+{} {}", s.weight, text)
+        })
+        .collect()
+}
+
 fn tlp_names() -> Vec<&'static str> {
     mamori_model::Tlp::ALL.iter().map(|t| t.as_str()).collect()
 }
@@ -128,16 +140,7 @@ pub async fn upload(State(state): State<AppState>, c: Console, form: Multipart) 
             });
         }
     };
-    let signals = result
-        .analysis
-        .verdict
-        .signals
-        .iter()
-        .map(|s| {
-            let text = if c.t.lang == Lang::Ja { &s.ja } else { &s.en };
-            format!("+{} {}", s.weight, text)
-        })
-        .collect();
+    let signals = signal_lines(&result.analysis.verdict, c.t.lang);
     let from = mail_store::from_text(&result.analysis);
     let bar = u32::from(result.analysis.verdict.score) * 16 / 10;
     let a = &result.analysis;

@@ -6,7 +6,6 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use mamori_model::Lang;
 use mamori_store::PageRequest;
 use mamori_store::mail_analyses::{MailAnalysisQuery, MailAnalysisSummary};
 use serde::Deserialize;
@@ -147,15 +146,7 @@ pub async fn view(State(state): State<AppState>, c: Console, Path(id): Path<Stri
             mamori_mail::Analysis::default()
         }
     };
-    let signals = analysis
-        .verdict
-        .signals
-        .iter()
-        .map(|s| {
-            let text = if c.t.lang == Lang::Ja { &s.ja } else { &s.en };
-            format!("+{} {}", s.weight, text)
-        })
-        .collect();
+    let signals = super::mail::signal_lines(&analysis.verdict, c.t.lang);
     let urls = analysis.urls.iter().map(|u| u.url.clone()).collect();
     render(ViewPage {
         f: c.frame("mail", Flash::default()),
