@@ -10,17 +10,13 @@ mod common;
 use std::io::Cursor;
 use std::sync::Arc;
 
-use common::{attachment, sha256, signal_ids};
+use common::{DLL, LNK, attachment, message, sha256, signal_ids};
 use hadris_iso::joliet::JolietLevel;
 use hadris_iso::read::PathSeparator;
 use hadris_iso::write::options::{BaseIsoLevel, CreationFeatures, IsoFormatOptions};
 use hadris_iso::write::{File as IsoFile, InputFiles, IsoImageWriter};
 use mamori_mail::{Limits, Options, analyze, analyze_with};
 use proptest::prelude::*;
-
-const LNK: &[u8] = b"\x4c\x00\x00\x00\x01\x14\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00\x46 rundll32.exe data.dll,DllRegisterServer";
-const DLL: &[u8] =
-    b"MZ\x90\x00\x03\x00\x00\x00 this program cannot be run in DOS mode, padding padding";
 
 fn file(name: &str, contents: &[u8]) -> IsoFile {
     IsoFile::File {
@@ -69,19 +65,6 @@ fn iso(files: Vec<IsoFile>) -> Vec<u8> {
     let blocks = u32::from_le_bytes(image[at..at + 4].try_into().unwrap()) as usize;
     image.truncate(blocks * 2048);
     image
-}
-
-fn message(name: &str, attachment: &[u8]) -> Vec<u8> {
-    let mut m = format!(
-        "From: keiri@example.net\r\nTo: soumu@example.go.jp\r\nSubject: invoice\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n\
-         Please open the attached invoice.\r\n--B\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\n\
-         Content-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: binary\r\n\r\n"
-    )
-    .into_bytes();
-    m.extend_from_slice(attachment);
-    m.extend_from_slice(b"\r\n--B--\r\n");
-    m
 }
 
 #[test]

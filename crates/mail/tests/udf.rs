@@ -10,14 +10,10 @@ mod common;
 
 use std::io::Cursor;
 
-use common::{attachment, sha256, signal_ids};
+use common::{DLL, LNK, attachment, message, sha256, signal_ids};
 use hadris_udf::sync::write::{SimpleDir, SimpleFile, UdfWriteOptions, UdfWriter};
 use mamori_mail::{Limits, Options, analyze, analyze_with};
 use proptest::prelude::*;
-
-const LNK: &[u8] = b"\x4c\x00\x00\x00\x01\x14\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00\x46 rundll32.exe data.dll,DllRegisterServer";
-const DLL: &[u8] =
-    b"MZ\x90\x00\x03\x00\x00\x00 this program cannot be run in DOS mode, padding padding";
 
 /// A UDF 1.02 image of `root`, cut to the sectors the writer used.
 fn udf(root: &SimpleDir) -> Vec<u8> {
@@ -39,19 +35,6 @@ fn lure() -> SimpleDir {
     data.add_file(SimpleFile::new("data.dll", DLL.to_vec()));
     root.add_dir(data);
     root
-}
-
-fn message(name: &str, attachment: &[u8]) -> Vec<u8> {
-    let mut m = format!(
-        "From: keiri@example.net\r\nTo: soumu@example.go.jp\r\nSubject: invoice\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n\
-         Please open the attached invoice.\r\n--B\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\n\
-         Content-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: binary\r\n\r\n"
-    )
-    .into_bytes();
-    m.extend_from_slice(attachment);
-    m.extend_from_slice(b"\r\n--B--\r\n");
-    m
 }
 
 #[test]

@@ -60,3 +60,23 @@ pub fn sha256(d: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(d))
 }
+
+/// A Windows shortcut that starts `rundll32.exe data.dll` (the disk-image lure's first half).
+pub const LNK: &[u8] = b"\x4c\x00\x00\x00\x01\x14\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00\x46 rundll32.exe data.dll,DllRegisterServer";
+/// A file that sniffs as a Windows executable (the lure's DLL).
+pub const DLL: &[u8] =
+    b"MZ\x90\x00\x03\x00\x00\x00 this program cannot be run in DOS mode, padding padding";
+
+/// An invoice message with `attachment` as a binary part named `name`.
+pub fn message(name: &str, attachment: &[u8]) -> Vec<u8> {
+    let mut m = format!(
+        "From: keiri@example.net\r\nTo: soumu@example.go.jp\r\nSubject: invoice\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n\
+         Please open the attached invoice.\r\n--B\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\n\
+         Content-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+    )
+    .into_bytes();
+    m.extend_from_slice(attachment);
+    m.extend_from_slice(b"\r\n--B--\r\n");
+    m
+}
