@@ -28,9 +28,18 @@ pub struct Indicators {
 impl Indicators {
     /// Builds the set from the store's detection indicators; returns it and how many could
     /// not be matched (file names, mutexes... which the IOC matcher does not cover, and the
-    /// pattern indicators [`PatternSet`] leaves out: invalid, cross-event, over its cap; see
+    /// pattern indicators [`PatternSet`] leaves out: invalid, unmapped, over its cap; see
     /// `patterns.stats()`).
     pub fn build(list: Vec<DetectionIndicator>) -> (Indicators, usize) {
+        Indicators::build_with_window(list, crate::patterns::DEFAULT_PATTERN_WINDOW_MS)
+    }
+
+    /// [`Indicators::build`], with the window of STIX patterns' cross-event parts that have
+    /// no `WITHIN` ([`crate::Settings::pattern_window_ms`]).
+    pub fn build_with_window(
+        list: Vec<DetectionIndicator>,
+        pattern_window_ms: i64,
+    ) -> (Indicators, usize) {
         let mut marks: HashMap<String, Vec<(ValueKind, Marking)>> = HashMap::new();
         let mut patterns = Vec::new();
         let mut skipped = 0;
@@ -48,7 +57,7 @@ impl Indicators {
             }
         }
         let (set, rejected) = IocSet::from_values(marks.keys().map(String::as_str));
-        let patterns = PatternSet::build(patterns);
+        let patterns = PatternSet::build_with_window(patterns, pattern_window_ms);
         let skipped = skipped + rejected + patterns.stats().skipped();
         (
             Indicators {

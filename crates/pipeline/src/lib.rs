@@ -40,6 +40,9 @@ pub struct Settings {
     pub cross_org: Option<CrossOrg>,
     /// The slug of the hub operator's organisation.
     pub hub_slug: String,
+    /// The window a STIX pattern's cross-event part (`AND`, `FOLLOWEDBY`, `REPEATS`) is
+    /// evaluated over when the pattern has no `WITHIN` of its own.
+    pub pattern_window_ms: i64,
 }
 
 impl Default for Settings {
@@ -51,6 +54,7 @@ impl Default for Settings {
                 window_ms: 3_600_000,
             }),
             hub_slug: "hub".into(),
+            pattern_window_ms: patterns::DEFAULT_PATTERN_WINDOW_MS,
         }
     }
 }
@@ -95,13 +99,30 @@ impl Pipeline {
         &self.store
     }
 
+    /// How long stored observations can still take part in an evaluation: twice the longest
+    /// window in force (Sigma correlations' timespans, STIX patterns' cross-event windows),
+    /// so that events arriving somewhat out of order still meet theirs, and at least an hour.
+    /// Older ones can be pruned ([`Store::prune_observations`]).
+    pub fn observation_horizon_ms(&self) -> i64 {
+        let sigma = self
+            .engine
+            .ruleset()
+            .correlations()
+            .iter()
+            .map(|c| c.timespan_ms)
+            .max()
+            .unwrap_or(0);
+        let patterns = self.engine.indicators().patterns.longest_window_ms();
+        sigma.max(patterns).saturating_mul(2).max(3_600_000)
+    }
+
     /// Reloads the organisations (ranges, domains, groups) and the shared indicators.
     /// Returns the number of indicators in force.
     pub async fn refresh(&self) -> Result<usize, StoreError> {
         let table = OrgTable::load(&self.store, &self.settings.hub_slug).await?;
         self.orgs.store(Arc::new(table));
         let list = self.store.detection_indicators(now_millis()).await?;
-        let (ind, skipped) = Indicators::build(list);
+        let (ind, skipped) = Indicators::build_with_window(list, self.settings.pattern_window_ms);
         let n = ind.set.len() + ind.patterns.len();
         let p = ind.patterns.stats();
         tracing::info!(
@@ -113,7 +134,7 @@ impl Pipeline {
             patterns_always = p.always,
             patterns_over_cap = p.over_cap,
             patterns_invalid = p.invalid,
-            patterns_not_in_stream = p.cross_event,
+            patterns_cross_event = p.cross_event,
             patterns_partly_in_stream = p.partly,
             patterns_unmapped_types = p.unmapped,
             "indicators loaded"
@@ -147,11 +168,22 @@ impl Pipeline {
         .map_err(|e| PipelineError::Worker(e.to_string()))?;
         let prepared_at = started.elapsed();
         let engine = Arc::clone(&self.engine);
-        let evaluate = move |g: &mamori_store::ingest::NewObservation,
-                             rows: &[mamori_store::ingest::ObservationRow]| {
-            process::evaluate_correlation(&engine, g, rows)
+        let correlation =
+            move |g: &mamori_store::ingest::NewObservation,
+                  rows: &[mamori_store::ingest::ObservationRow]| {
+                process::evaluate_correlation(&engine, g, rows)
+            };
+        let indicators = self.engine.indicators();
+        let orgs = self.orgs.load_full();
+        let pattern = move |batch: &[&mamori_store::ingest::PatternObservation],
+                            rows: &[mamori_store::ingest::ObservationRow]| {
+            process::evaluate_pattern(&indicators.patterns, &orgs, batch, rows)
         };
-        let out = self.store.commit_batch_with(&prepared, &evaluate).await?;
+        let evaluators = mamori_store::ingest::Evaluators {
+            correlation: &correlation,
+            pattern: &pattern,
+        };
+        let out = self.store.commit_batch_with(&prepared, evaluators).await?;
         tracing::debug!(
             events = out.accepted,
             alerts = prepared.alerts.len(),

@@ -9,10 +9,16 @@
 //!
 //! Each event is one observation (`number_observed` 1, at the event's time), so a pattern is
 //! evaluated per event when one observation can satisfy it: comparison expressions, `OR` of
-//! observations, `WITHIN` and `START … STOP` (which then check the event's time). `AND` and
-//! `FOLLOWEDBY` of observations and `REPEATS n` with n > 1 need several events: those branches
-//! are not evaluated in the stream, and a pattern made only of them is counted in
-//! [`PatternStats::cross_event`].
+//! observations, `WITHIN` and `START … STOP` (which then check the event's time).
+//!
+//! `AND` and `FOLLOWEDBY` of observations and `REPEATS n` with n > 1 need several events.
+//! Those branches form the pattern's *cross-event part* ([`CrossPattern`]): each of its
+//! observation expressions (`[…]`, a *leaf*) is indexed like a pattern, an event satisfying a
+//! leaf is kept as an observation of the pattern (per organisation, in the store, so every
+//! worker sees the same state), and the part is evaluated over the organisation's
+//! observations in its window by the commit ([`crate::process::evaluate_pattern`]). A part
+//! without a `WITHIN` over it is evaluated as if it had one of
+//! [`crate::Settings::pattern_window_ms`]: that much state is what the hub keeps.
 //!
 //! Literals of hash, domain-name and e-mail-address paths are lower-cased when compiled, as
 //! the observation holds those values lower-cased (the hub's normalisation).
@@ -25,18 +31,26 @@ use aho_corasick::AhoCorasick;
 use mamori_detect::event::{EventView, FxHasher};
 use mamori_model::Marking;
 use mamori_stix::pattern::{
-    ComparisonExpr, Literal, ObjectPath, ObservationExpr, Op, PathStep, Pattern, PatternError,
-    Qualifier,
+    ComparisonExpr, Literal, ObjectPath, Observation, ObservationExpr, Op, PathStep, Pattern,
+    PatternError, Qualifier,
 };
 use mamori_store::reports::pattern_sighting_value;
 
 use crate::observe::{Observables, type_bit};
 
-/// Most patterns without an indexable literal evaluated on every event of their types; the
-/// rest are counted in [`PatternStats::over_cap`] and left out.
+/// Most patterns or leaves without an indexable literal evaluated on every event of their
+/// types; the rest are counted in [`PatternStats::over_cap`] and left out.
 pub const MAX_ALWAYS: usize = 256;
 
-/// One compiled pattern indicator.
+/// Longest window a cross-event part is evaluated over, whatever its `WITHIN` says (the
+/// observations it needs are kept that long).
+pub const MAX_CROSS_WINDOW_MS: i64 = 31 * 86_400_000;
+
+/// The window of a cross-event part without a `WITHIN` of its own, unless configured
+/// ([`crate::Settings::pattern_window_ms`]).
+pub const DEFAULT_PATTERN_WINDOW_MS: i64 = 86_400_000;
+
+/// One compiled pattern indicator, evaluated per event.
 #[derive(Debug)]
 pub struct PatternIndicator {
     /// The pattern as stored.
@@ -46,56 +60,134 @@ pub struct PatternIndicator {
     /// The markings of the reports and collections it came from.
     pub marks: Vec<Marking>,
     pattern: Pattern,
-    /// The object types its tests refer to ([`type_bit`]).
-    types: u32,
+}
+
+/// The cross-event part of a pattern indicator: its branches that only several events can
+/// satisfy, evaluated over an organisation's stored observations of its leaves.
+#[derive(Debug)]
+pub struct CrossPattern {
+    /// The whole pattern as stored.
+    pub text: String,
+    /// The whole pattern's sighting value; observations are stored under it.
+    pub sighting_value: String,
+    /// The markings of the reports and collections it came from.
+    pub marks: Vec<Marking>,
+    /// The window its observations are evaluated over: the part's own `WITHIN`, else the
+    /// hub's default (milliseconds, at most [`MAX_CROSS_WINDOW_MS`]).
+    pub window_ms: i64,
+    /// The part, under `WITHIN window_ms` when it had no `WITHIN` of its own.
+    part: Pattern,
+}
+
+impl CrossPattern {
+    /// True if the observations satisfy the cross-event part.
+    pub fn matches(&self, observations: &[Observation]) -> bool {
+        self.part.matches(observations)
+    }
 }
 
 /// How the pattern indicators were taken in (distinct pattern texts).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PatternStats {
-    /// Evaluated through the literal index.
+    /// Evaluated per event through the literal index.
     pub indexed: usize,
-    /// Found by a literal run of a `LIKE` operand contained in an event's value.
+    /// Evaluated per event, found by a literal run of a `LIKE` operand contained in an
+    /// event's value.
     pub by_substring: usize,
-    /// Evaluated on every event carrying one of their object types.
+    /// Evaluated per event on every event carrying one of their object types.
     pub always: usize,
-    /// Without an indexable literal, beyond [`MAX_ALWAYS`]: left out.
+    /// With a cross-event part evaluated over stored observations (a pattern with per-event
+    /// branches too is also counted above).
+    pub cross_event: usize,
+    /// Nothing of it evaluated: without an indexable literal, beyond [`MAX_ALWAYS`].
     pub over_cap: usize,
     /// Not parseable.
     pub invalid: usize,
-    /// Satisfiable only by several events: not evaluated in the stream.
-    pub cross_event: usize,
-    /// Evaluated per event, but with branches only several events satisfy (left out).
+    /// Evaluated, but with branches left out (unmapped object types, over the cap).
     pub partly: usize,
-    /// Referring only to object types no event maps to.
+    /// With both per-event branches and a cross-event part in the stream.
+    pub mixed: usize,
+    /// Nothing of it evaluated: referring only to object types no event maps to.
     pub unmapped: usize,
 }
 
 impl PatternStats {
-    /// Patterns evaluated in the stream.
+    /// Patterns evaluated in the stream (per event, across events, or both).
     pub fn streamed(&self) -> usize {
-        self.indexed + self.by_substring + self.always
+        self.indexed + self.by_substring + self.always + self.cross_only()
     }
 
     /// Patterns not evaluated in the stream.
     pub fn skipped(&self) -> usize {
-        self.over_cap + self.invalid + self.cross_event + self.unmapped
+        self.over_cap + self.invalid + self.unmapped
+    }
+
+    fn cross_only(&self) -> usize {
+        self.cross_event.saturating_sub(self.mixed)
     }
 }
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+/// What an index entry stands for.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// A pattern evaluated per event: an index into `list`.
+    Whole(u32),
+    /// A leaf of a cross-event part: an index into `leaves`.
+    Leaf(u32),
+}
+
+/// One observation expression (`[…]`) of a cross-event part.
+#[derive(Debug)]
+struct Leaf {
+    pattern: Pattern,
+    /// Index into `cross`.
+    cross: u32,
+}
+
+/// An indexed pattern or leaf.
+#[derive(Debug)]
+struct Entry {
+    target: Target,
+    /// The object types its tests refer to ([`type_bit`]).
+    types: u32,
+}
+
 /// The pattern indicators in force.
 #[derive(Debug, Default)]
 pub struct PatternSet {
     list: Vec<PatternIndicator>,
-    /// Lower-cased literal → the patterns it may satisfy.
+    cross: Vec<CrossPattern>,
+    leaves: Vec<Leaf>,
+    entries: Vec<Entry>,
+    /// Lower-cased literal → the entries it may satisfy.
     by_literal: FxMap<String, Vec<u32>>,
-    /// Lower-cased literal runs of `LIKE` operands, and per run the patterns it may satisfy.
+    /// Lower-cased literal runs of `LIKE` operands, and per run the entries it may satisfy.
     substrings: Option<AhoCorasick>,
     by_substring: Vec<Vec<u32>>,
     always: Vec<u32>,
+    /// Sighting value → index into `cross`.
+    cross_by_value: HashMap<String, u32>,
     stats: PatternStats,
+}
+
+/// What an event matched: patterns (per event) and cross-event parts one of whose leaves
+/// it satisfies, with the event's observation when there are such parts.
+#[derive(Debug, Default)]
+pub struct PatternHits {
+    /// Indexes for [`PatternSet::get`].
+    pub whole: Vec<u32>,
+    /// Indexes for [`PatternSet::cross`].
+    pub cross: Vec<u32>,
+    /// The event as a STIX observation, when `cross` is not empty.
+    pub observation: Option<Observation>,
+}
+
+impl PatternHits {
+    pub fn is_empty(&self) -> bool {
+        self.whole.is_empty() && self.cross.is_empty()
+    }
 }
 
 /// What must be among an event's values for a pattern to match it.
@@ -113,17 +205,201 @@ enum Need {
 /// Shortest `LIKE` run worth a substring search.
 const MIN_RUN: usize = 3;
 
+/// Why part of a pattern is not evaluated.
+enum Left {
+    Unmapped,
+    OverCap,
+}
+
+/// Collects the index while the set is built.
+#[derive(Default)]
+struct Builder {
+    set: PatternSet,
+    runs: HashMap<String, usize>,
+    /// [`CrossPattern::window_ms`] of parts without a `WITHIN`.
+    default_window_ms: i64,
+}
+
+impl Builder {
+    /// Indexes an entry under what it needs; false if it cannot be (over the cap, or more
+    /// entries than an index holds).
+    fn index(&mut self, need: Need, target: Target, types: u32) -> bool {
+        let set = &mut self.set;
+        if matches!(need, Need::Unindexed) && set.always.len() >= MAX_ALWAYS {
+            return false;
+        }
+        let Ok(idx) = u32::try_from(set.entries.len()) else {
+            return false;
+        };
+        match need {
+            Need::Any(literals) => {
+                for l in literals {
+                    let v = set.by_literal.entry(l).or_default();
+                    if v.last() != Some(&idx) {
+                        v.push(idx);
+                    }
+                }
+            }
+            Need::Contains(list) => {
+                for r in list {
+                    let n = self.runs.len();
+                    let at = *self.runs.entry(r).or_insert(n);
+                    if at == set.by_substring.len() {
+                        set.by_substring.push(Vec::new());
+                    }
+                    if let Some(v) = set.by_substring.get_mut(at)
+                        && v.last() != Some(&idx)
+                    {
+                        v.push(idx);
+                    }
+                }
+            }
+            Need::Unindexed => set.always.push(idx),
+            Need::Never => return false,
+        }
+        set.entries.push(Entry { target, types });
+        true
+    }
+
+    /// Takes in the per-event branches of a pattern.
+    fn add_whole(&mut self, text: &str, pattern: &Pattern, marking: &Marking) -> Result<(), Left> {
+        let types = types_of(pattern.root());
+        if types == 0 {
+            return Err(Left::Unmapped);
+        }
+        let need = match need(pattern.root()) {
+            Need::Unindexed => substring_need(pattern.root()),
+            n => n,
+        };
+        let kind = match &need {
+            Need::Any(_) => 0,
+            Need::Contains(_) => 1,
+            _ => 2,
+        };
+        let Ok(at) = u32::try_from(self.set.list.len()) else {
+            return Err(Left::OverCap);
+        };
+        if !self.index(need, Target::Whole(at), types) {
+            return Err(Left::OverCap);
+        }
+        let st = &mut self.set.stats;
+        match kind {
+            0 => st.indexed += 1,
+            1 => st.by_substring += 1,
+            _ => st.always += 1,
+        }
+        self.set.list.push(PatternIndicator {
+            sighting_value: pattern_sighting_value(text),
+            text: text.to_owned(),
+            marks: vec![marking.clone()],
+            pattern: pattern.clone(),
+        });
+        Ok(())
+    }
+
+    /// Takes in a cross-event part: every leaf is indexed, or none is.
+    fn add_cross(
+        &mut self,
+        text: &str,
+        part: ObservationExpr,
+        marking: &Marking,
+    ) -> Result<(), Left> {
+        let mut leaves: Vec<(Pattern, u32, Need)> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        for leaf in leaves_of(&part) {
+            let expr = ObservationExpr::Simple(leaf.clone());
+            let Ok(p) = Pattern::parse(&expr.to_string()) else {
+                return Err(Left::OverCap);
+            };
+            if !seen.insert(p.to_string()) {
+                continue;
+            }
+            let types = types_of(p.root());
+            if types == 0 {
+                return Err(Left::Unmapped);
+            }
+            let need = match need(p.root()) {
+                Need::Unindexed => substring_need(p.root()),
+                n => n,
+            };
+            leaves.push((p, types, need));
+        }
+        let unindexed = leaves
+            .iter()
+            .filter(|(_, _, n)| matches!(n, Need::Unindexed))
+            .count();
+        if self.set.always.len() + unindexed > MAX_ALWAYS {
+            return Err(Left::OverCap);
+        }
+        let Ok(at) = u32::try_from(self.set.cross.len()) else {
+            return Err(Left::OverCap);
+        };
+        let (window_ms, bounded) = match within_ms(&part) {
+            Some(ms) => (ms, part),
+            None => {
+                let ms = self.default_window_ms.clamp(1, MAX_CROSS_WINDOW_MS);
+                let secs = ms as f64 / 1000.0;
+                (
+                    ms,
+                    ObservationExpr::Qualified(Box::new(part), Qualifier::Within(secs)),
+                )
+            }
+        };
+        // `Display` prints a pattern that parses back to an equal tree.
+        let Ok(part_pattern) = Pattern::parse(&bounded.to_string()) else {
+            return Err(Left::OverCap);
+        };
+        for (p, types, need) in leaves {
+            let Ok(li) = u32::try_from(self.set.leaves.len()) else {
+                return Err(Left::OverCap);
+            };
+            if self.index(need, Target::Leaf(li), types) {
+                self.set.leaves.push(Leaf {
+                    pattern: p,
+                    cross: at,
+                });
+            }
+        }
+        let value = pattern_sighting_value(text);
+        self.set.cross_by_value.insert(value.clone(), at);
+        self.set.cross.push(CrossPattern {
+            text: text.to_owned(),
+            sighting_value: value,
+            marks: vec![marking.clone()],
+            window_ms,
+            part: part_pattern,
+        });
+        self.set.stats.cross_event += 1;
+        Ok(())
+    }
+}
+
 impl PatternSet {
     /// Compiles and indexes the patterns, each with the marking it comes under; the same text
-    /// given twice is one pattern with both markings.
+    /// given twice is one pattern with both markings. Cross-event parts without a `WITHIN`
+    /// get [`DEFAULT_PATTERN_WINDOW_MS`].
     pub fn build(items: impl IntoIterator<Item = (String, Marking)>) -> PatternSet {
-        let mut set = PatternSet::default();
-        let mut by_text: HashMap<String, usize> = HashMap::new();
+        PatternSet::build_with_window(items, DEFAULT_PATTERN_WINDOW_MS)
+    }
+
+    /// [`PatternSet::build`], with the window of cross-event parts without a `WITHIN`.
+    pub fn build_with_window(
+        items: impl IntoIterator<Item = (String, Marking)>,
+        default_window_ms: i64,
+    ) -> PatternSet {
+        let mut b = Builder {
+            default_window_ms,
+            ..Builder::default()
+        };
+        // Text → (index in `list`, index in `cross`) of a pattern taken in.
+        let mut by_text: HashMap<String, (Option<usize>, Option<usize>)> = HashMap::new();
         let mut refused: HashSet<String> = HashSet::new();
-        let mut runs: HashMap<String, usize> = HashMap::new();
         for (text, marking) in items {
-            if let Some(&i) = by_text.get(&text) {
-                if let Some(p) = set.list.get_mut(i) {
+            if let Some(&(w, c)) = by_text.get(&text) {
+                if let Some(p) = w.and_then(|i| b.set.list.get_mut(i)) {
+                    p.marks.push(marking.clone());
+                }
+                if let Some(p) = c.and_then(|i| b.set.cross.get_mut(i)) {
                     p.marks.push(marking);
                 }
                 continue;
@@ -134,82 +410,49 @@ impl PatternSet {
             let pattern = match compile(&text) {
                 Ok(p) => p,
                 Err(_) => {
-                    set.stats.invalid += 1;
+                    b.set.stats.invalid += 1;
                     refused.insert(text);
                     continue;
                 }
             };
-            let types = types_of(pattern.root());
-            let need = match need(pattern.root()) {
-                Need::Unindexed => substring_need(pattern.root()),
-                n => n,
-            };
-            if matches!(need, Need::Never) {
-                set.stats.cross_event += 1;
-                refused.insert(text);
-                continue;
-            }
-            if types == 0 {
-                set.stats.unmapped += 1;
-                refused.insert(text);
-                continue;
-            }
-            if matches!(need, Need::Unindexed) && set.always.len() >= MAX_ALWAYS {
-                set.stats.over_cap += 1;
-                refused.insert(text);
-                continue;
-            }
-            if !fully_streamed(pattern.root()) {
-                set.stats.partly += 1;
-            }
-            let Ok(idx) = u32::try_from(set.list.len()) else {
-                set.stats.over_cap += 1;
-                continue;
-            };
-            match need {
-                Need::Any(literals) => {
-                    set.stats.indexed += 1;
-                    for l in literals {
-                        let v = set.by_literal.entry(l).or_default();
-                        if v.last() != Some(&idx) {
-                            v.push(idx);
-                        }
-                    }
+            let (list_len, cross_len) = (b.set.list.len(), b.set.cross.len());
+            let single = !matches!(need(pattern.root()), Need::Never);
+            let whole = single.then(|| b.add_whole(&text, &pattern, &marking));
+            let cross = cross_part(pattern.root()).map(|part| b.add_cross(&text, part, &marking));
+            let taken = |r: &Option<Result<(), Left>>| matches!(r, Some(Ok(())));
+            let left = |r: &Option<Result<(), Left>>| matches!(r, Some(Err(_)));
+            let st = &mut b.set.stats;
+            if taken(&whole) || taken(&cross) {
+                if left(&whole) || left(&cross) {
+                    st.partly += 1;
                 }
-                Need::Contains(list) => {
-                    set.stats.by_substring += 1;
-                    for r in list {
-                        let n = runs.len();
-                        let at = *runs.entry(r).or_insert(n);
-                        if at == set.by_substring.len() {
-                            set.by_substring.push(Vec::new());
-                        }
-                        if let Some(v) = set.by_substring.get_mut(at)
-                            && v.last() != Some(&idx)
-                        {
-                            v.push(idx);
-                        }
-                    }
+                if taken(&whole) && taken(&cross) {
+                    st.mixed += 1;
                 }
-                _ => {
-                    set.stats.always += 1;
-                    set.always.push(idx);
-                }
+                by_text.insert(
+                    text,
+                    (
+                        taken(&whole).then_some(list_len),
+                        taken(&cross).then_some(cross_len),
+                    ),
+                );
+                continue;
             }
-            by_text.insert(text.clone(), set.list.len());
-            set.list.push(PatternIndicator {
-                sighting_value: pattern_sighting_value(&text),
-                text,
-                marks: vec![marking],
-                pattern,
-                types,
-            });
+            if matches!(whole, Some(Err(Left::OverCap)))
+                || matches!(cross, Some(Err(Left::OverCap)))
+            {
+                st.over_cap += 1;
+            } else {
+                st.unmapped += 1;
+            }
+            refused.insert(text);
         }
-        if !runs.is_empty() {
-            let mut list: Vec<(String, usize)> = runs.into_iter().collect();
+        let mut set = b.set;
+        if !b.runs.is_empty() {
+            let mut list: Vec<(String, usize)> = b.runs.into_iter().collect();
             list.sort_by_key(|(_, i)| *i);
             // Built from at most the patterns' own text; a failure (size limits) leaves those
-            // patterns unmatched, counted as over the cap.
+            // entries unmatched, counted as over the cap.
             match AhoCorasick::new(list.iter().map(|(r, _)| r.as_str())) {
                 Ok(ac) => set.substrings = Some(ac),
                 Err(_) => {
@@ -227,30 +470,46 @@ impl PatternSet {
         self.stats
     }
 
-    /// Patterns evaluated in the stream.
+    /// Patterns evaluated in the stream (per event, across events, or both).
     pub fn len(&self) -> usize {
-        self.list.len()
+        self.stats.streamed()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.entries.is_empty()
     }
 
-    /// A pattern by the index [`PatternSet::scan`] returned.
+    /// A per-event pattern by the index [`PatternSet::scan`] returned.
     pub fn get(&self, i: u32) -> Option<&PatternIndicator> {
         self.list.get(i as usize)
     }
 
-    /// The patterns the event (observed at `ts_ms`) matches, as indexes for
-    /// [`PatternSet::get`]. Builds the event's observation only when some pattern is a
-    /// candidate.
-    pub fn scan(&self, view: &EventView, ts_ms: i64) -> Vec<u32> {
-        if self.list.is_empty() {
-            return Vec::new();
+    /// A cross-event part by the index [`PatternSet::scan`] returned.
+    pub fn cross(&self, i: u32) -> Option<&CrossPattern> {
+        self.cross.get(i as usize)
+    }
+
+    /// A cross-event part by its pattern's sighting value.
+    pub fn cross_by_value(&self, value: &str) -> Option<&CrossPattern> {
+        self.cross_by_value.get(value).and_then(|&i| self.cross(i))
+    }
+
+    /// The longest window of the cross-event parts in force (0 when there are none).
+    pub fn longest_window_ms(&self) -> i64 {
+        self.cross.iter().map(|c| c.window_ms).max().unwrap_or(0)
+    }
+
+    /// The patterns the event (observed at `ts_ms`) matches and the cross-event parts one of
+    /// whose leaves it satisfies. Builds the event's observation only when some pattern or
+    /// leaf is a candidate.
+    pub fn scan(&self, view: &EventView, ts_ms: i64) -> PatternHits {
+        let mut hits = PatternHits::default();
+        if self.entries.is_empty() {
+            return hits;
         }
         let obs = Observables::extract(view);
         if obs.is_empty() {
-            return Vec::new();
+            return hits;
         }
         let mut candidates: Vec<u32> = Vec::new();
         if !self.by_literal.is_empty() {
@@ -271,22 +530,42 @@ impl PatternSet {
         }
         let mask = obs.mask();
         candidates.extend(self.always.iter().copied().filter(|&i| {
-            self.list
+            self.entries
                 .get(i as usize)
-                .is_some_and(|p| p.types & mask != 0)
+                .is_some_and(|e| e.types & mask != 0)
         }));
         if candidates.is_empty() {
-            return candidates;
+            return hits;
         }
         candidates.sort_unstable();
         candidates.dedup();
         let observation = [obs.observation(ts_ms)];
-        candidates.retain(|&i| {
-            self.list
-                .get(i as usize)
-                .is_some_and(|p| p.pattern.matches(&observation))
-        });
-        candidates
+        for i in candidates {
+            match self.entries.get(i as usize).map(|e| e.target) {
+                Some(Target::Whole(w))
+                    if self
+                        .list
+                        .get(w as usize)
+                        .is_some_and(|p| p.pattern.matches(&observation)) =>
+                {
+                    hits.whole.push(w);
+                }
+                Some(Target::Leaf(l)) => {
+                    if let Some(leaf) = self.leaves.get(l as usize)
+                        && !hits.cross.contains(&leaf.cross)
+                        && leaf.pattern.matches(&observation)
+                    {
+                        hits.cross.push(leaf.cross);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !hits.cross.is_empty() {
+            let [o] = observation;
+            hits.observation = Some(o);
+        }
+        hits
     }
 }
 
@@ -481,14 +760,59 @@ fn cmp_need(c: &ComparisonExpr) -> Option<Vec<String>> {
     }
 }
 
-/// True when every branch of the expression can be satisfied by one event.
-fn fully_streamed(e: &ObservationExpr) -> bool {
+/// The branches of a pattern only several events satisfy (`AND`, `FOLLOWEDBY`, `REPEATS n`
+/// with n > 1), with the qualifiers above them; `None` when every branch is per event.
+fn cross_part(e: &ObservationExpr) -> Option<ObservationExpr> {
     match e {
-        ObservationExpr::Simple(_) => true,
-        ObservationExpr::Or(a, b) => fully_streamed(a) && fully_streamed(b),
-        ObservationExpr::And(..) | ObservationExpr::FollowedBy(..) => false,
-        ObservationExpr::Qualified(_, Qualifier::Repeats(n)) if *n > 1 => false,
-        ObservationExpr::Qualified(inner, _) => fully_streamed(inner),
+        ObservationExpr::Simple(_) => None,
+        ObservationExpr::Or(a, b) => match (cross_part(a), cross_part(b)) {
+            (Some(x), Some(y)) => Some(ObservationExpr::Or(Box::new(x), Box::new(y))),
+            (x, None) | (None, x) => x,
+        },
+        ObservationExpr::And(..) | ObservationExpr::FollowedBy(..) => Some(e.clone()),
+        ObservationExpr::Qualified(_, Qualifier::Repeats(n)) if *n > 1 => Some(e.clone()),
+        ObservationExpr::Qualified(inner, q) => {
+            cross_part(inner).map(|x| ObservationExpr::Qualified(Box::new(x), q.clone()))
+        }
+    }
+}
+
+/// The comparison expressions (`[…]`) of an observation expression.
+fn leaves_of(e: &ObservationExpr) -> Vec<&ComparisonExpr> {
+    fn walk<'a>(e: &'a ObservationExpr, out: &mut Vec<&'a ComparisonExpr>) {
+        match e {
+            ObservationExpr::Simple(c) => out.push(c),
+            ObservationExpr::And(a, b)
+            | ObservationExpr::Or(a, b)
+            | ObservationExpr::FollowedBy(a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
+            ObservationExpr::Qualified(inner, _) => walk(inner, out),
+        }
+    }
+    let mut out = Vec::new();
+    walk(e, &mut out);
+    out
+}
+
+/// The `WITHIN` that bounds every binding of the expression (milliseconds, rounded up), if
+/// any: a qualifier over it, or over every branch of an `OR`.
+fn within_ms(e: &ObservationExpr) -> Option<i64> {
+    match e {
+        ObservationExpr::Qualified(_, Qualifier::Within(secs)) => {
+            // A finite positive number of seconds (the parser's rule); beyond the cap it is
+            // the cap.
+            let ms = (secs * 1000.0).ceil();
+            Some(if ms.is_finite() && ms < MAX_CROSS_WINDOW_MS as f64 {
+                (ms as i64).max(1)
+            } else {
+                MAX_CROSS_WINDOW_MS
+            })
+        }
+        ObservationExpr::Qualified(inner, _) => within_ms(inner),
+        ObservationExpr::Or(a, b) => Some(within_ms(a)?.max(within_ms(b)?)),
+        _ => None,
     }
 }
 
@@ -543,10 +867,12 @@ mod tests {
         assert_eq!(st.indexed, 4);
         assert_eq!((st.by_substring, st.always), (1, 0));
         assert_eq!(st.invalid, 1);
-        assert_eq!(st.cross_event, 2);
-        assert_eq!(st.partly, 1);
+        // The AND, the REPEATS, and the FOLLOWEDBY branch of the OR (whose other branch is
+        // per event: both parts are evaluated).
+        assert_eq!((st.cross_event, st.mixed, st.partly), (3, 1, 0));
         assert_eq!(st.unmapped, 1);
-        assert_eq!(s.len(), 5);
+        assert_eq!(s.len(), 7);
+        assert_eq!(s.stats().skipped(), 2);
         assert_eq!(s.by_literal["198.51.100.7"].len(), 2);
         // The second pattern's AND picks one literal side: the address, not the port.
         assert!(!s.by_literal.contains_key("443"));
@@ -572,22 +898,75 @@ mod tests {
             "destination.port",
             mamori_detect::event::FieldValue::new("443", mamori_detect::event::ValueKind::Num),
         );
-        assert_eq!(texts(&s, &s.scan(&net, 0)).len(), 1);
+        assert_eq!(texts(&s, &s.scan(&net, 0).whole).len(), 1);
         let mut other_port = view(&[("destination.ip", "198.51.100.7")]);
         other_port.push_str("destination.port", "80");
         assert!(s.scan(&other_port, 0).is_empty());
         let web = view(&[("url.full", "http://a.example/evil/x.bin")]);
-        assert_eq!(texts(&s, &s.scan(&web, 0)), ["[url:value LIKE '%/evil/%']"]);
+        assert_eq!(
+            texts(&s, &s.scan(&web, 0).whole),
+            ["[url:value LIKE '%/evil/%']"]
+        );
         let file = view(&[(
             "file.hash.sha256",
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
         )]);
-        assert_eq!(s.scan(&file, 0).len(), 1);
+        assert_eq!(s.scan(&file, 0).whole.len(), 1);
         let dns = view(&[("dns.question.name", "x.EXAMPLE")]);
         let in_window = 1_700_000_000_000;
-        assert_eq!(s.scan(&dns, in_window).len(), 1);
+        assert_eq!(s.scan(&dns, in_window).whole.len(), 1);
         assert!(s.scan(&dns, 0).is_empty(), "outside START/STOP");
         assert!(s.scan(&view(&[("message", "198.51.100.7")]), 0).is_empty());
+    }
+
+    #[test]
+    fn cross_event_parts_and_their_leaves() {
+        let and = "[ipv4-addr:value = '198.51.100.7'] AND [domain-name:value = 'X.example']";
+        let seq = "([url:value LIKE '%/stage1/%'] FOLLOWEDBY [url:value LIKE '%/stage2/%']) \
+                   WITHIN 300 SECONDS";
+        let mixed = "[ipv4-addr:value = '203.0.113.5'] OR ([file:name = 'a.exe'] REPEATS 3 TIMES)";
+        let s = PatternSet::build_with_window(
+            [and, seq, mixed].map(|p| (p.to_owned(), marking())),
+            3_600_000,
+        );
+        assert_eq!((s.stats().cross_event, s.stats().mixed), (3, 1));
+        let by = |p: &str| s.cross_by_value(&pattern_sighting_value(p)).unwrap();
+        // No WITHIN: the default window is put over the part; WITHIN 300 s stays.
+        assert_eq!(by(and).window_ms, 3_600_000);
+        assert_eq!(by(seq).window_ms, 300_000);
+        assert_eq!(s.longest_window_ms(), 3_600_000);
+
+        // One event satisfies one leaf: it is an observation of the part, not a match.
+        let ip = view(&[("destination.ip", "198.51.100.7")]);
+        let h = s.scan(&ip, 1_000);
+        assert!(h.whole.is_empty());
+        assert_eq!(h.cross.len(), 1);
+        let o = h.observation.unwrap();
+        let dns = view(&[("dns.question.name", "x.example")]);
+        let d = s.scan(&dns, 2_000).observation.unwrap();
+        let part = s.cross(h.cross[0]).unwrap();
+        assert!(!part.matches(std::slice::from_ref(&o)));
+        assert!(part.matches(&[o.clone(), d.clone()]));
+        // Beyond the window, no match.
+        let late = s.scan(&dns, 1_000 + 3_600_001).observation.unwrap();
+        assert!(!part.matches(&[o, late]));
+
+        // The sequence's leaves are found by their LIKE runs; order matters.
+        let url = |u: &str, t: i64| s.scan(&view(&[("url.full", u)]), t);
+        let one = url("http://a.test/stage1/x", 10_000);
+        let two = url("http://a.test/stage2/y", 20_000);
+        let seq_part = by(seq);
+        let (a, b) = (one.observation.unwrap(), two.observation.unwrap());
+        assert!(seq_part.matches(&[a.clone(), b.clone()]));
+        let early = url("http://a.test/stage2/y", 5_000).observation.unwrap();
+        assert!(!seq_part.matches(&[a, early]));
+
+        // The mixed pattern's per-event branch still matches on its own.
+        let m = s.scan(&view(&[("source.ip", "203.0.113.5")]), 0);
+        assert_eq!((m.whole.len(), m.cross.len()), (1, 0));
+        assert!(m.observation.is_none());
+        let f = s.scan(&view(&[("file.name", "a.exe")]), 0);
+        assert_eq!((f.whole.len(), f.cross.len()), (0, 1));
     }
 
     #[test]
@@ -609,7 +988,7 @@ mod tests {
         ]);
         // An OR needs a run on both sides ('a' is too short): the second is in the list.
         assert_eq!((s.stats().by_substring, s.stats().always), (1, 3));
-        let hit = |url: &str| texts(&s, &s.scan(&view(&[("url.full", url)]), 0));
+        let hit = |url: &str| texts(&s, &s.scan(&view(&[("url.full", url)]), 0).whole);
         assert_eq!(hit("http://q.test/Evil/x"), ["[url:value LIKE '%/Evil/%']"]);
         // The run is only a filter: LIKE itself is case-sensitive.
         assert_eq!(hit("http://q.test/evil/x"), Vec::<String>::new());
@@ -620,7 +999,7 @@ mod tests {
             "process.pid",
             mamori_detect::event::FieldValue::new("9", mamori_detect::event::ValueKind::Num),
         );
-        assert_eq!(texts(&s, &s.scan(&proc_ev, 0)), ["[process:pid > 4]"]);
+        assert_eq!(texts(&s, &s.scan(&proc_ev, 0).whole), ["[process:pid > 4]"]);
     }
 
     #[test]

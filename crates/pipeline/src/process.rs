@@ -11,7 +11,8 @@ use mamori_detect::{CompiledRule, FindingSink};
 use mamori_model::OrgId;
 use mamori_parse::LineParser;
 use mamori_store::ingest::{
-    AlertHit, IngestBatch, NewDeadLetter, NewEvent, NewObservation, ObservationRow, SightingHit,
+    AlertHit, IngestBatch, NewDeadLetter, NewEvent, NewObservation, ObservationRow, PatternMatch,
+    PatternObservation, SightingHit,
 };
 use mamori_store::reports::PATTERN_SIGHTING_KIND;
 use serde_json::Value;
@@ -20,6 +21,7 @@ use crate::batch::{RawBatch, Routing};
 use crate::engine::Indicators;
 use crate::normalise::{normalise, normalise_flat, normalise_line};
 use crate::orgs::OrgTable;
+use crate::patterns::PatternSet;
 use crate::{Engine, Settings};
 
 /// Evidence events copied per alert per batch.
@@ -91,6 +93,7 @@ pub fn prepare(
     let mut alerts: HashMap<String, AlertHit> = HashMap::new();
     let mut sightings: HashMap<(String, String), SightingHit> = HashMap::new();
     let mut observations: Vec<NewObservation> = Vec::new();
+    let mut pattern_observations: Vec<PatternObservation> = Vec::new();
     let rs = engine.ruleset();
     let window = settings.alert_window_ms.max(1);
     // Valid UTF-8 (nearly every batch) is checked by the standard library's fast path; the
@@ -248,8 +251,27 @@ pub fn prepare(
                     );
                 }
             }
+            // Leaves of patterns' cross-event parts: the event is kept as an observation of
+            // the pattern, evaluated at commit over the organisation's stored ones.
+            if let Some(o) = &pattern_hits.observation
+                && let Ok(objects) = serde_json::to_string(&o.objects)
+            {
+                for &i in &pattern_hits.cross {
+                    if let Some(c) = indicators.patterns.cross(i) {
+                        pattern_observations.push(PatternObservation {
+                            pattern: c.sighting_value.clone(),
+                            org_id: org,
+                            route: why.into(),
+                            ts,
+                            host: norm.stored.host.clone(),
+                            objects: objects.clone(),
+                            window_ms: c.window_ms,
+                        });
+                    }
+                }
+            }
             // Pattern indicators: the same, keyed by the pattern's sighting value.
-            for i in pattern_hits {
+            for i in pattern_hits.whole {
                 let Some(p) = indicators.patterns.get(i) else {
                     continue;
                 };
@@ -290,6 +312,7 @@ pub fn prepare(
         alerts: alerts.into_values().collect(),
         sightings: sightings.into_values().collect(),
         observations,
+        pattern_observations,
         cross_org: settings
             .cross_org
             .as_ref()
@@ -387,4 +410,103 @@ pub fn evaluate_correlation(
             }
         })
         .collect()
+}
+
+/// Evaluates a STIX pattern's cross-event part for one organisation over the stored
+/// observations before the batch's (`rows`) and the batch's own. A match is reported only when
+/// the batch completes one: if the stored ones already match, the alert raised then stands.
+/// The match is a sighting of the pattern, and an `ioc` alert (rule id as for per-event hits,
+/// so a false-positive suppression covers both) when the organisation may see the indicator.
+pub fn evaluate_pattern(
+    patterns: &PatternSet,
+    org_table: &OrgTable,
+    batch: &[&PatternObservation],
+    rows: &[ObservationRow],
+) -> Option<PatternMatch> {
+    let first = batch.first()?;
+    let c = patterns.cross_by_value(&first.pattern)?;
+    let observation = |ts: i64, objects: &str| {
+        let objects: serde_json::Map<String, Value> = serde_json::from_str(objects).ok()?;
+        let t = mamori_stix::Timestamp::from_unix_millis(ts);
+        Some(mamori_stix::pattern::Observation {
+            first_observed: t.clone(),
+            last_observed: t,
+            number_observed: 1,
+            objects,
+        })
+    };
+    let mut all: Vec<_> = rows
+        .iter()
+        .filter_map(|r| observation(r.ts, r.value.as_deref()?))
+        .collect();
+    if c.matches(&all) {
+        return None;
+    }
+    let before = all.len();
+    all.extend(batch.iter().filter_map(|o| observation(o.ts, &o.objects)));
+    if all.len() == before || !c.matches(&all) {
+        return None;
+    }
+    let (lo, hi) = batch.iter().fold((i64::MAX, i64::MIN), |(lo, hi), o| {
+        (lo.min(o.ts), hi.max(o.ts))
+    });
+    let first_seen = rows.first().map_or(lo, |r| r.ts.min(lo));
+    let kind = PATTERN_SIGHTING_KIND;
+    let value = &c.sighting_value;
+    let sighting = SightingHit {
+        kind: kind.to_owned(),
+        value: value.clone(),
+        count: 1,
+        seen_at: hi,
+    };
+    let filter = org_table.filter(first.org_id);
+    if !c.marks.iter().any(|m| filter.admits(m)) {
+        return Some(PatternMatch {
+            sighting,
+            alert: None,
+        });
+    }
+    let host = match &first.host {
+        Some(h) if batch.iter().all(|o| o.host.as_ref() == Some(h)) => h.clone(),
+        _ => "*".to_owned(),
+    };
+    // The latest observations in the window, as evidence.
+    let evidence = rows
+        .iter()
+        .map(|r| (r.ts, r.value.as_deref().unwrap_or("{}")))
+        .chain(batch.iter().map(|o| (o.ts, o.objects.as_str())))
+        .filter(|(ts, _)| *ts >= hi.saturating_sub(c.window_ms))
+        .collect::<Vec<_>>();
+    let evidence = evidence
+        .iter()
+        .skip(evidence.len().saturating_sub(EVIDENCE_PER_BATCH))
+        .map(|(ts, objects)| {
+            let objects: Value = serde_json::from_str(objects).unwrap_or(Value::Null);
+            (
+                *ts,
+                serde_json::json!({"stix.pattern": c.text, "@timestamp": ts, "stix.objects": objects})
+                    .to_string(),
+            )
+        })
+        .collect();
+    Some(PatternMatch {
+        sighting,
+        alert: Some(AlertHit {
+            dedup_key: format!("stixpat|{}|{value}|{lo}", first.org_id),
+            org_id: first.org_id,
+            route: first.route.clone(),
+            kind: "ioc".into(),
+            rule_id: format!("ioc:{kind}:{value}"),
+            title: format!(
+                "Shared indicator pattern across events {}",
+                clip_to(&c.text, 200)
+            ),
+            level: "high".into(),
+            host,
+            first_seen,
+            last_seen: hi,
+            count: all.len() as i64,
+            evidence,
+        }),
+    })
 }

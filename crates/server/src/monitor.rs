@@ -174,20 +174,27 @@ pub async fn set_retention(
     .await
 }
 
-/// Applies retention every hour until `shutdown` turns true.
+/// Applies retention every hour until `shutdown` turns true: events past their
+/// organisation's retention, and stored observations (Sigma correlations, STIX patterns'
+/// cross-event parts) past the pipeline's horizon.
 pub async fn retention_task(
     store: Store,
+    pipeline: SharedPipeline,
     default_days: i64,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        match store
-            .apply_retention(default_days, mamori_store::now_millis())
-            .await
-        {
+        let now = mamori_store::now_millis();
+        match store.apply_retention(default_days, now).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "event retention applied"),
             Err(e) => tracing::warn!(error = %e, "event retention failed; trying again later"),
+        }
+        let horizon = pipeline.observation_horizon_ms();
+        match store.prune_observations(now.saturating_sub(horizon)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, horizon_ms = horizon, "old observations pruned"),
+            Err(e) => tracing::warn!(error = %e, "pruning observations failed; trying again later"),
         }
         tokio::select! {
             () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}

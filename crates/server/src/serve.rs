@@ -84,6 +84,7 @@ pub async fn serve(
     let mut workers = state.spawn_workers(workers, workers_rx.clone());
     workers.push(tokio::spawn(crate::monitor::retention_task(
         store.clone(),
+        state.pipeline.clone(),
         state.retention_days,
         workers_rx.clone(),
     )));

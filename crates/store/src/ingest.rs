@@ -3,6 +3,12 @@
 //! and the cross-organisation correlation over those sightings. A batch is keyed by its source
 //! and batch id, so a retried or redelivered batch is recognised and stores nothing twice:
 //! that, and the transaction, is what makes at-least-once delivery exactly-once in storage.
+//!
+//! Cross-event state lives in `correlation_observations`: base matches of Sigma correlation
+//! rules, and events that satisfied a leaf of a STIX pattern's cross-event part (under
+//! `corr_id` = [`PATTERN_OBSERVATION_PREFIX`] + the pattern's sighting value, `value` = the
+//! observation's objects as JSON). Both are evaluated here, inside the batch's transaction,
+//! by evaluators the caller passes ([`Evaluators`]).
 
 use mamori_model::OrgId;
 
@@ -11,6 +17,13 @@ use crate::{Backend, Store, StoreError, now_millis, on_pool};
 
 /// Largest number of evidence events copied into one alert.
 pub const MAX_EVIDENCE: i64 = 20;
+
+/// Prefix of the `corr_id` STIX pattern observations are stored under.
+pub const PATTERN_OBSERVATION_PREFIX: &str = "stix-pattern:";
+
+/// Most stored observations (the latest) a cross-event pattern is evaluated over per batch;
+/// bounds the evaluator's work when a leaf is common.
+pub const MAX_PATTERN_ROWS: i64 = 2_000;
 
 /// Rows per multi-row INSERT (SQLite allows 32,766 parameters per statement).
 const ROWS_PER_INSERT: usize = 2_000;
@@ -160,6 +173,55 @@ pub struct ObservationRow {
 pub type CorrelationEvaluator<'a> =
     &'a (dyn Fn(&NewObservation, &[ObservationRow]) -> Vec<AlertHit> + Sync);
 
+/// An event that satisfied a leaf of a STIX pattern's cross-event part.
+#[derive(Debug, Clone)]
+pub struct PatternObservation {
+    /// The pattern's sighting value (`reports::pattern_sighting_value`).
+    pub pattern: String,
+    /// The organisation the event's alerts go to: observations combine within it.
+    pub org_id: OrgId,
+    /// Why they go there (`sensor`, `ip`, `domain`, `unrouted`).
+    pub route: String,
+    pub ts: i64,
+    /// The event's host, if it has one.
+    pub host: Option<String>,
+    /// The event's observation objects, as JSON.
+    pub objects: String,
+    /// The window the part is evaluated over.
+    pub window_ms: i64,
+}
+
+/// What a cross-event pattern match adds to the batch: a sighting of the pattern, and an
+/// alert when the organisation may see the indicator.
+#[derive(Debug, Clone)]
+pub struct PatternMatch {
+    pub sighting: SightingHit,
+    pub alert: Option<AlertHit>,
+}
+
+/// Evaluates a pattern's cross-event part for one organisation:
+/// `(the batch's observations, the stored ones in the window before the batch) -> a match
+/// the batch completed`.
+pub type PatternEvaluator<'a> =
+    &'a (dyn Fn(&[&PatternObservation], &[ObservationRow]) -> Option<PatternMatch> + Sync);
+
+/// The evaluators of cross-event state a commit calls.
+#[derive(Clone, Copy)]
+pub struct Evaluators<'a> {
+    pub correlation: CorrelationEvaluator<'a>,
+    pub pattern: PatternEvaluator<'a>,
+}
+
+impl Evaluators<'_> {
+    /// Evaluators that find nothing.
+    pub fn none() -> Evaluators<'static> {
+        Evaluators {
+            correlation: &|_, _| Vec::new(),
+            pattern: &|_, _| None,
+        }
+    }
+}
+
 /// A batch to commit.
 #[derive(Debug, Clone)]
 pub struct IngestBatch {
@@ -178,6 +240,8 @@ pub struct IngestBatch {
     pub cross_org: Option<CrossOrgRule>,
     /// Observations for Sigma correlation rules.
     pub observations: Vec<NewObservation>,
+    /// Observations for STIX patterns' cross-event parts.
+    pub pattern_observations: Vec<PatternObservation>,
 }
 
 /// What committing a batch did.
@@ -196,16 +260,18 @@ pub struct BatchOutcome {
 impl Store {
     /// Commits a batch in one transaction; see the module documentation.
     pub async fn commit_batch(&self, b: &IngestBatch) -> Result<BatchOutcome, StoreError> {
-        self.commit_batch_with(b, &|_, _| Vec::new()).await
+        self.commit_batch_with(b, Evaluators::none()).await
     }
 
-    /// Commits a batch, evaluating Sigma correlations over the stored observations of every
-    /// group the batch adds to (inside the transaction, so all workers see the same state).
+    /// Commits a batch, evaluating Sigma correlations and STIX patterns' cross-event parts
+    /// over the stored observations of every group the batch adds to (inside the
+    /// transaction, so all workers see the same state).
     pub async fn commit_batch_with(
         &self,
         b: &IngestBatch,
-        evaluate: CorrelationEvaluator<'_>,
+        evaluators: Evaluators<'_>,
     ) -> Result<BatchOutcome, StoreError> {
+        let evaluate = evaluators.correlation;
         let blocks: std::borrow::Cow<'_, [crate::blocks::EventBlock]> =
             if b.blocks.is_empty() && !b.events.is_empty() {
                 std::borrow::Cow::Owned(crate::blocks::encode(&b.events)?)
@@ -263,7 +329,62 @@ impl Store {
                     q.build().execute(&mut *tx).await?;
                 }
                 let mut alerts: Vec<AlertHit> = b.alerts.clone();
-                for s in &b.sightings {
+                // STIX patterns' cross-event parts: per pattern and organisation, the stored
+                // observations before the batch's, then the batch's stored too. A match is
+                // reported only when the batch completes one (none before it in the window).
+                let mut pattern_sightings: Vec<SightingHit> = Vec::new();
+                let mut pattern_groups: Vec<Vec<&PatternObservation>> = Vec::new();
+                for o in &b.pattern_observations {
+                    match pattern_groups.iter_mut().find(|g| g[0].pattern == o.pattern && g[0].org_id == o.org_id) {
+                        Some(g) => g.push(o),
+                        None => pattern_groups.push(vec![o]),
+                    }
+                }
+                for g in &pattern_groups {
+                    let first = g[0];
+                    let corr_id = format!("{PATTERN_OBSERVATION_PREFIX}{}", first.pattern);
+                    let org_s = first.org_id.to_string();
+                    let (lo, hi) = g.iter().fold((i64::MAX, i64::MIN), |(lo, hi), o| (lo.min(o.ts), hi.max(o.ts)));
+                    if backend == Backend::Postgres {
+                        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                            .bind(format!("pat|{corr_id}|{org_s}"))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    let mut rows: Vec<ObservationRow> = sqlx::query_as(
+                        "SELECT ts, rule_pos, value FROM correlation_observations \
+                         WHERE corr_id = $1 AND org_id = $2 AND grp = '' AND ts >= $3 AND ts <= $4 \
+                         ORDER BY ts DESC LIMIT $5",
+                    )
+                    .bind(&corr_id)
+                    .bind(&org_s)
+                    .bind(lo.saturating_sub(first.window_ms))
+                    .bind(hi.saturating_add(first.window_ms))
+                    .bind(MAX_PATTERN_ROWS)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    rows.reverse();
+                    if let Some(m) = (evaluators.pattern)(g, &rows) {
+                        out.correlations += 1;
+                        pattern_sightings.push(m.sighting);
+                        alerts.extend(m.alert);
+                    }
+                    for chunk in g.chunks(ROWS_PER_INSERT) {
+                        let mut q = sqlx::QueryBuilder::new(
+                            "INSERT INTO correlation_observations (corr_id, org_id, grp, ts, rule_pos, value) ",
+                        );
+                        q.push_values(chunk, |mut row, o| {
+                            row.push_bind(&corr_id)
+                                .push_bind(&org_s)
+                                .push_bind("")
+                                .push_bind(o.ts)
+                                .push_bind(0_i64)
+                                .push_bind(&o.objects);
+                        });
+                        q.build().execute(&mut *tx).await?;
+                    }
+                }
+                for s in b.sightings.iter().chain(&pattern_sightings) {
                     sqlx::query(
                         "INSERT INTO sightings (id, kind, value, org_id, source, count, seen_at, created_at) \
                          VALUES ($1,$2,$3,$4,'detection',$5,$6,$7)",
@@ -526,6 +647,20 @@ impl Store {
 pub(crate) fn partition_name(ts: i64) -> String {
     let (y, m, d) = mamori_model::date::civil_date(ts);
     format!("event_blocks_d{y:04}{m:02}{d:02}")
+}
+
+impl Store {
+    /// Deletes the stored observations (Sigma correlations' base matches and STIX patterns'
+    /// leaves) whose event time is before `before` (ms). Returns how many went.
+    pub async fn prune_observations(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, |pool| sqlx::query(
+            "DELETE FROM correlation_observations WHERE ts < $1"
+        )
+        .bind(before)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+    }
 }
 
 #[cfg(test)]

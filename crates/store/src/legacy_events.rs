@@ -93,6 +93,7 @@ impl Store {
                 sightings: Vec::new(),
                 cross_org: None,
                 observations: Vec::new(),
+                pattern_observations: Vec::new(),
             })
             .await?;
             let ids: Vec<i64> = group.iter().map(|r| r.id).collect();

@@ -57,6 +57,7 @@ fn batch(org: OrgId, id: &str, events: Vec<NewEvent>) -> IngestBatch {
         sightings: vec![],
         cross_org: None,
         observations: vec![],
+        pattern_observations: vec![],
     }
 }
 

@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// Alerts of one rule on one host within this many minutes are one alert.
     #[arg(long, value_name = "MIN", default_value_t = 60)]
     pub alert_window: u32,
+    /// STIX pattern indicators whose `AND`, `FOLLOWEDBY` or `REPEATS` has no `WITHIN` are
+    /// evaluated over an organisation's events of this many minutes (at most 31 days).
+    #[arg(long, value_name = "MIN", default_value_t = 1440)]
+    pub pattern_window: u32,
     /// Queue ingested batches on a bus: `nats://host:port[,nats://...]` (JetStream; every
     /// hub process on the same bus and database shares the detection work) or `local:DIR`.
     /// Without it, batches are processed before the sender is answered.
@@ -78,6 +82,7 @@ fn monitoring(args: &ServeArgs) -> mamori_server::Monitoring {
         engine,
         settings: mamori_pipeline::Settings {
             alert_window_ms: i64::from(args.alert_window.max(1)) * 60_000,
+            pattern_window_ms: i64::from(args.pattern_window.max(1)) * 60_000,
             ..mamori_pipeline::Settings::default()
         },
         rate_per_sender: args.ingest_rate,
