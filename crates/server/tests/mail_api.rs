@@ -572,6 +572,13 @@ async fn attachment_tree_on_console_pages(backend: Backend) {
     let stored = send(&h.app, get_page(format!("/mail/analyses/{id}"))).await;
     assert_eq!(stored.status, StatusCode::OK, "{}", stored.body);
     for body in [&r.body, &stored.body] {
+        // The heading counts the files of the whole tree (the ZIP and the EXE inside the
+        // attached message), not the message's own attachments (none).
+        assert!(
+            body.contains(r#"<h2 id="mail-files-heading">添付ファイル (2)</h2>"#)
+                || body.contains(r#"<h2 id="mail-files-heading">Attachments (2)</h2>"#),
+            "{body}"
+        );
         let table = body
             .split("id=\"mail-files\"")
             .nth(1)

@@ -7,7 +7,7 @@ use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Response};
 use mamori_model::Lang;
 
-use super::mail_files::{FileLine, file_lines};
+use super::mail_files::{FileTree, file_lines};
 use super::{Console, Flash, Frame, render};
 use crate::mail::MailResult;
 use crate::mail_store::{self, Submission};
@@ -30,7 +30,7 @@ struct MailPage {
     /// (id, name) of the sharing groups the analysis may also go to.
     groups: Vec<(String, String)>,
     /// Attachments and, indented below each, what its archive or disk image holds.
-    files: Vec<FileLine>,
+    files: FileTree,
 }
 
 /// The verdict's signals as `+weight reason` lines in the reader's language.
@@ -69,7 +69,7 @@ pub async fn page(State(state): State<AppState>, c: Console) -> Response {
         tlps: vec![],
         upload_tlps: tlp_names(),
         groups,
-        files: vec![],
+        files: FileTree::empty(),
     })
 }
 
@@ -136,7 +136,7 @@ pub async fn upload(State(state): State<AppState>, c: Console, form: Multipart) 
                 tlps: vec![],
                 upload_tlps: tlp_names(),
                 groups,
-                files: vec![],
+                files: FileTree::empty(),
             });
         }
     };

@@ -10,7 +10,7 @@ use mamori_store::PageRequest;
 use mamori_store::mail_analyses::{MailAnalysisQuery, MailAnalysisSummary};
 use serde::Deserialize;
 
-use super::mail_files::{FileLine, file_lines};
+use super::mail_files::{FileTree, file_lines};
 use super::sharing::tlp_class;
 use super::{Console, Flash, Frame, fmt_time, render};
 use crate::mail_store;
@@ -122,7 +122,7 @@ struct ViewPage {
     signals: Vec<String>,
     urls: Vec<String>,
     /// The attachment tree, read back from the stored analysis.
-    files: Vec<FileLine>,
+    files: FileTree,
     /// The sample store's files of the analysis.
     samples: Vec<FileRow>,
     dropped: i64,

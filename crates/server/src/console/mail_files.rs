@@ -23,15 +23,38 @@ pub(crate) struct FileLine {
     pub notes: String,
 }
 
-/// The attachment tree of an analysis, depth first, with each archive's state in the notes of
-/// the file that holds it, and attached messages after the files.
-pub(crate) fn file_lines(a: &Analysis, t: &Tr) -> Vec<FileLine> {
-    let mut out = Vec::new();
-    push_message(a, 0, t, &mut out);
-    out
+/// The attachment tree of an analysis.
+pub(crate) struct FileTree {
+    pub rows: Vec<FileLine>,
+    /// Files in the tree: attachments, archive and image members, attached messages' files
+    /// (the attached messages themselves are rows, not counted).
+    pub count: usize,
 }
 
-fn push_message(a: &Analysis, depth: usize, t: &Tr, out: &mut Vec<FileLine>) {
+impl FileTree {
+    pub fn empty() -> FileTree {
+        FileTree {
+            rows: Vec::new(),
+            count: 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// The attachment tree of an analysis, depth first, with each archive's state in the notes of
+/// the file that holds it, and attached messages after the files.
+pub(crate) fn file_lines(a: &Analysis, t: &Tr) -> FileTree {
+    let mut rows = Vec::new();
+    let count = push_message(a, 0, t, &mut rows);
+    FileTree { rows, count }
+}
+
+/// Pushes a message's rows; returns how many of them are files.
+fn push_message(a: &Analysis, depth: usize, t: &Tr, out: &mut Vec<FileLine>) -> usize {
+    let mut count = 0;
     let words = ArchiveWords {
         files: t.get("mail.archive_files"),
         encrypted: t.get("mail.encrypted"),
@@ -40,6 +63,7 @@ fn push_message(a: &Analysis, depth: usize, t: &Tr, out: &mut Vec<FileLine>) {
         passwords_tried: t.get("mail.passwords_tried"),
     };
     for (d, f) in a.file_tree() {
+        count += 1;
         out.push(FileLine {
             indent: (depth + d).min(MAX_INDENT),
             name: f.name.clone().unwrap_or_default(),
@@ -58,6 +82,7 @@ fn push_message(a: &Analysis, depth: usize, t: &Tr, out: &mut Vec<FileLine>) {
             sha256: n.sha256.clone(),
             notes: t.get("mail.attached_message").to_owned(),
         });
-        push_message(n, depth + 1, t, out);
+        count += push_message(n, depth + 1, t, out);
     }
+    count
 }
