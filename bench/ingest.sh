@@ -17,6 +17,9 @@
 #   SIGMA_DIR    default ../shared/corpora/sigma (rules/windows is loaded)
 #   EVTX_DIR     default ../shared/corpora/evtx/hayabusa-sample-evtx
 #   MAMORI_BIN   default target/release/mamori (built with cargo -j2 if missing)
+#   PATTERNS     a file of STIX patterns, one per line: posted as a TLP:GREEN report of the
+#                hub's organisation before the load (embedded mode), so that per-event and
+#                cross-event pattern matching is part of the measurement (bench/patterns/)
 # Nothing is downloaded. PostgreSQL comes from Debian's postgresql package (started as the
 # postgres user in a temp dir); nats-server from .venv/bin (`.ci/setup` installs it).
 set -euo pipefail
@@ -66,6 +69,21 @@ tokens() { # DB
     READ=$("$MAMORI" --database "$1" admin token create --user admin --name "bench-$RANDOM" --scope read | grep -o 'mmr_[A-Za-z0-9_-]*' | head -n1)
 }
 
+post_patterns() { # DB: posts $PATTERNS as a report's pattern indicators
+    [ -n "${PATTERNS:-}" ] || return 0
+    local write
+    write=$("$MAMORI" --database "$1" admin token create --user admin --name "bench-w-$RANDOM" --scope read,write | grep -o 'mmr_[A-Za-z0-9_-]*' | head -n1)
+    python3 - "$PATTERNS" "$HUB_PORT" "$write" <<'PY'
+import json, sys, urllib.request
+pats = [l.strip() for l in open(sys.argv[1], encoding="utf-8") if l.strip() and not l.startswith("#")]
+body = {"title": "bench patterns", "tlp": "green", "indicators": [{"pattern": p} for p in pats]}
+req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[2]}/api/v1/reports", json.dumps(body).encode(),
+                             {"Content-Type": "application/json", "Authorization": f"Bearer {sys.argv[3]}"})
+urllib.request.urlopen(req).read()
+print(f"posted {len(pats)} pattern indicators")
+PY
+}
+
 hub_cpu_ticks() { awk '{print $14 + $15}' "/proc/$HUB_PID/stat"; }
 
 run_load() {
@@ -91,6 +109,7 @@ embedded)
     DB="sqlite://$TMP/hub/mamori.db"
     start_hub "$DB" "" 0
     tokens "$DB"
+    post_patterns "$DB"
     CPU0=$(hub_cpu_ticks); T0=$(date +%s.%N)
     TIMEFORMAT='loadgen CPU: %U s user, %S s system'
     { time run_load 2>&3; } 3>&2 2>"$TMP/loadgen.time"
@@ -99,6 +118,17 @@ embedded)
     HZ=$(getconf CLK_TCK)
     echo "hub CPU: $(echo "scale=2; ($CPU1 - $CPU0) / $HZ" | bc) s over $(printf "%.2f" "$(echo "$T1 - $T0" | bc)") s wall ($(echo "scale=1; ($CPU1 - $CPU0) * 1000000 / $HZ / $EVENTS" | bc) µs per event)"
     cat "$TMP/loadgen.time"
+    if [ -n "${PATTERNS:-}" ]; then
+        python3 - "$TMP/hub/mamori.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+obs = db.execute("SELECT COUNT(*) FROM correlation_observations WHERE corr_id LIKE 'stix-pattern:%'").fetchone()[0]
+rows = db.execute("SELECT rule_id, COUNT(*), SUM(event_count) FROM alerts WHERE rule_id LIKE 'ioc:stix-pattern:%' GROUP BY rule_id").fetchall()
+print(f"pattern observations stored: {obs}")
+for r, n, c in rows:
+    print(f"  {n} alerts ({c} events): {r[17:][:100]}")
+PY
+    fi
     ;;
 nats)
     NATS_BIN=${NATS_BIN:-$ROOT/.venv/bin/nats-server}

@@ -290,3 +290,47 @@ fn large_number_observed_counts_as_many_instances() {
     assert!(p.matches(&o(6)));
     assert!(!p.matches(&o(5)));
 }
+
+#[test]
+fn repeats_within_a_window_over_a_long_stream() {
+    // The monitoring stream's shape: one observation a minute for five hours, each seen once.
+    let t = |m: i64| {
+        mamori_stix::Timestamp::from_unix_millis(1_451_606_400_000 + m * 60_000)
+            .as_str()
+            .to_owned()
+    };
+    let observations: Vec<_> = (0..300)
+        .map(|m| {
+            common::obs(
+                &t(m),
+                &t(m),
+                1,
+                vec![common::sco(
+                    "ipv4-addr",
+                    m as u32,
+                    serde_json::json!({"value": "10.0.0.1"}),
+                )],
+            )
+        })
+        .collect();
+    // Five observations span four minutes: not within 200 s, within 240 s, and so is the
+    // sequence of two of them followed by a third.
+    let within = |n: u32, secs: u32| {
+        Pattern::parse(&format!(
+            "([ipv4-addr:value = '10.0.0.1'] REPEATS {n} TIMES) WITHIN {secs} SECONDS"
+        ))
+        .unwrap()
+        .matches(&observations)
+    };
+    assert!(!within(5, 200));
+    assert!(within(5, 240));
+    assert!(within(300, 299 * 60));
+    assert!(!within(300, 299 * 60 - 1));
+    assert!(!within(301, 400 * 60));
+    let seq = Pattern::parse(
+        "(([ipv4-addr:value = '10.0.0.1'] AND [ipv4-addr:value = '10.0.0.1']) \
+         FOLLOWEDBY [ipv4-addr:value = '10.0.0.1']) WITHIN 119 SECONDS",
+    )
+    .unwrap();
+    assert!(!seq.matches(&observations));
+}

@@ -14,6 +14,13 @@
 //! Enumeration of bindings is bounded ([`MAX_BINDINGS`] per node, [`MAX_WORK`] per call);
 //! beyond that some bindings are not explored, which can only turn a match into a non-match,
 //! and only for patterns and inputs far larger than real indicators and sightings.
+//!
+//! Two things keep the enumeration small without changing the answer ([`Need`]): only
+//! whether a binding exists is asked of the root, so a node whose bindings are not combined
+//! further up stops at the first; and an enclosing `WITHIN`'s window is checked on every
+//! partial combination, since a binding whose part is outside the window is outside it too.
+//! `REPEATS 5 TIMES` over a few hundred observations (the monitoring stream's case) thus
+//! finds a match, or its absence, without listing the millions of combinations.
 
 use std::cell::Cell;
 use std::collections::BTreeSet;
@@ -50,7 +57,38 @@ pub(super) fn matches(root: &ObservationExpr, observations: &[Observation]) -> b
             .map(|o| (o.first_observed.unix_nanos(), o.last_observed.unix_nanos()))
             .collect(),
     };
-    !ctx.bindings(root).is_empty()
+    !ctx.bindings(
+        root,
+        Need {
+            limit: 1,
+            within: None,
+        },
+    )
+    .is_empty()
+}
+
+/// What a node's caller needs of its bindings.
+#[derive(Debug, Clone, Copy)]
+struct Need {
+    /// Most bindings that are of use (1 where only existence matters).
+    limit: usize,
+    /// The narrowest enclosing `WITHIN` (nanoseconds): every binding of use satisfies it,
+    /// and so does every part of one.
+    within: Option<i128>,
+}
+
+impl Need {
+    /// All bindings (to be combined or filtered), under the same window.
+    fn all(self) -> Need {
+        Need {
+            limit: MAX_BINDINGS,
+            within: self.within,
+        }
+    }
+
+    fn cap(self) -> usize {
+        self.limit.min(MAX_BINDINGS)
+    }
 }
 
 struct Ctx<'a> {
@@ -110,33 +148,40 @@ impl Ctx<'_> {
         }
     }
 
-    fn bindings(&self, e: &ObservationExpr) -> Vec<Binding> {
+    /// True when the binding fits the enclosing window, if any.
+    fn fits(&self, b: &Binding, need: Need) -> bool {
+        need.within.is_none_or(|d| self.within(b, d))
+    }
+
+    fn bindings(&self, e: &ObservationExpr, need: Need) -> Vec<Binding> {
         match e {
             ObservationExpr::Simple(c) => self
                 .observations
                 .iter()
                 .enumerate()
                 .filter(|(_, o)| o.number_observed > 0 && any_root(c, o))
-                .take(MAX_BINDINGS)
+                .take(need.cap())
                 .map(|(idx, _)| vec![(idx as u32, 1)])
                 .collect(),
             ObservationExpr::Or(a, b) => {
-                let mut set: BTreeSet<Binding> = self.bindings(a).into_iter().collect();
-                for x in self.bindings(b) {
-                    if set.len() >= MAX_BINDINGS {
-                        break;
+                let mut set: BTreeSet<Binding> = self.bindings(a, need).into_iter().collect();
+                if set.len() < need.cap() {
+                    for x in self.bindings(b, need) {
+                        if set.len() >= need.cap() {
+                            break;
+                        }
+                        set.insert(x);
                     }
-                    set.insert(x);
                 }
                 set.into_iter().collect()
             }
             ObservationExpr::And(a, b) => {
-                let (l, r) = (self.bindings(a), self.bindings(b));
-                self.join(&l, &r, |_, _| true)
+                let (l, r) = (self.bindings(a, need.all()), self.bindings(b, need.all()));
+                self.join(&l, &r, need, |_, _| true)
             }
             ObservationExpr::FollowedBy(a, b) => {
-                let (l, r) = (self.bindings(a), self.bindings(b));
-                self.join(&l, &r, |x, y| {
+                let (l, r) = (self.bindings(a, need.all()), self.bindings(b, need.all()));
+                self.join(&l, &r, need, |x, y| {
                     let latest_first = x.iter().map(|i| self.interval(i.0).0).max();
                     let earliest_last = y.iter().map(|i| self.interval(i.0).1).min();
                     match (latest_first, earliest_last) {
@@ -146,19 +191,31 @@ impl Ctx<'_> {
                 })
             }
             ObservationExpr::Qualified(inner, q) => {
-                let list = self.bindings(inner);
                 match q {
-                    Qualifier::Repeats(n) => self.repeats(&list, *n as usize),
+                    Qualifier::Repeats(n) => {
+                        let list = self.bindings(inner, need.all());
+                        self.repeats(&list, *n as usize, need)
+                    }
                     Qualifier::Within(secs) => {
                         let d = (secs * 1e9) as i128;
-                        list.into_iter().filter(|b| self.within(b, d)).collect()
+                        // The inner bindings are all checked against the narrower window,
+                        // so as many as are needed here can be asked of them.
+                        let inner_need = Need {
+                            limit: need.limit,
+                            within: Some(need.within.map_or(d, |w| w.min(d))),
+                        };
+                        self.bindings(inner, inner_need)
+                            .into_iter()
+                            .filter(|b| self.within(b, d))
+                            .collect()
                     }
                     Qualifier::StartStop(start, stop) => {
                         let (s, t) = (start.unix_nanos(), stop.unix_nanos());
                         if s >= t {
                             return Vec::new();
                         }
-                        list.into_iter()
+                        self.bindings(inner, need.all())
+                            .into_iter()
                             .filter(|b| {
                                 b.iter().all(|i| {
                                     let (f, l) = self.interval(i.0);
@@ -169,6 +226,7 @@ impl Ctx<'_> {
                                     }
                                 })
                             })
+                            .take(need.cap())
                             .collect()
                     }
                 }
@@ -180,22 +238,72 @@ impl Ctx<'_> {
         &self,
         l: &[Binding],
         r: &[Binding],
+        need: Need,
         ok: impl Fn(&Binding, &Binding) -> bool,
     ) -> Vec<Binding> {
         let mut set = BTreeSet::new();
         'outer: for x in l {
             for y in r {
-                if set.len() >= MAX_BINDINGS || !self.spend() {
+                if set.len() >= need.cap() || !self.spend() {
                     break 'outer;
                 }
                 if ok(x, y)
                     && let Some(u) = self.combine(x, y)
+                    && self.fits(&u, need)
                 {
                     set.insert(u);
                 }
             }
         }
         set.into_iter().collect()
+    }
+
+    /// `REPEATS n` when one binding is all that is wanted and each binding is one instance of
+    /// one observation (a `[…]` over a stream of events): `n` instances, an observation used
+    /// at most as often as it was observed, within the window. Exact in O(k²) for k
+    /// observations: if such instances exist, the observation among them that ends first
+    /// (the anchor) has every other ending no earlier and starting within the window of its
+    /// end, so trying each observation as the anchor with everything that qualifies finds
+    /// them.
+    fn repeats_of_single(
+        &self,
+        list: &[Binding],
+        n: usize,
+        within: Option<i128>,
+    ) -> Option<Binding> {
+        let mut obs: Vec<u32> = list.iter().filter_map(|b| b.first().map(|x| x.0)).collect();
+        obs.sort_unstable();
+        obs.dedup();
+        let want = n as u64;
+        let anchors: Vec<Option<u32>> = match within {
+            None => vec![None],
+            Some(_) => obs.iter().copied().map(Some).collect(),
+        };
+        for anchor in anchors {
+            if !self.spend() {
+                return None;
+            }
+            let mut picked: Binding = Vec::new();
+            let mut total = 0u64;
+            for &o in &obs {
+                if let (Some(a), Some(d)) = (anchor, within) {
+                    let (_, anchor_last) = self.interval(a);
+                    let (first, last) = self.interval(o);
+                    if last < anchor_last || first > anchor_last.saturating_add(d) {
+                        continue;
+                    }
+                }
+                let take = self.capacity(o).min(want - total);
+                if take > 0 {
+                    picked.push((o, take));
+                    total += take;
+                }
+                if total >= want {
+                    return Some(picked);
+                }
+            }
+        }
+        None
     }
 
     fn within(&self, b: &Binding, d: i128) -> bool {
@@ -206,10 +314,17 @@ impl Ctx<'_> {
         b.iter().all(|i| self.interval(i.0).0 <= end)
     }
 
-    /// Combinations (with repetition, as long as instances last) of `n` bindings.
-    fn repeats(&self, list: &[Binding], n: usize) -> Vec<Binding> {
+    /// Combinations (with repetition, as long as instances last) of `n` bindings; a partial
+    /// combination outside the enclosing window is not extended.
+    fn repeats(&self, list: &[Binding], n: usize, need: Need) -> Vec<Binding> {
         if n <= 1 {
-            return list.to_vec();
+            return list.iter().take(need.cap()).cloned().collect();
+        }
+        if need.limit == 1 && list.iter().all(|b| matches!(b.as_slice(), [(_, 1)])) {
+            return self
+                .repeats_of_single(list, n, need.within)
+                .into_iter()
+                .collect();
         }
         let mut out = BTreeSet::new();
         // Backtracking over non-decreasing indices (each frame: next index to try, the union
@@ -217,7 +332,7 @@ impl Ctx<'_> {
         // is found in n steps. Memory is O(n) frames.
         let mut frames: Vec<(usize, Binding)> = vec![(0, Vec::new())];
         loop {
-            if out.len() >= MAX_BINDINGS || !self.spend() {
+            if out.len() >= need.cap() || !self.spend() {
                 break;
             }
             let depth = frames.len() - 1;
@@ -238,7 +353,9 @@ impl Ctx<'_> {
                 continue;
             };
             *next += 1;
-            if let Some(u) = self.combine(acc, candidate) {
+            if let Some(u) = self.combine(acc, candidate)
+                && self.fits(&u, need)
+            {
                 frames.push((i, u));
             }
         }
