@@ -393,3 +393,76 @@ async fn cross_event_patterns_span_batches_on_both_backends() {
         cross_run(store).await;
     }
 }
+
+/// Two hub workers (two pipelines on one database) take the two halves of a sequence at the
+/// same time: the per-pattern lock makes the second see the first's observation, so each
+/// organisation gets exactly one alert, whichever commits first.
+async fn concurrent_run(store: Store) {
+    store.migrate().await.unwrap();
+    let hub = org(&store, "hub").await;
+    let mut orgs = Vec::new();
+    for i in 0..8 {
+        orgs.push(org(&store, &format!("m{i}")).await);
+    }
+    store
+        .create_report(&NewReport {
+            title: "Staged download".into(),
+            description: String::new(),
+            owner_org: orgs[0],
+            anonymous: false,
+            tlp: Tlp::Clear,
+            sharing_group: None,
+            recipients: vec![],
+            confidence: None,
+            labels: vec![],
+            attack_techniques: vec![],
+            created_by: None,
+            indicators: vec![pattern(SEQ)],
+            observables: vec![],
+        })
+        .await
+        .unwrap();
+    let worker = || {
+        Pipeline::new(
+            store.clone(),
+            Engine::new(mamori_detect::RulesetBuilder::new().build().0),
+            Settings::default(),
+        )
+    };
+    let (p1, p2) = (worker(), worker());
+    p1.refresh().await.unwrap();
+    p2.refresh().await.unwrap();
+    for &o in &orgs {
+        let first = batch(o, "s1", &[url_event("h", "http://dl.test/stage1/a", 0)]);
+        let second = batch(o, "s2", &[url_event("h", "http://dl.test/stage2/b", 30)]);
+        let (x, y) = tokio::join!(p1.process(first), p2.process(second));
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert!(!x.duplicate && !y.duplicate);
+        assert_eq!(alerts_of(&store, o, SEQ).await.len(), 1, "{o}");
+    }
+    // Matches are sightings: the same pattern completed at eight organisations within the
+    // hour is a cross-organisation correlation for the hub.
+    let hub_alerts = store
+        .list_alerts(&AlertQuery {
+            org: Some(hub),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        hub_alerts
+            .iter()
+            .any(|a| a.rule_id == "xorg:stix-pattern" && a.event_count >= 3),
+        "{hub_alerts:?}"
+    );
+    let s = store.pattern_sighting_stats(SEQ).await.unwrap();
+    assert_eq!((s.count, s.organisations), (8, 8));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_workers_complete_a_sequence_once_on_both_backends() {
+    for (store, _guard) in stores().await {
+        concurrent_run(store).await;
+    }
+}
