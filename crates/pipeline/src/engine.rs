@@ -14,7 +14,9 @@ use mamori_detect::{RuleError, Ruleset, RulesetBuilder};
 use mamori_model::{Marking, ValueKind};
 use mamori_store::reports::{DetectionIndicator, DetectionMatch};
 
-use crate::patterns::PatternSet;
+use mamori_patterns::PatternSet;
+use mamori_patterns::set::BuildOptions;
+use mamori_store::reports::pattern_sighting_value;
 
 /// The indicators in force: the compiled set and, per normalised value, where each came from;
 /// and the STIX pattern indicators.
@@ -22,7 +24,8 @@ use crate::patterns::PatternSet;
 pub struct Indicators {
     pub set: IocSet,
     pub marks: HashMap<String, Vec<(ValueKind, Marking)>>,
-    pub patterns: PatternSet,
+    /// Tagged with the markings they came under, keyed by their sighting value.
+    pub patterns: PatternSet<Marking>,
 }
 
 impl Indicators {
@@ -31,7 +34,7 @@ impl Indicators {
     /// pattern indicators [`PatternSet`] leaves out: invalid, unmapped, over its cap; see
     /// `patterns.stats()`).
     pub fn build(list: Vec<DetectionIndicator>) -> (Indicators, usize) {
-        Indicators::build_with_window(list, crate::patterns::DEFAULT_PATTERN_WINDOW_MS)
+        Indicators::build_with_window(list, mamori_patterns::set::DEFAULT_PATTERN_WINDOW_MS)
     }
 
     /// [`Indicators::build`], with the window of STIX patterns' cross-event parts that have
@@ -57,7 +60,13 @@ impl Indicators {
             }
         }
         let (set, rejected) = IocSet::from_values(marks.keys().map(String::as_str));
-        let patterns = PatternSet::build_with_window(patterns, pattern_window_ms);
+        let patterns = PatternSet::build_with(
+            patterns,
+            BuildOptions {
+                default_window_ms: pattern_window_ms,
+                key: pattern_sighting_value,
+            },
+        );
         let skipped = skipped + rejected + patterns.stats().skipped();
         (
             Indicators {

@@ -8,9 +8,7 @@ pub mod batch;
 pub mod engine;
 pub mod flat;
 pub mod normalise;
-pub mod observe;
 pub mod orgs;
-pub mod patterns;
 pub mod process;
 pub mod worker;
 
@@ -22,6 +20,8 @@ use mamori_store::{Store, StoreError, now_millis};
 
 pub use batch::{BatchHeader, RawBatch, Routing};
 pub use engine::{Engine, Indicators};
+/// STIX pattern indicators ([`mamori_patterns`]), under their former paths.
+pub use mamori_patterns::{observe, set as patterns};
 pub use orgs::OrgTable;
 
 /// Cross-organisation correlation settings.

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use mamori_detect::event::EventView;
 use mamori_detect::ioc::IocHit;
 use mamori_detect::{CompiledRule, FindingSink};
-use mamori_model::OrgId;
+use mamori_model::{Marking, OrgId};
 use mamori_parse::LineParser;
 use mamori_store::ingest::{
     AlertHit, IngestBatch, NewDeadLetter, NewEvent, NewObservation, ObservationRow, PatternMatch,
@@ -21,8 +21,8 @@ use crate::batch::{RawBatch, Routing};
 use crate::engine::Indicators;
 use crate::normalise::{normalise, normalise_flat, normalise_line};
 use crate::orgs::OrgTable;
-use crate::patterns::PatternSet;
 use crate::{Engine, Settings};
+use mamori_patterns::PatternSet;
 
 /// Evidence events copied per alert per batch.
 const EVIDENCE_PER_BATCH: usize = 5;
@@ -259,7 +259,7 @@ pub fn prepare(
                 for &i in &pattern_hits.cross {
                     if let Some(c) = indicators.patterns.cross(i) {
                         pattern_observations.push(PatternObservation {
-                            pattern: c.sighting_value.clone(),
+                            pattern: c.key.clone(),
                             org_id: org,
                             route: why.into(),
                             ts,
@@ -276,7 +276,7 @@ pub fn prepare(
                     continue;
                 };
                 let kind = PATTERN_SIGHTING_KIND;
-                let value = &p.sighting_value;
+                let value = &p.key;
                 let s = sightings
                     .entry((kind.to_owned(), value.clone()))
                     .or_insert_with(|| SightingHit {
@@ -418,13 +418,13 @@ pub fn evaluate_correlation(
 /// The match is a sighting of the pattern, and an `ioc` alert (rule id as for per-event hits,
 /// so a false-positive suppression covers both) when the organisation may see the indicator.
 pub fn evaluate_pattern(
-    patterns: &PatternSet,
+    patterns: &PatternSet<Marking>,
     org_table: &OrgTable,
     batch: &[&PatternObservation],
     rows: &[ObservationRow],
 ) -> Option<PatternMatch> {
     let first = batch.first()?;
-    let c = patterns.cross_by_value(&first.pattern)?;
+    let c = patterns.cross_by_key(&first.pattern)?;
     let observation = |ts: i64, objects: &str| {
         let objects: serde_json::Map<String, Value> = serde_json::from_str(objects).ok()?;
         let t = mamori_stix::Timestamp::from_unix_millis(ts);
@@ -452,7 +452,7 @@ pub fn evaluate_pattern(
     });
     let first_seen = rows.first().map_or(lo, |r| r.ts.min(lo));
     let kind = PATTERN_SIGHTING_KIND;
-    let value = &c.sighting_value;
+    let value = &c.key;
     let sighting = SightingHit {
         kind: kind.to_owned(),
         value: value.clone(),

@@ -16,9 +16,12 @@
 //! observation expressions (`[…]`, a *leaf*) is indexed like a pattern, an event satisfying a
 //! leaf is kept as an observation of the pattern (per organisation, in the store, so every
 //! worker sees the same state), and the part is evaluated over the organisation's
-//! observations in its window by the commit ([`crate::process::evaluate_pattern`]). A part
-//! without a `WITHIN` over it is evaluated as if it had one of
-//! [`crate::Settings::pattern_window_ms`]: that much state is what the hub keeps.
+//! observations in its window (the hub: `mamori_pipeline::process::evaluate_pattern`, at
+//! commit). A part without a `WITHIN` over it is evaluated as if it had one of
+//! [`BuildOptions::default_window_ms`]: that much state is what the hub keeps.
+//!
+//! Each pattern carries the caller's tags (the hub: the markings it came under) and key (the
+//! hub: its sighting value), so the set itself knows nothing of storage or sharing.
 //!
 //! Literals of hash, domain-name and e-mail-address paths are lower-cased when compiled, as
 //! the observation holds those values lower-cased (the hub's normalisation).
@@ -29,12 +32,10 @@ use std::hash::BuildHasherDefault;
 use aho_corasick::AhoCorasick;
 
 use mamori_detect::event::{EventView, FxHasher};
-use mamori_model::Marking;
 use mamori_stix::pattern::{
     ComparisonExpr, Literal, ObjectPath, Observation, ObservationExpr, Op, PathStep, Pattern,
     PatternError, Qualifier,
 };
-use mamori_store::reports::pattern_sighting_value;
 
 use crate::observe::{Observables, type_bit};
 
@@ -47,31 +48,51 @@ pub const MAX_ALWAYS: usize = 256;
 pub const MAX_CROSS_WINDOW_MS: i64 = 31 * 86_400_000;
 
 /// The window of a cross-event part without a `WITHIN` of its own, unless configured
-/// ([`crate::Settings::pattern_window_ms`]).
+/// ([`BuildOptions::default_window_ms`]).
 pub const DEFAULT_PATTERN_WINDOW_MS: i64 = 86_400_000;
+
+/// How a set is built.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildOptions {
+    /// [`CrossPattern::window_ms`] of parts without a `WITHIN`.
+    pub default_window_ms: i64,
+    /// Each pattern's key ([`PatternIndicator::key`], [`PatternSet::cross_by_key`]) from its
+    /// text.
+    pub key: fn(&str) -> String,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            default_window_ms: DEFAULT_PATTERN_WINDOW_MS,
+            key: str::to_owned,
+        }
+    }
+}
 
 /// One compiled pattern indicator, evaluated per event.
 #[derive(Debug)]
-pub struct PatternIndicator {
-    /// The pattern as stored.
+pub struct PatternIndicator<M> {
+    /// The pattern as given.
     pub text: String,
-    /// What its sightings are recorded under (`mamori_store::reports::pattern_sighting_value`).
-    pub sighting_value: String,
-    /// The markings of the reports and collections it came from.
-    pub marks: Vec<Marking>,
+    /// Its key ([`BuildOptions::key`]; the hub: what its sightings are recorded under).
+    pub key: String,
+    /// The tags it was given with (the hub: the markings of the reports and collections it
+    /// came from).
+    pub marks: Vec<M>,
     pattern: Pattern,
 }
 
 /// The cross-event part of a pattern indicator: its branches that only several events can
 /// satisfy, evaluated over an organisation's stored observations of its leaves.
 #[derive(Debug)]
-pub struct CrossPattern {
-    /// The whole pattern as stored.
+pub struct CrossPattern<M> {
+    /// The whole pattern as given.
     pub text: String,
-    /// The whole pattern's sighting value; observations are stored under it.
-    pub sighting_value: String,
-    /// The markings of the reports and collections it came from.
-    pub marks: Vec<Marking>,
+    /// The whole pattern's key (the hub stores observations under it).
+    pub key: String,
+    /// The tags it was given with.
+    pub marks: Vec<M>,
     /// The window its observations are evaluated over: the part's own `WITHIN`, else the
     /// hub's default (milliseconds, at most [`MAX_CROSS_WINDOW_MS`]).
     pub window_ms: i64,
@@ -79,7 +100,7 @@ pub struct CrossPattern {
     part: Pattern,
 }
 
-impl CrossPattern {
+impl<M> CrossPattern<M> {
     /// True if the observations satisfy the cross-event part.
     pub fn matches(&self, observations: &[Observation]) -> bool {
         self.part.matches(observations)
@@ -155,10 +176,10 @@ struct Entry {
 }
 
 /// The pattern indicators in force.
-#[derive(Debug, Default)]
-pub struct PatternSet {
-    list: Vec<PatternIndicator>,
-    cross: Vec<CrossPattern>,
+#[derive(Debug)]
+pub struct PatternSet<M> {
+    list: Vec<PatternIndicator<M>>,
+    cross: Vec<CrossPattern<M>>,
     leaves: Vec<Leaf>,
     entries: Vec<Entry>,
     /// Lower-cased literal → the entries it may satisfy.
@@ -167,9 +188,26 @@ pub struct PatternSet {
     substrings: Option<AhoCorasick>,
     by_substring: Vec<Vec<u32>>,
     always: Vec<u32>,
-    /// Sighting value → index into `cross`.
-    cross_by_value: HashMap<String, u32>,
+    /// Key → index into `cross`.
+    cross_by_key: HashMap<String, u32>,
     stats: PatternStats,
+}
+
+impl<M> Default for PatternSet<M> {
+    fn default() -> Self {
+        PatternSet {
+            list: Vec::new(),
+            cross: Vec::new(),
+            leaves: Vec::new(),
+            entries: Vec::new(),
+            by_literal: FxMap::default(),
+            substrings: None,
+            by_substring: Vec::new(),
+            always: Vec::new(),
+            cross_by_key: HashMap::new(),
+            stats: PatternStats::default(),
+        }
+    }
 }
 
 /// What an event matched: patterns (per event) and cross-event parts one of whose leaves
@@ -212,15 +250,13 @@ enum Left {
 }
 
 /// Collects the index while the set is built.
-#[derive(Default)]
-struct Builder {
-    set: PatternSet,
+struct Builder<M> {
+    set: PatternSet<M>,
     runs: HashMap<String, usize>,
-    /// [`CrossPattern::window_ms`] of parts without a `WITHIN`.
-    default_window_ms: i64,
+    options: BuildOptions,
 }
 
-impl Builder {
+impl<M: Clone> Builder<M> {
     /// Indexes an entry under what it needs; false if it cannot be (over the cap, or more
     /// entries than an index holds).
     fn index(&mut self, need: Need, target: Target, types: u32) -> bool {
@@ -262,7 +298,7 @@ impl Builder {
     }
 
     /// Takes in the per-event branches of a pattern.
-    fn add_whole(&mut self, text: &str, pattern: &Pattern, marking: &Marking) -> Result<(), Left> {
+    fn add_whole(&mut self, text: &str, pattern: &Pattern, marking: &M) -> Result<(), Left> {
         let types = types_of(pattern.root());
         if types == 0 {
             return Err(Left::Unmapped);
@@ -289,7 +325,7 @@ impl Builder {
             _ => st.always += 1,
         }
         self.set.list.push(PatternIndicator {
-            sighting_value: pattern_sighting_value(text),
+            key: (self.options.key)(text),
             text: text.to_owned(),
             marks: vec![marking.clone()],
             pattern: pattern.clone(),
@@ -298,12 +334,7 @@ impl Builder {
     }
 
     /// Takes in a cross-event part: every leaf is indexed, or none is.
-    fn add_cross(
-        &mut self,
-        text: &str,
-        part: ObservationExpr,
-        marking: &Marking,
-    ) -> Result<(), Left> {
+    fn add_cross(&mut self, text: &str, part: ObservationExpr, marking: &M) -> Result<(), Left> {
         let mut leaves: Vec<(Pattern, u32, Need)> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         for leaf in leaves_of(&part) {
@@ -337,7 +368,7 @@ impl Builder {
         let (window_ms, bounded) = match within_ms(&part) {
             Some(ms) => (ms, part),
             None => {
-                let ms = self.default_window_ms.clamp(1, MAX_CROSS_WINDOW_MS);
+                let ms = self.options.default_window_ms.clamp(1, MAX_CROSS_WINDOW_MS);
                 let secs = ms as f64 / 1000.0;
                 (
                     ms,
@@ -360,11 +391,11 @@ impl Builder {
                 });
             }
         }
-        let value = pattern_sighting_value(text);
-        self.set.cross_by_value.insert(value.clone(), at);
+        let key = (self.options.key)(text);
+        self.set.cross_by_key.insert(key.clone(), at);
         self.set.cross.push(CrossPattern {
             text: text.to_owned(),
-            sighting_value: value,
+            key,
             marks: vec![marking.clone()],
             window_ms,
             part: part_pattern,
@@ -374,22 +405,23 @@ impl Builder {
     }
 }
 
-impl PatternSet {
-    /// Compiles and indexes the patterns, each with the marking it comes under; the same text
-    /// given twice is one pattern with both markings. Cross-event parts without a `WITHIN`
-    /// get [`DEFAULT_PATTERN_WINDOW_MS`].
-    pub fn build(items: impl IntoIterator<Item = (String, Marking)>) -> PatternSet {
-        PatternSet::build_with_window(items, DEFAULT_PATTERN_WINDOW_MS)
+impl<M: Clone> PatternSet<M> {
+    /// Compiles and indexes the patterns, each with a tag (the hub: the marking it comes
+    /// under); the same text given twice is one pattern with both tags. Keys are the texts;
+    /// cross-event parts without a `WITHIN` get [`DEFAULT_PATTERN_WINDOW_MS`].
+    pub fn build(items: impl IntoIterator<Item = (String, M)>) -> PatternSet<M> {
+        PatternSet::build_with(items, BuildOptions::default())
     }
 
-    /// [`PatternSet::build`], with the window of cross-event parts without a `WITHIN`.
-    pub fn build_with_window(
-        items: impl IntoIterator<Item = (String, Marking)>,
-        default_window_ms: i64,
-    ) -> PatternSet {
+    /// [`PatternSet::build`] with the given options.
+    pub fn build_with(
+        items: impl IntoIterator<Item = (String, M)>,
+        options: BuildOptions,
+    ) -> PatternSet<M> {
         let mut b = Builder {
-            default_window_ms,
-            ..Builder::default()
+            set: PatternSet::default(),
+            runs: HashMap::new(),
+            options,
         };
         // Text → (index in `list`, index in `cross`) of a pattern taken in.
         let mut by_text: HashMap<String, (Option<usize>, Option<usize>)> = HashMap::new();
@@ -464,7 +496,9 @@ impl PatternSet {
         }
         set
     }
+}
 
+impl<M> PatternSet<M> {
     /// How the patterns were taken in.
     pub fn stats(&self) -> PatternStats {
         self.stats
@@ -480,18 +514,18 @@ impl PatternSet {
     }
 
     /// A per-event pattern by the index [`PatternSet::scan`] returned.
-    pub fn get(&self, i: u32) -> Option<&PatternIndicator> {
+    pub fn get(&self, i: u32) -> Option<&PatternIndicator<M>> {
         self.list.get(i as usize)
     }
 
     /// A cross-event part by the index [`PatternSet::scan`] returned.
-    pub fn cross(&self, i: u32) -> Option<&CrossPattern> {
+    pub fn cross(&self, i: u32) -> Option<&CrossPattern<M>> {
         self.cross.get(i as usize)
     }
 
-    /// A cross-event part by its pattern's sighting value.
-    pub fn cross_by_value(&self, value: &str) -> Option<&CrossPattern> {
-        self.cross_by_value.get(value).and_then(|&i| self.cross(i))
+    /// A cross-event part by its pattern's key.
+    pub fn cross_by_key(&self, key: &str) -> Option<&CrossPattern<M>> {
+        self.cross_by_key.get(key).and_then(|&i| self.cross(i))
     }
 
     /// The longest window of the cross-event parts in force (0 when there are none).
@@ -820,18 +854,13 @@ fn within_ms(e: &ObservationExpr) -> Option<i64> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use mamori_model::{OrgId, Tlp};
 
-    fn marking() -> Marking {
-        Marking {
-            tlp: Tlp::Green,
-            owner_org: OrgId::new(),
-            sharing_group: None,
-            recipients: vec![],
-        }
+    /// The tag the tests give every pattern.
+    fn marking() -> &'static str {
+        "green"
     }
 
-    fn set(patterns: &[&str]) -> PatternSet {
+    fn set(patterns: &[&str]) -> PatternSet<&'static str> {
         PatternSet::build(patterns.iter().map(|p| ((*p).to_owned(), marking())))
     }
 
@@ -843,7 +872,7 @@ mod tests {
         v
     }
 
-    fn texts(s: &PatternSet, hits: &[u32]) -> Vec<String> {
+    fn texts(s: &PatternSet<&'static str>, hits: &[u32]) -> Vec<String> {
         hits.iter()
             .map(|&i| s.get(i).unwrap().text.clone())
             .collect()
@@ -925,12 +954,15 @@ mod tests {
         let seq = "([url:value LIKE '%/stage1/%'] FOLLOWEDBY [url:value LIKE '%/stage2/%']) \
                    WITHIN 300 SECONDS";
         let mixed = "[ipv4-addr:value = '203.0.113.5'] OR ([file:name = 'a.exe'] REPEATS 3 TIMES)";
-        let s = PatternSet::build_with_window(
+        let s = PatternSet::build_with(
             [and, seq, mixed].map(|p| (p.to_owned(), marking())),
-            3_600_000,
+            BuildOptions {
+                default_window_ms: 3_600_000,
+                key: |t| format!("key:{t}"),
+            },
         );
         assert_eq!((s.stats().cross_event, s.stats().mixed), (3, 1));
-        let by = |p: &str| s.cross_by_value(&pattern_sighting_value(p)).unwrap();
+        let by = |p: &str| s.cross_by_key(&format!("key:{p}")).unwrap();
         // No WITHIN: the default window is put over the part; WITHIN 300 s stays.
         assert_eq!(by(and).window_ms, 3_600_000);
         assert_eq!(by(seq).window_ms, 300_000);
@@ -1008,6 +1040,6 @@ mod tests {
         let s = PatternSet::build([(p.to_owned(), marking()), (p.to_owned(), marking())]);
         assert_eq!(s.len(), 1);
         assert_eq!(s.get(0).unwrap().marks.len(), 2);
-        assert_eq!(s.get(0).unwrap().sighting_value, p);
+        assert_eq!(s.get(0).unwrap().key, p);
     }
 }

@@ -1,12 +1,12 @@
 //! A normalised event as STIX cyber observables, for the pattern indicators
-//! ([`crate::patterns`]). [`Observables::extract`] picks the mapped fields out of the
+//! ([`crate::set`]). [`Observables::extract`] picks the mapped fields out of the
 //! [`EventView`] (cheap: one lookup per mapped field name, no allocation for most values);
 //! [`Observables::observation`] builds the one STIX [`Observation`] of the event, only when
 //! some pattern is a candidate. The mapping is documented in `docs/schema.md` ("Event fields as
 //! STIX observables").
 //!
 //! Every string placed in the observation is one of [`Observables::keys`] (lower-cased), which
-//! is what makes the literal index of [`crate::patterns`] exact: a pattern whose `=` or `IN`
+//! is what makes the literal index of [`crate::set`] exact: a pattern whose `=` or `IN`
 //! test holds has its literal among the keys. Hash values and domain names are lower-cased in
 //! the observation, as the hub normalises them everywhere (pattern literals on those paths are
 //! lower-cased when compiled).
