@@ -490,6 +490,172 @@ fn sensor_matches_with_rules_and_indicators_from_the_hub() {
     );
 }
 
+/// STIX pattern indicators shared through the hub reach a sensor that keeps its raw logs home
+/// (`--forward alerts`): an event matching a pattern, and each step of a pattern that needs
+/// several events, are forwarded; the hub completes the sequence and alerts the organisation.
+#[test]
+fn sensor_matches_stix_patterns_from_the_hub_and_the_hub_completes_sequences() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = dir.path().join("hub");
+    std::fs::create_dir_all(&hub).unwrap();
+    let run = |args: &[&str]| mamori(args, &hub);
+    ok(run(&["migrate"]));
+    ok(run(&[
+        "admin",
+        "org",
+        "create",
+        "--slug",
+        "mext",
+        "--name-en",
+        "Ministry",
+        "--kind",
+        "ministry",
+    ]));
+    let out = ok(run(&["admin", "sensor", "add", "--org", "mext", "lab-1"]));
+    let sensor_token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("token (shown once): "))
+        .expect("token line")
+        .trim()
+        .to_owned();
+    ok(run(&[
+        "admin",
+        "user",
+        "create",
+        "--org",
+        "mext",
+        "--username",
+        "mext.analyst",
+        "--role",
+        "analyst",
+    ]));
+    let writer = ok(run(&[
+        "admin",
+        "token",
+        "create",
+        "--user",
+        "mext.analyst",
+        "--name",
+        "w",
+        "--scope",
+        "read,write",
+    ]))
+    .trim()
+    .to_owned();
+    let port = mamori_testkit::free_port();
+    let _served = serve_with(&hub, port, &[]);
+    let hub_url = format!("http://127.0.0.1:{port}");
+    let single = "[domain-name:value = 'c2.example.org']";
+    let sequence = "[url:value LIKE '%/stage1/%'] FOLLOWEDBY [url:value LIKE '%/stage2/%']";
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    rt.block_on(async {
+        let r = client
+            .post(format!("{hub_url}/api/v1/reports"))
+            .bearer_auth(&writer)
+            .json(&serde_json::json!({"title": "staged", "tlp": "CLEAR",
+                "indicators": [{"pattern": single}, {"pattern": sequence}]}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    });
+
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let log = site.join("proxy.log");
+    std::fs::write(
+        &log,
+        "{\"@timestamp\":\"2026-11-20T10:00:00Z\",\"url.full\":\"http://dl.test/stage1/a\"}\n\
+         {\"@timestamp\":\"2026-11-20T10:00:05Z\",\"url.full\":\"http://ok.test/index.html\"}\n\
+         {\"@timestamp\":\"2026-11-20T10:01:00Z\",\"url.full\":\"http://dl.test/stage2/b\"}\n\
+         {\"@timestamp\":\"2026-11-20T10:02:00Z\",\"dns.question.name\":\"c2.example.org\"}\n",
+    )
+    .unwrap();
+    let o = Command::new(BIN)
+        .args([
+            "sensor",
+            "--hub",
+            &hub_url,
+            "--token",
+            "env:SENSOR_TOKEN",
+            "--name",
+            "lab-1",
+            "--tail",
+            &format!("{}:json", log.display()),
+            "--state",
+            "state",
+            "--from-start",
+            "--once",
+            "--rules-from-hub",
+            "--forward",
+            "alerts",
+        ])
+        .current_dir(&site)
+        .env_remove("MAMORI_CONFIG")
+        .env("SENSOR_TOKEN", &sensor_token)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let summary = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        summary.contains("matched 3, forwarded 3,"),
+        "{summary}\n{}",
+        text(&o)
+    );
+    let cached =
+        std::fs::read_to_string(site.join("state/hub-rules/current/patterns.txt")).unwrap();
+    assert_eq!(cached.lines().count(), 2, "{cached}");
+
+    let got = events(port, &writer);
+    assert_eq!(got.len(), 3, "{got:?}");
+    let docs: Vec<String> = got.iter().map(|e| e["doc"].to_string()).collect();
+    assert!(
+        docs.iter()
+            .any(|d| d.contains("\"pattern\"") && d.contains("c2.example.org")),
+        "{docs:?}"
+    );
+    assert_eq!(
+        docs.iter().filter(|d| d.contains("pattern_leaf")).count(),
+        2,
+        "{docs:?}"
+    );
+    assert!(
+        !docs.iter().any(|d| d.contains("ok.test")),
+        "the quiet line stays home"
+    );
+
+    // The hub matched the single pattern per event and completed the sequence.
+    let alerts: serde_json::Value = rt.block_on(async {
+        client
+            .get(format!("{hub_url}/api/v1/alerts"))
+            .bearer_auth(&writer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let rules: Vec<&str> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["rule_id"].as_str())
+        .collect();
+    assert!(
+        rules.contains(&format!("ioc:stix-pattern:{single}").as_str()),
+        "{alerts}"
+    );
+    assert!(
+        rules.contains(&format!("ioc:stix-pattern:{sequence}").as_str()),
+        "{alerts}"
+    );
+}
+
 const ONE_MACHINE_RULES: &str = r#"title: Attack marker in a log line
 id: 44444444-3333-4444-5555-666666666666
 level: high

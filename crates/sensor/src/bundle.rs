@@ -10,7 +10,8 @@
 //! content does not hash to the version it names is refused and the current rules stay.
 //!
 //! Cache layout (`<state>/hub-rules` by default): `current/rules/<path>` (one file per rule),
-//! `current/indicators.txt` (an IOC list, one value a line) and `current/manifest.json`
+//! `current/indicators.txt` (an IOC list, one value a line), `current/patterns.txt` (the STIX
+//! pattern indicators, kind [`PATTERN_KIND`], one a line) and `current/manifest.json`
 //! (version, issue time, rule hashes, indicators). An update is written to `next/` and
 //! swapped in by renames; an interrupted swap is finished on the next start. The matcher
 //! reads `current/` as a local rule source, so the sensor works offline from the cache.
@@ -27,6 +28,9 @@ use crate::hub::Hub;
 
 /// The file under the state directory holding the trusted hub key (base64).
 pub const KEY_FILE: &str = "hub-key.pub";
+
+/// The indicator kind of STIX pattern indicators in a bundle (the value is the pattern).
+pub const PATTERN_KIND: &str = "stix-pattern";
 /// The response header with the signature.
 pub const SIGNATURE_HEADER: &str = "x-mamori-signature";
 
@@ -197,9 +201,11 @@ impl Cache {
         let _ = std::fs::remove_dir_all(&old);
         let _ = std::fs::remove_dir_all(dir.join("next"));
         std::fs::create_dir_all(cur.join("rules")).map_err(io(&cur))?;
-        let ioc = cur.join("indicators.txt");
-        if !ioc.exists() {
-            std::fs::write(&ioc, "").map_err(io(&ioc))?;
+        for f in ["indicators.txt", "patterns.txt"] {
+            let f = cur.join(f);
+            if !f.exists() {
+                std::fs::write(&f, "").map_err(io(&f))?;
+            }
         }
         Ok(c)
     }
@@ -213,6 +219,7 @@ impl Cache {
         RuleSource::Local {
             dirs: vec![self.current().join("rules")],
             ioc: Some(self.current().join("indicators.txt")),
+            patterns: Some(self.current().join("patterns.txt")),
         }
     }
 
@@ -321,7 +328,17 @@ impl Cache {
             std::fs::write(&f, text).map_err(io(&f))?;
         }
         let mut ioc = String::new();
+        let mut patterns = String::new();
         for i in &manifest.indicators {
+            if i.kind == PATTERN_KIND {
+                // One pattern a line: a pattern written over several lines is left out.
+                let p = i.value.trim();
+                if !p.is_empty() && !p.starts_with('#') && !p.contains(['\n', '\r']) {
+                    patterns.push_str(p);
+                    patterns.push('\n');
+                }
+                continue;
+            }
             // The IOC list holds what the matcher can match; other kinds (file names,
             // mutexes...) stay in the manifest only.
             let v = i.value.trim();
@@ -335,6 +352,8 @@ impl Cache {
         }
         let f = next.join("indicators.txt");
         std::fs::write(&f, ioc).map_err(io(&f))?;
+        let f = next.join("patterns.txt");
+        std::fs::write(&f, patterns).map_err(io(&f))?;
         let f = next.join("manifest.json");
         let json = serde_json::to_vec_pretty(manifest).map_err(|e| BundleError::Io {
             path: f.clone(),

@@ -110,10 +110,12 @@ impl Secret {
 /// Where the rules and indicators for local matching come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuleSource {
-    /// Sigma rule directories and an indicator file on this machine.
+    /// Sigma rule directories, an indicator file and a STIX pattern file (one pattern a
+    /// line) on this machine.
     Local {
         dirs: Vec<PathBuf>,
         ioc: Option<PathBuf>,
+        patterns: Option<PathBuf>,
     },
     /// Signed bundles pulled from the hub every `interval` ([`crate::bundle`]).
     Hub {
@@ -191,6 +193,7 @@ impl SensorConfig {
             rules: RuleSource::Local {
                 dirs: Vec::new(),
                 ioc: None,
+                patterns: None,
             },
             ca: None,
             state: PathBuf::from("mamori-sensor-state"),
@@ -295,7 +298,9 @@ pub struct FileConfig {
     pub forward: Option<String>,
     pub rules: Option<Vec<PathBuf>>,
     pub ioc: Option<PathBuf>,
-    /// Pull signed rule bundles from the hub instead of `rules`/`ioc`.
+    /// STIX patterns to match locally, one a line.
+    pub patterns: Option<PathBuf>,
+    /// Pull signed rule bundles from the hub instead of `rules`/`ioc`/`patterns`.
     pub rules_from_hub: Option<bool>,
     /// The hub's public key (base64) to pin.
     pub hub_key: Option<String>,
@@ -393,14 +398,21 @@ impl FileConfig {
                         .map(|s| Duration::from_secs(s.max(1))),
                 );
             }
-        } else if self.rules.is_some() || self.ioc.is_some() {
-            if let RuleSource::Local { dirs, ioc } = &mut cfg.rules {
+        } else if self.rules.is_some() || self.ioc.is_some() || self.patterns.is_some() {
+            if let RuleSource::Local {
+                dirs,
+                ioc,
+                patterns,
+            } = &mut cfg.rules
+            {
                 set(dirs, self.rules);
                 *ioc = self.ioc.or(ioc.take());
+                *patterns = self.patterns.or(patterns.take());
             } else {
                 cfg.rules = RuleSource::Local {
                     dirs: self.rules.unwrap_or_default(),
                     ioc: self.ioc,
+                    patterns: self.patterns,
                 };
             }
         }
@@ -511,7 +523,8 @@ mod tests {
             cfg.rules,
             RuleSource::Local {
                 dirs: vec![PathBuf::from("r")],
-                ioc: None
+                ioc: None,
+                patterns: None
             }
         );
     }

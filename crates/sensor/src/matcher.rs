@@ -1,8 +1,12 @@
-//! Local matching: a [`mamori_detect::Detector`] built from a local [`RuleSource`] (Sigma rule
-//! directories and an indicator file; for rules from the hub, the cache the verified bundles
-//! are written to, [`crate::bundle::Cache::local_source`]), rebuilt on
-//! request (SIGHUP, or when [`Fingerprint`] sees the files change). Matching events get
-//! `mamori.sensor.matches`: `[{"rule", "id", "level"} | {"ioc", "field"}]`.
+//! Local matching: a [`mamori_detect::Detector`] and a [`mamori_patterns::PatternSet`] built
+//! from a local [`RuleSource`] (Sigma rule directories, an indicator file and a STIX pattern
+//! file; for rules from the hub, the cache the verified bundles are written to,
+//! [`crate::bundle::Cache::local_source`]), rebuilt on request (SIGHUP, or when
+//! [`Fingerprint`] sees the files change). Matching events get `mamori.sensor.matches`:
+//! `[{"rule", "id", "level"} | {"ioc", "kind", "field"} | {"pattern"} | {"pattern_leaf"}]`.
+//! `pattern_leaf` marks an event that satisfies one `[…]` of a pattern that needs several
+//! events (`AND`, `FOLLOWEDBY`, `REPEATS`): it is forwarded even with `--forward alerts`, so
+//! the hub, which keeps the cross-event state, can complete the pattern.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,27 +16,73 @@ use mamori_detect::input::json::event_from_value;
 use mamori_detect::ioc::{IocHit, IocSet};
 use mamori_detect::{CompiledRule, Detector, EventView, FindingSink, RulesetBuilder};
 use mamori_parse::Event;
+use mamori_patterns::PatternSet;
 use serde_json::{Value, json};
 
 use crate::config::RuleSource;
 use crate::error::SensorError;
 
-/// The compiled rules and indicators, or nothing to match.
+/// The compiled rules, indicators and patterns, or nothing to match.
 #[derive(Debug, Default, Clone)]
 pub struct Matcher {
     detector: Option<Arc<Detector>>,
+    patterns: Option<Arc<PatternSet<()>>>,
+}
+
+/// Reads a pattern file: one STIX pattern a line, blank lines and `#` lines skipped.
+fn load_patterns(path: &Path) -> Result<Option<Arc<PatternSet<()>>>, SensorError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SensorError::io(path, e))?;
+    let set = PatternSet::build(
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| (l.to_owned(), ())),
+    );
+    let st = set.stats();
+    if st.invalid + st.unmapped + st.over_cap > 0 {
+        tracing::warn!(
+            invalid = st.invalid,
+            unmapped_types = st.unmapped,
+            over_cap = st.over_cap,
+            "{}: some STIX patterns are not matched",
+            path.display()
+        );
+    }
+    if set.is_empty() {
+        return Ok(None);
+    }
+    tracing::info!(
+        "local matching: {} STIX patterns from {} ({} across events)",
+        set.len(),
+        path.display(),
+        st.cross_event
+    );
+    Ok(Some(Arc::new(set)))
 }
 
 impl Matcher {
-    /// Loads the rules and indicators of a local `source` (None when it names none).
+    /// Loads the rules, indicators and patterns of a local `source` (None when it names
+    /// none).
     pub fn load(source: &RuleSource) -> Result<Self, SensorError> {
-        let RuleSource::Local { dirs, ioc } = source else {
+        let RuleSource::Local {
+            dirs,
+            ioc,
+            patterns,
+        } = source
+        else {
             return Err(SensorError::Rules(
                 "rules from the hub are matched from their local cache".into(),
             ));
         };
+        let patterns = match patterns {
+            Some(p) => load_patterns(p)?,
+            None => None,
+        };
         if dirs.is_empty() && ioc.is_none() {
-            return Ok(Matcher::default());
+            return Ok(Matcher {
+                detector: None,
+                patterns,
+            });
         }
         let mut b = RulesetBuilder::new();
         for d in dirs {
@@ -64,28 +114,45 @@ impl Matcher {
         );
         Ok(Matcher {
             detector: Some(Arc::new(detector)),
+            patterns,
         })
     }
 
     /// Whether there is anything to match.
     pub fn is_active(&self) -> bool {
-        self.detector.is_some()
+        self.detector.is_some() || self.patterns.is_some()
     }
 
     /// Scans `event`; on matches, adds `mamori.sensor.matches` and returns true.
     pub fn annotate(&self, event: &mut Event) -> bool {
-        let Some(d) = &self.detector else {
+        if !self.is_active() {
             return false;
-        };
+        }
         let value = Value::Object(std::mem::take(event));
         let mut view = event_from_value(&value);
         let Value::Object(map) = value else {
             return false;
         };
         *event = map;
-        d.prepare(&mut view);
         let mut sink = Collect(Vec::new());
-        d.scan(&view, &mut sink);
+        if let Some(d) = &self.detector {
+            d.prepare(&mut view);
+            d.scan(&view, &mut sink);
+        }
+        if let Some(p) = &self.patterns {
+            let ts = view.timestamp_ms.unwrap_or_else(now_ms);
+            let hits = p.scan(&view, ts);
+            for i in hits.whole {
+                if let Some(x) = p.get(i) {
+                    sink.0.push(json!({ "pattern": x.text }));
+                }
+            }
+            for i in hits.cross {
+                if let Some(x) = p.cross(i) {
+                    sink.0.push(json!({ "pattern_leaf": x.text }));
+                }
+            }
+        }
         if sink.0.is_empty() {
             return false;
         }
@@ -124,13 +191,18 @@ pub struct Fingerprint(Vec<(PathBuf, u64, Option<SystemTime>)>);
 impl Fingerprint {
     pub fn of(source: &RuleSource) -> Self {
         let mut out = Vec::new();
-        let RuleSource::Local { dirs, ioc } = source else {
+        let RuleSource::Local {
+            dirs,
+            ioc,
+            patterns,
+        } = source
+        else {
             return Fingerprint(out);
         };
         for d in dirs {
             walk(d, &mut out);
         }
-        if let Some(p) = ioc {
+        for p in [ioc, patterns].into_iter().flatten() {
             stamp(p, &mut out);
         }
         out.sort();
@@ -155,5 +227,72 @@ fn walk(d: &Path, out: &mut Vec<(PathBuf, u64, Option<SystemTime>)>) {
         } else if mamori_detect::ruleset::is_rule_file(&p) {
             stamp(&p, out);
         }
+    }
+}
+
+/// Now, in milliseconds since the Unix epoch (an event without a time is observed now).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn event(v: Value) -> Event {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn pattern_file_marks_matches_and_leaves() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("patterns.txt");
+        std::fs::write(
+            &f,
+            "# shared by the hub\n\
+             [domain-name:value = 'C2.example.org']\n\
+             \n\
+             [url:value LIKE '%/stage1/%'] FOLLOWEDBY [url:value LIKE '%/stage2/%']\n\
+             [not a pattern\n",
+        )
+        .unwrap();
+        let source = RuleSource::Local {
+            dirs: vec![],
+            ioc: None,
+            patterns: Some(f.clone()),
+        };
+        let m = Matcher::load(&source).unwrap();
+        assert!(m.is_active());
+        let mut dns = event(json!({"dns.question.name": "c2.example.org"}));
+        assert!(m.annotate(&mut dns));
+        assert_eq!(
+            dns["mamori.sensor.matches"],
+            json!([{"pattern": "[domain-name:value = 'C2.example.org']"}])
+        );
+        // One step of the sequence: marked as a leaf, so it is forwarded for the hub.
+        let mut url = event(json!({"url.full": "http://x.test/stage1/a"}));
+        assert!(m.annotate(&mut url));
+        assert!(
+            url["mamori.sensor.matches"][0]["pattern_leaf"]
+                .as_str()
+                .unwrap()
+                .contains("FOLLOWEDBY")
+        );
+        let mut quiet = event(json!({"url.full": "http://x.test/ok"}));
+        assert!(!m.annotate(&mut quiet));
+        assert!(!quiet.contains_key("mamori.sensor.matches"));
+        // The file is part of the fingerprint: editing it triggers a reload.
+        let before = Fingerprint::of(&source);
+        std::fs::write(&f, "[ipv4-addr:value = '203.0.113.1']\n").unwrap();
+        assert_ne!(before, Fingerprint::of(&source));
+        // An empty file matches nothing.
+        std::fs::write(&f, "# nothing\n").unwrap();
+        assert!(!Matcher::load(&source).unwrap().is_active());
     }
 }

@@ -165,6 +165,7 @@ async fn forward_modes() {
             c.rules = mamori_sensor::RuleSource::Local {
                 dirs: vec![rules],
                 ioc: Some(ioc),
+                patterns: None,
             };
             let s = run_once(c).await;
             (s, hub.lines())
@@ -239,6 +240,7 @@ async fn indicators_reload_when_their_file_changes() {
     c.rules = mamori_sensor::RuleSource::Local {
         dirs: vec![],
         ioc: Some(ioc.clone()),
+        patterns: None,
     };
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let (_reload_tx, reload) = tokio::sync::mpsc::channel(1);

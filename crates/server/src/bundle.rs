@@ -9,8 +9,9 @@
 //! `GET /api/v1/sensor/key` and `mamori admin hub-key` publish the public key (base64).
 //!
 //! **Content.** The rules the hub was started with (`--rules`, path relative to the directory
-//! given, prefixed by that directory's name) and the valid value indicators of live reports
-//! the sensor's organisation may see under the visibility policy (never any other).
+//! given, prefixed by that directory's name) and the valid indicators of live reports the
+//! sensor's organisation may see under the visibility policy (never any other): typed values,
+//! and STIX patterns (kind `stix-pattern`, the value the pattern) that are more than one value.
 //!
 //! **Version.** Lowercase hex SHA-256 over `mamori-bundle-v1\n`, `org\t<org id>\n`, then one
 //! `r\t<path>\t<sha256 of text>\n` line per rule sorted by path and one `i\t<kind>\t<value>\n`
@@ -39,6 +40,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use mamori_access::VisibilityFilter;
 use mamori_model::OrgId;
 use mamori_store::PageRequest;
+use mamori_store::reports::PATTERN_SIGHTING_KIND;
 use mamori_store::sensors::Sensor;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
@@ -441,8 +443,8 @@ fn walk(d: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The indicators `org` may see: valid value indicators of live reports the visibility
-/// policy admits for it.
+/// The indicators `org` may see: valid value and pattern indicators of live reports the
+/// visibility policy admits for it.
 pub async fn visible_indicators(
     state: &AppState,
     org: OrgId,
@@ -465,16 +467,15 @@ pub async fn visible_indicators(
             .await?;
         let done = page.next_cursor.is_none() || page.items.is_empty();
         for (i, _, _) in page.items {
-            let (Some(kind), Some(value)) = (i.kind, i.value) else {
-                continue;
-            };
             if i.valid_until.is_some_and(|u| u <= now) {
                 continue;
             }
-            out.insert(BundleIndicator {
-                kind: kind.as_str().to_owned(),
-                value,
-            });
+            let (kind, value) = match (i.kind, i.value, i.pattern) {
+                (Some(kind), Some(value), _) => (kind.as_str().to_owned(), value),
+                (_, _, Some(pattern)) => (PATTERN_SIGHTING_KIND.to_owned(), pattern),
+                _ => continue,
+            };
+            out.insert(BundleIndicator { kind, value });
         }
         if done {
             break;

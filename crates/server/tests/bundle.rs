@@ -284,6 +284,40 @@ async fn run(backend: Backend) {
     assert_eq!(theirs["full"], true);
     assert!(theirs["removed_indicators"].as_array().unwrap().is_empty());
     assert!(!values(&theirs, "indicators").contains("own.example"));
+
+    // STIX pattern indicators go the same way, under the kind `stix-pattern` (as the hub's
+    // own detection takes them): the outsider's AMBER patterns stay out of our sensor's
+    // bundle, its CLEAR ones go in.
+    let sequence = "[domain-name:value = 'a.example'] FOLLOWEDBY [url:value = 'http://b.example/']";
+    let hidden = "[domain-name:value = 'c.example'] AND [domain-name:value = 'd.example']";
+    for (tlp, pattern) in [("CLEAR", sequence), ("AMBER", hidden)] {
+        let r = send(
+            app,
+            req(
+                "POST",
+                "/api/v1/reports",
+                Some(&outsider),
+                Some(json!({"title": tlp, "tlp": tlp,
+                            "indicators": [{"pattern": pattern},
+                                           {"pattern": "[domain-name:value = 'one.example']"}]})),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let r = send(app, req("GET", "/api/v1/sensor/bundle", Some(&token), None)).await;
+    let now = verified(&r, &public);
+    let patterns: BTreeSet<String> = now["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "stix-pattern")
+        .map(|i| i["value"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        patterns,
+        set(&[sequence, "[domain-name:value = 'one.example']"])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

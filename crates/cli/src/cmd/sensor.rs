@@ -64,9 +64,13 @@ pub struct SensorArgs {
     /// An indicator file to match locally.
     #[arg(long, value_name = "FILE")]
     pub ioc: Option<PathBuf>,
-    /// Match with the Sigma rules and indicators the hub serves this sensor: signed bundles
-    /// pulled every --rules-interval, verified with the hub's key, cached under --state.
-    #[arg(long, conflicts_with_all = ["rules", "ioc"])]
+    /// A file of STIX patterns to match locally, one a line (`#` starts a comment line).
+    #[arg(long, value_name = "FILE")]
+    pub patterns: Option<PathBuf>,
+    /// Match with the Sigma rules, indicators and STIX patterns the hub serves this sensor:
+    /// signed bundles pulled every --rules-interval, verified with the hub's key, cached
+    /// under --state.
+    #[arg(long, conflicts_with_all = ["rules", "ioc", "patterns"])]
     pub rules_from_hub: bool,
     /// The hub's public key (base64, from `mamori admin hub-key`) to pin; without it the key
     /// the hub gives on first contact is trusted and stored.
@@ -152,18 +156,25 @@ fn config(global: &GlobalArgs, a: SensorArgs) -> anyhow::Result<SensorConfig> {
                 *interval = std::time::Duration::from_secs(s.max(1));
             }
         }
-    } else if !a.rules.is_empty() || a.ioc.is_some() {
+    } else if !a.rules.is_empty() || a.ioc.is_some() || a.patterns.is_some() {
         if !matches!(cfg.rules, RuleSource::Local { .. }) {
             cfg.rules = RuleSource::Local {
                 dirs: Vec::new(),
                 ioc: None,
+                patterns: None,
             };
         }
-        if let RuleSource::Local { dirs, ioc } = &mut cfg.rules {
+        if let RuleSource::Local {
+            dirs,
+            ioc,
+            patterns,
+        } = &mut cfg.rules
+        {
             if !a.rules.is_empty() {
                 *dirs = a.rules;
             }
             *ioc = a.ioc.or(ioc.take());
+            *patterns = a.patterns.or(patterns.take());
         }
     }
     cfg.ca = a.ca.or(cfg.ca.take());
