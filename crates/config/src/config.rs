@@ -61,6 +61,10 @@ pub struct MailConfig {
     /// Largest message accepted for analysis (API, console, case intake); the message is held
     /// in memory while it is analysed. Default 50 MiB, allowed 1 KiB ..= 1 GiB.
     pub max_message_bytes: u64,
+    /// Time limit, in seconds, of one upload of a message for analysis (API, console, case
+    /// intake), transfer and analysis together; other requests keep
+    /// `http.request_timeout_secs`. Default 300, allowed 1 ..= 3600.
+    pub upload_timeout_secs: u64,
 }
 
 impl Default for MailConfig {
@@ -71,6 +75,7 @@ impl Default for MailConfig {
             max_passwords: 64,
             max_decoder_memory_bytes: 128 * 1024 * 1024,
             max_message_bytes: 50 * 1024 * 1024,
+            upload_timeout_secs: 300,
         }
     }
 }
@@ -81,6 +86,7 @@ pub(crate) const MAIL_MEMBER: (u64, u64) = (1024, 16 * 1024 * 1024 * 1024);
 pub(crate) const MAIL_PASSWORDS_MAX: u64 = 1000;
 pub(crate) const MAIL_DECODER_MEMORY: (u64, u64) = (1024 * 1024, 4 * 1024 * 1024 * 1024);
 pub(crate) const MAIL_MESSAGE: (u64, u64) = (1024, 1024 * 1024 * 1024);
+pub(crate) const MAIL_UPLOAD_TIMEOUT: (u64, u64) = (1, 3600);
 
 /// Largest accepted `cases.evidence_max_bytes` (64 GiB).
 pub(crate) const EVIDENCE_MAX: u64 = 64 * 1024 * 1024 * 1024;

@@ -25,13 +25,14 @@ pub(crate) enum Key {
     MailMaxPasswords,
     MailMaxDecoderMemoryBytes,
     MailMaxMessageBytes,
+    MailUploadTimeoutSecs,
 }
 
 /// The tables of the file, in the order they are documented.
 pub(crate) const TABLES: [&str; 7] = ["database", "http", "auth", "log", "cases", "notify", "mail"];
 
 impl Key {
-    pub(crate) const ALL: [Key; 22] = [
+    pub(crate) const ALL: [Key; 23] = [
         Key::DataDir,
         Key::Listen,
         Key::PublicUrl,
@@ -54,6 +55,7 @@ impl Key {
         Key::MailMaxPasswords,
         Key::MailMaxDecoderMemoryBytes,
         Key::MailMaxMessageBytes,
+        Key::MailUploadTimeoutSecs,
     ];
 
     /// Dotted path, as in the file and in error messages.
@@ -81,6 +83,7 @@ impl Key {
             Key::MailMaxPasswords => "mail.max_passwords",
             Key::MailMaxDecoderMemoryBytes => "mail.max_decoder_memory_bytes",
             Key::MailMaxMessageBytes => "mail.max_message_bytes",
+            Key::MailUploadTimeoutSecs => "mail.upload_timeout_secs",
         }
     }
 
@@ -109,6 +112,7 @@ impl Key {
             Key::MailMaxPasswords => "MAMORI_MAIL__MAX_PASSWORDS",
             Key::MailMaxDecoderMemoryBytes => "MAMORI_MAIL__MAX_DECODER_MEMORY_BYTES",
             Key::MailMaxMessageBytes => "MAMORI_MAIL__MAX_MESSAGE_BYTES",
+            Key::MailUploadTimeoutSecs => "MAMORI_MAIL__UPLOAD_TIMEOUT_SECS",
         }
     }
 

@@ -8,8 +8,8 @@ use secrecy::SecretString;
 
 use crate::config::{
     BODY_LIMIT_MAX, BODY_LIMIT_MIN, Config, EVIDENCE_MAX, LogFormat, MAIL_DECODER_MEMORY,
-    MAIL_DECOMPRESSED, MAIL_MEMBER, MAIL_MESSAGE, MAIL_PASSWORDS_MAX, SESSION_TTL_MAX,
-    SeverityMinutes,
+    MAIL_DECOMPRESSED, MAIL_MEMBER, MAIL_MESSAGE, MAIL_PASSWORDS_MAX, MAIL_UPLOAD_TIMEOUT,
+    SESSION_TTL_MAX, SeverityMinutes,
 };
 use crate::keys::Key;
 use crate::value::{Raw, bool_or_auto, in_range, string, unsigned};
@@ -41,6 +41,7 @@ pub(crate) struct Layer {
     mail_max_passwords: Option<u32>,
     mail_max_decoder_memory: Option<u64>,
     mail_max_message: Option<u64>,
+    mail_upload_timeout: Option<u64>,
 }
 
 /// Who answers `env:NAME` secret references.
@@ -112,6 +113,10 @@ impl Layer {
             Key::MailMaxMessageBytes => {
                 let (lo, hi) = MAIL_MESSAGE;
                 self.mail_max_message = Some(in_range(unsigned(raw)?, lo, hi)?);
+            }
+            Key::MailUploadTimeoutSecs => {
+                let (lo, hi) = MAIL_UPLOAD_TIMEOUT;
+                self.mail_upload_timeout = Some(in_range(unsigned(raw)?, lo, hi)?);
             }
         }
         Ok(())
@@ -194,6 +199,10 @@ impl Layer {
             self.mail_max_decoder_memory,
         );
         put(&mut config.mail.max_message_bytes, self.mail_max_message);
+        put(
+            &mut config.mail.upload_timeout_secs,
+            self.mail_upload_timeout,
+        );
     }
 }
 

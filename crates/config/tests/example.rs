@@ -76,6 +76,8 @@ fn example_mentions_every_env_var_and_key() {
         "MAMORI_MAIL__MAX_DECODER_MEMORY_BYTES",
         "max_message_bytes",
         "MAMORI_MAIL__MAX_MESSAGE_BYTES",
+        "upload_timeout_secs",
+        "MAMORI_MAIL__UPLOAD_TIMEOUT_SECS",
     ] {
         assert!(EXAMPLE.contains(needle), "EXAMPLE lacks {needle}");
     }

@@ -523,24 +523,32 @@ fn mail_limits_come_from_file_and_env_and_are_range_checked() {
     let env = [
         ("MAMORI_MAIL__MAX_ARCHIVE_MEMBER_BYTES", "2048"),
         ("MAMORI_MAIL__MAX_MESSAGE_BYTES", "4096"),
+        ("MAMORI_MAIL__UPLOAD_TIMEOUT_SECS", "900"),
     ];
     let config = load_with(Some(&path), &env, Overrides::default()).unwrap();
     assert_eq!(config.mail.max_decompressed_bytes, 1 << 30);
     assert_eq!(config.mail.max_passwords, 8);
     assert_eq!(config.mail.max_archive_member_bytes, 2048);
     assert_eq!(config.mail.max_message_bytes, 4096);
+    assert_eq!(config.mail.upload_timeout_secs, 900);
     assert_eq!(
         config.mail.max_decoder_memory_bytes,
         mamori_config::MailConfig::default().max_decoder_memory_bytes
     );
 
     let (_dir, path) = write_file(
-        "[mail]\nmax_passwords = 100000\nmax_decoder_memory_bytes = 1\nmax_message_bytes = 2147483648\n",
+        "[mail]\nmax_passwords = 100000\nmax_decoder_memory_bytes = 1\nmax_message_bytes = 2147483648\nupload_timeout_secs = 0\n",
     );
     let errs = errors(load_with(Some(&path), &[], Overrides::default()));
     let text = errs.to_string();
     let p = path.display();
-    assert_eq!(errs.len(), 3, "{text}");
+    assert_eq!(errs.len(), 4, "{text}");
+    assert!(
+        text.contains(&format!(
+            "{p}:5: mail.upload_timeout_secs: must be between 1 and 3600"
+        )),
+        "{text}"
+    );
     assert!(
         text.contains(&format!(
             "{p}:4: mail.max_message_bytes: must be between 1024 and 1073741824"

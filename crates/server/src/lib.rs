@@ -19,6 +19,7 @@ pub mod case_requests;
 pub mod case_timeline;
 pub mod cases;
 mod console;
+mod deadline;
 pub mod error;
 pub mod evidence;
 mod health;
@@ -86,7 +87,10 @@ pub fn app(state: AppState) -> Router {
     let (api_router, openapi) = api::router().split_for_parts();
     let openapi_json = serde_json::to_string_pretty(&openapi).unwrap_or_else(|_| "{}".to_owned());
     let body_limit = state.config.http.body_limit_bytes;
-    let timeout = Duration::from_secs(state.config.http.request_timeout_secs);
+    let deadlines = deadline::Deadlines {
+        request: Duration::from_secs(state.config.http.request_timeout_secs),
+        upload: Duration::from_secs(state.config.mail.upload_timeout_secs),
+    };
     let request_id = HeaderName::from_static("x-request-id");
 
     Router::new()
@@ -110,9 +114,9 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(health::track))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            timeout,
+        .layer(axum::middleware::from_fn_with_state(
+            deadlines,
+            deadline::limit,
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

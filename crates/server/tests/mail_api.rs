@@ -8,6 +8,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::{Backend, hub, req, send};
+use futures_util::StreamExt as _;
 use serde_json::json;
 
 // Subject: "【重要】アカウント確認" in ISO-2022-JP (RFC 2047, B encoding).
@@ -514,6 +515,52 @@ async fn configured_upload_cap_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configured_upload_cap_postgres() {
     configured_upload_cap(Backend::Postgres).await;
+}
+
+/// A message that arrives in two halves 1.5 s apart, as over a slow link.
+fn slow_upload(h: &common::Hub, raw: Vec<u8>) -> Request<Body> {
+    let (a, b) = raw.split_at(raw.len() / 2);
+    let (a, b) = (a.to_vec(), b.to_vec());
+    let chunks = futures_util::stream::iter([a, b]).then(|chunk| async move {
+        if chunk.first() != Some(&b'F') {
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        }
+        Ok::<_, std::io::Error>(chunk)
+    });
+    Request::builder()
+        .method("POST")
+        .uri("/api/v1/mail")
+        .header(header::AUTHORIZATION, format!("Bearer {}", h.member_token))
+        .header(header::CONTENT_TYPE, "message/rfc822")
+        .body(Body::from_stream(chunks))
+        .unwrap()
+}
+
+/// A slow upload of a message is held to `[mail] upload_timeout_secs`, not to the general
+/// request deadline: with one second for requests it still arrives; with one second for
+/// uploads it is answered 408.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_have_their_own_deadline() {
+    let raw = message_of(8 * 1024);
+    assert_eq!(
+        raw.first(),
+        Some(&b'F'),
+        "the message starts with its From header"
+    );
+    let h = common::hub_configured(Backend::Sqlite, mamori_server::Monitoring::default(), |c| {
+        c.http.request_timeout_secs = 1;
+        c.mail.upload_timeout_secs = 20;
+    })
+    .await;
+    let r = send(&h.app, slow_upload(&h, raw.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let h = common::hub_configured(Backend::Sqlite, mamori_server::Monitoring::default(), |c| {
+        c.http.request_timeout_secs = 20;
+        c.mail.upload_timeout_secs = 1;
+    })
+    .await;
+    let r = send(&h.app, slow_upload(&h, raw)).await;
+    assert_eq!(r.status, StatusCode::REQUEST_TIMEOUT, "{}", r.body);
 }
 
 /// A report forwarded as an attachment: the outer message carries an attached message whose
