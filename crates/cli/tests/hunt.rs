@@ -227,3 +227,117 @@ fn hunt_fails_when_no_input_is_readable() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.evtx"), "{stderr}");
 }
+
+/// STIX indicators from a bundle (as J-CSIP or an ISAC shares them) and a pattern list sweep
+/// collected logs: Sysmon network and DNS events, a process started from a path, and a
+/// sequence of two events that only together satisfy an indicator.
+#[test]
+fn hunt_with_stix_indicators() {
+    let (_guard, d) = tmpdir("stix");
+    let ev = d.join("sysmon.jsonl");
+    let lines = [
+        r#"{"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":22,"computer_name":"ws1","record_id":1,"event_data":{"QueryName":"c2.example.org","Image":"C:\\Users\\a\\dropper.exe"}},"@timestamp":"2024-05-01T10:00:00.000Z"}"#,
+        r#"{"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":3,"computer_name":"ws1","record_id":2,"event_data":{"DestinationIp":"203.0.113.50","DestinationPort":"443","Image":"C:\\Users\\a\\dropper.exe"}},"@timestamp":"2024-05-01T10:00:30.000Z"}"#,
+        r#"{"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":3,"computer_name":"ws2","record_id":3,"event_data":{"DestinationIp":"198.51.100.1","DestinationPort":"80"}},"@timestamp":"2024-05-01T10:01:00.000Z"}"#,
+    ];
+    std::fs::write(&ev, lines.join("\n")).unwrap();
+    let bundle = d.join("bundle.json");
+    let ind = |n: u32, name: &str, pattern: &str| {
+        serde_json::json!({
+            "type": "indicator", "spec_version": "2.1",
+            "id": format!("indicator--00000000-0000-4000-8000-{n:012}"),
+            "created": "2024-04-01T00:00:00.000Z", "modified": "2024-04-01T00:00:00.000Z",
+            "name": name, "pattern": pattern, "pattern_type": "stix",
+            "valid_from": "2024-04-01T00:00:00Z"
+        })
+    };
+    std::fs::write(
+        &bundle,
+        serde_json::json!({
+            "type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000001",
+            "objects": [
+                ind(1, "C2 domain", "[domain-name:value = 'C2.example.org']"),
+                ind(2, "Beacon after lookup",
+                    "([domain-name:value = 'c2.example.org'] FOLLOWEDBY \
+                      [network-traffic:dst_ref.value = '203.0.113.50' AND network-traffic:dst_port = 443]) \
+                     WITHIN 60 SECONDS"),
+                ind(3, "Not seen", "[ipv4-addr:value = '192.0.2.99']"),
+            ]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["hunt", "--format", "jsonl", "--stix"])
+        .arg(&bundle)
+        .arg(&ev)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("3 STIX patterns (1 across events"),
+        "{stderr}"
+    );
+    let dets: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(&str, &str)> = dets
+        .iter()
+        .map(|d| {
+            (
+                d["rule_id"].as_str().unwrap(),
+                d["record_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("indicator--00000000-0000-4000-8000-000000000001", "1"),
+            ("indicator--00000000-0000-4000-8000-000000000002", "2"),
+        ],
+        "{stdout}"
+    );
+    assert!(
+        dets.iter()
+            .all(|d| d["source"] == "pattern" && d["level"] == "high")
+    );
+    assert_eq!(dets[1]["rule_title"], "STIX indicator Beacon after lookup");
+
+    // The same patterns from a plain list; a window too short for the sequence.
+    let list = d.join("patterns.txt");
+    std::fs::write(
+        &list,
+        "# shared patterns\n\
+         ([domain-name:value = 'c2.example.org'] FOLLOWEDBY [ipv4-addr:value = '203.0.113.50']) WITHIN 10 SECONDS\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["hunt", "-q", "--patterns"])
+        .arg(&list)
+        .arg(&ev)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::write(
+        &list,
+        "([domain-name:value = 'c2.example.org'] FOLLOWEDBY [ipv4-addr:value = '203.0.113.50']) WITHIN 30 SECONDS\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["hunt", "-q", "--format", "jsonl", "--patterns"])
+        .arg(&list)
+        .arg(&ev)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("stix-pattern:([domain-name"));
+}

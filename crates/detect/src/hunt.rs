@@ -1,7 +1,9 @@
 //! The hunt pipeline behind `mamori hunt`: files in parallel (rayon; one EVTX file is parsed
 //! on several threads when there are fewer files than threads), every event mapped, routed,
-//! scanned by the [`Ruleset`] and the optional [`IocSet`]; then correlation rules run over
-//! the base matches. Output is a list of [`Detection`]s sorted by time.
+//! scanned by the [`Ruleset`], the optional [`IocSet`] and the optional [`ExtraScanner`] (STIX
+//! pattern indicators, from `mamori-patterns`); then correlation rules run over the base
+//! matches, and the extra scanner's cross-event pass. Output is a list of [`Detection`]s
+//! sorted by time.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,6 +27,18 @@ pub enum Source {
     Correlation,
     /// An indicator.
     Ioc,
+    /// A STIX pattern indicator.
+    Pattern,
+}
+
+/// More matching on every event, from outside this crate (STIX pattern indicators): per
+/// event, and once all events were read (patterns that need several events).
+pub trait ExtraScanner: Send + Sync {
+    /// The detections of one event (already prepared by the rule set); may keep what
+    /// [`ExtraScanner::finish`] needs.
+    fn scan(&self, ev: &EventView) -> Vec<Detection>;
+    /// The detections that need all events, after every file was read.
+    fn finish(&self) -> Vec<Detection>;
 }
 
 /// One detection: a (rule, event) pair, or a fired correlation.
@@ -83,10 +97,20 @@ pub struct Hunter {
     pub iocs: Option<Arc<IocSet>>,
     /// Detections below this level are dropped.
     pub min_level: Level,
+    /// More matching on every event, if any.
+    pub extra: Option<Arc<dyn ExtraScanner>>,
 }
 
 fn first(ev: &EventView, f: &str) -> String {
     ev.first(f).unwrap_or("").to_owned()
+}
+
+impl Detection {
+    /// A detection of `ev` with its time, host and record fields filled in; the caller sets
+    /// the rule, level, matched fields and source.
+    pub fn of_event(ev: &EventView) -> Detection {
+        base_detection(ev)
+    }
 }
 
 fn base_detection(ev: &EventView) -> Detection {
@@ -132,6 +156,7 @@ impl Detection {
                 Source::Sigma => "sigma",
                 Source::Correlation => "correlation",
                 Source::Ioc => "ioc",
+                Source::Pattern => "pattern",
             },
         })
     }
@@ -201,6 +226,12 @@ impl Hunter {
                 d.matched = vec![(h.field, h.value)];
                 d.source = Source::Ioc;
                 d.suppressed = Level::High < self.min_level;
+                out.push((d, Vec::new()));
+            }
+        }
+        if let Some(extra) = &self.extra {
+            for mut d in extra.scan(&ev) {
+                d.suppressed = d.level < self.min_level;
                 out.push((d, Vec::new()));
             }
         }
@@ -326,6 +357,12 @@ impl Hunter {
                         v.push(ob);
                     }
                 }
+            }
+        }
+        if let Some(extra) = &self.extra {
+            for mut d in extra.finish() {
+                d.suppressed = d.level < self.min_level;
+                dets.push(d);
             }
         }
         dets.retain(|d| !d.suppressed);

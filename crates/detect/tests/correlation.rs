@@ -368,6 +368,7 @@ fn hunt(rules: &str, events: &[Ev<'_>]) -> Vec<mamori_detect::hunt::Detection> {
         ruleset: Arc::new(rs),
         iocs: None,
         min_level: mamori_detect::Level::Medium,
+        extra: None,
     };
     let (dets, _) = h.run(std::slice::from_ref(&p), &|_, _| {});
     std::fs::remove_file(&p).unwrap();

@@ -13,6 +13,7 @@ use mamori_detect::ioc::IocSet;
 use mamori_detect::mapping::FieldMapping;
 use mamori_detect::sigma::yaml::{Value, parse_documents};
 use mamori_detect::{Level, RulesetBuilder};
+use mamori_patterns::hunt::{PatternHunt, PatternSource};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -41,6 +42,13 @@ pub struct HuntArgs {
     /// Indicator list: one IOC per line (hash, IP, CIDR, domain, URL, e-mail).
     #[arg(long)]
     pub ioc: Option<PathBuf>,
+    /// STIX patterns, one a line (`#` starts a comment line); patterns that need several
+    /// events (AND, FOLLOWEDBY, REPEATS) are evaluated over all the events read.
+    #[arg(long, value_name = "FILE")]
+    pub patterns: Option<PathBuf>,
+    /// A STIX 2.1 bundle whose indicators (pattern_type stix) to hunt with (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub stix: Vec<PathBuf>,
     /// Lowest level reported: informational, low, medium, high, critical.
     #[arg(long, default_value = "informational", value_parser = parse_level)]
     pub min_level: Level,
@@ -62,6 +70,46 @@ pub struct HuntArgs {
     /// No summary on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// The pattern indicators of `--patterns` and `--stix`, if any.
+fn load_patterns(args: &HuntArgs) -> anyhow::Result<Option<Arc<PatternHunt>>> {
+    let mut items: Vec<(String, PatternSource)> = Vec::new();
+    if let Some(p) = &args.patterns {
+        let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
+        items.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|l| (l.to_owned(), PatternSource::default())),
+        );
+    }
+    for b in &args.stix {
+        let bytes = std::fs::read(b).with_context(|| b.display().to_string())?;
+        let bundle = mamori_stix::Bundle::parse(&bytes, mamori_stix::Limits::default())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", b.display()))?;
+        for o in bundle.of_type("indicator") {
+            let Some(ind) = o.as_indicator() else {
+                continue;
+            };
+            if ind.pattern_type() != Some("stix") {
+                continue;
+            }
+            if let Some(pattern) = ind.pattern() {
+                items.push((
+                    pattern.to_owned(),
+                    PatternSource {
+                        id: Some(o.id.to_string()),
+                        name: ind.name().map(str::to_owned),
+                    },
+                ));
+            }
+        }
+    }
+    if args.patterns.is_none() && args.stix.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(PatternHunt::new(items))))
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {
@@ -89,8 +137,14 @@ pub(crate) fn load_placeholders(path: &PathBuf) -> anyhow::Result<HashMap<String
 }
 
 pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
-    if args.rules.is_empty() && args.ioc.is_none() {
-        anyhow::bail!("nothing to hunt with: give --rules DIR and/or --ioc FILE");
+    if args.rules.is_empty()
+        && args.ioc.is_none()
+        && args.patterns.is_none()
+        && args.stix.is_empty()
+    {
+        anyhow::bail!(
+            "nothing to hunt with: give --rules DIR, --ioc FILE, --patterns FILE or --stix BUNDLE"
+        );
     }
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
@@ -130,6 +184,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let patterns = load_patterns(&args)?;
     let compile_time = start.elapsed();
     let (files, walk_errors) = mamori_detect::input::collect_files(&args.paths);
     for e in &walk_errors {
@@ -139,14 +194,27 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no input files found");
     }
     if !args.quiet {
+        let ioc_count = iocs
+            .as_ref()
+            .map(|i| format!(", {} indicators", i.len()))
+            .unwrap_or_default();
+        let pattern_count = patterns
+            .as_ref()
+            .map(|p| {
+                let st = p.set().stats();
+                format!(
+                    ", {} STIX patterns ({} across events, {} not usable)",
+                    st.streamed(),
+                    st.cross_event,
+                    st.skipped()
+                )
+            })
+            .unwrap_or_default();
         eprintln!(
-            "loaded {} rules ({} correlation, {} rejected){} in {:.2}s; scanning {} files",
+            "loaded {} rules ({} correlation, {} rejected){ioc_count}{pattern_count} in {:.2}s; scanning {} files",
             ruleset.rules().len(),
             ruleset.correlations().len(),
             rejected,
-            iocs.as_ref()
-                .map(|i| format!(", {} indicators", i.len()))
-                .unwrap_or_default(),
             compile_time.as_secs_f64(),
             files.len()
         );
@@ -155,6 +223,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         ruleset: Arc::new(ruleset),
         iocs,
         min_level: args.min_level,
+        extra: patterns.map(|p| p as Arc<dyn mamori_detect::hunt::ExtraScanner>),
     };
     let bar = (std::io::stderr().is_terminal() && !args.quiet).then(|| {
         let pb = indicatif::ProgressBar::new(files.len() as u64);
