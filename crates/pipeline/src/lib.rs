@@ -99,6 +99,10 @@ impl Pipeline {
         &self.store
     }
 
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     /// How long stored observations can still take part in an evaluation: twice the longest
     /// window in force (Sigma correlations' timespans, STIX patterns' cross-event windows),
     /// so that events arriving somewhat out of order still meet theirs, and at least an hour.

@@ -414,6 +414,7 @@ async fn load_demo_reports(store: &Store) -> Result<usize, ApiError> {
             &crate::sharing::ShareCtx {
                 store,
                 warninglists: &lists,
+                pattern_window_ms: mamori_patterns::set::DEFAULT_PATTERN_WINDOW_MS,
             },
             &actor,
             &crate::sharing::ReportInput {

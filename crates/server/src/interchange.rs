@@ -72,6 +72,15 @@ pub async fn import_misp_event(
         keep(v.kind, &v.value, &v.comment, false);
     }
     for p in &imported.patterns {
+        // A pattern that does not parse is reported like any other value left out.
+        if let Err(e) = mamori_stix::Pattern::parse(p) {
+            skipped.push(Skipped {
+                misp_type: "stix2-pattern".into(),
+                value: p.chars().take(200).collect(),
+                reason: e.to_string(),
+            });
+            continue;
+        }
         indicators.push(IndicatorInput {
             kind: None,
             value: None,

@@ -28,6 +28,9 @@ use mamori_store::Store;
 pub struct ShareCtx<'a> {
     pub store: &'a Store,
     pub warninglists: &'a WarningLists,
+    /// The monitoring stream's window for patterns without a `WITHIN`
+    /// ([`IndicatorView::stream`]).
+    pub pattern_window_ms: i64,
 }
 
 impl AppState {
@@ -36,6 +39,7 @@ impl AppState {
         ShareCtx {
             store: &self.store,
             warninglists: &self.warninglists,
+            pattern_window_ms: self.pipeline.settings().pattern_window_ms,
         }
     }
 }
@@ -119,6 +123,34 @@ pub struct IndicatorView {
     pub score: u8,
     pub warnings: Vec<WarningHit>,
     pub sightings: SightingStats,
+    /// For a STIX pattern indicator: how the monitoring stream matches it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<PatternStream>,
+}
+
+/// How the monitoring stream (and sensors) match a STIX pattern indicator.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PatternStream {
+    /// One event can satisfy it (or a branch of it).
+    pub per_event: bool,
+    /// A branch needs several events (`AND`, `FOLLOWEDBY`, `REPEATS`): evaluated over each
+    /// organisation's events in `window_secs`.
+    pub cross_event: bool,
+    pub window_secs: Option<i64>,
+    /// `invalid`, `unmapped_types` (nothing of it is matched) or `partly_left_out`.
+    pub problem: Option<&'static str>,
+}
+
+impl PatternStream {
+    fn of(pattern: &str, default_window_ms: i64) -> PatternStream {
+        let s = mamori_patterns::status::stream_status(pattern, default_window_ms);
+        PatternStream {
+            per_event: s.per_event,
+            cross_event: s.cross_event,
+            window_secs: s.window_ms.map(|ms| (ms + 999) / 1000),
+            problem: s.problem.map(|p| p.as_str()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -249,6 +281,13 @@ fn normalise_indicator(i: &IndicatorInput, n: usize) -> Result<NewIndicator, Api
         return Err(ApiError::Invalid(format!(
             "indicators[{n}]: pattern longer than 64 KiB"
         )));
+    }
+    // A pattern is checked as TAXII checks one: it must parse, or the report is refused with
+    // the place of the fault.
+    if let Some(p) = i.pattern.as_deref().filter(|p| !p.trim().is_empty())
+        && let Err(e) = mamori_stix::Pattern::parse(p)
+    {
+        return Err(ApiError::Invalid(format!("indicators[{n}].pattern: {e}")));
     }
     Ok(NewIndicator {
         kind: i.kind,
@@ -439,11 +478,16 @@ async fn indicator_view(
         },
         now,
     );
+    let stream = match (i.kind, &i.pattern) {
+        (None, Some(p)) => Some(PatternStream::of(p, state.pattern_window_ms)),
+        _ => None,
+    };
     Ok(IndicatorView {
         indicator: i,
         score,
         warnings,
         sightings,
+        stream,
     })
 }
 

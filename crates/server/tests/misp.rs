@@ -20,6 +20,7 @@ const EVENT: &str = r#"{"Event": {
         {"type": "ip-dst", "value": "198.51.100.44", "to_ids": true},
         {"type": "url", "value": "hxxp://dl.emotet.example/a.doc", "to_ids": "1"},
         {"type": "sha256", "value": "not-a-hash", "to_ids": true},
+        {"type": "stix2-pattern", "value": "[ipv4-addr:value = ", "to_ids": true},
         {"type": "comment", "value": "ignored"}
     ]
 }}"#;
@@ -58,8 +59,8 @@ async fn import_and_feed(h: Hub) {
         .collect();
     assert_eq!(
         skipped,
-        vec!["comment", "sha256"],
-        "bad values are listed, not silently dropped"
+        vec!["comment", "sha256", "stix2-pattern"],
+        "bad values are listed, not silently dropped, and do not sink the event"
     );
     let rid = v["report"]["report"]["id"].as_str().unwrap().to_owned();
 

@@ -107,7 +107,7 @@ async fn sharing_flow(h: Hub) {
                 "indicators": [
                     {"kind": "url", "value": "hxxp://update-check.example[.]com:80/a.zip"},
                     {"kind": "ipv4", "value": "8.8.8.8"},
-                    {"pattern": "[file:hashes.'SHA-256' = 'aa']"}
+                    {"pattern": "[file:hashes.'SHA-256' = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']"}
                 ],
                 "observables": [{"kind": "email", "value": "Sender@Phish.Example"}]
             })),
@@ -132,6 +132,12 @@ async fn sharing_flow(h: Hub) {
         "public-dns-resolvers"
     );
     assert_eq!(v["observables"][0]["value"], "sender@phish.example");
+    // A pattern indicator says how the monitoring stream matches it; a value says nothing.
+    assert_eq!(
+        v["indicators"][2]["stream"],
+        json!({"per_event": true, "cross_event": false, "window_secs": null, "problem": null})
+    );
+    assert!(v["indicators"][0].get("stream").is_none());
 
     // The recipient sees the report but not who wrote it.
     let r = send(
@@ -333,6 +339,15 @@ async fn bad_reports_change_nothing(h: Hub) {
             json!({"title": "x", "tlp": "GREEN", "recipients": [OrgId::new()]}),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
+        // Patterns that do not parse: syntax, and a hash that is not one.
+        (
+            json!({"title": "x", "tlp": "GREEN", "indicators": [{"pattern": "[ipv4-addr:value = "}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"title": "x", "tlp": "GREEN", "indicators": [{"pattern": "[file:hashes.'SHA-256' = 'aa']"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
         let r = send(
             &h.app,
@@ -346,6 +361,13 @@ async fn bad_reports_change_nothing(h: Hub) {
         .await;
         assert_eq!(r.status, want, "{body}: {}", r.body);
         assert_eq!(r.content_type(), "application/problem+json");
+        if body.to_string().contains("pattern") {
+            let detail = r.json()["detail"].as_str().unwrap_or_default().to_owned();
+            assert!(
+                detail.starts_with("indicators[0].pattern: at byte "),
+                "{detail}"
+            );
+        }
     }
     // A member (not an analyst) may not share.
     let r = send(
@@ -593,6 +615,54 @@ async fn leak_matrix(h: Hub) {
     let _ = UserId::new();
 }
 
+/// How the stream matches each pattern indicator, in the API and on the console's report page.
+async fn pattern_stream_status(h: Hub) {
+    let a = member(&h, "mhlw", Role::Analyst).await;
+    let r = send(
+        &h.app,
+        req(
+            "POST",
+            "/api/v1/reports",
+            Some(&a.token),
+            Some(json!({
+                "title": "段階的なダウンロード", "tlp": "GREEN",
+                "indicators": [
+                    {"pattern": "([url:value LIKE '%/stage1/%'] FOLLOWEDBY [url:value LIKE '%/stage2/%']) WITHIN 300 SECONDS"},
+                    {"pattern": "[domain-name:value = 'c2.example.org'] OR ([ipv4-addr:value = '203.0.113.5'] REPEATS 3 TIMES)"},
+                    {"pattern": "[artifact:mime_type = 'application/x-msdownload']"}
+                ]
+            })),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let v = r.json();
+    let stream = |i: usize| v["indicators"][i]["stream"].clone();
+    assert_eq!(
+        stream(0),
+        json!({"per_event": false, "cross_event": true, "window_secs": 300, "problem": null})
+    );
+    assert_eq!(
+        stream(1),
+        json!({"per_event": true, "cross_event": true, "window_secs": 86400, "problem": null})
+    );
+    assert_eq!(
+        stream(2),
+        json!({"per_event": false, "cross_event": false, "window_secs": null, "problem": "unmapped_types"})
+    );
+    let id = v["report"]["id"].as_str().unwrap();
+    let cookie = console_login(&h, "mhlw.analyst").await;
+    let page = send(&h.app, get_with_cookie(&format!("/reports/{id}"), &cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for text in [
+        "複数イベントにわたり照合（5 min以内）",
+        "イベント単位で照合 · 複数イベントにわたり照合（1 d以内）",
+        "照合されません（イベントにないオブジェクト型）",
+    ] {
+        assert!(page.body.contains(text), "{text} not in {}", page.body);
+    }
+}
+
 fn get_with_cookie(uri: &str, cookie: &str) -> axum::http::Request<axum::body::Body> {
     axum::http::Request::builder()
         .uri(uri)
@@ -626,6 +696,7 @@ macro_rules! suite {
             case!(sharing_flow);
             case!(bad_reports_change_nothing);
             case!(leak_matrix);
+            case!(pattern_stream_status);
         }
     };
 }

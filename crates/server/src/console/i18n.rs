@@ -214,6 +214,32 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("report.value", "値", "Value"),
     ("report.score", "スコア", "Score"),
     ("report.warnings", "警告リスト", "Warning lists"),
+    (
+        "report.stream_per_event",
+        "イベント単位で照合",
+        "matched per event",
+    ),
+    (
+        "report.stream_cross",
+        "複数イベントにわたり照合",
+        "matched across events",
+    ),
+    ("report.stream_within", "以内", "within"),
+    (
+        "report.stream_invalid",
+        "照合されません（パターンの形式が不正）",
+        "not matched: not a valid pattern",
+    ),
+    (
+        "report.stream_unmapped",
+        "照合されません（イベントにないオブジェクト型）",
+        "not matched: object types no event carries",
+    ),
+    (
+        "report.stream_partly",
+        "一部の分岐は照合されません",
+        "some branches are not matched",
+    ),
     ("report.sightings", "目撃", "Sightings"),
     ("report.modified", "更新日時", "Modified"),
     ("report.search", "検索", "Search"),

@@ -245,6 +245,42 @@ pub struct IndicatorRow {
     pub bar: u32,
     pub warnings: String,
     pub sightings: i64,
+    /// For a pattern: how the monitoring stream matches it.
+    pub stream: String,
+}
+
+/// A window as `90 s`, `5 min`, `24 h` or `7 d`.
+fn window_text(secs: i64) -> String {
+    match secs {
+        s if s % 86_400 == 0 => format!("{} d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{} h", s / 3_600),
+        s if s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
+/// How the stream matches a pattern indicator, in the reader's language.
+fn stream_text(s: &crate::sharing::PatternStream, t: &super::i18n::Tr) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if s.per_event {
+        parts.push(t.get("report.stream_per_event").to_owned());
+    }
+    if s.cross_event {
+        let w = s.window_secs.map(window_text).unwrap_or_default();
+        let within = t.get("report.stream_within");
+        parts.push(if t.lang == mamori_model::Lang::Ja {
+            format!("{}（{w}{within}）", t.get("report.stream_cross"))
+        } else {
+            format!("{} ({within} {w})", t.get("report.stream_cross"))
+        });
+    }
+    match s.problem {
+        Some("invalid") => parts.push(t.get("report.stream_invalid").to_owned()),
+        Some("unmapped_types") => parts.push(t.get("report.stream_unmapped").to_owned()),
+        Some(_) => parts.push(t.get("report.stream_partly").to_owned()),
+        None => {}
+    }
+    parts.join(" · ")
 }
 
 #[derive(Template)]
@@ -323,6 +359,11 @@ pub async fn report_page(
                 .collect::<Vec<_>>()
                 .join(", "),
             sightings: i.sightings.count,
+            stream: i
+                .stream
+                .as_ref()
+                .map(|s| stream_text(s, &c.t))
+                .unwrap_or_default(),
         })
         .collect();
     render(ReportPage {
