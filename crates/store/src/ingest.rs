@@ -311,6 +311,16 @@ impl Store {
                     out.duplicate = true;
                     return tx.rollback().await;
                 }
+                if backend == Backend::Postgres {
+                    // Every lock this commit needs, taken now and in one global order, so two
+                    // workers never wait on each other's (see `lock_keys`).
+                    for key in lock_keys(b) {
+                        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                            .bind(key)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
                 for block in blocks.iter() {
                     insert_block!(tx, backend, &org, &b.source, now, block);
                 }
@@ -345,12 +355,6 @@ impl Store {
                     let corr_id = format!("{PATTERN_OBSERVATION_PREFIX}{}", first.pattern);
                     let org_s = first.org_id.to_string();
                     let (lo, hi) = g.iter().fold((i64::MAX, i64::MIN), |(lo, hi), o| (lo.min(o.ts), hi.max(o.ts)));
-                    if backend == Backend::Postgres {
-                        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                            .bind(format!("pat|{corr_id}|{org_s}"))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
                     let mut rows: Vec<ObservationRow> = sqlx::query_as(
                         "SELECT ts, rule_pos, value FROM correlation_observations \
                          WHERE corr_id = $1 AND org_id = $2 AND grp = '' AND ts >= $3 AND ts <= $4 \
@@ -399,13 +403,6 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                     let Some(rule) = &b.cross_org else { continue };
-                    if backend == Backend::Postgres {
-                        // Serialise the count per value across hub workers.
-                        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                            .bind(format!("{}|{}", s.kind, s.value))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
                     let since = s.seen_at - rule.window_ms;
                     let orgs: Vec<(String,)> = sqlx::query_as(
                         "SELECT DISTINCT org_id FROM sightings WHERE kind = $1 AND value = $2 \
@@ -472,12 +469,6 @@ impl Store {
                         .iter()
                         .filter(|o| o.corr_id == g.corr_id && o.org_id == g.org_id && o.grp == g.grp)
                         .fold((i64::MAX, i64::MIN), |(lo, hi), o| (lo.min(o.ts), hi.max(o.ts)));
-                    if backend == Backend::Postgres {
-                        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                            .bind(format!("corr|{}|{}|{}", g.corr_id, g.org_id, g.grp))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
                     let rows: Vec<ObservationRow> = sqlx::query_as(
                         "SELECT ts, rule_pos, value FROM correlation_observations \
                          WHERE corr_id = $1 AND org_id = $2 AND grp = $3 AND ts >= $4 AND ts <= $5 ORDER BY ts",
@@ -647,6 +638,45 @@ impl Store {
 pub(crate) fn partition_name(ts: i64) -> String {
     let (y, m, d) = mamori_model::date::civil_date(ts);
     format!("event_blocks_d{y:04}{m:02}{d:02}")
+}
+
+/// The PostgreSQL advisory locks a batch's commit takes, sorted: one per indicator value it
+/// sights when cross-organisation correlation is on (the distinct-organisation count), one
+/// per (STIX pattern, organisation) and per (Sigma correlation, organisation, group) it adds
+/// observations to (their evaluation). Taken at the start of the transaction in ascending
+/// order, they cannot deadlock between workers, whatever order batches list them in; a key
+/// is the first 8 bytes of SHA-256 over a tagged text, so kinds of lock never share one.
+fn lock_keys(b: &IngestBatch) -> Vec<i64> {
+    use sha2::Digest as _;
+    let key = |text: String| {
+        let d = sha2::Sha256::digest(text.as_bytes());
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(&d[..8]);
+        i64::from_be_bytes(eight)
+    };
+    let mut keys: Vec<i64> = Vec::new();
+    if b.cross_org.is_some() {
+        for s in &b.sightings {
+            keys.push(key(format!("sight|{}|{}", s.kind, s.value)));
+        }
+        // A completed pattern is a sighting of it too.
+        for o in &b.pattern_observations {
+            keys.push(key(format!(
+                "sight|{}|{}",
+                crate::reports::PATTERN_SIGHTING_KIND,
+                o.pattern
+            )));
+        }
+    }
+    for o in &b.pattern_observations {
+        keys.push(key(format!("pat|{}|{}", o.pattern, o.org_id)));
+    }
+    for o in &b.observations {
+        keys.push(key(format!("corr|{}|{}|{}", o.corr_id, o.org_id, o.grp)));
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 impl Store {

@@ -346,6 +346,42 @@ async fn cross_org_correlation(db: Db) {
     );
 }
 
+/// Two workers commit batches that sight the same indicators in opposite orders, at the same
+/// time: the per-value locks must never deadlock (PostgreSQL would abort one transaction).
+async fn concurrent_sightings_never_deadlock(db: Db) {
+    let s = &db.store;
+    let hub = org(s, "nisc").await;
+    let (a, b) = (org(s, "m1").await, org(s, "m2").await);
+    let rule = CrossOrgRule {
+        min_orgs: 2,
+        window_ms: 3_600_000,
+        hub_org: hub,
+    };
+    let now = now_millis();
+    let values: Vec<String> = (0..12).map(|i| format!("v{i}.example")).collect();
+    let with = |o: OrgId, id: String, order: Vec<&String>| {
+        let mut x = batch(o, &id, vec![]);
+        x.cross_org = Some(rule.clone());
+        x.sightings = order
+            .into_iter()
+            .map(|v| SightingHit {
+                kind: "domain".into(),
+                value: v.clone(),
+                count: 1,
+                seen_at: now,
+            })
+            .collect();
+        x
+    };
+    for round in 0..15 {
+        let x = with(a, format!("a{round}"), values.iter().collect());
+        let y = with(b, format!("b{round}"), values.iter().rev().collect());
+        let (rx, ry) = tokio::join!(s.commit_batch(&x), s.commit_batch(&y));
+        rx.unwrap();
+        ry.unwrap();
+    }
+}
+
 async fn retention_per_organisation(db: Db) {
     let s = &db.store;
     let a = org(s, "short").await;
@@ -645,6 +681,7 @@ macro_rules! conformance {
             case!(event_search);
             case!(triage_and_suppression);
             case!(cross_org_correlation);
+            case!(concurrent_sightings_never_deadlock);
             case!(retention_per_organisation);
             case!(block_search_matches_a_full_scan);
             case!(old_event_rows_move_into_blocks);
