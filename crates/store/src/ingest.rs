@@ -501,6 +501,11 @@ impl Store {
                     suppressions = q.build_query_as().fetch_all(&mut *tx).await?;
                 }
                 let mut evidence: Vec<(String, i64, i64, &str)> = Vec::new();
+                // Rows are locked in one global order, so that two workers extending the same
+                // alerts never deadlock: alerts by dedup key, then suppressions by their key.
+                alerts.sort_by(|x, y| x.dedup_key.cmp(&y.dedup_key));
+                let mut suppressed_hits: std::collections::BTreeMap<(String, String, String), i64> =
+                    std::collections::BTreeMap::new();
                 for a in &alerts {
                     let org_s = a.org_id.to_string();
                     let suppressed = suppressions.iter().find(|(o, r, h)| {
@@ -508,16 +513,9 @@ impl Store {
                     });
                     if let Some((_, _, host)) = suppressed {
                         out.suppressed += 1;
-                        sqlx::query(
-                            "UPDATE alert_suppressions SET hits = hits + $1 \
-                             WHERE org_id = $2 AND rule_id = $3 AND host = $4",
-                        )
-                        .bind(a.count)
-                        .bind(&org_s)
-                        .bind(&a.rule_id)
-                        .bind(host)
-                        .execute(&mut *tx)
-                        .await?;
+                        *suppressed_hits
+                            .entry((org_s, a.rule_id.clone(), host.clone()))
+                            .or_default() += a.count;
                         continue;
                     }
                     let id = uuid::Uuid::now_v7().to_string();
@@ -570,6 +568,18 @@ impl Store {
                         }
                         evidence.push((got.clone(), seq, *ts, doc.as_str()));
                     }
+                }
+                for ((org_s, rule_id, host), hits) in &suppressed_hits {
+                    sqlx::query(
+                        "UPDATE alert_suppressions SET hits = hits + $1 \
+                         WHERE org_id = $2 AND rule_id = $3 AND host = $4",
+                    )
+                    .bind(hits)
+                    .bind(org_s)
+                    .bind(rule_id)
+                    .bind(host)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 for chunk in evidence.chunks(ROWS_PER_INSERT) {
                     let mut q = sqlx::QueryBuilder::new("INSERT INTO alert_evidence (alert_id, seq, ts, doc) ");

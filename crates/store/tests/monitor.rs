@@ -346,8 +346,9 @@ async fn cross_org_correlation(db: Db) {
     );
 }
 
-/// Two workers commit batches that sight the same indicators in opposite orders, at the same
-/// time: the per-value locks must never deadlock (PostgreSQL would abort one transaction).
+/// Two workers commit batches that sight the same indicators and extend the same alerts (and
+/// a suppression) in opposite orders, at the same time: the per-value locks and the alert rows
+/// must never deadlock (PostgreSQL would abort one transaction).
 async fn concurrent_sightings_never_deadlock(db: Db) {
     let s = &db.store;
     let hub = org(s, "nisc").await;
@@ -359,9 +360,25 @@ async fn concurrent_sightings_never_deadlock(db: Db) {
     };
     let now = now_millis();
     let values: Vec<String> = (0..12).map(|i| format!("v{i}.example")).collect();
+    s.add_suppression(a, "rule-quiet", "*", "noisy", None)
+        .await
+        .unwrap();
     let with = |o: OrgId, id: String, order: Vec<&String>| {
         let mut x = batch(o, &id, vec![]);
         x.cross_org = Some(rule.clone());
+        // The same alerts of one organisation (`a`), in the given order, some suppressed.
+        x.alerts = order
+            .iter()
+            .map(|v| {
+                let mut h = hit(a, &format!("sigma|{v}"), now, 1);
+                let j: usize = v[1..v.find('.').unwrap()].parse().unwrap();
+                if j % 3 == 0 {
+                    h.rule_id = "rule-quiet".into();
+                    h.dedup_key = format!("quiet|{v}");
+                }
+                h
+            })
+            .collect();
         x.sightings = order
             .into_iter()
             .map(|v| SightingHit {
@@ -379,7 +396,31 @@ async fn concurrent_sightings_never_deadlock(db: Db) {
         let (rx, ry) = tokio::join!(s.commit_batch(&x), s.commit_batch(&y));
         rx.unwrap();
         ry.unwrap();
+        // The alerts alone (no lock of the batch serialises the two).
+        let (mut x, mut y) = (x, y);
+        for z in [&mut x, &mut y] {
+            z.batch_id.push_str("-alerts");
+            z.sightings.clear();
+            z.cross_org = None;
+        }
+        let (rx, ry) = tokio::join!(s.commit_batch(&x), s.commit_batch(&y));
+        rx.unwrap();
+        ry.unwrap();
     }
+    let quiet = s
+        .list_alerts(&AlertQuery {
+            org: Some(a),
+            limit: 100,
+            ..AlertQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        quiet.len(),
+        8,
+        "the suppressed rule's alerts are not stored"
+    );
+    assert!(quiet.iter().all(|x| x.event_count == 60), "{quiet:?}");
 }
 
 async fn retention_per_organisation(db: Db) {
