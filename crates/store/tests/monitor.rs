@@ -372,7 +372,7 @@ async fn concurrent_sightings_never_deadlock(db: Db) {
             .map(|v| {
                 let mut h = hit(a, &format!("sigma|{v}"), now, 1);
                 let j: usize = v[1..v.find('.').unwrap()].parse().unwrap();
-                if j % 3 == 0 {
+                if j.is_multiple_of(3) {
                     h.rule_id = "rule-quiet".into();
                     h.dedup_key = format!("quiet|{v}");
                 }
