@@ -195,6 +195,7 @@ pub async fn run(global: &GlobalArgs, cmd: ShareCommand) -> anyhow::Result<ExitC
     let cx = mamori_server::sharing::ShareCtx {
         store: &store,
         warninglists: &lists,
+        pattern_window_ms: mamori_patterns::set::DEFAULT_PATTERN_WINDOW_MS,
     };
     let actor_for = |username: String| {
         let store = store.clone();
