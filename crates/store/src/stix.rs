@@ -215,10 +215,13 @@ impl Store {
                 let mut added = 0;
                 // The same object twice in one post is stored once.
                 let mut in_post: HashSet<(&str, &str)> = HashSet::with_capacity(rows.len());
-                let rows: Vec<&NewStixRow> = rows
+                let mut rows: Vec<&NewStixRow> = rows
                     .iter()
                     .filter(|r| in_post.insert((r.id.as_str(), r.version.as_str())))
                     .collect();
+                // Inserted in (id, version) order: two posts of the same objects at the same
+                // time then wait for each other in one order and never deadlock.
+                rows.sort_by(|a, b| (&a.id, &a.version).cmp(&(&b.id, &b.version)));
                 for chunk in rows.chunks(OBJECTS_PER_STATEMENT) {
                     // Already here, posted to this collection or derived from a report:
                     // federation that sends objects back where they came from adds nothing

@@ -96,3 +96,21 @@ async fn sqlite_bulk_load_needs_no_statistics() {
             .unwrap();
     }
 }
+
+/// Two federation pushes of the same objects in opposite orders, at the same time: both
+/// succeed (no deadlock between their inserts) and every object is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_posts_of_the_same_objects_never_deadlock() {
+    let db = common::postgres().await;
+    let org = org(&db).await;
+    for round in 0..10 {
+        let forward = rows(round * 200, 200, org);
+        let mut backward = forward.clone();
+        backward.reverse();
+        let (a, b) = tokio::join!(
+            db.store.insert_posted_objects("community", &forward),
+            db.store.insert_posted_objects("community", &backward)
+        );
+        assert_eq!(a.unwrap() + b.unwrap(), 200, "round {round}");
+    }
+}
