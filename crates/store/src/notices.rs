@@ -268,12 +268,22 @@ impl Store {
         for (i, it) in items.iter().enumerate() {
             last.insert(ItemKey::of(it), i);
         }
-        let unique: Vec<&FeedItemInput> = items
+        let mut unique: Vec<&FeedItemInput> = items
             .iter()
             .enumerate()
             .filter(|(i, it)| last.get(&ItemKey::of(it)) == Some(i))
             .map(|(_, it)| it)
             .collect();
+        // Upserted in key order: two runs of the same feed at the same time (two hub
+        // processes) then wait for each other in one order and never deadlock.
+        unique.sort_by(|a, b| {
+            (&a.source, &a.kind, &a.value, &a.category).cmp(&(
+                &b.source,
+                &b.kind,
+                &b.value,
+                &b.category,
+            ))
+        });
         let mut out = FeedRunOutcome::default();
         on_pool!(self, |pool| {
             async {
