@@ -9,7 +9,8 @@
 //! `GET /api/v1/sensor/key` and `mamori admin hub-key` publish the public key (base64).
 //!
 //! **Content.** The rules the hub was started with (`--rules`, path relative to the directory
-//! given, prefixed by that directory's name) and the valid indicators of live reports the
+//! given, prefixed by that directory's name) and the valid indicators the hub's detection
+//! matches (live reports, and indicators posted over TAXII or pulled by feeds) that the
 //! sensor's organisation may see under the visibility policy (never any other): typed values,
 //! and STIX patterns (kind `stix-pattern`, the value the pattern) that are more than one value.
 //!
@@ -39,8 +40,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use mamori_access::VisibilityFilter;
 use mamori_model::OrgId;
-use mamori_store::PageRequest;
-use mamori_store::reports::PATTERN_SIGHTING_KIND;
+use mamori_store::reports::{DetectionMatch, PATTERN_SIGHTING_KIND};
 use mamori_store::sensors::Sensor;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
@@ -443,8 +443,9 @@ fn walk(d: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The indicators `org` may see: valid value and pattern indicators of live reports the
-/// visibility policy admits for it.
+/// The indicators `org` may see: the valid value and pattern indicators the hub's own
+/// detection matches (live reports, and indicators posted over TAXII or pulled by feeds),
+/// each kept only when the visibility policy admits its marking for `org`.
 pub async fn visible_indicators(
     state: &AppState,
     org: OrgId,
@@ -456,31 +457,15 @@ pub async fn visible_indicators(
     };
     let now = mamori_store::now_millis();
     let mut out = BTreeSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = state
-            .store
-            .list_indicators(
-                &filter,
-                &PageRequest::from_cursor(cursor.as_deref(), Some(PageRequest::MAX_LIMIT))?,
-            )
-            .await?;
-        let done = page.next_cursor.is_none() || page.items.is_empty();
-        for (i, _, _) in page.items {
-            if i.valid_until.is_some_and(|u| u <= now) {
-                continue;
-            }
-            let (kind, value) = match (i.kind, i.value, i.pattern) {
-                (Some(kind), Some(value), _) => (kind.as_str().to_owned(), value),
-                (_, _, Some(pattern)) => (PATTERN_SIGHTING_KIND.to_owned(), pattern),
-                _ => continue,
-            };
-            out.insert(BundleIndicator { kind, value });
+    for d in state.store.detection_indicators(now).await? {
+        if !filter.admits(&d.marking) {
+            continue;
         }
-        if done {
-            break;
-        }
-        cursor = page.next_cursor;
+        let (kind, value) = match d.matches {
+            DetectionMatch::Value { kind, value } => (kind.as_str().to_owned(), value),
+            DetectionMatch::Pattern(p) => (PATTERN_SIGHTING_KIND.to_owned(), p),
+        };
+        out.insert(BundleIndicator { kind, value });
     }
     Ok(out)
 }

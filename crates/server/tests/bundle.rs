@@ -318,6 +318,52 @@ async fn run(backend: Backend) {
         patterns,
         set(&[sequence, "[domain-name:value = 'one.example']"])
     );
+
+    // Indicators that arrive over TAXII are detection input too, so they go to sensors the
+    // same way: the outsider's GREEN post reaches our sensor, its AMBER post does not.
+    let posted = |n: u32, marking: &str, ip: &str| {
+        json!({
+            "type": "indicator", "spec_version": "2.1",
+            "id": format!("indicator--00000000-0000-4000-8000-{n:012}"),
+            "created": "2026-11-25T01:00:00.000Z", "modified": "2026-11-25T01:00:00.000Z",
+            "pattern": format!("[ipv4-addr:value = '{ip}']"), "pattern_type": "stix",
+            "valid_from": "2026-11-25T01:00:00Z", "object_marking_refs": [marking]
+        })
+    };
+    const MEDIA: &str = "application/taxii+json;version=2.1";
+    const COMMUNITY: &str = "6d616d6f-7269-4c0a-8000-000000000002";
+    const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+    const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+    // GREEN to the community collection; AMBER to the outsider's own (the only place for it).
+    for (collection, object) in [
+        (COMMUNITY.to_owned(), posted(1, GREEN, "198.51.100.201")),
+        (h.other_org.clone(), posted(2, AMBER, "198.51.100.202")),
+    ] {
+        let r = send(
+            app,
+            axum::http::Request::builder()
+                .method("POST")
+                .uri(format!("/taxii2/api/collections/{collection}/objects/"))
+                .header(axum::http::header::ACCEPT, MEDIA)
+                .header(axum::http::header::CONTENT_TYPE, MEDIA)
+                .header(
+                    axum::http::header::AUTHORIZATION,
+                    format!("Bearer {outsider}"),
+                )
+                .body(axum::body::Body::from(
+                    json!({ "objects": [object] }).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        assert_eq!(r.json()["success_count"], 1, "{}", r.body);
+    }
+    let r = send(app, req("GET", "/api/v1/sensor/bundle", Some(&token), None)).await;
+    let now = verified(&r, &public);
+    let ips = values(&now, "indicators");
+    assert!(ips.contains("198.51.100.201"), "{ips:?}");
+    assert!(!ips.contains("198.51.100.202"), "{ips:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
