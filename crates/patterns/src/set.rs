@@ -303,10 +303,7 @@ impl<M: Clone> Builder<M> {
         if types == 0 {
             return Err(Left::Unmapped);
         }
-        let need = match need(pattern.root()) {
-            Need::Unindexed => substring_need(pattern.root()),
-            n => n,
-        };
+        let need = index_need(pattern.root());
         let kind = match &need {
             Need::Any(_) => 0,
             Need::Contains(_) => 1,
@@ -349,10 +346,7 @@ impl<M: Clone> Builder<M> {
             if types == 0 {
                 return Err(Left::Unmapped);
             }
-            let need = match need(p.root()) {
-                Need::Unindexed => substring_need(p.root()),
-                n => n,
-            };
+            let need = index_need(p.root());
             leaves.push((p, types, need));
         }
         let unindexed = leaves
@@ -712,6 +706,23 @@ fn need(e: &ObservationExpr) -> Need {
         ObservationExpr::Qualified(_, Qualifier::Repeats(n)) if *n > 1 => Need::Never,
         ObservationExpr::Qualified(inner, _) => need(inner),
     }
+}
+
+/// What an event must carry for the expression: its literals, else its `LIKE` runs, else
+/// nothing to index.
+fn index_need(e: &ObservationExpr) -> Need {
+    match need(e) {
+        Need::Unindexed => substring_need(e),
+        n => n,
+    }
+}
+
+/// Text lines that are patterns in a pattern file (one a line): trimmed, blank lines and
+/// `#` comment lines skipped.
+pub fn pattern_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
 /// For a pattern without an indexable literal: the runs one of which a value must contain

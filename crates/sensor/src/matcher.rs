@@ -32,12 +32,8 @@ pub struct Matcher {
 /// Reads a pattern file: one STIX pattern a line, blank lines and `#` lines skipped.
 fn load_patterns(path: &Path) -> Result<Option<Arc<PatternSet<()>>>, SensorError> {
     let text = std::fs::read_to_string(path).map_err(|e| SensorError::io(path, e))?;
-    let set = PatternSet::build(
-        text.lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(|l| (l.to_owned(), ())),
-    );
+    let set =
+        PatternSet::build(mamori_patterns::set::pattern_lines(&text).map(|l| (l.to_owned(), ())));
     let st = set.stats();
     if st.invalid + st.unmapped + st.over_cap > 0 {
         tracing::warn!(

@@ -78,9 +78,7 @@ fn load_patterns(args: &HuntArgs) -> anyhow::Result<Option<Arc<PatternHunt>>> {
     if let Some(p) = &args.patterns {
         let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
         items.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            mamori_patterns::set::pattern_lines(&text)
                 .map(|l| (l.to_owned(), PatternSource::default())),
         );
     }
