@@ -10,6 +10,7 @@ pub mod flat;
 pub mod normalise;
 pub mod orgs;
 pub mod process;
+pub mod retro;
 pub mod worker;
 
 use std::sync::Arc;
@@ -43,6 +44,9 @@ pub struct Settings {
     /// The window a STIX pattern's cross-event part (`AND`, `FOLLOWEDBY`, `REPEATS`) is
     /// evaluated over when the pattern has no `WITHIN` of its own.
     pub pattern_window_ms: i64,
+    /// How far back (event time) a newly shared indicator is searched for in the stored
+    /// events ([`retro`]); 0 turns retro-hunts off.
+    pub retro_hunt_ms: i64,
 }
 
 impl Default for Settings {
@@ -55,6 +59,7 @@ impl Default for Settings {
             }),
             hub_slug: "hub".into(),
             pattern_window_ms: patterns::DEFAULT_PATTERN_WINDOW_MS,
+            retro_hunt_ms: 30 * 86_400_000,
         }
     }
 }
@@ -101,6 +106,11 @@ impl Pipeline {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The organisations table in force (ranges, domains, groups; for routing).
+    pub fn orgs(&self) -> Arc<OrgTable> {
+        self.orgs.load_full()
     }
 
     /// How long stored observations can still take part in an evaluation: twice the longest

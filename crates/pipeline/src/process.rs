@@ -225,7 +225,12 @@ pub fn prepare(
                 }
             }
             let filter = org_table.filter(org);
-            for (value, field) in f.iocs {
+            // One event is one sighting and one alert event per value, however many of its
+            // fields (or aliases of one field) hold the value.
+            let mut iocs = f.iocs;
+            let mut seen_values = std::collections::HashSet::new();
+            iocs.retain(|(value, _)| seen_values.insert(value.clone()));
+            for (value, field) in iocs {
                 let Some(marks) = indicators.marks.get(&value) else {
                     continue;
                 };

@@ -431,6 +431,15 @@ pub async fn search_events(
     Ok(EventPage { items, next })
 }
 
+/// The latest retro-hunts (hub administrators): when each ran, what it searched and found.
+pub async fn retro_hunts(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Vec<mamori_store::retro::RetroHunt>, ApiError> {
+    require_admin(actor, "list retro-hunts (hub administrators may)")?;
+    Ok(state.store.list_retro_hunts(100).await?)
+}
+
 pub async fn dead_letters(state: &AppState, actor: &Actor) -> Result<Vec<DeadLetter>, ApiError> {
     Ok(state.store.list_dead_letters(org_scope(actor), 200).await?)
 }

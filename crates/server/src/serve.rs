@@ -9,6 +9,10 @@ use mamori_store::{ConnectOptions, Store, StoreError, redact_url};
 use crate::bootstrap::{self, DemoReport, FirstRun};
 use crate::{ApiError, AppState, app, metrics_handle};
 
+/// How often a hub process looks for newly shared indicators to retro-hunt (and for hunts
+/// another process left unfinished).
+const RETRO_HUNT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServeError {
@@ -88,6 +92,16 @@ pub async fn serve(
         state.retention_days,
         workers_rx.clone(),
     )));
+    let lookback = state.pipeline.settings().retro_hunt_ms;
+    if lookback > 0 {
+        // Every hub process runs one; the store decides which of them hunts what.
+        let hunter = mamori_pipeline::retro::RetroHunter::new(state.pipeline.clone(), lookback);
+        workers.push(tokio::spawn(mamori_pipeline::retro::run(
+            hunter,
+            RETRO_HUNT_EVERY,
+            workers_rx.clone(),
+        )));
+    }
     workers.push(tokio::spawn(crate::sla::sla_task(
         state.clone(),
         workers_rx.clone(),

@@ -71,7 +71,7 @@ pub fn hashed_field(field: &str) -> bool {
 }
 
 /// Whether a word (as [`crate::fts::index_words`] gives it) is indexed.
-fn indexed_word(w: &str) -> bool {
+pub fn indexed_word(w: &str) -> bool {
     w.len() <= MAX_TERM_LEN
         && !(w.len() > MAX_INDEXED_DIGITS && w.bytes().all(|b| b.is_ascii_digit()))
 }

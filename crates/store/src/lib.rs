@@ -37,6 +37,7 @@ pub mod orgs;
 mod page;
 pub mod playbooks;
 pub mod reports;
+pub mod retro;
 mod secret;
 pub mod sensors;
 pub mod sessions;

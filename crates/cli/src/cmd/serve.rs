@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// evaluated over an organisation's events of this many minutes (at most 31 days).
     #[arg(long, value_name = "MIN", default_value_t = 1440)]
     pub pattern_window: u32,
+    /// When an indicator is shared, search the events stored in the last DAYS for it
+    /// (retro-hunt: sightings and alerts as in the stream); 0 turns it off.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub retro_hunt_days: u32,
     /// Queue ingested batches on a bus: `nats://host:port[,nats://...]` (JetStream; every
     /// hub process on the same bus and database shares the detection work) or `local:DIR`.
     /// Without it, batches are processed before the sender is answered.
@@ -83,6 +87,7 @@ fn monitoring(args: &ServeArgs) -> mamori_server::Monitoring {
         settings: mamori_pipeline::Settings {
             alert_window_ms: i64::from(args.alert_window.max(1)) * 60_000,
             pattern_window_ms: i64::from(args.pattern_window.max(1)) * 60_000,
+            retro_hunt_ms: i64::from(args.retro_hunt_days) * 86_400_000,
             ..mamori_pipeline::Settings::default()
         },
         rate_per_sender: args.ingest_rate,

@@ -117,6 +117,19 @@ async fn dead_letters(
     ))
 }
 
+/// The latest retro-hunts: each newly shared indicator is searched for in the events stored
+/// before it (hub administrators).
+#[utoipa::path(get, path = "/api/v1/retro-hunts", tag = "monitoring",
+    responses((status = 200, body = Vec<mamori_store::retro::RetroHunt>)))]
+async fn retro_hunts(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<Vec<mamori_store::retro::RetroHunt>>, ApiError> {
+    Ok(Json(
+        monitor::retro_hunts(&state, &Actor::from_auth(&auth)).await?,
+    ))
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AlertFilter {
@@ -321,6 +334,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(ingest, search_events))
         .routes(routes!(dead_letters))
+        .routes(routes!(retro_hunts))
         .routes(routes!(list_alerts))
         .routes(routes!(suppressions))
         .routes(routes!(get_alert, triage))
