@@ -20,6 +20,9 @@
 #   PATTERNS     a file of STIX patterns, one per line: posted as a TLP:GREEN report of the
 #                hub's organisation before the load (embedded mode), so that per-event and
 #                cross-event pattern matching is part of the measurement (bench/patterns/)
+#   RETRO        a file of "kind value" lines (embedded mode): after the load they are shared
+#                as a TLP:GREEN report and the retro-hunt of the stored events is timed
+#                (bench/retro/)
 # Nothing is downloaded. PostgreSQL comes from Debian's postgresql package (started as the
 # postgres user in a temp dir); nats-server from .venv/bin (`.ci/setup` installs it).
 set -euo pipefail
@@ -84,6 +87,36 @@ print(f"posted {len(pats)} pattern indicators")
 PY
 }
 
+retro_hunt() { # DB: shares $RETRO's values and times the hunt of the stored events
+    [ -n "${RETRO:-}" ] || return 0
+    local admin
+    admin=$("$MAMORI" --database "$1" admin token create --user admin --name "bench-a-$RANDOM" --scope read,write,admin | grep -o 'mmr_[A-Za-z0-9_-]*' | head -n1)
+    python3 - "$RETRO" "$HUB_PORT" "$admin" <<'PY'
+import json, sys, time, urllib.request
+vals = [l.split() for l in open(sys.argv[1], encoding="utf-8") if l.strip() and not l.startswith("#")]
+base, tok = f"http://127.0.0.1:{sys.argv[2]}", sys.argv[3]
+def call(path, body=None):
+    req = urllib.request.Request(base + path, json.dumps(body).encode() if body else None,
+                                 {"Content-Type": "application/json", "Authorization": f"Bearer {tok}"})
+    return json.loads(urllib.request.urlopen(req).read())
+call("/api/v1/reports", {"title": "bench retro-hunt", "tlp": "green",
+                         "indicators": [{"kind": k, "value": v} for k, v in vals]})
+t0 = time.time()
+while time.time() - t0 < 600:
+    done = [h for h in call("/api/v1/retro-hunts") if h["id"] != "baseline" and h["finished_at"]]
+    if done:
+        h = done[0]
+        secs = max(h["finished_at"] - h["created_at"], 1) / 1000
+        print(f"retro-hunt of {h['indicators']} indicators: {h['events']} events in {h['blocks']} blocks "
+              f"read in {secs:.2f} s ({h['events'] / secs:,.0f} events/s), {h['alerts']} alerts, "
+              f"{h['sightings']} sightings (noticed within {time.time() - t0:.1f} s of the post)")
+        break
+    time.sleep(0.2)
+else:
+    print("retro-hunt did not finish within 600 s")
+PY
+}
+
 hub_cpu_ticks() { awk '{print $14 + $15}' "/proc/$HUB_PID/stat"; }
 
 run_load() {
@@ -129,6 +162,7 @@ for r, n, c in rows:
     print(f"  {n} alerts ({c} events): {r[17:][:100]}")
 PY
     fi
+    retro_hunt "$DB"
     ;;
 nats)
     NATS_BIN=${NATS_BIN:-$ROOT/.venv/bin/nats-server}

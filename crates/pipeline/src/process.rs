@@ -84,6 +84,18 @@ pub fn prepare(
     settings: &Settings,
     batch: &RawBatch,
 ) -> IngestBatch {
+    prepare_with(engine, org_table, settings, batch, true)
+}
+
+/// [`prepare`]; with `encode` false the events are not encoded into blocks (a retro-hunt
+/// re-reads stored events and keeps only what matched).
+pub fn prepare_with(
+    engine: &Engine,
+    org_table: &OrgTable,
+    settings: &Settings,
+    batch: &RawBatch,
+    encode: bool,
+) -> IngestBatch {
     let h = &batch.header;
     let mut parser = LineParser::new(batch.format());
     let json_lines = batch.format() == mamori_parse::Format::Json;
@@ -306,7 +318,11 @@ pub fn prepare(
     }
     // Encoding (compression and index terms) is CPU work: do it here, on the caller's pool,
     // not in the store's transaction. On failure the store encodes at commit and reports it.
-    let blocks = mamori_store::blocks::encode(&events).unwrap_or_default();
+    let blocks = if encode {
+        mamori_store::blocks::encode(&events).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     IngestBatch {
         source: h.source.clone(),
         batch_id: h.batch_id.clone(),

@@ -234,7 +234,7 @@ impl RetroHunter {
         let engine = Arc::clone(engine);
         let settings = settings.clone();
         let mut found = tokio::task::spawn_blocking(move || {
-            crate::process::prepare(&engine, &orgs, &settings, &batch)
+            crate::process::prepare_with(&engine, &orgs, &settings, &batch, false)
         })
         .await
         .map_err(|e| PipelineError::Worker(e.to_string()))?;
