@@ -254,6 +254,47 @@ async fn run(backend: Backend) {
         "{}",
         r.body
     );
+    // Retro-hunts are hub-wide: a member does not see them, a hub administrator does, with
+    // one that is still running.
+    assert!(!r.body.contains("retro-hunts"), "{}", r.body);
+    let claim = |id: &str, key: &str| {
+        let store = h.store.clone();
+        let (id, key) = (id.to_owned(), key.to_owned());
+        async move {
+            let now = mamori_store::now_millis();
+            let hunt = mamori_store::retro::NewRetroHunt {
+                id,
+                claimed_by: "test:1".into(),
+                now,
+                from_ts: now - 86_400_000,
+                until_received: now,
+            };
+            store.claim_retro_hunt(&hunt, &[key]).await.unwrap()
+        }
+    };
+    claim("first", "k0").await;
+    let got = claim("h1", "k1").await;
+    assert_eq!(got, mamori_store::retro::Claim::Claimed(vec!["k1".into()]));
+    user_token(&h, &h.member_org, "hubadm", Role::Admin).await;
+    let admin = common::login_cookie(app, "hubadm", "a-long-password-123").await;
+    let r = send(
+        app,
+        Request::builder()
+            .uri("/sensors")
+            .header(header::COOKIE, &admin)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("id=\"retro-hunts\"")
+            && r.body.contains("遡及ハント")
+            && r.body.contains("hunt-running")
+            && r.body.contains("実行中 (0 ブロック)"),
+        "{}",
+        r.body
+    );
 
     // Refused senders: unknown token, bad encoding, too many lines.
     let r = send(

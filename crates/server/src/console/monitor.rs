@@ -319,6 +319,9 @@ struct SensorsPage {
     /// (received, origin, reason, text)
     dead: Vec<(String, String, String, String)>,
     health_chart: String,
+    /// Hub administrators only: (started, indicators, events read, alerts, sightings,
+    /// state text, state class).
+    hunts: Option<Vec<(String, i64, i64, i64, i64, String, &'static str)>>,
 }
 
 /// Sensors with their health (a sensor not heard from for 15 minutes is stale) and the
@@ -383,7 +386,39 @@ pub async fn sensors(State(state): State<AppState>, c: Console) -> Response {
             )
         })
         .collect();
+    // Retro-hunts are hub-wide work: only hub administrators see them (the API refuses
+    // everyone else the same way).
+    let hunts = monitor::retro_hunts(&state, &actor).await.ok().map(|list| {
+        list.into_iter()
+            .filter(|h| h.id != mamori_store::retro::BASELINE)
+            .take(20)
+            .map(|h| {
+                let (state_text, class) = match h.finished_at {
+                    Some(_) => (c.t.get("retro.finished").to_owned(), "finished"),
+                    None => (
+                        format!(
+                            "{} ({} {})",
+                            c.t.get("retro.running"),
+                            h.blocks,
+                            c.t.get("retro.blocks")
+                        ),
+                        "running",
+                    ),
+                };
+                (
+                    fmt_time(h.created_at),
+                    h.indicators,
+                    h.events,
+                    h.alerts,
+                    h.sightings,
+                    state_text,
+                    class,
+                )
+            })
+            .collect()
+    });
     render(SensorsPage {
+        hunts,
         health_chart: chart::bars(c.t.get("sensor.health"), &rows),
         f: c.frame("sensors", Flash::default()),
         sensors,
