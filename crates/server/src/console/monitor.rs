@@ -319,9 +319,20 @@ struct SensorsPage {
     /// (received, origin, reason, text)
     dead: Vec<(String, String, String, String)>,
     health_chart: String,
-    /// Hub administrators only: (started, indicators, events read, alerts, sightings,
-    /// state text, state class).
-    hunts: Option<Vec<(String, i64, i64, i64, i64, String, &'static str)>>,
+    /// Hub administrators only.
+    hunts: Option<Vec<HuntRow>>,
+}
+
+/// One retro-hunt on the sensors page.
+struct HuntRow {
+    started: String,
+    indicators: i64,
+    events: i64,
+    alerts: i64,
+    sightings: i64,
+    state: String,
+    /// `running` or `finished` (the row's class).
+    class: &'static str,
 }
 
 /// Sensors with their health (a sensor not heard from for 15 minutes is stale) and the
@@ -405,15 +416,15 @@ pub async fn sensors(State(state): State<AppState>, c: Console) -> Response {
                         "running",
                     ),
                 };
-                (
-                    fmt_time(h.created_at),
-                    h.indicators,
-                    h.events,
-                    h.alerts,
-                    h.sightings,
-                    state_text,
+                HuntRow {
+                    started: fmt_time(h.created_at),
+                    indicators: h.indicators,
+                    events: h.events,
+                    alerts: h.alerts,
+                    sightings: h.sightings,
+                    state: state_text,
                     class,
-                )
+                }
             })
             .collect()
     });
