@@ -311,16 +311,9 @@ impl Store {
                     out.duplicate = true;
                     return tx.rollback().await;
                 }
-                if backend == Backend::Postgres {
-                    // Every lock this commit needs, taken now and in one global order, so two
-                    // workers never wait on each other's (see `lock_keys`).
-                    for key in lock_keys(b) {
-                        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                            .bind(key)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
+                // The batch's own rows first: they conflict with no other batch, so two
+                // workers write them at the same time. Only then the locks (below), which
+                // serialise workers touching the same values and alerts until commit.
                 for block in blocks.iter() {
                     insert_block!(tx, backend, &org, &b.source, now, block);
                 }
@@ -337,6 +330,16 @@ impl Store {
                             .push_bind(&d.text);
                     });
                     q.build().execute(&mut *tx).await?;
+                }
+                if backend == Backend::Postgres {
+                    // Every lock this commit needs, taken now and in one global order, so two
+                    // workers never wait on each other's (see `lock_keys`).
+                    for key in lock_keys(b) {
+                        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                            .bind(key)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                 }
                 let mut alerts: Vec<AlertHit> = b.alerts.clone();
                 // STIX patterns' cross-event parts: per pattern and organisation, the stored
