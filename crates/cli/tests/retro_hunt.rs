@@ -1,7 +1,7 @@
 //! Retro-hunt end to end with a real `mamori serve` on both backends: events ingested over
 //! the API before an indicator is shared raise an alert for their organisation once the
 //! indicator is shared, marked as found by a retro-hunt, and `GET /api/v1/retro-hunts` shows
-//! the hunt to hub administrators (and refuses members).
+//! the hunt to hub administrators (and refuses members), as `mamori admin retro-hunts` does.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
@@ -172,6 +172,22 @@ fn hunt_on(global: &[&str]) {
         assert_eq!(done["alerts"], 1, "{hunts:#?}");
         assert!(done["finished_at"].is_i64(), "{hunts:#?}");
     });
+    // The same from the command line, for operators.
+    let table = ok(run(&["admin", "retro-hunts"]));
+    let rows: Vec<&str> = table.lines().collect();
+    assert!(
+        rows[0].starts_with("started\tindicators\tevents"),
+        "{table}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.split('\t').nth(5) == Some("finished") && r.split('\t').nth(3) == Some("1")),
+        "{table}"
+    );
+    assert!(
+        rows.iter().any(|r| r.contains("baseline (not hunted)")),
+        "{table}"
+    );
 }
 
 #[test]

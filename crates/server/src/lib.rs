@@ -65,6 +65,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+pub use console::fmt_time;
 pub use error::ApiError;
 pub use serve::{ServeError, Started, open_store, serve};
 pub use state::{AppState, Monitoring};

@@ -35,6 +35,15 @@ pub enum AdminCommand {
     /// YARA rule sets that mail analysis scans with.
     #[command(subcommand)]
     Yara(super::yara_admin::YaraCommand),
+    /// The latest retro-hunts (newly shared indicators searched for in the stored events by
+    /// `mamori serve`): when, how many indicators, events read, alerts and sightings.
+    RetroHunts {
+        #[arg(long)]
+        json: bool,
+        /// How many, newest first.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
     /// Print the hub's public key that signs sensor rule bundles (creating the key on first
     /// use), for `mamori sensor --hub-key`.
     HubKey {
@@ -281,6 +290,7 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> anyhow::Result<ExitC
         AdminCommand::Group(c) => group(&store, &actor, c).await,
         AdminCommand::Sensor(c) => sensor(&store, &actor, c).await,
         AdminCommand::Yara(c) => super::yara_admin::run(&store, &actor, c).await,
+        AdminCommand::RetroHunts { json, limit } => retro_hunts(&store, json, limit).await,
         AdminCommand::HubKey { .. } => Ok(()),
     };
     store.close().await;
@@ -661,6 +671,32 @@ async fn group(store: &Store, actor: &Actor, cmd: GroupCommand) -> anyhow::Resul
             ops::delete_group(store, actor, g.id).await?;
             println!("deleted sharing group {}", g.name);
         }
+    }
+    Ok(())
+}
+
+async fn retro_hunts(store: &Store, json: bool, limit: i64) -> anyhow::Result<()> {
+    let hunts = store.list_retro_hunts(limit).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&hunts)?);
+        return Ok(());
+    }
+    println!("started\tindicators\tevents\talerts\tsightings\tstate\tid");
+    for h in hunts {
+        let state = match h.finished_at {
+            _ if h.id == mamori_store::retro::BASELINE => "baseline (not hunted)".to_owned(),
+            Some(_) => "finished".to_owned(),
+            None => format!("running ({} blocks, {})", h.blocks, h.claimed_by),
+        };
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{state}\t{}",
+            mamori_server::fmt_time(h.created_at),
+            h.indicators,
+            h.events,
+            h.alerts,
+            h.sightings,
+            h.id
+        );
     }
     Ok(())
 }
