@@ -11,14 +11,14 @@
 //! (each block is committed as its own batch, which the store refuses to apply twice).
 //! Indicators in force when hunting first starts form the baseline and are not hunted.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use mamori_model::ValueKind;
+use mamori_model::{Marking, ValueKind};
 use mamori_store::now_millis;
 use mamori_store::reports::{DetectionIndicator, DetectionMatch};
 use mamori_store::retro::{
-    BASELINE, Claim, NewRetroHunt, RetroBlock, RetroScan, RetroStats, match_key, new_hunt_id,
+    BASELINE, Claim, NewRetroHunt, RetroBlock, RetroScan, RetroStats, indicator_key, new_hunt_id,
 };
 
 use crate::engine::{Engine, Indicators};
@@ -81,7 +81,7 @@ impl RetroHunter {
         };
         let mut keys: Vec<String> = list
             .iter()
-            .map(|d| match_key(&d.matches))
+            .map(indicator_key)
             .filter(|k| !known.contains(k))
             .collect();
         keys.sort_unstable();
@@ -91,6 +91,8 @@ impl RetroHunter {
         }
         let hunt = self.new_hunt(now);
         let claim = store.claim_retro_hunt(&hunt, &keys).await?;
+        // Markings the hunted values were already in force under (hunted or streamed before).
+        let prior = prior_marks(list.iter().filter(|d| known.contains(&indicator_key(d))));
         known.extend(keys);
         match claim {
             Claim::Baseline(n) => {
@@ -107,6 +109,7 @@ impl RetroHunter {
                         &hunt.id,
                         &mine,
                         &list,
+                        &prior,
                         hunt.from_ts,
                         hunt.until_received,
                         RetroStats::default(),
@@ -137,6 +140,7 @@ impl RetroHunter {
         id: &str,
         keys: &HashSet<String>,
         list: &[DetectionIndicator],
+        prior: &HashMap<String, Vec<Marking>>,
         from_ts: i64,
         until_received: i64,
         mut stats: RetroStats,
@@ -145,7 +149,7 @@ impl RetroHunter {
         let store = self.pipeline.store();
         let subset: Vec<DetectionIndicator> = list
             .iter()
-            .filter(|d| keys.contains(&match_key(&d.matches)))
+            .filter(|d| keys.contains(&indicator_key(d)))
             .cloned()
             .collect();
         let indicators = subset.len();
@@ -172,7 +176,8 @@ impl RetroHunter {
                 for b in blocks {
                     stats.events += b.docs.len() as i64;
                     stats.blocks += 1;
-                    let (alerts, sightings) = self.hunt_block(id, &engine, &settings, b).await?;
+                    let (alerts, sightings) =
+                        self.hunt_block(id, &engine, &settings, prior, b).await?;
                     stats.alerts += alerts;
                     stats.sightings += sightings;
                 }
@@ -211,6 +216,7 @@ impl RetroHunter {
         hunt: &str,
         engine: &Arc<Engine>,
         settings: &crate::Settings,
+        prior: &HashMap<String, Vec<Marking>>,
         b: RetroBlock,
     ) -> Result<(i64, i64), PipelineError> {
         // Only the hub's own syslog listeners route by address; senders own their events.
@@ -231,6 +237,7 @@ impl RetroHunter {
             body: b.docs.join("\n").into_bytes(),
         };
         let orgs = self.pipeline.orgs();
+        let table = Arc::clone(&orgs);
         let engine = Arc::clone(engine);
         let settings = settings.clone();
         let mut found = tokio::task::spawn_blocking(move || {
@@ -245,6 +252,24 @@ impl RetroHunter {
         found.dead_letters.clear();
         found.observations.clear();
         found.pattern_observations.clear();
+        // A value already in force under another marking was counted then (by the stream
+        // or an earlier hunt): no second sighting, and alerts only for the organisations
+        // that only the new marking admits.
+        found.sightings.retain(|s| !prior.contains_key(&s.value));
+        found.alerts.retain(|a| {
+            let value = a
+                .rule_id
+                .strip_prefix("ioc:")
+                .and_then(|r| r.split_once(':'))
+                .map(|(_, v)| v);
+            match value.and_then(|v| prior.get(v)) {
+                Some(marks) => {
+                    let filter = table.filter(a.org_id);
+                    !marks.iter().any(|m| filter.admits(m))
+                }
+                None => true,
+            }
+        });
         if found.alerts.is_empty() && found.sightings.is_empty() {
             return Ok((0, 0));
         }
@@ -255,6 +280,26 @@ impl RetroHunter {
         let out = self.pipeline.store().commit_batch(&found).await?;
         Ok((out.alerts_new + out.alerts_updated, sightings))
     }
+}
+
+/// The markings each value (as alerts and sightings name it: normalised, or a pattern's
+/// sighting value) is in force under, among `indicators`.
+fn prior_marks<'a>(
+    indicators: impl Iterator<Item = &'a DetectionIndicator>,
+) -> HashMap<String, Vec<Marking>> {
+    let mut out: HashMap<String, Vec<Marking>> = HashMap::new();
+    for d in indicators {
+        let value = match &d.matches {
+            DetectionMatch::Value { value, .. } => {
+                mamori_detect::ioc::classify(value).map(|(_, norm)| norm)
+            }
+            DetectionMatch::Pattern(p) => Some(mamori_store::reports::pattern_sighting_value(p)),
+        };
+        if let Some(v) = value {
+            out.entry(v).or_default().push(d.marking.clone());
+        }
+    }
+    out
 }
 
 /// Word groups that every block holding a match of one of the indicators contains, when each
@@ -358,11 +403,16 @@ impl RetroHunter {
                 alerts: h.alerts,
                 sightings: h.sightings,
             };
+            // Which other markings came before this hunt is not recorded: all are taken as
+            // earlier (a taken-over hunt may leave out an organisation another marking shared
+            // at the same moment admits; it never counts twice).
+            let prior = prior_marks(list.iter().filter(|d| !keys.contains(&indicator_key(d))));
             out.push(
                 self.hunt(
                     &h.id,
                     &keys,
                     &list,
+                    &prior,
                     h.from_ts,
                     h.until_received,
                     stats,

@@ -1,7 +1,8 @@
 //! Retro-hunts end to end on both backends: events stored before an indicator was shared are
 //! found once it is, as sightings for everyone and alerts only for organisations the report's
 //! marking lets see it; nothing older than the look-back window, nothing twice (a second round,
-//! a second hub process claiming at the same moment), and a hunt whose process stopped is
+//! a second hub process claiming at the same moment); a value published later under a wider
+//! marking alerts the newly admitted organisations only; and a hunt whose process stopped is
 //! taken over and finished by another.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
@@ -14,7 +15,8 @@ use mamori_pipeline::{BatchHeader, Engine, Pipeline, RawBatch, Routing, Settings
 use mamori_store::alerts::AlertQuery;
 use mamori_store::orgs::NewOrg;
 use mamori_store::reports::{DetectionMatch, NewIndicator, NewReport};
-use mamori_store::retro::{Claim, NewRetroHunt, match_key};
+use mamori_store::retro::indicator_key;
+use mamori_store::retro::{Claim, NewRetroHunt};
 use mamori_store::{ConnectOptions, Store, now_millis};
 use serde_json::json;
 
@@ -207,6 +209,39 @@ async fn run(store: Store) {
     assert!(hunter.tick().await.unwrap().is_empty());
     assert_eq!(alerts(&store, a).await, got);
 
+    // The AMBER address is published as GREEN later: B, which may see it now, gets its alert
+    // for the old event; A's alert and the sightings are not counted again.
+    report(
+        &store,
+        a,
+        Tlp::Green,
+        vec![value(ValueKind::Ipv4, "198.51.100.7")],
+    )
+    .await;
+    let ran = hunter.tick().await.unwrap();
+    assert_eq!(ran.len(), 1, "{ran:?}");
+    assert_eq!(
+        (ran[0].stats.alerts, ran[0].stats.sightings),
+        (1, 0),
+        "{ran:?}"
+    );
+    let b_alerts = alerts(&store, b).await;
+    assert_eq!(
+        b_alerts,
+        vec![(
+            "ioc:ipv4:198.51.100.7".to_owned(),
+            "pc9".to_owned(),
+            "retro-hunt/sensor".to_owned(),
+            1
+        )]
+    );
+    assert_eq!(alerts(&store, a).await, got);
+    let ip = store
+        .sighting_stats(ValueKind::Ipv4, "198.51.100.7")
+        .await
+        .unwrap();
+    assert_eq!((ip.count, ip.organisations), (2, 2));
+
     // Two hub processes see a new indicator at the same moment: one hunts it.
     report(
         &store,
@@ -245,20 +280,27 @@ async fn run(store: Store) {
         from_ts: now - 30 * DAY,
         until_received: now_millis(),
     };
-    let key = match_key(&DetectionMatch::Value {
-        kind: ValueKind::Ipv4,
-        value: "198.51.100.7".into(),
-    });
-    // Its key is already owned: a stalled claim gets only keys nobody has.
-    let dm = DetectionMatch::Value {
-        kind: ValueKind::Domain,
-        value: "old.example.org".into(),
+    let in_force = store.detection_indicators(now_millis()).await.unwrap();
+    let key_of = |kind: ValueKind, v: &str| {
+        let m = DetectionMatch::Value {
+            kind,
+            value: v.into(),
+        };
+        in_force
+            .iter()
+            .filter(|d| d.matches == m)
+            .map(indicator_key)
+            .collect::<Vec<_>>()
     };
+    // Its first key is already owned: a stalled claim gets only keys nobody has.
+    let taken = key_of(ValueKind::Ipv4, "198.51.100.7");
+    let fresh = key_of(ValueKind::Domain, "old.example.org");
+    assert_eq!((taken.len(), fresh.len()), (2, 1)); // the address: AMBER and GREEN
     let claim = store
-        .claim_retro_hunt(&stalled, &[key, match_key(&dm)])
+        .claim_retro_hunt(&stalled, &[taken[0].clone(), fresh[0].clone()])
         .await
         .unwrap();
-    assert_eq!(claim, Claim::Claimed(vec![match_key(&dm)]));
+    assert_eq!(claim, Claim::Claimed(fresh));
     let ran = other.tick().await.unwrap();
     assert_eq!(
         ran.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),

@@ -2,7 +2,8 @@
 //! batches and whichever indicators are shared under whichever marking, processing the events
 //! first and sharing the indicators afterwards (then hunting) leaves the same `ioc` alerts
 //! (organisation, rule, host, event count, first and last seen) and the same sightings per
-//! value as sharing the indicators first and processing the events with them in force.
+//! value as sharing the indicators first and processing the events with them in force; also
+//! when a value shared as AMBER is published as GREEN after the first hunt.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
@@ -91,13 +92,20 @@ type Outcome = (
     BTreeMap<usize, (i64, i64)>,
 );
 
+/// `shared`: (value, 0 GREEN | 1 AMBER | 2 AMBER and later GREEN as well).
 async fn run(
     retro: bool,
     events: &[Ev],
     cuts: &[usize],
-    shared: &[(usize, bool)],
+    shared: &[(usize, u8)],
     now: i64,
 ) -> Outcome {
+    let first: Vec<(usize, bool)> = shared.iter().map(|&(i, m)| (i, m != 0)).collect();
+    let later: Vec<(usize, bool)> = shared
+        .iter()
+        .filter(|s| s.1 == 2)
+        .map(|&(i, _)| (i, false))
+        .collect();
     let (_dir, url) = mamori_testkit::fresh_sqlite_url();
     let store = Store::connect(&url, &ConnectOptions::default())
         .await
@@ -111,7 +119,8 @@ async fn run(
     if retro {
         assert!(hunter.tick().await.unwrap().is_empty()); // the (empty) baseline
     } else {
-        share(&store, orgs[0], shared).await;
+        share(&store, orgs[0], &first).await;
+        share(&store, orgs[0], &later).await;
     }
     p.refresh().await.unwrap();
     let mut rest = events;
@@ -153,7 +162,9 @@ async fn run(
         }
     }
     if retro {
-        share(&store, orgs[0], shared).await;
+        share(&store, orgs[0], &first).await;
+        hunter.tick().await.unwrap();
+        share(&store, orgs[0], &later).await;
         hunter.tick().await.unwrap();
     }
     let mut alerts = Vec::new();
@@ -197,9 +208,9 @@ proptest! {
     fn a_retro_hunt_raises_what_the_stream_would_have(
         events in proptest::collection::vec((0usize..2, 0usize..3, 0usize..5, 0i64..(48 * 60)), 1..40),
         cuts in proptest::collection::vec(1usize..12, 1..6),
-        shared in proptest::collection::btree_map(0usize..5, any::<bool>(), 1..4),
+        shared in proptest::collection::btree_map(0usize..5, 0u8..3, 1..4),
     ) {
-        let shared: Vec<(usize, bool)> = shared.into_iter().collect();
+        let shared: Vec<(usize, u8)> = shared.into_iter().collect();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let now = now_millis();
         let stream = rt.block_on(run(false, &events, &cuts, &shared, now));

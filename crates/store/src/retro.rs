@@ -2,7 +2,7 @@
 //! which hunt, and how far each hunt got (migration 0017). The hunt itself — reading stored
 //! blocks and matching them — is `mamori_pipeline::retro`.
 //!
-//! An indicator is known by a key (the SHA-256 of what it matches). The hunt whose insert of a
+//! An indicator is known by a key (the SHA-256 of what it matches and its marking). The hunt whose insert of a
 //! key succeeds owns that indicator: several hub processes on one database never hunt the same
 //! indicator twice. The first claim ever made records every indicator then in force under the
 //! hunt [`BASELINE`] and hunts none of them (they were shared before retro-hunts existed, or
@@ -109,14 +109,28 @@ struct BlockRow {
     data: Vec<u8>,
 }
 
-/// The key an indicator is claimed by: the SHA-256 of what it matches.
-pub fn match_key(m: &crate::reports::DetectionMatch) -> String {
+/// The key an indicator is claimed by: the SHA-256 of what it matches and the marking it is
+/// shared under. The same value shared again under another marking (AMBER first, CLEAR later)
+/// is a new key, hunted for the organisations the new marking admits.
+pub fn indicator_key(d: &crate::reports::DetectionIndicator) -> String {
     use sha2::Digest as _;
-    let text = match m {
+    let what = match &d.matches {
         crate::reports::DetectionMatch::Value { kind, value } => format!("value\0{kind}\0{value}"),
         crate::reports::DetectionMatch::Pattern(p) => format!("pattern\0{p}"),
     };
-    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    let m = &d.marking;
+    let mut recipients: Vec<String> = m.recipients.iter().map(ToString::to_string).collect();
+    recipients.sort_unstable();
+    let marking = format!(
+        "{}\0{}\0{}\0{}",
+        m.tlp.as_str(),
+        m.owner_org,
+        m.sharing_group.map(|g| g.to_string()).unwrap_or_default(),
+        recipients.join(",")
+    );
+    hex::encode(sha2::Sha256::digest(
+        format!("{what}\0{marking}").as_bytes(),
+    ))
 }
 
 /// A fresh hunt id (UUID v7: ordered by creation).
