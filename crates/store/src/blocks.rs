@@ -307,6 +307,64 @@ pub(crate) fn records(raw: &str) -> impl Iterator<Item = Result<Record<'_>, Stor
     })
 }
 
+/// A condition on `event_blocks b` that its terms hold every word of at least one group
+/// (the last word of a group as a prefix when given): the SQL around one bound query
+/// string, in FTS5's syntax on SQLite and `tsquery` on PostgreSQL. Words are quoted as they
+/// are; callers pass words as [`crate::fts::for_each_word`] gives them (letters and digits).
+pub(crate) struct TermCondition {
+    pub before: &'static str,
+    pub query: String,
+    pub after: &'static str,
+}
+
+pub(crate) fn term_condition(
+    backend: crate::Backend,
+    groups: &[(&[String], Option<&str>)],
+) -> TermCondition {
+    let sqlite = backend == crate::Backend::Sqlite;
+    let group = |(whole, prefix): &(&[String], Option<&str>)| -> String {
+        let mut m: Vec<String> = whole
+            .iter()
+            .map(|w| {
+                if sqlite {
+                    format!("\"{w}\"")
+                } else {
+                    format!("'{w}'")
+                }
+            })
+            .collect();
+        if let Some(p) = prefix {
+            m.push(if sqlite {
+                format!("\"{p}\" *")
+            } else {
+                format!("'{p}':*")
+            });
+        }
+        m.join(if sqlite { " AND " } else { " & " })
+    };
+    let query = match groups {
+        [one] => group(one),
+        _ => groups
+            .iter()
+            .map(|g| format!("({})", group(g)))
+            .collect::<Vec<_>>()
+            .join(if sqlite { " OR " } else { " | " }),
+    };
+    if sqlite {
+        TermCondition {
+            before: " AND b.id IN (SELECT rowid FROM event_blocks_fts WHERE event_blocks_fts MATCH ",
+            query,
+            after: ")",
+        }
+    } else {
+        TermCondition {
+            before: " AND b.terms @@ to_tsquery('simple', ",
+            query,
+            after: ")",
+        }
+    }
+}
+
 /// A stored record as an event to store again (when a block is rewritten).
 pub(crate) fn record_event(r: &Record<'_>) -> NewEvent {
     let col = |i: usize| Some(r.columns[i].to_owned()).filter(|c| !c.is_empty());

@@ -170,26 +170,8 @@ impl Store {
                     .push("))");
             }
             if !whole.is_empty() || prefix.is_some() {
-                match backend {
-                    Backend::Sqlite => {
-                        let mut m: Vec<String> = whole.iter().map(|w| format!("\"{w}\"")).collect();
-                        if let Some(p) = prefix {
-                            m.push(format!("\"{p}\" *"));
-                        }
-                        b.push(" AND b.id IN (SELECT rowid FROM event_blocks_fts WHERE event_blocks_fts MATCH ")
-                            .push_bind(m.join(" AND "))
-                            .push(")");
-                    }
-                    Backend::Postgres => {
-                        let mut m: Vec<String> = whole.iter().map(|w| format!("'{w}'")).collect();
-                        if let Some(p) = prefix {
-                            m.push(format!("'{p}':*"));
-                        }
-                        b.push(" AND b.terms @@ to_tsquery('simple', ")
-                            .push_bind(m.join(" & "))
-                            .push(")");
-                    }
-                }
+                let t = blocks::term_condition(backend, &[(whole, prefix)]);
+                b.push(t.before).push_bind(t.query).push(t.after);
             }
             b.push(" ORDER BY b.ts_max DESC, b.id DESC LIMIT ")
                 .push_bind(BLOCKS_PER_READ);

@@ -341,33 +341,10 @@ impl Store {
                 .push(" AND b.received_at < ")
                 .push_bind(scan.until_received);
             if let Some(groups) = narrow {
-                match backend {
-                    crate::Backend::Sqlite => {
-                        let q: Vec<String> = groups
-                            .iter()
-                            .map(|g| {
-                                let ws: Vec<String> =
-                                    g.iter().map(|w| format!("\"{w}\"")).collect();
-                                format!("({})", ws.join(" AND "))
-                            })
-                            .collect();
-                        b.push(" AND b.id IN (SELECT rowid FROM event_blocks_fts WHERE event_blocks_fts MATCH ")
-                            .push_bind(q.join(" OR "))
-                            .push(")");
-                    }
-                    crate::Backend::Postgres => {
-                        let q: Vec<String> = groups
-                            .iter()
-                            .map(|g| {
-                                let ws: Vec<String> = g.iter().map(|w| format!("'{w}'")).collect();
-                                format!("({})", ws.join(" & "))
-                            })
-                            .collect();
-                        b.push(" AND b.terms @@ to_tsquery('simple', ")
-                            .push_bind(q.join(" | "))
-                            .push(")");
-                    }
-                }
+                let groups: Vec<(&[String], Option<&str>)> =
+                    groups.iter().map(|g| (g.as_slice(), None)).collect();
+                let t = blocks::term_condition(backend, &groups);
+                b.push(t.before).push_bind(t.query).push(t.after);
             }
             b.push(" ORDER BY b.id LIMIT ")
                 .push_bind(scan.limit.clamp(1, 1000));
