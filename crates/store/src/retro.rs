@@ -30,8 +30,10 @@ pub struct NewRetroHunt {
     pub now: i64,
     /// Events older than this (event time) are not searched.
     pub from_ts: i64,
-    /// Only blocks received before this are searched; later ones went through the stream
-    /// with the indicator already in force.
+    /// Only blocks received up to this time are searched; later ones went through the
+    /// stream with the indicator already in force. The bound is inclusive: a batch received
+    /// in the millisecond the hunt starts was prepared before its indicators were read, and
+    /// missing a past event is worse than counting one twice.
     pub until_received: i64,
 }
 
@@ -338,7 +340,7 @@ impl Store {
             b.push_bind(scan.after_id)
                 .push(" AND b.ts_max >= ")
                 .push_bind(scan.from_ts)
-                .push(" AND b.received_at < ")
+                .push(" AND b.received_at <= ")
                 .push_bind(scan.until_received);
             if let Some(groups) = narrow {
                 let groups: Vec<(&[String], Option<&str>)> =
