@@ -262,7 +262,7 @@ pub fn prepare_with(
                 if marks.iter().any(|(_, m)| filter.admits(m)) {
                     add(
                         "ioc",
-                        format!("ioc:{kind}:{value}"),
+                        ioc_rule_id(&kind, &value),
                         format!("Shared indicator {value} in {field}"),
                         "high".into(),
                     );
@@ -307,7 +307,7 @@ pub fn prepare_with(
                 if p.marks.iter().any(|m| filter.admits(m)) {
                     add(
                         "ioc",
-                        format!("ioc:{kind}:{value}"),
+                        ioc_rule_id(kind, value),
                         format!("Shared indicator pattern {}", clip_to(&p.text, 200)),
                         "high".into(),
                     );
@@ -344,6 +344,20 @@ pub fn prepare_with(
                 hub_org: hub,
             }),
     }
+}
+
+/// The rule id of the alerts a shared indicator raises: `ioc:<kind>:<value>` (the value
+/// normalised, or a STIX pattern's sighting value).
+pub fn ioc_rule_id(kind: &str, value: &str) -> String {
+    format!("ioc:{kind}:{value}")
+}
+
+/// The indicator value of an [`ioc_rule_id`].
+pub fn ioc_rule_value(rule_id: &str) -> Option<&str> {
+    rule_id
+        .strip_prefix("ioc:")
+        .and_then(|r| r.split_once(':'))
+        .map(|(_, v)| v)
 }
 
 fn dead_letter_from_sensor(d: &Value, origin: String) -> NewDeadLetter {
@@ -517,7 +531,7 @@ pub fn evaluate_pattern(
             org_id: first.org_id,
             route: first.route.clone(),
             kind: "ioc".into(),
-            rule_id: format!("ioc:{kind}:{value}"),
+            rule_id: ioc_rule_id(kind, value),
             title: format!(
                 "Shared indicator pattern across events {}",
                 clip_to(&c.text, 200)

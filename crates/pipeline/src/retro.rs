@@ -1,7 +1,7 @@
 //! Retro-hunts: when an indicator is shared, the events stored before it arrived (within a
 //! look-back window) are searched for it, so an intrusion that began before the warning is
 //! found too. Matches become sightings and `ioc` alerts exactly as in the stream: the same
-//! matcher (`process::prepare` with an engine holding only the new indicators), the same
+//! matcher (`process::prepare_with` with an engine holding only the new indicators), the same
 //! routing, the same visibility policy and the same alert keys, so an alert the stream later
 //! extends is the same alert.
 //!
@@ -40,6 +40,24 @@ pub struct HuntReport {
     pub stats: RetroStats,
 }
 
+/// One hunt to run: its indicators and where it starts.
+struct Plan {
+    id: String,
+    indicators: Vec<DetectionIndicator>,
+    /// Per value, the markings it was in force under before this hunt's.
+    prior: HashMap<String, Vec<Marking>>,
+    from_ts: i64,
+    until_received: i64,
+    /// Counts so far, and the last block done (0: none), when a hunt is taken over.
+    stats: RetroStats,
+    after_id: i64,
+}
+
+/// Each indicator in force with its claim key, computed once per round.
+fn keyed(list: Vec<DetectionIndicator>) -> Vec<(String, DetectionIndicator)> {
+    list.into_iter().map(|d| (indicator_key(&d), d)).collect()
+}
+
 /// Runs retro-hunts for one hub process.
 #[derive(Debug)]
 pub struct RetroHunter {
@@ -69,7 +87,7 @@ impl RetroHunter {
         let mut reports = self.take_over_only().await?;
         let store = self.pipeline.store();
         let now = now_millis();
-        let list = store.detection_indicators(now).await?;
+        let list = keyed(store.detection_indicators(now).await?);
         let mut known = self.known.lock().await;
         // On this process's first round the claim is made even with nothing new: if no
         // process ever claimed, it records the baseline (possibly empty), so that the first
@@ -81,8 +99,9 @@ impl RetroHunter {
         };
         let mut keys: Vec<String> = list
             .iter()
-            .map(indicator_key)
-            .filter(|k| !known.contains(k))
+            .map(|(k, _)| k)
+            .filter(|k| !known.contains(*k))
+            .cloned()
             .collect();
         keys.sort_unstable();
         keys.dedup();
@@ -92,7 +111,11 @@ impl RetroHunter {
         let hunt = self.new_hunt(now);
         let claim = store.claim_retro_hunt(&hunt, &keys).await?;
         // Markings the hunted values were already in force under (hunted or streamed before).
-        let prior = prior_marks(list.iter().filter(|d| known.contains(&indicator_key(d))));
+        let prior = prior_marks(
+            list.iter()
+                .filter(|(k, _)| known.contains(k))
+                .map(|(_, d)| d),
+        );
         known.extend(keys);
         match claim {
             Claim::Baseline(n) => {
@@ -104,22 +127,63 @@ impl RetroHunter {
             Claim::Claimed(mine) if mine.is_empty() => {}
             Claim::Claimed(mine) => {
                 let mine: HashSet<String> = mine.into_iter().collect();
-                reports.push(
-                    self.hunt(
-                        &hunt.id,
-                        &mine,
-                        &list,
-                        &prior,
-                        hunt.from_ts,
-                        hunt.until_received,
-                        RetroStats::default(),
-                        0,
-                    )
-                    .await?,
-                );
+                let plan = Plan {
+                    id: hunt.id,
+                    indicators: owned(&list, &mine),
+                    prior,
+                    from_ts: hunt.from_ts,
+                    until_received: hunt.until_received,
+                    stats: RetroStats::default(),
+                    after_id: 0,
+                };
+                reports.push(self.hunt(plan).await?);
             }
         }
         Ok(reports)
+    }
+
+    /// Only takes over stalled hunts (no new claims).
+    async fn take_over_only(&self) -> Result<Vec<HuntReport>, PipelineError> {
+        let store = self.pipeline.store();
+        let now = now_millis();
+        let stalled = store
+            .take_over_retro_hunts(&self.me, now, now.saturating_sub(STALE_MS))
+            .await?;
+        if stalled.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = keyed(store.detection_indicators(now).await?);
+        let mut out = Vec::new();
+        for (h, keys) in stalled {
+            if h.id == BASELINE {
+                continue;
+            }
+            let keys: HashSet<String> = keys.into_iter().collect();
+            // Which other markings came before this hunt is not recorded: all are taken as
+            // earlier (a taken-over hunt may leave out an organisation another marking shared
+            // at the same moment admits; it never counts twice).
+            let prior = prior_marks(
+                list.iter()
+                    .filter(|(k, _)| !keys.contains(k))
+                    .map(|(_, d)| d),
+            );
+            let plan = Plan {
+                id: h.id,
+                indicators: owned(&list, &keys),
+                prior,
+                from_ts: h.from_ts,
+                until_received: h.until_received,
+                stats: RetroStats {
+                    blocks: h.blocks,
+                    events: h.events,
+                    alerts: h.alerts,
+                    sightings: h.sightings,
+                },
+                after_id: h.last_block,
+            };
+            out.push(self.hunt(plan).await?);
+        }
+        Ok(out)
     }
 
     fn new_hunt(&self, now: i64) -> NewRetroHunt {
@@ -132,26 +196,20 @@ impl RetroHunter {
         }
     }
 
-    /// Hunts the indicators of `list` whose keys are in `keys` in the blocks after
-    /// `after_id` (where the hunt got to; its counts so far in `stats`), and marks it finished.
-    #[allow(clippy::too_many_arguments)]
-    async fn hunt(
-        &self,
-        id: &str,
-        keys: &HashSet<String>,
-        list: &[DetectionIndicator],
-        prior: &HashMap<String, Vec<Marking>>,
-        from_ts: i64,
-        until_received: i64,
-        mut stats: RetroStats,
-        mut after_id: i64,
-    ) -> Result<HuntReport, PipelineError> {
+    /// Runs a hunt from where its plan says it got to, and marks it finished.
+    async fn hunt(&self, plan: Plan) -> Result<HuntReport, PipelineError> {
+        let Plan {
+            id,
+            indicators: subset,
+            prior,
+            from_ts,
+            until_received,
+            mut stats,
+            mut after_id,
+        } = plan;
+        let id = id.as_str();
+        let prior = &prior;
         let store = self.pipeline.store();
-        let subset: Vec<DetectionIndicator> = list
-            .iter()
-            .filter(|d| keys.contains(&indicator_key(d)))
-            .cloned()
-            .collect();
         let indicators = subset.len();
         let started = std::time::Instant::now();
         if !subset.is_empty() {
@@ -257,12 +315,7 @@ impl RetroHunter {
         // that only the new marking admits.
         found.sightings.retain(|s| !prior.contains_key(&s.value));
         found.alerts.retain(|a| {
-            let value = a
-                .rule_id
-                .strip_prefix("ioc:")
-                .and_then(|r| r.split_once(':'))
-                .map(|(_, v)| v);
-            match value.and_then(|v| prior.get(v)) {
+            match crate::process::ioc_rule_value(&a.rule_id).and_then(|v| prior.get(v)) {
                 Some(marks) => {
                     let filter = table.filter(a.org_id);
                     !marks.iter().any(|m| filter.admits(m))
@@ -280,6 +333,14 @@ impl RetroHunter {
         let out = self.pipeline.store().commit_batch(&found).await?;
         Ok((out.alerts_new + out.alerts_updated, sightings))
     }
+}
+
+/// The indicators among `list` whose keys are in `keys`.
+fn owned(list: &[(String, DetectionIndicator)], keys: &HashSet<String>) -> Vec<DetectionIndicator> {
+    list.iter()
+        .filter(|(k, _)| keys.contains(k))
+        .map(|(_, d)| d.clone())
+        .collect()
 }
 
 /// The markings each value (as alerts and sightings name it: normalised, or a pattern's
@@ -376,51 +437,5 @@ pub async fn run(
             () = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => return,
         }
-    }
-}
-
-impl RetroHunter {
-    /// Only takes over stalled hunts (no new claims).
-    async fn take_over_only(&self) -> Result<Vec<HuntReport>, PipelineError> {
-        let store = self.pipeline.store();
-        let now = now_millis();
-        let stalled = store
-            .take_over_retro_hunts(&self.me, now, now.saturating_sub(STALE_MS))
-            .await?;
-        if stalled.is_empty() {
-            return Ok(Vec::new());
-        }
-        let list = store.detection_indicators(now).await?;
-        let mut out = Vec::new();
-        for (h, keys) in stalled {
-            if h.id == BASELINE {
-                continue;
-            }
-            let keys: HashSet<String> = keys.into_iter().collect();
-            let stats = RetroStats {
-                blocks: h.blocks,
-                events: h.events,
-                alerts: h.alerts,
-                sightings: h.sightings,
-            };
-            // Which other markings came before this hunt is not recorded: all are taken as
-            // earlier (a taken-over hunt may leave out an organisation another marking shared
-            // at the same moment admits; it never counts twice).
-            let prior = prior_marks(list.iter().filter(|d| !keys.contains(&indicator_key(d))));
-            out.push(
-                self.hunt(
-                    &h.id,
-                    &keys,
-                    &list,
-                    &prior,
-                    h.from_ts,
-                    h.until_received,
-                    stats,
-                    h.last_block,
-                )
-                .await?,
-            );
-        }
-        Ok(out)
     }
 }
