@@ -6,12 +6,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
-use mamori_model::{OrgId, OrgKind, Tlp};
-use mamori_pipeline::{BatchHeader, Engine, Pipeline, RawBatch, Routing, Settings};
+mod common;
+
+use common::{batch, org, stores};
+
+use mamori_model::{OrgId, Tlp};
+use mamori_pipeline::{Engine, Pipeline, Settings};
 use mamori_store::alerts::AlertQuery;
-use mamori_store::orgs::NewOrg;
 use mamori_store::reports::{NewIndicator, NewReport};
-use mamori_store::{ConnectOptions, Store, now_millis};
+use mamori_store::{Store, now_millis};
 use serde_json::json;
 
 const TRAFFIC: &str =
@@ -21,53 +24,6 @@ const HASH: &str = "[file:hashes.'SHA-256' = \
 const URL: &str = "[url:value LIKE '%/evil/%']";
 const CROSS: &str = "[ipv4-addr:value = '198.51.100.7'] AND [domain-name:value = 'x.example']";
 const BROKEN: &str = "[ipv4-addr:value = ";
-
-async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
-    let (dir, url) = mamori_testkit::fresh_sqlite_url();
-    let sqlite = Store::connect(&url, &ConnectOptions::default())
-        .await
-        .unwrap();
-    let pg_url = mamori_testkit::Postgres::shared().fresh_database_url();
-    let pg = Store::connect(&pg_url, &ConnectOptions::default())
-        .await
-        .unwrap();
-    vec![(sqlite, Some(dir)), (pg, None)]
-}
-
-async fn org(s: &Store, slug: &str) -> OrgId {
-    s.create_org(&NewOrg {
-        slug: slug.into(),
-        name_ja: slug.into(),
-        name_en: slug.into(),
-        kind: OrgKind::Ministry,
-        sector: None,
-        cidrs: vec![],
-        domains: vec![],
-        contacts: vec![],
-    })
-    .await
-    .unwrap()
-    .id
-}
-
-fn batch(org: OrgId, id: &str, lines: &[serde_json::Value]) -> RawBatch {
-    RawBatch {
-        header: BatchHeader {
-            source: format!("test:{org}"),
-            batch_id: id.into(),
-            org_id: org,
-            routing: Routing::Sensor,
-            format: "json".into(),
-            received_at: now_millis(),
-        },
-        body: lines
-            .iter()
-            .map(|l| l.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-            .into_bytes(),
-    }
-}
 
 fn pattern(p: &str) -> NewIndicator {
     NewIndicator {

@@ -7,14 +7,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+mod common;
+
+use common::org;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use mamori_model::{OrgId, OrgKind, Tlp, ValueKind};
+use mamori_model::{OrgId, Tlp, ValueKind};
 use mamori_pipeline::retro::RetroHunter;
 use mamori_pipeline::{BatchHeader, Engine, Pipeline, RawBatch, Routing, Settings};
 use mamori_store::alerts::AlertQuery;
-use mamori_store::orgs::NewOrg;
 use mamori_store::reports::{NewIndicator, NewReport};
 use mamori_store::{ConnectOptions, Store, now_millis};
 use proptest::prelude::*;
@@ -32,22 +35,6 @@ const HOUR: i64 = 3_600_000;
 
 /// One event: (organisation 0..2, host 0..3, value index, minutes before now).
 type Ev = (usize, usize, usize, i64);
-
-async fn org(s: &Store, slug: &str) -> OrgId {
-    s.create_org(&NewOrg {
-        slug: slug.into(),
-        name_ja: slug.into(),
-        name_en: slug.into(),
-        kind: OrgKind::Ministry,
-        sector: None,
-        cidrs: vec![],
-        domains: vec![],
-        contacts: vec![],
-    })
-    .await
-    .unwrap()
-    .id
-}
 
 /// The shared indicators: index into VALUES, and whether AMBER (else GREEN), both owned by
 /// the first organisation.
