@@ -19,65 +19,21 @@ fn hunt_on(global: &[&str]) {
         all.extend_from_slice(args);
         mamori_env(&all, hub, &[])
     };
-    ok(run(&["migrate"]));
-    for args in [
-        "admin org create --slug hub --name-en Hub --kind csirt",
-        "admin user create --org hub --username root --role admin",
-    ] {
-        ok(run(&args.split(' ').collect::<Vec<_>>()));
-    }
-    ok(run(&[
-        "admin",
-        "org",
-        "create",
-        "--slug",
-        "mofa",
-        "--name-en",
-        "Ministry",
-        "--kind",
-        "ministry",
-    ]));
-    ok(run(&[
-        "admin",
-        "user",
-        "create",
-        "--org",
-        "mofa",
-        "--username",
-        "mofa.analyst",
-        "--role",
-        "analyst",
-    ]));
-    let writer = ok(run(&[
-        "admin",
-        "token",
-        "create",
-        "--user",
-        "mofa.analyst",
-        "--name",
-        "w",
-        "--scope",
-        "read,write",
-    ]))
-    .trim()
-    .to_owned();
+    // Each command is one line of words.
+    let cli = |line: &str| ok(run(&line.split(' ').collect::<Vec<_>>()));
+    cli("migrate");
+    cli("admin org create --slug hub --name-en Hub --kind csirt");
+    cli("admin user create --org hub --username root --role admin");
+    cli("admin org create --slug mofa --name-en Ministry --kind ministry");
+    cli("admin user create --org mofa --username mofa.analyst --role analyst");
+    // `token create` prints the secret alone on stdout.
+    let writer = cli("admin token create --user mofa.analyst --name w --scope read,write")
+        .trim()
+        .to_owned();
     let port = mamori_testkit::free_port();
     let _served = serve_full(hub, port, global, &[], &[]);
-    let admin = ok(run(&[
-        "admin",
-        "token",
-        "create",
-        "--user",
-        "root",
-        "--name",
-        "a",
-        "--scope",
-        "read,admin",
-    ]));
-    let admin = admin
-        .split_whitespace()
-        .find(|w| w.starts_with("mmr_"))
-        .expect("admin token")
+    let admin = cli("admin token create --user root --name a --scope read,admin")
+        .trim()
         .to_owned();
     let base = format!("http://127.0.0.1:{port}");
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -173,7 +129,7 @@ fn hunt_on(global: &[&str]) {
         assert!(done["finished_at"].is_i64(), "{hunts:#?}");
     });
     // The same from the command line, for operators.
-    let table = ok(run(&["admin", "retro-hunts"]));
+    let table = cli("admin retro-hunts");
     let rows: Vec<&str> = table.lines().collect();
     assert!(
         rows[0].starts_with("started\tindicators\tevents"),
