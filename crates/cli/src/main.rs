@@ -35,8 +35,8 @@ fn keep_freed_memory_mapped() {
 /// Turns transparent huge pages off for this process unless `MIMALLOC_ALLOW_THP` says
 /// otherwise. With THP on, every fresh 2 MiB region mimalloc touches for a batch is a huge page
 /// zeroed by the kernel (5.9 % of the hub's CPU under load, `clear_page_erms` in perf); with it
-/// off the hub used about 5 % less CPU per event and 80 MB less peak memory
-/// (docs/benchmarks.md). mimalloc reads its own option before `main`, so it is set here with
+/// off the hub's peak memory fell by about 85 MB and its CPU per event by about 2 %, inside
+/// the run-to-run spread (docs/benchmarks.md, "Transparent huge pages off"). mimalloc reads its own option before `main`, so it is set here with
 /// `prctl`, which applies to every later fault of the process.
 fn no_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
