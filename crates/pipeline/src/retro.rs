@@ -232,6 +232,10 @@ impl RetroHunter {
                 after_id = last.id;
                 let n = blocks.len();
                 for b in blocks {
+                    if let Some(why) = &b.unreadable {
+                        tracing::warn!(hunt = id, block = b.id, error = %why, "retro-hunt: a stored block cannot be read; skipped");
+                        continue;
+                    }
                     stats.events += b.docs.len() as i64;
                     stats.blocks += 1;
                     let (alerts, sightings) =

@@ -100,6 +100,9 @@ pub struct RetroBlock {
     pub received_at: i64,
     /// The events' documents (flat JSON), in stored order.
     pub docs: Vec<String>,
+    /// Why the block could not be read (its data is corrupt); `docs` is empty then, and the
+    /// hunt goes on with the next block.
+    pub unreadable: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -354,10 +357,15 @@ impl Store {
         })?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let raw = blocks::decompress(&r.data)?;
-            let docs = blocks::records(&raw)
-                .map(|rec| rec.map(|rec| rec.doc.to_owned()))
-                .collect::<Result<Vec<_>, _>>()?;
+            let docs = blocks::decompress(&r.data).and_then(|raw| {
+                blocks::records(&raw)
+                    .map(|rec| rec.map(|rec| rec.doc.to_owned()))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            let (docs, unreadable) = match docs {
+                Ok(d) => (d, None),
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            };
             out.push(RetroBlock {
                 id: r.id,
                 org_id: r
@@ -367,6 +375,7 @@ impl Store {
                 source: r.source,
                 received_at: r.received_at,
                 docs,
+                unreadable,
             });
         }
         Ok(out)

@@ -726,8 +726,70 @@ macro_rules! conformance {
             case!(retention_per_organisation);
             case!(block_search_matches_a_full_scan);
             case!(old_event_rows_move_into_blocks);
+            case!(retro_blocks_report_an_unreadable_block_and_go_on);
         }
     };
+}
+
+/// A retro-hunt's read of stored blocks: a block whose data is corrupt comes back marked
+/// unreadable (the hunt skips it with a warning) and the blocks after it are read as usual.
+async fn retro_blocks_report_an_unreadable_block_and_go_on(db: Db) {
+    let s = &db.store;
+    let a = org(s, "retro-read").await;
+    let now = now_millis();
+    for b in 0..3 {
+        s.commit_batch(&batch(
+            a,
+            &format!("r{b}"),
+            vec![event(now - b, "ws1", "evil")],
+        ))
+        .await
+        .unwrap();
+    }
+    let scan = mamori_store::retro::RetroScan {
+        from_ts: now - 60_000,
+        until_received: now_millis(),
+        after_id: 0,
+        limit: 10,
+        narrow: None,
+    };
+    let blocks = s.retro_blocks(&scan).await.unwrap();
+    assert_eq!(blocks.len(), 3);
+    let bad = blocks[1].id;
+    let corrupt = "UPDATE event_blocks SET data = $1 WHERE id = $2";
+    match s.db() {
+        Pool::Sqlite(p) => {
+            sqlx::query(corrupt)
+                .bind(b"not zstd".to_vec())
+                .bind(bad)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        Pool::Postgres(p) => {
+            sqlx::query(corrupt)
+                .bind(b"not zstd".to_vec())
+                .bind(bad)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+    let blocks = s.retro_blocks(&scan).await.unwrap();
+    let read: Vec<(usize, bool)> = blocks
+        .iter()
+        .map(|b| (b.docs.len(), b.unreadable.is_some()))
+        .collect();
+    assert_eq!(read, vec![(1, false), (0, true), (1, false)]);
+    assert!(
+        blocks[1]
+            .unreadable
+            .as_deref()
+            .unwrap()
+            .contains("event_blocks.data"),
+        "{:?}",
+        blocks[1].unreadable
+    );
 }
 
 conformance!(sqlite);
