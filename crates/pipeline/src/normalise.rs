@@ -6,6 +6,7 @@
 use mamori_detect::EventView;
 use mamori_detect::event::{FieldValue, ValueKind};
 use mamori_detect::input::json::{event_from_value, finish_json_event};
+use mamori_store::blocks::TEXT_SEP;
 use mamori_store::ingest::NewEvent;
 use serde_json::{Map, Value};
 
@@ -142,11 +143,11 @@ fn push_text(text: &mut String, v: &Value) {
     match v {
         Value::String(s) => {
             text.push_str(s);
-            text.push(' ');
+            text.push(TEXT_SEP);
         }
         Value::Number(n) => {
             text.push_str(&n.to_string());
-            text.push(' ');
+            text.push(TEXT_SEP);
         }
         Value::Array(a) => a.iter().for_each(|v| push_text(text, v)),
         _ => {}
@@ -289,7 +290,7 @@ pub fn normalise_flat(flat: &FlatLine<'_>, line: &str, received: i64) -> Normali
 fn push_scalar_text(text: &mut String, s: &Scalar<'_>) {
     if text.len() < MAX_TEXT && matches!(s.kind, ValueKind::Str | ValueKind::Num) {
         text.push_str(&s.text);
-        text.push(' ');
+        text.push(TEXT_SEP);
     }
 }
 

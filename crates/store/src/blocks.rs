@@ -41,6 +41,13 @@ pub(crate) const COLUMNS: [&str; 5] = [
     "user.name",
 ];
 const SEP: char = '\u{1f}';
+/// Separates the values in [`NewEvent::text`] (any character that is not a letter or digit
+/// splits words; this one also lets a block skip a value it has already indexed).
+pub const TEXT_SEP: char = '\u{1f}';
+/// Values at least this long are indexed once per block: a repeated value (provider GUIDs,
+/// image paths, hashes, command lines) adds no new word, and looking it up costs less than
+/// splitting it into words again.
+const VALUE_DEDUP_MIN: usize = 16;
 /// Bytes of a record beside its document: the time, five columns and separators (an
 /// estimate that sizes a block's buffer; longer columns only make it grow).
 const RECORD_OVERHEAD: usize = 96;
@@ -146,8 +153,12 @@ fn clean(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-struct Builder {
+struct Builder<'a> {
     raw: String,
+    /// Long values whose words are already in `terms`.
+    values: HashSet<&'a str>,
+    /// Reused by the word split for lower-casing.
+    word: String,
     terms: HashSet<String>,
     fields: HashSet<u64>,
     term_bytes: usize,
@@ -156,11 +167,13 @@ struct Builder {
     count: i64,
 }
 
-impl Builder {
+impl<'a> Builder<'a> {
     /// A builder whose record buffer holds `raw_bytes` without growing.
-    fn new(raw_bytes: usize) -> Builder {
+    fn new(raw_bytes: usize) -> Builder<'a> {
         Builder {
             raw: String::with_capacity(raw_bytes),
+            values: HashSet::default(),
+            word: String::new(),
             terms: HashSet::default(),
             fields: HashSet::default(),
             term_bytes: 0,
@@ -170,10 +183,10 @@ impl Builder {
         }
     }
 
-    fn term(&mut self, t: &str) {
-        if indexed_word(t) && !self.terms.contains(t) {
-            self.term_bytes += t.len() + 1;
-            self.terms.insert(t.to_owned());
+    fn term(terms: &mut HashSet<String>, term_bytes: &mut usize, t: &str) {
+        if indexed_word(t) && !terms.contains(t) {
+            *term_bytes += t.len() + 1;
+            terms.insert(t.to_owned());
         }
     }
 
@@ -183,7 +196,7 @@ impl Builder {
         }
     }
 
-    fn add(&mut self, e: &NewEvent) {
+    fn add(&mut self, e: &'a NewEvent) {
         use std::fmt::Write;
         self.ts_min = self.ts_min.min(e.ts);
         self.ts_max = self.ts_max.max(e.ts);
@@ -211,7 +224,13 @@ impl Builder {
             self.raw.push_str(&e.doc);
         }
         self.raw.push('\n');
-        crate::fts::for_each_word(&e.text, |w| self.term(w));
+        for v in e.text.split(TEXT_SEP) {
+            if v.len() >= VALUE_DEDUP_MIN && !self.values.insert(v) {
+                continue;
+            }
+            let (terms, bytes) = (&mut self.terms, &mut self.term_bytes);
+            crate::fts::for_each_word_with(v, &mut self.word, |w| Self::term(terms, bytes, w));
+        }
         match &e.field_hashes {
             Some(hs) => hs.iter().for_each(|h| self.field(*h)),
             None => {
@@ -388,11 +407,11 @@ pub(crate) fn doc_text(doc: &Map<String, Value>) -> String {
         match v {
             Value::String(s) => {
                 out.push_str(s);
-                out.push(' ');
+                out.push(TEXT_SEP);
             }
             Value::Number(n) => {
                 out.push_str(&n.to_string());
-                out.push(' ');
+                out.push(TEXT_SEP);
             }
             Value::Array(a) => a.iter().for_each(|v| push(out, v)),
             _ => {}
@@ -545,6 +564,49 @@ mod tests {
         assert_eq!(recs[0].columns[1], "ws01");
         assert_eq!(recs[1].columns[1], "ws 02");
         assert_eq!(recs[1].doc, r#"{"message":"PowerShell.exe -enc"}"#);
+    }
+
+    proptest::proptest! {
+        /// A value repeated across a block's events is split into words once; the block's
+        /// terms are still every word of every event, with any mix of repeats and cases.
+        #[test]
+        fn repeated_values_give_the_same_terms(
+            picks in proptest::collection::vec((0usize..6, 0usize..6), 1..40)
+        ) {
+            const VALUES: [&str; 6] = [
+                "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+                "SHA256=0123456789ABCDEF0123456789abcdef",
+                "ログオン失敗 for user taro@example.go.jp",
+                "4625",
+                "short",
+                "Microsoft-Windows-Security-Auditing",
+            ];
+            let events: Vec<NewEvent> = picks
+                .iter()
+                .enumerate()
+                .map(|(i, (a, b))| {
+                    let doc = serde_json::json!({"a": VALUES[*a], "b": VALUES[*b], "n": i});
+                    let Value::Object(m) = doc else { unreachable!() };
+                    ev(i as i64, "h", &Value::Object(m).to_string())
+                })
+                .collect();
+            let blocks = encode(&events).unwrap();
+            let mut expected: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+            for e in &events {
+                crate::fts::for_each_word(&e.text.replace(TEXT_SEP, " "), |w| {
+                    if indexed_word(w) {
+                        expected.insert(w.to_owned());
+                    }
+                });
+            }
+            let got: std::collections::BTreeSet<String> = blocks[0]
+                .terms
+                .split(' ')
+                .filter(|t| !(t.len() == 17 && t.starts_with('f')))
+                .map(str::to_owned)
+                .collect();
+            proptest::prop_assert_eq!(got, expected);
+        }
     }
 
     #[test]

@@ -69,9 +69,13 @@ pub fn index_words(s: &str) -> String {
 }
 
 /// Calls `f` with each word of [`index_words`], in order, without building the joined text.
-pub fn for_each_word(s: &str, mut f: impl FnMut(&str)) {
+pub fn for_each_word(s: &str, f: impl FnMut(&str)) {
+    for_each_word_with(s, &mut String::new(), f);
+}
+
+/// [`for_each_word`] with a buffer for lower-cased words that the caller reuses across calls.
+pub fn for_each_word_with(s: &str, buf: &mut String, mut f: impl FnMut(&str)) {
     let text = index_text(s);
-    let mut buf = String::new();
     if text.is_ascii() {
         // Bytes are characters: split and lower-case without decoding.
         for w in text
@@ -82,7 +86,7 @@ pub fn for_each_word(s: &str, mut f: impl FnMut(&str)) {
                 buf.clear();
                 buf.push_str(w);
                 buf.make_ascii_lowercase();
-                f(&buf);
+                f(buf);
             } else {
                 f(w);
             }
@@ -95,7 +99,7 @@ pub fn for_each_word(s: &str, mut f: impl FnMut(&str)) {
     {
         buf.clear();
         buf.extend(w.chars().flat_map(char::to_lowercase));
-        f(&buf);
+        f(buf);
     }
 }
 

@@ -87,7 +87,8 @@ pub struct NewEvent {
     pub user_name: Option<String>,
     /// The event as a flat JSON object (dotted ECS keys).
     pub doc: String,
-    /// Every string value, for substring search.
+    /// Every string and number value, for word search, each followed by
+    /// [`crate::blocks::TEXT_SEP`] (a block indexes a repeated long value once).
     pub text: String,
     /// [`crate::blocks::field_hash`] of every scalar top-level field of `doc`, so exact field
     /// filters can find the event's block; `None`: computed from `doc` when stored.
