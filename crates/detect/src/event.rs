@@ -84,10 +84,20 @@ impl FieldValue {
     /// A value of the given kind.
     pub fn new(raw: impl Into<CompactString>, kind: ValueKind) -> Self {
         let raw = raw.into();
-        let lower = if is_lower_key(&raw) {
-            None
+        // One pass without early exit (the compiler vectorises it) tells both cases apart.
+        let (mut upper, mut ascii) = (false, true);
+        for &b in raw.as_bytes() {
+            upper |= b.is_ascii_uppercase();
+            ascii &= b.is_ascii();
+        }
+        let lower = if ascii {
+            upper.then(|| {
+                let mut l = raw.clone();
+                l.make_ascii_lowercase();
+                l
+            })
         } else {
-            Some(lower_key(&raw)).filter(|l| *l != raw)
+            Some(raw.to_lowercase()).filter(|l| *l != raw)
         };
         FieldValue { raw, lower, kind }
     }
@@ -180,32 +190,19 @@ impl EventView {
 
     /// Appends a value to a field (fields may hold several values).
     pub fn push(&mut self, name: &str, value: FieldValue) {
-        if is_lower_key(name) {
-            match self.fields.get_mut(name) {
-                Some(e) => e.values.push(value),
-                None => {
-                    self.fields.insert(
-                        Name::new(name),
-                        Entry {
-                            name: None,
-                            values: smallvec![value],
-                        },
-                    );
-                }
-            }
-            return;
-        }
-        let key = lower_key(name);
-        match self.fields.get_mut(key.as_str()) {
-            Some(e) => e.values.push(value),
-            None => {
-                self.fields.insert(
-                    key,
-                    Entry {
-                        name: Some(Name::new(name)),
-                        values: smallvec![value],
-                    },
-                );
+        let lower = is_lower_key(name);
+        let key = if lower {
+            Name::new(name)
+        } else {
+            lower_key(name)
+        };
+        match self.fields.entry(key) {
+            indexmap::map::Entry::Occupied(mut e) => e.get_mut().values.push(value),
+            indexmap::map::Entry::Vacant(e) => {
+                e.insert(Entry {
+                    name: (!lower).then(|| Name::new(name)),
+                    values: smallvec![value],
+                });
             }
         }
     }

@@ -5,7 +5,8 @@
 //! corpus absent it uses a small built-in rule and generated events only, and says so.
 //! `prepare_5000_patterns_1000` repeats `prepare` with 1,000 STIX pattern indicators loaded
 //! (900 equality patterns on addresses, domains, URLs and hashes, 10 % of the DNS events
-//! matching, and 100 `LIKE` patterns on URLs).
+//! matching, and 100 `LIKE` patterns on URLs). `BENCH_PREPARE_ITERS=N` runs `prepare` N
+//! times without criterion (for `perf stat`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -159,6 +160,21 @@ fn bench(c: &mut Criterion) {
     let (engine, batch) = setup();
     let orgs = OrgTable::default();
     let settings = Settings::default();
+    // BENCH_PREPARE_ITERS=N: run `prepare` N times and stop, for instruction counts that do
+    // not move with the machine's load (`perf stat -e instructions:u`, minus a run with 0).
+    if let Some(n) = std::env::var("BENCH_PREPARE_ITERS")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+    {
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(mamori_pipeline::process::prepare(
+                &engine, &orgs, &settings, &batch,
+            ));
+        }
+        eprintln!("{n} x prepare_5000 in {:?}", t.elapsed());
+        std::process::exit(0);
+    }
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(10);
     g.throughput(Throughput::Elements(BATCH as u64));

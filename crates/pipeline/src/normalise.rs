@@ -3,7 +3,10 @@
 //! with dotted keys, the columns the store indexes, the text it searches, and the
 //! [`EventView`] the detection engine scans.
 
+use std::sync::LazyLock;
+
 use mamori_detect::EventView;
+use mamori_detect::event::FxMap;
 use mamori_detect::event::{FieldValue, ValueKind};
 use mamori_detect::input::json::{event_from_value, finish_json_event};
 use mamori_store::blocks::TEXT_SEP;
@@ -229,9 +232,11 @@ pub fn normalise_line(event: Map<String, Value>, line: Option<&str>, received: i
 pub fn normalise_flat(flat: &FlatLine<'_>, line: &str, received: i64) -> Normalised {
     // Room for the aliases `finish_json_event` adds as well.
     let mut view = EventView::with_capacity(flat.members.len() + 8);
-    let mut text = String::new();
+    let mut text = String::with_capacity(line.len().min(MAX_TEXT + 64));
     let mut field_hashes = Vec::with_capacity(flat.members.len());
+    let mut columns = Columns::default();
     for (k, v) in &flat.members {
+        columns.offer(k, v);
         match v {
             FlatValue::One(s) => {
                 view.push(k, FieldValue::new(s.text.as_ref(), s.kind));
@@ -250,41 +255,118 @@ pub fn normalise_flat(flat: &FlatLine<'_>, line: &str, received: i64) -> Normali
     }
     finish_json_event(&mut view);
     truncate_text(&mut text);
-    let first = |fields: &[&str]| {
-        fields.iter().find_map(|f| match flat.get(f)? {
-            FlatValue::One(s) => match s.kind {
-                ValueKind::Str if !s.text.is_empty() => Some(s.text.to_string()),
-                ValueKind::Num => Some(s.text.to_string()),
-                _ => None,
-            },
-            FlatValue::Many(items) => items
-                .first()
-                .filter(|s| s.kind == ValueKind::Str)
-                .map(|s| s.text.to_string()),
-        })
-    };
-    let ts = TIMESTAMP
-        .iter()
-        .find_map(|f| match flat.get(f)? {
-            FlatValue::One(s) if s.kind == ValueKind::Str => {
-                mamori_detect::time::parse_timestamp_ms(&s.text)
-            }
-            FlatValue::One(s) if s.kind == ValueKind::Num => number_ms(&s.text),
-            _ => None,
-        })
-        .unwrap_or(received);
+    let owned = |c: Option<&str>| c.map(str::to_owned);
     let stored = NewEvent {
-        ts,
-        dataset: first(DATASET),
-        host: first(HOST),
-        source_ip: first(SOURCE_IP),
-        destination_ip: first(DESTINATION_IP),
-        user_name: first(USER),
+        ts: columns.ts.unwrap_or(received),
+        dataset: owned(columns.text[0]),
+        host: owned(columns.text[1]),
+        source_ip: owned(columns.text[2]),
+        destination_ip: owned(columns.text[3]),
+        user_name: owned(columns.text[4]),
         field_hashes: Some(field_hashes),
         doc: line.trim().to_owned(),
         text,
     };
     Normalised { view, stored }
+}
+
+/// The sources of the stored columns (`dataset`, `host`, `source.ip`, `destination.ip`,
+/// `user.name`), then of the event time, each in order of preference.
+const COLUMN_SOURCES: [&[&str]; 6] = [DATASET, HOST, SOURCE_IP, DESTINATION_IP, USER, TIMESTAMP];
+const TIME_COLUMN: usize = 5;
+
+/// Field name -> every (column, preference) it is a source of.
+static SOURCE_INDEX: LazyLock<FxMap<&'static str, Vec<(usize, u32)>>> = LazyLock::new(|| {
+    let mut m: FxMap<&'static str, Vec<(usize, u32)>> = FxMap::default();
+    for (col, names) in COLUMN_SOURCES.iter().enumerate() {
+        for (rank, name) in names.iter().enumerate() {
+            m.entry(*name).or_default().push((col, rank as u32));
+        }
+    }
+    m
+});
+
+/// The stored columns of a flat event, picked in one pass over its members: for each column
+/// the most preferred source name whose first member has a usable value (what looking the
+/// names up one after another gives, without a scan of the members per name).
+struct Columns<'m> {
+    text: [Option<&'m str>; 5],
+    ts: Option<i64>,
+    /// Per column: the preference of the value picked (`u32::MAX`: none yet).
+    rank: [u32; 6],
+    /// Per column: the source names already met (only a name's first member counts).
+    seen: [u32; 6],
+}
+
+impl<'m> Columns<'m> {
+    fn offer(&mut self, name: &str, v: &'m FlatValue<'_>) {
+        if self.rank == [0; 6] {
+            return;
+        }
+        let Some(sources) = SOURCE_INDEX.get(name) else {
+            return;
+        };
+        for &(col, rank) in sources {
+            let (Some(seen), Some(best)) = (self.seen.get_mut(col), self.rank.get_mut(col)) else {
+                continue;
+            };
+            if *seen & (1 << rank) != 0 {
+                continue;
+            }
+            *seen |= 1 << rank;
+            if *best == u32::MAX || rank < *best {
+                if col == TIME_COLUMN {
+                    if let Some(ts) = time_of(v) {
+                        self.ts = Some(ts);
+                        *best = rank;
+                    }
+                } else if let Some(t) = column_text(v) {
+                    if let Some(slot) = self.text.get_mut(col) {
+                        *slot = Some(t);
+                    }
+                    *best = rank;
+                }
+            }
+        }
+    }
+}
+
+impl Default for Columns<'_> {
+    fn default() -> Self {
+        Columns {
+            text: [None; 5],
+            ts: None,
+            rank: [u32::MAX; 6],
+            seen: [0; 6],
+        }
+    }
+}
+
+/// A column's text from a member: a non-empty string or a number, or an array's first item
+/// when it is a string.
+fn column_text<'m>(v: &'m FlatValue<'_>) -> Option<&'m str> {
+    match v {
+        FlatValue::One(s) => match s.kind {
+            ValueKind::Str if !s.text.is_empty() => Some(&s.text),
+            ValueKind::Num => Some(&s.text),
+            _ => None,
+        },
+        FlatValue::Many(items) => items
+            .first()
+            .filter(|s| s.kind == ValueKind::Str)
+            .map(|s| s.text.as_ref()),
+    }
+}
+
+/// The event time a member gives: a timestamp string, or seconds or milliseconds.
+fn time_of(v: &FlatValue<'_>) -> Option<i64> {
+    match v {
+        FlatValue::One(s) if s.kind == ValueKind::Str => {
+            mamori_detect::time::parse_timestamp_ms(&s.text)
+        }
+        FlatValue::One(s) if s.kind == ValueKind::Num => number_ms(&s.text),
+        _ => None,
+    }
 }
 
 fn push_scalar_text(text: &mut String, s: &Scalar<'_>) {
@@ -309,6 +391,68 @@ fn number_ms(n: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The columns as first written: each source name looked up in order of preference.
+    fn reference_columns(flat: &FlatLine<'_>, received: i64) -> (Vec<Option<String>>, i64) {
+        let first = |fields: &[&str]| {
+            fields.iter().find_map(|f| match flat.get(f)? {
+                FlatValue::One(s) => match s.kind {
+                    ValueKind::Str if !s.text.is_empty() => Some(s.text.to_string()),
+                    ValueKind::Num => Some(s.text.to_string()),
+                    _ => None,
+                },
+                FlatValue::Many(items) => items
+                    .first()
+                    .filter(|s| s.kind == ValueKind::Str)
+                    .map(|s| s.text.to_string()),
+            })
+        };
+        let ts = TIMESTAMP
+            .iter()
+            .find_map(|f| time_of(flat.get(f)?))
+            .unwrap_or(received);
+        let cols = [DATASET, HOST, SOURCE_IP, DESTINATION_IP, USER]
+            .iter()
+            .map(|l| first(l))
+            .collect();
+        (cols, ts)
+    }
+
+    proptest::proptest! {
+        /// The one-pass column picker agrees with looking each source name up in order,
+        /// with duplicate names, empty strings, nulls, numbers, arrays and bad times.
+        #[test]
+        fn columns_are_picked_as_by_lookup(
+            members in proptest::collection::vec((0usize..40, 0usize..7), 0..24)
+        ) {
+            let names: Vec<&str> = COLUMN_SOURCES.iter().flat_map(|l| l.iter().copied())
+                .chain(["message", "other.field"]).collect();
+            let scalar = |kind: ValueKind, text: &'static str| Scalar { kind, text: text.into() };
+            let flat = FlatLine {
+                members: members
+                    .iter()
+                    .map(|(n, v)| {
+                        let value = match v {
+                            0 => FlatValue::One(scalar(ValueKind::Str, "")),
+                            1 => FlatValue::One(scalar(ValueKind::Str, "dc01")),
+                            2 => FlatValue::One(scalar(ValueKind::Num, "1795568523")),
+                            3 => FlatValue::One(scalar(ValueKind::Null, "")),
+                            4 => FlatValue::One(scalar(ValueKind::Str, "2026-11-25T01:02:03Z")),
+                            5 => FlatValue::Many(vec![scalar(ValueKind::Str, "a"), scalar(ValueKind::Num, "2")]),
+                            _ => FlatValue::Many(vec![scalar(ValueKind::Num, "3")]),
+                        };
+                        (std::borrow::Cow::Borrowed(names[n % names.len()]), value)
+                    })
+                    .collect(),
+            };
+            let n = normalise_flat(&flat, "{}", 7);
+            let (cols, ts) = reference_columns(&flat, 7);
+            let got = vec![n.stored.dataset, n.stored.host, n.stored.source_ip,
+                n.stored.destination_ip, n.stored.user_name];
+            proptest::prop_assert_eq!(got, cols);
+            proptest::prop_assert_eq!(n.stored.ts, ts);
+        }
+    }
 
     #[test]
     fn nested_and_evtx_shapes_flatten() {
