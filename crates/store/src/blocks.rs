@@ -91,7 +91,7 @@ pub struct EventBlock {
     pub count: i64,
     /// zstd frame of records `ts US dataset US host US source.ip US destination.ip US user US doc LF`.
     pub data: Vec<u8>,
-    /// Distinct terms, separated by spaces.
+    /// Distinct terms, separated by spaces, in no particular order.
     pub terms: String,
 }
 
@@ -246,9 +246,10 @@ impl<'a> Builder<'a> {
     fn finish(self) -> Result<EventBlock, StoreError> {
         let data = zstd::bulk::compress(self.raw.as_bytes(), ZSTD_LEVEL)
             .map_err(|e| StoreError::Invalid(format!("compressing an event block: {e}")))?;
+        // In no particular order: FTS5 and `array_to_tsvector` sort a document's terms
+        // themselves.
         let mut terms: Vec<String> = self.terms.into_iter().collect();
         terms.extend(self.fields.into_iter().map(hash_term));
-        terms.sort_unstable();
         Ok(EventBlock {
             ts_min: self.ts_min,
             ts_max: self.ts_max,
