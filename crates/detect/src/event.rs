@@ -244,6 +244,20 @@ impl EventView {
         );
     }
 
+    /// A 64-bit summary of the lower-case field names present (see [`EventView::name_bit`]):
+    /// a name whose bit is clear is certainly absent, which rules it out without hashing it.
+    pub fn name_bits(&self) -> u64 {
+        self.fields.keys().fold(0, |m, k| m | Self::name_bit(k))
+    }
+
+    /// The bit of one lower-case field name in [`EventView::name_bits`] (from its length and
+    /// last byte, which differ among the names that rules and mappings look up).
+    #[inline]
+    pub fn name_bit(lower_name: &str) -> u64 {
+        let last = lower_name.as_bytes().last().copied().unwrap_or(0) as usize;
+        1 << ((lower_name.len() * 7 + last) % 64)
+    }
+
     /// Whether a field is present, its name given in lower case.
     #[inline]
     pub fn has_lower(&self, lower_name: &str) -> bool {
