@@ -60,6 +60,7 @@ pub fn event_from_value(v: &Value) -> EventView {
 /// categories, then [`EventView::finish`]. Callers that build an event from an already flat
 /// object (no `winlog.event_data` object to merge) call this directly.
 pub fn finish_json_event(ev: &mut EventView) {
+    let mut present = ev.name_bits();
     // (Sigma name, its lower-case key, the ECS source already in lower case)
     for (sigma, sigma_lower, src) in [
         ("Channel", "channel", "winlog.channel"),
@@ -69,10 +70,14 @@ pub fn finish_json_event(ev: &mut EventView) {
         ("Provider_Name", "provider_name", "winlog.provider_name"),
         ("TimeCreated", "timecreated", "@timestamp"),
     ] {
-        ev.alias_lower(sigma, sigma_lower, src);
+        // An absent source (nearly always: an event has one naming scheme) costs no lookup.
+        if present & EventView::name_bit(src) != 0 {
+            ev.alias_lower(sigma, sigma_lower, src);
+            present |= EventView::name_bit(sigma_lower);
+        }
     }
     if !ev.has_lower("channel") {
-        ecs_route(ev);
+        ecs_route(ev, present);
     }
     ev.finish();
 }
@@ -80,10 +85,14 @@ pub fn finish_json_event(ev: &mut EventView) {
 /// Pure ECS events (no Windows channel): derive the Sysmon channel and EventID that the
 /// event's `event.category`/`event.type` correspond to, so Sigma logsource routing applies
 /// (e.g. a process start routes to `process_creation` rules).
-fn ecs_route(ev: &mut EventView) {
+fn ecs_route(ev: &mut EventView, present: u64) {
+    // The field names below are lower case: looked up directly, after the summary of the
+    // names present (`present`, see [`EventView::name_bits`]) says they may be there.
     let has = |field: &str, value: &str| {
-        ev.get(field)
-            .is_some_and(|vs| vs.iter().any(|v| v.lower() == value))
+        present & EventView::name_bit(field) != 0
+            && ev
+                .get_lower(field)
+                .is_some_and(|vs| vs.iter().any(|v| v.lower() == value))
     };
     let windows = has("host.os.type", "windows")
         || has("host.os.family", "windows")
@@ -105,7 +114,7 @@ fn ecs_route(ev: &mut EventView) {
     } else if has("event.category", "file") && has("event.type", "deletion") {
         23
     } else if has("event.category", "dns")
-        || has("event.category", "network") && ev.has("dns.question.name")
+        || has("event.category", "network") && ev.has_lower("dns.question.name")
     {
         22
     } else {
@@ -232,4 +241,76 @@ fn resync_lines(
         }
     }
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(v: serde_json::Value) -> EventView {
+        event_from_value(&v)
+    }
+
+    #[test]
+    fn ecs_windows_events_get_the_sysmon_channel_and_event_id() {
+        let cases = [
+            (
+                serde_json::json!({"host": {"os": {"type": "windows"}},
+                    "event": {"category": ["process"], "type": ["start"]},
+                    "process": {"command_line": "cmd /c whoami"}}),
+                Some(1),
+            ),
+            (
+                serde_json::json!({"host.os.family": "Windows", "event.category": "network",
+                    "dns.question.name": "example.go.jp"}),
+                Some(3),
+            ),
+            (
+                serde_json::json!({"os.type": "windows", "event.category": "dns"}),
+                Some(22),
+            ),
+            (
+                serde_json::json!({"host.os.platform": "windows", "event.category": "file",
+                    "event.type": "deletion"}),
+                Some(23),
+            ),
+            // Not Windows, or no category that maps: no channel.
+            (
+                serde_json::json!({"host.os.type": "linux", "event.category": "process",
+                    "event.type": "start"}),
+                None,
+            ),
+            (
+                serde_json::json!({"host.os.type": "windows", "event.category": "web"}),
+                None,
+            ),
+        ];
+        for (v, id) in cases {
+            let ev = event(v.clone());
+            assert_eq!(ev.event_id, id, "{v}");
+            let channel = id.map(|_| "microsoft-windows-sysmon/operational");
+            assert_eq!(ev.channel.as_deref(), channel, "{v}");
+        }
+    }
+
+    #[test]
+    fn winlogbeat_names_get_their_sigma_aliases() {
+        let ev = event(
+            serde_json::json!({"winlog": {"channel": "Security", "event_id": 4625,
+            "computer_name": "dc01", "record_id": 7, "provider_name": "Microsoft-Windows-Security-Auditing"},
+            "@timestamp": "2026-11-25T01:02:03Z"}),
+        );
+        assert_eq!(ev.channel.as_deref(), Some("security"));
+        assert_eq!(ev.event_id, Some(4625));
+        assert_eq!(ev.first("Computer"), Some("dc01"));
+        assert_eq!(ev.first("EventRecordID"), Some("7"));
+        assert_eq!(
+            ev.first("Provider_Name"),
+            Some("Microsoft-Windows-Security-Auditing")
+        );
+        assert!(ev.timestamp_ms.is_some());
+        // An alias never replaces a field the event has.
+        let own = event(serde_json::json!({"Channel": "System", "winlog.channel": "Security"}));
+        assert_eq!(own.channel.as_deref(), Some("system"));
+    }
 }
