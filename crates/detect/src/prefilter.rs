@@ -149,6 +149,9 @@ impl Automaton {
 #[derive(Debug, Clone)]
 pub struct Prefilter {
     by_field: FxMap<String, Automaton>,
+    /// [`EventView::name_bit`] of every field in `by_field`: most of an event's fields have
+    /// no automaton, and a clear bit says so without hashing the name.
+    field_bits: u64,
     any_field: Option<Automaton>,
     words: usize,
     /// Per rule: clauses of literal ids (each needs one present), `None` = always evaluate.
@@ -230,6 +233,7 @@ impl Prefilter {
             reqs.iter_mut().for_each(|r| *r = None);
         }
         Prefilter {
+            field_bits: by_field.keys().fold(0, |m, f| m | EventView::name_bit(f)),
             by_field,
             any_field,
             words: index.len().div_ceil(64),
@@ -257,10 +261,15 @@ impl Prefilter {
         // The values of fields without an automaton of their own are scanned for the keyword
         // literals in one call: an event has a dozen of them, mostly short, and the cost of a
         // call is most of the cost of scanning a short value.
-        let mut joined = String::new();
         let join = self.any_field.as_ref().filter(|a| a.joinable);
+        let mut joined = String::with_capacity(if join.is_some() { 1024 } else { 0 });
         for (key, values) in ev.fields_lower() {
-            if let Some(a) = self.by_field.get(key) {
+            let own = if self.field_bits & EventView::name_bit(key) != 0 {
+                self.by_field.get(key)
+            } else {
+                None
+            };
+            if let Some(a) = own {
                 values.iter().for_each(|v| a.scan(v.lower(), &mut bits));
             } else if join.is_some() {
                 for v in values {

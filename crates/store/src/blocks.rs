@@ -118,7 +118,21 @@ pub(crate) fn field_term(field: &str, value: &str) -> String {
 }
 
 fn hash_term(h: u64) -> String {
-    format!("f{h:016x}")
+    let mut out = String::with_capacity(HASH_TERM_LEN);
+    push_hash_term(&mut out, h);
+    out
+}
+
+/// Bytes of a hashed term: `f` and 16 lower-case hex digits.
+const HASH_TERM_LEN: usize = 17;
+
+/// Appends [`hash_term`] without formatting machinery (a block has thousands).
+fn push_hash_term(out: &mut String, h: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('f');
+    for shift in (0..16).rev() {
+        out.push(char::from(HEX[((h >> (shift * 4)) & 0xf) as usize]));
+    }
 }
 
 /// The field hashes of a document's scalar top-level values, as [`NewEvent::field_hashes`]
@@ -192,7 +206,7 @@ impl<'a> Builder<'a> {
 
     fn field(&mut self, h: u64) {
         if self.fields.insert(h) {
-            self.term_bytes += 18;
+            self.term_bytes += HASH_TERM_LEN + 1;
         }
     }
 
@@ -248,14 +262,22 @@ impl<'a> Builder<'a> {
             .map_err(|e| StoreError::Invalid(format!("compressing an event block: {e}")))?;
         // In no particular order: FTS5 and `array_to_tsvector` sort a document's terms
         // themselves.
-        let mut terms: Vec<String> = self.terms.into_iter().collect();
-        terms.extend(self.fields.into_iter().map(hash_term));
+        let mut terms = String::with_capacity(self.term_bytes);
+        for t in &self.terms {
+            terms.push_str(t);
+            terms.push(' ');
+        }
+        for h in self.fields {
+            push_hash_term(&mut terms, h);
+            terms.push(' ');
+        }
+        terms.pop();
         Ok(EventBlock {
             ts_min: self.ts_min,
             ts_max: self.ts_max,
             count: self.count,
             data,
-            terms: terms.join(" "),
+            terms,
         })
     }
 }
@@ -607,6 +629,13 @@ mod tests {
                 .map(str::to_owned)
                 .collect();
             proptest::prop_assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn hashed_terms_are_f_and_sixteen_hex_digits() {
+        for h in [0, 1, 0xdead_beef, u64::MAX, 0x0123_4567_89ab_cdef] {
+            assert_eq!(hash_term(h), format!("f{h:016x}"));
         }
     }
 
