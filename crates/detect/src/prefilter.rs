@@ -154,8 +154,35 @@ pub struct Prefilter {
     field_bits: u64,
     any_field: Option<Automaton>,
     words: usize,
-    /// Per rule: clauses of literal ids (each needs one present), `None` = always evaluate.
-    reqs: Vec<Option<Vec<Vec<u32>>>>,
+    /// Per rule: where its clauses start in `cnf`, or [`ALWAYS`] (no literal guarantee).
+    starts: Vec<u32>,
+    /// Every rule's clauses in one array (rules that share a route are checked one after
+    /// another, so their clauses are read from neighbouring memory): the clause count, then
+    /// per clause its literal count and literal ids, each clause needing one present.
+    cnf: Vec<u32>,
+}
+
+/// A rule without literal guarantee: always evaluated.
+const ALWAYS: u32 = u32::MAX;
+
+/// Lays the rules' clauses out as [`Prefilter::cnf`] wants them.
+fn flatten(reqs: &[Option<Vec<Vec<u32>>>]) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = Vec::with_capacity(reqs.len());
+    let mut cnf = Vec::new();
+    for r in reqs {
+        match r {
+            Some(clauses) if cnf.len() < ALWAYS as usize => {
+                starts.push(cnf.len() as u32);
+                cnf.push(clauses.len() as u32);
+                for c in clauses {
+                    cnf.push(c.len() as u32);
+                    cnf.extend_from_slice(c);
+                }
+            }
+            _ => starts.push(ALWAYS),
+        }
+    }
+    (starts, cnf)
 }
 
 /// Literals found in one event.
@@ -232,12 +259,14 @@ impl Prefilter {
             // An automaton failed to build: never skip anything.
             reqs.iter_mut().for_each(|r| *r = None);
         }
+        let (starts, cnf) = flatten(&reqs);
         Prefilter {
             field_bits: by_field.keys().fold(0, |m, f| m | EventView::name_bit(f)),
             by_field,
             any_field,
             words: index.len().div_ceil(64),
-            reqs,
+            starts,
+            cnf,
         }
     }
 
@@ -252,7 +281,7 @@ impl Prefilter {
 
     /// Number of rules that can be skipped by the prefilter.
     pub fn guarded_rules(&self) -> usize {
-        self.reqs.iter().filter(|r| r.is_some()).count()
+        self.starts.iter().filter(|s| **s != ALWAYS).count()
     }
 
     /// Runs the automata over the values of the event.
@@ -289,15 +318,34 @@ impl Prefilter {
     /// Whether rule `i` has literals to check (otherwise it may always match).
     #[inline]
     pub fn needs_scan(&self, i: usize) -> bool {
-        matches!(self.reqs.get(i), Some(Some(_)))
+        self.starts.get(i).is_some_and(|s| *s != ALWAYS)
     }
 
     /// Whether rule `i` may match given the literals found.
     #[inline]
     pub fn may_match(&self, i: usize, found: &Found) -> bool {
-        match self.reqs.get(i) {
-            Some(Some(clauses)) => clauses.iter().all(|c| c.iter().any(|&id| found.has(id))),
-            _ => true,
+        let Some(&start) = self.starts.get(i).filter(|s| **s != ALWAYS) else {
+            return true;
+        };
+        let Some((&count, mut rest)) = self
+            .cnf
+            .get(start as usize..)
+            .and_then(<[u32]>::split_first)
+        else {
+            return true;
+        };
+        for _ in 0..count {
+            let Some((&len, after)) = rest.split_first() else {
+                return true;
+            };
+            let Some((ids, next)) = after.split_at_checked(len as usize) else {
+                return true;
+            };
+            if !ids.iter().any(|&id| found.has(id)) {
+                return false;
+            }
+            rest = next;
         }
+        true
     }
 }
