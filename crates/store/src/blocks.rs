@@ -67,6 +67,10 @@ const UNHASHED_FIELDS: [&str; 8] = [
     "Event.System.TimeCreated_attributes.SystemTime",
 ];
 
+/// Field filters on single-word values that narrow the blocks (each doubles the alternatives
+/// of the block query; further ones are still checked exactly).
+const MAX_WORD_FILTERS: usize = 3;
+
 /// Longest run of digits indexed as a word. Longer ones (epoch times, byte counts, record
 /// ids) are nearly all unique; a search for one checks the events of every block in the
 /// window instead.
@@ -75,6 +79,16 @@ const MAX_INDEXED_DIGITS: usize = 9;
 /// Whether the pairs of this field get a hashed term.
 pub fn hashed_field(field: &str) -> bool {
     !UNHASHED_FIELDS.contains(&field)
+}
+
+/// The word a value is when it is one indexed ASCII word (`4625`, `Security`, `taro`), in
+/// lower case. Blocks index such a value's words, so an exact filter on it can narrow the
+/// blocks by that word; a flat event therefore stores no hashed term for it (see
+/// [`EventFilter::block_term_groups`]).
+pub fn single_word(value: &str) -> Option<String> {
+    (!value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| value.to_ascii_lowercase())
+        .filter(|w| indexed_word(w))
 }
 
 /// Whether a word (as [`crate::fts::index_words`] gives it) is indexed.
@@ -478,26 +492,53 @@ impl EventFilter {
         }
     }
 
-    /// The terms every candidate block must hold: the words but the last (whole), the last
-    /// as a prefix, and each field filter's hashed term; only those that blocks index.
-    pub fn block_terms(&self) -> (Vec<String>, Option<String>) {
-        let mut whole: Vec<String> = self
-            .fields
-            .iter()
-            .filter(|(f, _)| hashed_field(f))
-            .map(|(f, v)| field_term(f, v))
-            .collect();
+    /// The terms a candidate block must hold, as alternatives (a block qualifies when it holds
+    /// every whole term and the prefix of one group): the words but the last (whole), the last
+    /// as a prefix, and per field filter its hashed term. A filter whose value is a single
+    /// word is satisfied by the hashed term (older blocks, and values past the indexed text)
+    /// or by the word (flat events store no hashed term for it), up to
+    /// [`MAX_WORD_FILTERS`] such filters; further ones only narrow the exact check.
+    pub fn block_term_groups(&self) -> Vec<(Vec<String>, Option<String>)> {
+        let mut base: Vec<String> = Vec::new();
         let mut prefix = None;
         if let Some((last, rest)) = self.words.split_last() {
-            whole.extend(rest.iter().filter(|w| indexed_word(w)).cloned());
+            base.extend(rest.iter().filter(|w| indexed_word(w)).cloned());
             // A number may continue into digits that are not indexed: no prefix term.
             if last.len() <= MAX_TERM_LEN && !last.bytes().all(|b| b.is_ascii_digit()) {
                 prefix = Some(last.clone());
             }
         }
-        whole.sort_unstable();
-        whole.dedup();
-        (whole, prefix)
+        let mut groups = vec![base];
+        let mut word_filters = 0;
+        for (f, v) in self.fields.iter().filter(|(f, _)| hashed_field(f)) {
+            let hash = field_term(f, v);
+            let word = single_word(v).filter(|_| !COLUMNS.contains(&f.as_str()));
+            match word {
+                None => groups.iter_mut().for_each(|g| g.push(hash.clone())),
+                Some(_) if word_filters == MAX_WORD_FILTERS => {}
+                Some(word) => {
+                    word_filters += 1;
+                    groups = groups
+                        .into_iter()
+                        .flat_map(|g| {
+                            let mut by_word = g.clone();
+                            by_word.push(word.clone());
+                            let mut by_hash = g;
+                            by_hash.push(hash.clone());
+                            [by_hash, by_word]
+                        })
+                        .collect();
+                }
+            }
+        }
+        groups
+            .into_iter()
+            .map(|mut g| {
+                g.sort_unstable();
+                g.dedup();
+                (g, prefix.clone())
+            })
+            .collect()
     }
 
     /// Whether the record passes; returns its parsed document when it does.
@@ -670,8 +711,45 @@ mod tests {
         assert!(!f(None, &[("host.name", "dc02")]));
         assert!(f(Some("-enc"), &[]));
         assert!(f(Some("--"), &[]) == rec.doc.contains("--"));
-        let (whole, prefix) = EventFilter::new(Some("PowerShell.ex"), &[]).block_terms();
-        assert_eq!(whole, vec!["powershell".to_owned()]);
-        assert_eq!(prefix.as_deref(), Some("ex"));
+        let groups = EventFilter::new(Some("PowerShell.ex"), &[]).block_term_groups();
+        assert_eq!(
+            groups,
+            vec![(vec!["powershell".to_owned()], Some("ex".to_owned()))]
+        );
+        // A single-word value: its hashed term or its word; other values: the hashed term;
+        // a column: always its hashed term.
+        let fields = |f: &[(&str, &str)]| -> Vec<(String, String)> {
+            f.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let groups = EventFilter::new(
+            None,
+            &fields(&[
+                ("EventID", "4625"),
+                ("Image", "C:\\x.exe"),
+                ("host.name", "dc01"),
+            ]),
+        )
+        .block_term_groups();
+        let (id, image, host) = (
+            field_term("EventID", "4625"),
+            field_term("Image", "C:\\x.exe"),
+            field_term("host.name", "dc01"),
+        );
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        assert_eq!(
+            groups,
+            vec![
+                (sorted(vec![id, image.clone(), host.clone()]), None),
+                (sorted(vec!["4625".into(), image, host]), None),
+            ]
+        );
+        let many: Vec<(String, String)> =
+            (0..5).map(|i| (format!("F{i}"), format!("v{i}"))).collect();
+        assert_eq!(EventFilter::new(None, &many).block_term_groups().len(), 8);
     }
 }

@@ -85,14 +85,12 @@ impl Store {
         }
         let limit = usize::try_from(q.limit.clamp(1, 1000)).unwrap_or(1000);
         let filter = EventFilter::new(q.text.as_deref(), &q.fields);
-        let (whole, prefix) = filter.block_terms();
+        let groups = filter.block_term_groups();
         let mut found: Vec<StoredEvent> = Vec::new();
         // Keyset over blocks: (ts_max, id) strictly below the last block read.
         let mut after: Option<(i64, i64)> = None;
         loop {
-            let blocks = self
-                .candidate_blocks(q, &whole, prefix.as_deref(), after)
-                .await?;
+            let blocks = self.candidate_blocks(q, &groups, after).await?;
             let Some(last) = blocks.last() else { break };
             after = Some((last.ts_max, last.id));
             let n_read = blocks.len();
@@ -139,8 +137,7 @@ impl Store {
     async fn candidate_blocks(
         &self,
         q: &EventQuery,
-        whole: &[String],
-        prefix: Option<&str>,
+        groups: &[(Vec<String>, Option<String>)],
         after: Option<(i64, i64)>,
     ) -> Result<Vec<BlockRow>, StoreError> {
         let backend = self.backend();
@@ -169,8 +166,13 @@ impl Store {
                     .push_bind(id)
                     .push("))");
             }
-            if !whole.is_empty() || prefix.is_some() {
-                let t = blocks::term_condition(backend, &[(whole, prefix)]);
+            // A group without terms admits every block: then the terms narrow nothing.
+            if !groups.iter().any(|(w, p)| w.is_empty() && p.is_none()) {
+                let groups: Vec<(&[String], Option<&str>)> = groups
+                    .iter()
+                    .map(|(w, p)| (w.as_slice(), p.as_deref()))
+                    .collect();
+                let t = blocks::term_condition(backend, &groups);
                 b.push(t.before).push_bind(t.query).push(t.after);
             }
             b.push(" ORDER BY b.ts_max DESC, b.id DESC LIMIT ")

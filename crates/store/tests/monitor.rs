@@ -706,6 +706,111 @@ async fn old_event_rows_move_into_blocks(db: Db) {
     assert_eq!(s.count_events(Some(a)).await.unwrap(), 3);
 }
 
+/// An exact filter on a single-word value finds blocks that hold the value's word without
+/// its hashed term (flat events store none) and blocks that hold the hashed term without the
+/// word (older blocks; a value past the kept search text), each batch its own block.
+async fn single_word_field_filters_find_blocks_by_word_or_hash(db: Db) {
+    use mamori_store::blocks::{TEXT_SEP, field_hash};
+    let s = &db.store;
+    let a = org(s, "mic").await;
+    let now = now_millis();
+    let ev = |n: i64, doc: serde_json::Value, text: &[&str], hashes: Vec<u64>| NewEvent {
+        ts: now - n,
+        doc: doc.to_string(),
+        text: text.iter().map(|t| format!("{t}{TEXT_SEP}")).collect(),
+        field_hashes: Some(hashes),
+        ..NewEvent::default()
+    };
+    let image = "C:\\Windows\\a.exe";
+    let events = [
+        // The word only (what the flat path stores for `EventID`).
+        ev(
+            3,
+            serde_json::json!({"EventID": 4625, "Image": image, "n": "one"}),
+            &["4625", image, "one"],
+            vec![field_hash("Image", image)],
+        ),
+        // The hashed term only.
+        ev(
+            2,
+            serde_json::json!({"EventID": 4625, "n": "two"}),
+            &["two"],
+            vec![field_hash("EventID", "4625")],
+        ),
+        ev(
+            1,
+            serde_json::json!({"EventID": 4624, "n": "three"}),
+            &["4624", "three"],
+            vec![],
+        ),
+    ];
+    for (i, e) in events.into_iter().enumerate() {
+        s.commit_batch(&batch(a, &format!("w{i}"), vec![e]))
+            .await
+            .unwrap();
+    }
+    let search = |fields: &[(&str, &str)], text: Option<&str>| EventQuery {
+        org: Some(a),
+        text: text.map(str::to_owned),
+        fields: fields
+            .iter()
+            .map(|(f, v)| (f.to_string(), v.to_string()))
+            .collect(),
+        limit: 100,
+        ..EventQuery::default()
+    };
+    let found = |q: EventQuery| async move {
+        let mut n: Vec<String> = s
+            .search_events(&q)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.doc["n"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(
+        found(search(&[("EventID", "4625")], None)).await,
+        ["one", "two"]
+    );
+    assert_eq!(found(search(&[("EventID", "4624")], None)).await, ["three"]);
+    assert_eq!(
+        found(search(&[("EventID", "4625")], Some("two"))).await,
+        ["two"]
+    );
+    assert_eq!(
+        found(search(
+            &[("EventID", "4625"), ("n", "one"), ("Image", image)],
+            None
+        ))
+        .await,
+        ["one"]
+    );
+    // More single-word filters than narrow the blocks: the rest are checked exactly.
+    assert_eq!(
+        found(search(
+            &[("n", "two"), ("EventID", "4625"), ("x", "1"), ("y", "2")],
+            None
+        ))
+        .await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        found(search(
+            &[
+                ("n", "two"),
+                ("EventID", "4625"),
+                ("n", "two"),
+                ("n", "two")
+            ],
+            None
+        ))
+        .await,
+        ["two"]
+    );
+}
+
 macro_rules! conformance {
     ($backend:ident) => {
         mod $backend {
@@ -727,6 +832,7 @@ macro_rules! conformance {
             case!(block_search_matches_a_full_scan);
             case!(old_event_rows_move_into_blocks);
             case!(retro_blocks_report_an_unreadable_block_and_go_on);
+            case!(single_word_field_filters_find_blocks_by_word_or_hash);
         }
     };
 }
