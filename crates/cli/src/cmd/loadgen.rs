@@ -156,7 +156,12 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
             body.push('\n');
             k += 1;
         }
-        pool.push(bytes::Bytes::from(zstd::encode_all(body.as_bytes(), 1)?));
+        // One-shot frames, as `mamori sensor` sends (crates/sensor/src/batch.rs): the frame
+        // declares its size.
+        pool.push(bytes::Bytes::from(zstd::bulk::compress(
+            body.as_bytes(),
+            1,
+        )?));
     }
     let pool = Arc::new(pool);
     let total_batches = args.events.div_ceil(args.batch as u64);
