@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{batch, org, stores};
+use common::{batch, org, report, stores};
 
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use mamori_model::{OrgId, Tlp, ValueKind};
 use mamori_pipeline::retro::RetroHunter;
 use mamori_pipeline::{Engine, Pipeline, Settings};
 use mamori_store::alerts::AlertQuery;
-use mamori_store::reports::{DetectionMatch, NewIndicator, NewReport};
+use mamori_store::reports::{DetectionMatch, NewIndicator};
 use mamori_store::retro::indicator_key;
 use mamori_store::retro::{Claim, NewRetroHunt};
 use mamori_store::{Store, now_millis};
@@ -31,26 +31,6 @@ fn value(kind: ValueKind, v: &str) -> NewIndicator {
         value: Some(v.into()),
         ..Default::default()
     }
-}
-
-async fn report(s: &Store, owner: OrgId, tlp: Tlp, indicators: Vec<NewIndicator>) {
-    s.create_report(&NewReport {
-        title: "Retro".into(),
-        description: String::new(),
-        owner_org: owner,
-        anonymous: false,
-        tlp,
-        sharing_group: None,
-        recipients: vec![],
-        confidence: Some(80),
-        labels: vec![],
-        attack_techniques: vec![],
-        created_by: None,
-        indicators,
-        observables: vec![],
-    })
-    .await
-    .unwrap();
 }
 
 async fn alerts(s: &Store, org: OrgId) -> Vec<(String, String, String, i64)> {

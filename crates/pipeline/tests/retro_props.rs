@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::org;
+use common::{org, report};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use mamori_model::{OrgId, Tlp, ValueKind};
 use mamori_pipeline::retro::RetroHunter;
 use mamori_pipeline::{BatchHeader, Engine, Pipeline, RawBatch, Routing, Settings};
 use mamori_store::alerts::AlertQuery;
-use mamori_store::reports::{NewIndicator, NewReport};
+use mamori_store::reports::NewIndicator;
 use mamori_store::{ConnectOptions, Store, now_millis};
 use proptest::prelude::*;
 use serde_json::json;
@@ -52,23 +52,13 @@ async fn share(s: &Store, owner: OrgId, shared: &[(usize, bool)]) {
         if indicators.is_empty() {
             continue;
         }
-        s.create_report(&NewReport {
-            title: "shared".into(),
-            description: String::new(),
-            owner_org: owner,
-            anonymous: false,
-            tlp: if amber { Tlp::Amber } else { Tlp::Green },
-            sharing_group: None,
-            recipients: vec![],
-            confidence: None,
-            labels: vec![],
-            attack_techniques: vec![],
-            created_by: None,
+        report(
+            s,
+            owner,
+            if amber { Tlp::Amber } else { Tlp::Green },
             indicators,
-            observables: vec![],
-        })
-        .await
-        .unwrap();
+        )
+        .await;
     }
 }
 

@@ -58,3 +58,29 @@ pub fn batch(org: OrgId, id: &str, lines: &[serde_json::Value]) -> RawBatch {
             .into_bytes(),
     }
 }
+
+/// A report of `owner` under `tlp` sharing the indicators (what retro-hunts look for).
+pub async fn report(
+    s: &Store,
+    owner: OrgId,
+    tlp: mamori_model::Tlp,
+    indicators: Vec<mamori_store::reports::NewIndicator>,
+) {
+    s.create_report(&mamori_store::reports::NewReport {
+        title: "Retro".into(),
+        description: String::new(),
+        owner_org: owner,
+        anonymous: false,
+        tlp,
+        sharing_group: None,
+        recipients: vec![],
+        confidence: Some(80),
+        labels: vec![],
+        attack_techniques: vec![],
+        created_by: None,
+        indicators,
+        observables: vec![],
+    })
+    .await
+    .unwrap();
+}
