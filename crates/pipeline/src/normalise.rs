@@ -247,7 +247,7 @@ pub fn normalise_flat(flat: &FlatLine<'_>, line: &str, received: i64) -> Normali
                 // field values are such words (numbers, names, codes).
                 if s.kind != ValueKind::Null
                     && mamori_store::blocks::hashed_field(k)
-                    && !(indexed && mamori_store::blocks::single_word(&s.text).is_some())
+                    && !(indexed && mamori_store::blocks::is_single_word(&s.text))
                 {
                     field_hashes.push(mamori_store::blocks::field_hash(k, &s.text));
                 }

@@ -86,9 +86,12 @@ pub fn hashed_field(field: &str) -> bool {
 /// blocks by that word; a flat event therefore stores no hashed term for it (see
 /// [`EventFilter::block_term_groups`]).
 pub fn single_word(value: &str) -> Option<String> {
-    (!value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .then(|| value.to_ascii_lowercase())
-        .filter(|w| indexed_word(w))
+    is_single_word(value).then(|| value.to_ascii_lowercase())
+}
+
+/// Whether [`single_word`] gives a word, without building it (the ingest path only asks).
+pub fn is_single_word(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric()) && indexed_word(value)
 }
 
 /// Whether a word (as [`crate::fts::index_words`] gives it) is indexed.
