@@ -9,7 +9,8 @@
 #                                             # (`serve --intake-nats`, sealed as sensors do)
 #        bench/ingest.sh bus WORKERS...       # PostgreSQL + a NATS JetStream node and one hub
 #                                             # with N bus workers, one run per value given
-#                                             # (e.g. `bus 1 2`)
+#                                             # (e.g. `bus 1 2`); prints each part's CPU
+#                                             # and the workers' own rate
 # Environment:
 #   EVENTS       events per run (default 400000)
 #   BATCH        events per batch (default 5000)
@@ -119,6 +120,32 @@ PY
 
 hub_cpu_ticks() { awk '{print $14 + $15}' "/proc/$HUB_PID/stat"; }
 
+# CPU ticks of a process, with its reaped children's (PostgreSQL's postmaster reaps its backends).
+proc_ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_ticks() { # every PostgreSQL process: the postmaster (with reaped backends) and the live ones
+    local t=0 p
+    for p in $(pgrep -u postgres postgres); do
+        if [ "$p" = "$PG_MAIN" ]; then t=$((t + $(proc_ticks "$p"))); else
+            t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); fi
+    done
+    echo "$t"
+}
+cpu_snapshot() { echo "$(proc_ticks "$HUB_PID") $(proc_ticks "$NATS_PID") $(pg_ticks)"; }
+cpu_report() { # BEFORE AFTER LOADGEN_TIME_FILE: CPU seconds and µs per event of each part
+    python3 - "$1" "$2" "$3" "$EVENTS" "$(getconf CLK_TCK)" <<'PY'
+import re, sys
+b, a = [list(map(int, x.split())) for x in sys.argv[1:3]]
+lg = open(sys.argv[3]).read()
+m = re.search(r"([0-9.]+) s user, ([0-9.]+) s system", lg)
+events, hz = int(sys.argv[4]), int(sys.argv[5])
+parts = [("hub", (a[0] - b[0]) / hz), ("nats-server", (a[1] - b[1]) / hz),
+         ("postgresql", (a[2] - b[2]) / hz), ("loadgen", float(m[1]) + float(m[2]) if m else 0.0)]
+total = sum(s for _, s in parts)
+print("CPU: " + ", ".join(f"{n} {s:.1f} s ({s * 1e6 / events:.1f} µs/event)" for n, s in parts)
+      + f"; total {total:.1f} s ({total * 1e6 / events:.1f} µs/event)")
+PY
+}
+
 run_load() {
     "$MAMORI" loadgen --hub "http://127.0.0.1:$HUB_PORT" --token "$SENSOR" --read-token "$READ" \
         ${INTAKE_NATS:+--nats "$INTAKE_NATS"} \
@@ -217,10 +244,19 @@ bus)
         start_hub "$DB" "nats://127.0.0.1:$NATS_PORT" "$W"
         tokens "$DB"
         echo "== bus, $W worker(s)"
+        PG_MAIN=$(head -n1 "$PGDATA_DIR/postmaster.pid")
+        CPU0=$(cpu_snapshot)
         T0=$(date +%s.%N)
-        run_load
+        TIMEFORMAT='loadgen CPU: %U s user, %S s system'
+        { time run_load 2>&3; } 3>&2 2>"$TMP/loadgen.time"
         wait_drained "$DB" "$EVENTS"
         echo "end to end: $(echo "$EVENTS / ($(date +%s.%N) - $T0)" | bc) events/s stored"
+        # The workers' own rate: events committed after the first batch's commit, over the time
+        # from that commit to the last one (the load generator's start-up is outside it).
+        psql "$DB" -Atc "SELECT 'workers: ' || ROUND((SUM(accepted) - (ARRAY_AGG(accepted ORDER BY received_at))[1])
+            * 1000.0 / NULLIF(MAX(received_at) - MIN(received_at), 0)) || ' events/s from the first batch stored to the last ('
+            || COUNT(*) || ' batches)' FROM ingest_batches"
+        cpu_report "$CPU0" "$(cpu_snapshot)" "$TMP/loadgen.time"
         kill "$HUB_PID" "$NATS_PID" 2>/dev/null || true
         wait "$HUB_PID" 2>/dev/null || true
     done

@@ -1020,3 +1020,54 @@ async fn sqlite_block_terms_merge_sixteen_segments_at_a_time() {
     assert_eq!(s.search_events(&query("shared")).await.unwrap().len(), 20);
     assert_eq!(s.search_events(&query("segment7")).await.unwrap().len(), 1);
 }
+
+/// Migration 0018 and the hub's connections: block data is stored without a second
+/// compression, block terms with lz4 (the parent table, the partitions that existed and a day
+/// partition created by a later commit), and a connection lets the GIN pending list grow to
+/// 32MB. The blocks are still found by their terms.
+#[tokio::test]
+async fn postgres_event_blocks_are_stored_without_wasted_compression() {
+    let db = postgres().await;
+    let s = &db.store;
+    let Pool::Postgres(pool) = s.db() else {
+        unreachable!()
+    };
+    let (limit,): (String,) = sqlx::query_as("SHOW gin_pending_list_limit")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(limit, "32MB");
+    let a = org(s, "lz4").await;
+    let now = now_millis();
+    s.commit_batch(&batch(a, "today", vec![event(now, "ws1", "packed words")]))
+        .await
+        .unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, a.attcompression::text \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         WHERE c.relname LIKE 'event_blocks%' AND c.relkind IN ('r', 'p') \
+           AND a.attname = 'terms' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    // The parent, the default partition and today's.
+    assert!(rows.len() >= 3, "{rows:?}");
+    for (table, compression) in &rows {
+        assert_eq!(compression, "l", "{table} compresses terms with pglz");
+    }
+    let data: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, a.attstorage::text FROM pg_attribute a \
+         JOIN pg_class c ON c.oid = a.attrelid \
+         WHERE c.relname LIKE 'event_blocks%' AND c.relkind IN ('r', 'p') AND a.attname = 'data'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(data.iter().all(|(_, st)| st == "e"), "{data:?}");
+    let found = s
+        .search_events(&text_query(a, "packed", Some("ws1"), 10))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+}
