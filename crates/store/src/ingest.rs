@@ -10,6 +10,8 @@
 //! observation's objects as JSON). Both are evaluated here, inside the batch's transaction,
 //! by evaluators the caller passes ([`Evaluators`]).
 
+use std::collections::HashMap;
+
 use mamori_model::OrgId;
 
 use crate::BeginWrite;
@@ -27,6 +29,8 @@ pub const MAX_PATTERN_ROWS: i64 = 2_000;
 
 /// Rows per multi-row INSERT (SQLite allows 32,766 parameters per statement).
 const ROWS_PER_INSERT: usize = 2_000;
+/// Alerts per upsert statement (15 parameters each).
+const ALERTS_PER_UPSERT: usize = 500;
 
 /// Inserts one [`crate::blocks::EventBlock`] (and, on SQLite, its full-text row) through an
 /// executor of either backend.
@@ -510,24 +514,61 @@ impl Store {
                 alerts.sort_by(|x, y| x.dedup_key.cmp(&y.dedup_key));
                 let mut suppressed_hits: std::collections::BTreeMap<(String, String, String), i64> =
                     std::collections::BTreeMap::new();
+                let mut kept: Vec<&AlertHit> = Vec::with_capacity(alerts.len());
                 for a in &alerts {
                     let org_s = a.org_id.to_string();
                     let suppressed = suppressions.iter().find(|(o, r, h)| {
                         *o == org_s && *r == a.rule_id && (*h == a.host || h == "*")
                     });
-                    if let Some((_, _, host)) = suppressed {
-                        out.suppressed += 1;
-                        *suppressed_hits
-                            .entry((org_s, a.rule_id.clone(), host.clone()))
-                            .or_default() += a.count;
-                        continue;
+                    match suppressed {
+                        Some((_, _, host)) => {
+                            out.suppressed += 1;
+                            *suppressed_hits
+                                .entry((org_s, a.rule_id.clone(), host.clone()))
+                                .or_default() += a.count;
+                        }
+                        None => kept.push(a),
                     }
-                    let id = uuid::Uuid::now_v7().to_string();
-                    let (got, total): (String, i64) = sqlx::query_as(
+                }
+                // Many alerts per statement (one round trip each was most of a commit's
+                // statements), in dedup-key order; a statement never holds a key twice, so
+                // two hits of one alert apply one after the other as before.
+                let mut rest = kept.as_slice();
+                while !rest.is_empty() {
+                    let mut n = 1;
+                    while n < rest.len()
+                        && n < ALERTS_PER_UPSERT
+                        && rest[n].dedup_key != rest[n - 1].dedup_key
+                    {
+                        n += 1;
+                    }
+                    let (chunk, after) = rest.split_at(n);
+                    rest = after;
+                    let ids: Vec<String> =
+                        chunk.iter().map(|_| uuid::Uuid::now_v7().to_string()).collect();
+                    let mut q = sqlx::QueryBuilder::new(
                         "INSERT INTO alerts (id, dedup_key, org_id, route, kind, rule_id, title, level, host, \
-                         first_seen, last_seen, event_count, status, created_at, modified_at) \
-                         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,'new',$13,$13) \
-                         ON CONFLICT (dedup_key) DO UPDATE SET \
+                         first_seen, last_seen, event_count, status, created_at, modified_at) ",
+                    );
+                    q.push_values(chunk.iter().zip(&ids), |mut row, (a, id)| {
+                        row.push_bind(id)
+                            .push_bind(&a.dedup_key)
+                            .push_bind(a.org_id.to_string())
+                            .push_bind(&a.route)
+                            .push_bind(&a.kind)
+                            .push_bind(&a.rule_id)
+                            .push_bind(&a.title)
+                            .push_bind(&a.level)
+                            .push_bind(&a.host)
+                            .push_bind(a.first_seen)
+                            .push_bind(a.last_seen)
+                            .push_bind(a.count)
+                            .push_bind("new")
+                            .push_bind(now)
+                            .push_bind(now);
+                    });
+                    q.push(
+                        " ON CONFLICT (dedup_key) DO UPDATE SET \
                            first_seen = CASE WHEN excluded.first_seen < alerts.first_seen THEN excluded.first_seen ELSE alerts.first_seen END, \
                            last_seen = CASE WHEN excluded.last_seen > alerts.last_seen THEN excluded.last_seen ELSE alerts.last_seen END, \
                            event_count = CASE WHEN excluded.kind = 'correlation' \
@@ -535,42 +576,43 @@ impl Store {
                              ELSE alerts.event_count + excluded.event_count END, \
                            title = excluded.title, \
                            modified_at = excluded.modified_at \
-                         RETURNING id, event_count",
-                    )
-                    .bind(&id)
-                    .bind(&a.dedup_key)
-                    .bind(&org_s)
-                    .bind(&a.route)
-                    .bind(&a.kind)
-                    .bind(&a.rule_id)
-                    .bind(&a.title)
-                    .bind(&a.level)
-                    .bind(&a.host)
-                    .bind(a.first_seen)
-                    .bind(a.last_seen)
-                    .bind(a.count)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if got == id {
-                        out.alerts_new += 1;
-                    } else {
-                        out.alerts_updated += 1;
-                    }
-                    // Evidence numbered by the alert's event count before this batch: unique,
-                    // and at most MAX_EVIDENCE rows per alert without reading them back.
-                    let before = if a.kind == "correlation" {
-                        // Max semantics: evidence only when the alert is new.
-                        if got == id { 0 } else { MAX_EVIDENCE }
-                    } else {
-                        total - a.count
-                    };
-                    for (k, (ts, doc)) in a.evidence.iter().enumerate() {
-                        let seq = before + k as i64;
-                        if seq >= MAX_EVIDENCE {
-                            break;
+                         RETURNING dedup_key, id, event_count",
+                    );
+                    let stored: HashMap<String, (String, i64)> = q
+                        .build_query_as::<(String, String, i64)>()
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .into_iter()
+                        .map(|(key, id, total)| (key, (id, total)))
+                        .collect();
+                    for (a, id) in chunk.iter().zip(&ids) {
+                        let Some((got, total)) = stored.get(&a.dedup_key) else {
+                            return Err(sqlx::Error::Protocol(format!(
+                                "the upsert of alert {} returned no row",
+                                a.dedup_key
+                            )));
+                        };
+                        if got == id {
+                            out.alerts_new += 1;
+                        } else {
+                            out.alerts_updated += 1;
                         }
-                        evidence.push((got.clone(), seq, *ts, doc.as_str()));
+                        // Evidence numbered by the alert's event count before this batch:
+                        // unique, and at most MAX_EVIDENCE rows per alert without reading
+                        // them back.
+                        let before = if a.kind == "correlation" {
+                            // Max semantics: evidence only when the alert is new.
+                            if got == id { 0 } else { MAX_EVIDENCE }
+                        } else {
+                            total - a.count
+                        };
+                        for (k, (ts, doc)) in a.evidence.iter().enumerate() {
+                            let seq = before + k as i64;
+                            if seq >= MAX_EVIDENCE {
+                                break;
+                            }
+                            evidence.push((got.clone(), seq, *ts, doc.as_str()));
+                        }
                     }
                 }
                 for ((org_s, rule_id, host), hits) in &suppressed_hits {

@@ -149,6 +149,61 @@ async fn batches_are_exactly_once(db: Db) {
     assert_eq!(s.alert_evidence(&al.id).await.unwrap().len(), 20);
 }
 
+/// A batch's alerts are upserted many to a statement: a batch with more alerts than one
+/// statement takes, one of them hit twice in the batch and one already stored, counts and
+/// numbers evidence exactly as one alert at a time did.
+async fn many_alerts_in_one_batch(db: Db) {
+    let s = &db.store;
+    let a = org(s, "many").await;
+    let now = now_millis();
+    // Titled by their key, to find them again.
+    let hit = |key: &str, ts: i64, n: i64| AlertHit {
+        title: key.to_owned(),
+        ..hit(a, key, ts, n)
+    };
+    let mut first = batch(a, "m-0", vec![event(now, "ws01", "x")]);
+    first.alerts.push(hit("k-0007", now, 3));
+    assert_eq!(s.commit_batch(&first).await.unwrap().alerts_new, 1);
+    let mut b = batch(a, "m-1", vec![event(now + 1, "ws01", "y")]);
+    for i in 0..700 {
+        b.alerts.push(hit(&format!("k-{i:04}"), now + i, 1 + i % 3));
+    }
+    // The same alert twice in one batch (a Sigma hit and, say, a correlation of the same key).
+    b.alerts.push(hit("k-0100", now + 5_000, 4));
+    let out = s.commit_batch(&b).await.unwrap();
+    assert_eq!((out.alerts_new, out.alerts_updated), (699, 2));
+    let one = |key: &'static str| async move {
+        let all = s
+            .list_alerts(&AlertQuery {
+                org: Some(a),
+                limit: 1_000,
+                ..AlertQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 700);
+        all.into_iter().find(|x| x.title == key).expect("the alert")
+    };
+    // k-0007: 3 stored before, 1 + 7 % 3 = 2 now.
+    let al = one("k-0007").await;
+    assert_eq!(al.event_count, 5);
+    let seqs: Vec<i64> = s
+        .alert_evidence(&al.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, [0, 1, 2, 3, 4]);
+    // k-0100: 1 + 100 % 3 = 2, then 4 more; its evidence numbered on.
+    let al = one("k-0100").await;
+    assert_eq!(
+        (al.event_count, al.first_seen, al.last_seen),
+        (6, now + 100, now + 5_000)
+    );
+    assert_eq!(s.alert_evidence(&al.id).await.unwrap().len(), 6);
+}
+
 async fn event_search(db: Db) {
     let s = &db.store;
     let a = org(s, "mic").await;
@@ -824,6 +879,7 @@ macro_rules! conformance {
             }
             case!(sensors_and_tokens);
             case!(batches_are_exactly_once);
+            case!(many_alerts_in_one_batch);
             case!(event_search);
             case!(triage_and_suppression);
             case!(cross_org_correlation);
