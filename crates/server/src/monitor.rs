@@ -480,18 +480,43 @@ const ALERT_TLP: Tlp = Tlp::Amber;
 pub async fn list_alerts(
     state: &AppState,
     actor: &Actor,
-    status: Option<&str>,
-    level: Option<&str>,
+    filter: &AlertFilter,
 ) -> Result<Vec<Alert>, ApiError> {
+    let given = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+    let limit = filter.limit.unwrap_or(DEFAULT_ALERTS);
+    if !(1..=MAX_ALERTS).contains(&limit) {
+        return Err(ApiError::Invalid(format!(
+            "limit must be between 1 and {MAX_ALERTS}"
+        )));
+    }
     Ok(state
         .store
         .list_alerts(&AlertQuery {
             org: org_scope(actor),
-            status: status.filter(|s| !s.is_empty()).map(str::to_owned),
-            level: level.filter(|s| !s.is_empty()).map(str::to_owned),
-            limit: 500,
+            status: given(&filter.status),
+            level: given(&filter.level),
+            host: given(&filter.host),
+            limit,
         })
         .await?)
+}
+
+/// Alerts listed when the caller gives no `limit`, and the most it may ask for.
+const DEFAULT_ALERTS: i64 = 500;
+const MAX_ALERTS: i64 = 1000;
+
+/// Filters of an alert list (API query string and console).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlertFilter {
+    /// new, acknowledged, false_positive, escalated, closed
+    pub status: Option<String>,
+    /// informational, low, medium, high, critical
+    pub level: Option<String>,
+    /// Only alerts about this host (exact name).
+    pub host: Option<String>,
+    /// At most this many, newest activity first (1–1000, default 500).
+    pub limit: Option<i64>,
 }
 
 /// The organisation an alert is routed to.

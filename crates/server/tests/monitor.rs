@@ -391,6 +391,26 @@ async fn run(backend: Backend) {
     let id = alerts[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(alerts[0]["event_count"], 2);
     assert_eq!(alerts[0]["route"], "sensor");
+    // Filtered by host (exact), and limited.
+    let host = alerts[0]["host"].as_str().unwrap().to_owned();
+    let listed = |q: String| {
+        let token = h.member_token.clone();
+        async move {
+            send(
+                app,
+                req("GET", &format!("/api/v1/alerts?{q}"), Some(&token), None),
+            )
+            .await
+        }
+    };
+    let r = listed(format!("host={host}&limit=1")).await;
+    assert_eq!(r.json().as_array().unwrap().len(), 1, "{}", r.json());
+    let r = listed(format!("host={}", &host[..host.len() - 1])).await;
+    assert_eq!(r.json().as_array().unwrap().len(), 0);
+    for bad in ["limit=0", "limit=1001"] {
+        let r = listed(bad.to_owned()).await;
+        assert_eq!(r.status, 422, "{bad}: {}", r.json());
+    }
     let r = send(app, req("GET", "/api/v1/alerts", Some(&outsider), None)).await;
     assert_eq!(r.json().as_array().unwrap().len(), 0);
     // An auditor of another organisation does not see it either (only hub administrators do).

@@ -65,6 +65,8 @@ pub struct AlertQuery {
     pub org: Option<OrgId>,
     pub status: Option<String>,
     pub level: Option<String>,
+    /// Only alerts about this host.
+    pub host: Option<String>,
     pub limit: i64,
 }
 
@@ -85,7 +87,8 @@ impl Store {
     pub async fn list_alerts(&self, q: &AlertQuery) -> Result<Vec<Alert>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM alerts WHERE ($1 = '' OR org_id = $1) AND ($2 = '' OR status = $2) \
-             AND ($3 = '' OR level = $3) ORDER BY last_seen DESC, id DESC LIMIT $4"
+             AND ($3 = '' OR level = $3) AND ($5 = '' OR host = $5) \
+             ORDER BY last_seen DESC, id DESC LIMIT $4"
         );
         Ok(on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
             sql.as_str()
@@ -94,6 +97,7 @@ impl Store {
         .bind(q.status.clone().unwrap_or_default())
         .bind(q.level.clone().unwrap_or_default())
         .bind(q.limit.clamp(1, 1000))
+        .bind(q.host.clone().unwrap_or_default())
         .fetch_all(pool)
         .await)?)
     }

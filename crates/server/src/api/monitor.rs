@@ -15,8 +15,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::Auth;
 use crate::error::{ApiJson, ApiPath, Problem};
 use crate::monitor::{
-    self, AlertView, EventPage, EventSearch, FalsePositiveInput, IncomingBatch, IngestResult,
-    NewSensorOut, Sender, TriageInput,
+    self, AlertFilter, AlertView, EventPage, EventSearch, FalsePositiveInput, IncomingBatch,
+    IngestResult, NewSensorOut, Sender, TriageInput,
 };
 use crate::ops::Actor;
 use crate::{ApiError, AppState};
@@ -130,15 +130,6 @@ async fn retro_hunts(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AlertFilter {
-    /// new, acknowledged, false_positive, escalated, closed
-    pub status: Option<String>,
-    /// informational, low, medium, high, critical
-    pub level: Option<String>,
-}
-
 /// Alerts routed to the caller's organisation (hub administrators: all).
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "monitoring", params(AlertFilter),
     responses((status = 200, body = Vec<Alert>)))]
@@ -148,13 +139,7 @@ async fn list_alerts(
     Query(f): Query<AlertFilter>,
 ) -> Result<Json<Vec<Alert>>, ApiError> {
     Ok(Json(
-        monitor::list_alerts(
-            &state,
-            &Actor::from_auth(&auth),
-            f.status.as_deref(),
-            f.level.as_deref(),
-        )
-        .await?,
+        monitor::list_alerts(&state, &Actor::from_auth(&auth), &f).await?,
     ))
 }
 

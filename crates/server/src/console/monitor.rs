@@ -50,7 +50,7 @@ pub async fn list(
         Err(r) => return r,
     };
     let actor = Actor::from_auth(auth);
-    let all = match monitor::list_alerts(&state, &actor, None, None).await {
+    let all = match monitor::list_alerts(&state, &actor, &monitor::AlertFilter::default()).await {
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
