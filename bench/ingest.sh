@@ -21,6 +21,9 @@
 #   PATTERNS     a file of STIX patterns, one per line: posted as a TLP:GREEN report of the
 #                hub's organisation before the load (embedded mode), so that per-event and
 #                cross-event pattern matching is part of the measurement (bench/patterns/)
+#   IOCS         a file of "kind value" lines: posted as a TLP:GREEN report of the hub's
+#                organisation before the load (embedded mode), so that indicator matches,
+#                sightings and IOC alerts are part of the measurement (bench/iocs/)
 #   RETRO        a file of "kind value" lines (embedded mode): after the load they are shared
 #                as a TLP:GREEN report and the retro-hunt of the stored events is timed
 #                (bench/retro/)
@@ -73,18 +76,21 @@ tokens() { # DB
     READ=$("$MAMORI" --database "$1" admin token create --user admin --name "bench-$RANDOM" --scope read | grep -o 'mmr_[A-Za-z0-9_-]*' | head -n1)
 }
 
-post_patterns() { # DB: posts $PATTERNS as a report's pattern indicators
-    [ -n "${PATTERNS:-}" ] || return 0
+post_patterns() { # DB: posts $PATTERNS as a report's pattern indicators, $IOCS as values
+    [ -n "${PATTERNS:-}${IOCS:-}" ] || return 0
     local write
     write=$("$MAMORI" --database "$1" admin token create --user admin --name "bench-w-$RANDOM" --scope read,write | grep -o 'mmr_[A-Za-z0-9_-]*' | head -n1)
-    python3 - "$PATTERNS" "$HUB_PORT" "$write" <<'PY'
+    python3 - "${PATTERNS:-/dev/null}" "$HUB_PORT" "$write" "${IOCS:-/dev/null}" <<'PY'
 import json, sys, urllib.request
-pats = [l.strip() for l in open(sys.argv[1], encoding="utf-8") if l.strip() and not l.startswith("#")]
-body = {"title": "bench patterns", "tlp": "green", "indicators": [{"pattern": p} for p in pats]}
+lines = lambda f: [l.strip() for l in open(f, encoding="utf-8") if l.strip() and not l.startswith("#")]
+pats = lines(sys.argv[1])
+iocs = [l.split() for l in lines(sys.argv[4])]
+body = {"title": "bench indicators", "tlp": "green",
+        "indicators": [{"pattern": p} for p in pats] + [{"kind": k, "value": v} for k, v in iocs]}
 req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[2]}/api/v1/reports", json.dumps(body).encode(),
                              {"Content-Type": "application/json", "Authorization": f"Bearer {sys.argv[3]}"})
 urllib.request.urlopen(req).read()
-print(f"posted {len(pats)} pattern indicators")
+print(f"posted {len(pats)} pattern indicators and {len(iocs)} values")
 PY
 }
 
@@ -187,6 +193,15 @@ rows = db.execute("SELECT rule_id, COUNT(*), SUM(event_count) FROM alerts WHERE 
 print(f"pattern observations stored: {obs}")
 for r, n, c in rows:
     print(f"  {n} alerts ({c} events): {r[17:][:100]}")
+PY
+    fi
+    if [ -n "${IOCS:-}" ]; then
+        python3 - "$TMP/hub/mamori.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n, c = db.execute("SELECT COUNT(*), COALESCE(SUM(count), 0) FROM sightings WHERE source = 'detection'").fetchone()
+a, e = db.execute("SELECT COUNT(*), COALESCE(SUM(event_count), 0) FROM alerts WHERE kind = 'ioc'").fetchone()
+print(f"sightings stored: {n} ({c} matching events); IOC alerts: {a} ({e} events)")
 PY
     fi
     retro_hunt "$DB"

@@ -29,6 +29,8 @@ pub const MAX_PATTERN_ROWS: i64 = 2_000;
 
 /// Rows per multi-row INSERT (SQLite allows 32,766 parameters per statement).
 const ROWS_PER_INSERT: usize = 2_000;
+/// Sightings per insert (8 parameters each), and values per cross-organisation query.
+const SIGHTINGS_PER_INSERT: usize = 1_000;
 /// Alerts per upsert statement (15 parameters each).
 const ALERTS_PER_UPSERT: usize = 500;
 
@@ -396,35 +398,73 @@ impl Store {
                         q.build().execute(&mut *tx).await?;
                     }
                 }
-                for s in b.sightings.iter().chain(&pattern_sightings) {
-                    sqlx::query(
-                        "INSERT INTO sightings (id, kind, value, org_id, source, count, seen_at, created_at) \
-                         VALUES ($1,$2,$3,$4,'detection',$5,$6,$7)",
-                    )
-                    .bind(uuid::Uuid::now_v7().to_string())
-                    .bind(&s.kind)
-                    .bind(&s.value)
-                    .bind(&org)
-                    .bind(s.count)
-                    .bind(s.seen_at)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    let Some(rule) = &b.cross_org else { continue };
-                    let since = s.seen_at - rule.window_ms;
-                    let orgs: Vec<(String,)> = sqlx::query_as(
-                        "SELECT DISTINCT org_id FROM sightings WHERE kind = $1 AND value = $2 \
-                         AND source = 'detection' AND seen_at >= $3 ORDER BY org_id",
-                    )
-                    .bind(&s.kind)
-                    .bind(&s.value)
-                    .bind(since)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    if (orgs.len() as i64) >= rule.min_orgs {
+                // The batch's sightings in multi-row inserts, then, for the cross-organisation
+                // rule, one query for the organisations that sighted each value lately (an
+                // organisation counts for a sighting when its latest sighting of the value is
+                // within the window before that sighting: the same as asking per sighting).
+                let sightings: Vec<&SightingHit> =
+                    b.sightings.iter().chain(&pattern_sightings).collect();
+                for chunk in sightings.chunks(SIGHTINGS_PER_INSERT) {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO sightings (id, kind, value, org_id, source, count, seen_at, created_at) ",
+                    );
+                    q.push_values(chunk, |mut row, s| {
+                        row.push_bind(uuid::Uuid::now_v7().to_string())
+                            .push_bind(&s.kind)
+                            .push_bind(&s.value)
+                            .push_bind(&org)
+                            .push_bind("detection")
+                            .push_bind(s.count)
+                            .push_bind(s.seen_at)
+                            .push_bind(now);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                if let Some(rule) = &b.cross_org
+                    && !sightings.is_empty()
+                {
+                    let mut latest: HashMap<(String, String), Vec<(String, i64)>> = HashMap::new();
+                    let since = sightings.iter().map(|s| s.seen_at).min().unwrap_or(0) - rule.window_ms;
+                    let mut pairs: Vec<(&str, &str)> =
+                        sightings.iter().map(|s| (s.kind.as_str(), s.value.as_str())).collect();
+                    pairs.sort_unstable();
+                    pairs.dedup();
+                    for chunk in pairs.chunks(SIGHTINGS_PER_INSERT) {
+                        let mut q = sqlx::QueryBuilder::new(
+                            "SELECT kind, value, org_id, MAX(seen_at) FROM sightings \
+                             WHERE source = 'detection' AND seen_at >= ",
+                        );
+                        q.push_bind(since).push(" AND (kind, value) IN (");
+                        let mut sep = q.separated(", ");
+                        for (kind, value) in chunk {
+                            sep.push("(")
+                                .push_bind_unseparated(*kind)
+                                .push_unseparated(", ")
+                                .push_bind_unseparated(*value)
+                                .push_unseparated(")");
+                        }
+                        q.push(") GROUP BY kind, value, org_id");
+                        let rows: Vec<(String, String, String, i64)> =
+                            q.build_query_as().fetch_all(&mut *tx).await?;
+                        for (kind, value, org_id, seen) in rows {
+                            latest.entry((kind, value)).or_default().push((org_id, seen));
+                        }
+                    }
+                    for s in &sightings {
+                        let since = s.seen_at - rule.window_ms;
+                        let mut orgs: Vec<&str> = latest
+                            .get(&(s.kind.clone(), s.value.clone()))
+                            .into_iter()
+                            .flatten()
+                            .filter(|(_, seen)| *seen >= since)
+                            .map(|(o, _)| o.as_str())
+                            .collect();
+                        orgs.sort_unstable();
+                        if (orgs.len() as i64) < rule.min_orgs {
+                            continue;
+                        }
                         out.correlations += 1;
                         let bucket = s.seen_at / rule.window_ms.max(1);
-                        let orgs: Vec<&str> = orgs.iter().map(|(o,)| o.as_str()).collect();
                         alerts.push(AlertHit {
                             dedup_key: format!("xorg|{}|{}|{bucket}", s.kind, s.value),
                             org_id: rule.hub_org,

@@ -401,6 +401,77 @@ async fn cross_org_correlation(db: Db) {
     );
 }
 
+/// Sightings go in many to a statement and the organisations behind each value come from one
+/// query: batches of 1,500 values (more than one statement takes) from three organisations,
+/// where the third sights half of the values again, only some within the window of the
+/// others' sightings. Exactly the values seen by all three within the hour correlate.
+async fn many_sightings_in_one_batch(db: Db) {
+    let s = &db.store;
+    let hub = org(s, "nisc-many").await;
+    let orgs = [org(s, "s1").await, org(s, "s2").await, org(s, "s3").await];
+    let now = now_millis();
+    let hour = 3_600_000;
+    let rule = CrossOrgRule {
+        min_orgs: 3,
+        window_ms: hour,
+        hub_org: hub,
+    };
+    let sight = |i: usize, seen_at: i64| SightingHit {
+        kind: "ipv4".into(),
+        value: format!("198.51.{}.{}", i / 256, i % 256),
+        count: 1,
+        seen_at,
+    };
+    let commit = |o: OrgId, id: &'static str, sightings: Vec<SightingHit>| {
+        let rule = rule.clone();
+        async move {
+            let mut b = batch(o, id, vec![]);
+            b.sightings = sightings;
+            b.cross_org = Some(rule);
+            s.commit_batch(&b).await.unwrap().correlations
+        }
+    };
+    // s1 two hours ago, s2 now: values 0..1500.
+    assert_eq!(
+        commit(
+            orgs[0],
+            "m1",
+            (0..1_500).map(|i| sight(i, now - 2 * hour)).collect()
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        commit(orgs[1], "m2", (0..1_500).map(|i| sight(i, now)).collect()).await,
+        0
+    );
+    // s3: even values now (s1's sighting is out of the window), values < 300 also seen
+    // by s1 again within the hour, in the same batch as other values.
+    let mut third: Vec<SightingHit> = (0..1_500).step_by(2).map(|i| sight(i, now)).collect();
+    let again: Vec<SightingHit> = (0..300).map(|i| sight(i, now - 60_000)).collect();
+    assert_eq!(commit(orgs[0], "m1-again", again).await, 0);
+    // An odd value s3 saw three hours ago: the window reaches back an hour from there, and
+    // s1's sighting two hours ago and s2's now count.
+    third.push(sight(1_499, now - 3 * hour));
+    let correlated = commit(orgs[2], "m3", third).await;
+    // Even values below 300: s1 (a minute ago), s2 and s3 within the hour; and 1,499.
+    assert_eq!(correlated, 151);
+    let alerts = s
+        .list_alerts(&AlertQuery {
+            org: Some(hub),
+            limit: 1_000,
+            ..AlertQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(alerts.len(), 151);
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a.event_count == 3 && a.kind == "correlation")
+    );
+}
+
 /// Two workers commit batches that sight the same indicators and extend the same alerts (and
 /// a suppression) in opposite orders, at the same time: the per-value locks and the alert rows
 /// must never deadlock (PostgreSQL would abort one transaction).
@@ -880,6 +951,7 @@ macro_rules! conformance {
             case!(sensors_and_tokens);
             case!(batches_are_exactly_once);
             case!(many_alerts_in_one_batch);
+            case!(many_sightings_in_one_batch);
             case!(event_search);
             case!(triage_and_suppression);
             case!(cross_org_correlation);
