@@ -2,6 +2,7 @@
 //! CIDR longest-prefix; domains including subdomains; normalised URLs), published through
 //! [`SharedIocs`] so a new set can be swapped in atomically while scans run.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -66,12 +67,46 @@ pub struct IocHit<'a> {
 }
 
 /// An immutable, compiled set of indicators.
+/// Event values are looked up in these maps (every value of every event while a feed is
+/// loaded): foldhash, seeded per map, hashes a short key several times faster than std's
+/// SipHash and still keeps the layout unpredictable to whoever writes the events.
+type Map<K> = HashMap<K, Ioc, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 pub struct IocSet {
-    exact: HashMap<String, Ioc>,
-    domains: HashMap<String, Ioc>,
+    /// Hashes, e-mail addresses and normalised URLs.
+    exact: Map<String>,
+    /// Single addresses.
+    ips: Map<IpAddr>,
+    domains: Map<String>,
     /// (prefix length, v4?, network -> ioc), longest prefix first.
-    nets: Vec<(u8, bool, HashMap<IpNet, Ioc>)>,
+    nets: Vec<(u8, bool, Map<IpNet>)>,
+    /// The lengths of `exact`'s and `domains`' keys: a name of another length is not
+    /// hashed at all.
+    exact_lens: Lengths,
+    domain_lens: Lengths,
+}
+
+/// A set of string lengths (255 stands for every longer one).
+#[derive(Debug, Default, Clone)]
+struct Lengths([u64; 4]);
+
+impl Lengths {
+    fn slot(len: usize) -> (usize, u64) {
+        let l = len.min(255);
+        (l / 64, 1 << (l % 64))
+    }
+
+    fn insert(&mut self, len: usize) {
+        let (w, b) = Self::slot(len);
+        self.0[w] |= b;
+    }
+
+    #[inline]
+    fn has(&self, len: usize) -> bool {
+        let (w, b) = Self::slot(len);
+        self.0[w] & b != 0
+    }
 }
 
 /// Normalises a URL: lowercase scheme and host, default port and fragment dropped, trailing
@@ -120,14 +155,42 @@ pub fn classify(v: &str) -> Option<(IocKind, String)> {
         return Some((IocKind::Email, v.to_lowercase()));
     }
     let d = v.trim_end_matches('.').to_lowercase();
-    let host_chars = d
-        .trim_start_matches("*.")
-        .chars()
-        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let host_chars = d.trim_start_matches("*.").chars().all(is_host_char);
     if d.contains('.') && host_chars && !d.starts_with('.') && !d.contains("..") {
         return Some((IocKind::Domain, d.trim_start_matches("*.").to_owned()));
     }
     None
+}
+
+/// The tokens of a value split on `,` `;` `=` `|` space and tab (all ASCII, so a byte loop
+/// splits on character boundaries; a `[char]` pattern decodes every character).
+fn tokens(v: &str) -> impl Iterator<Item = &str> {
+    let mut rest = v;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        match rest
+            .bytes()
+            .position(|b| matches!(b, b',' | b';' | b'=' | b'|' | b' ' | b'\t'))
+        {
+            Some(i) => {
+                let t = &rest[..i];
+                rest = &rest[i + 1..];
+                Some(t)
+            }
+            None => {
+                done = true;
+                Some(rest)
+            }
+        }
+    })
+}
+
+/// A character a stored domain may hold.
+fn is_host_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
 impl IocSet {
@@ -135,7 +198,7 @@ impl IocSet {
     /// [`IocKind::name`]); `#` starts a comment; a tab separates a note.
     pub fn parse(name: &str, text: &str) -> Result<Self, ConfigError> {
         let mut set = IocSet::default();
-        let mut nets: HashMap<(u8, bool), HashMap<IpNet, Ioc>> = HashMap::new();
+        let mut nets: HashMap<(u8, bool), Map<IpNet>> = HashMap::new();
         for (i, line) in text.lines().enumerate() {
             let (body, note) = match line.split_once('\t').or_else(|| line.split_once(" #")) {
                 Some((b, n)) => (b, Some(n.trim().trim_start_matches('#').trim().to_owned())),
@@ -173,6 +236,7 @@ impl IocSet {
             };
             match kind {
                 IocKind::Domain => {
+                    set.domain_lens.insert(value.len());
                     set.domains.insert(value, ioc);
                 }
                 IocKind::Cidr => {
@@ -181,7 +245,12 @@ impl IocSet {
                         .or_default()
                         .insert(net, ioc);
                 }
+                IocKind::Ip => {
+                    let ip: IpAddr = value.parse().map_err(|_| invalid())?;
+                    set.ips.insert(ip, ioc);
+                }
                 _ => {
+                    set.exact_lens.insert(value.len());
                     set.exact.insert(value, ioc);
                 }
             }
@@ -219,7 +288,10 @@ impl IocSet {
 
     /// Number of indicators.
     pub fn len(&self) -> usize {
-        self.exact.len() + self.domains.len() + self.nets.iter().map(|n| n.2.len()).sum::<usize>()
+        self.exact.len()
+            + self.ips.len()
+            + self.domains.len()
+            + self.nets.iter().map(|n| n.2.len()).sum::<usize>()
     }
 
     /// Whether the set is empty.
@@ -233,8 +305,16 @@ impl IocSet {
         if v.is_empty() {
             return None;
         }
+        // Every indicator but a hash holds '.', ':' or '@' (addresses, URLs, e-mail, domains);
+        // a hash has one of four lengths. Most values and tokens (words, numbers, GUIDs) are
+        // neither and need no further look.
+        if !matches!(v.len(), 32 | 40 | 64 | 128)
+            && memchr::memchr3(b'.', b':', b'@', v.as_bytes()).is_none()
+        {
+            return None;
+        }
         if let Ok(ip) = v.parse::<IpAddr>() {
-            if let Some(i) = self.exact.get(&ip.to_string()) {
+            if let Some(i) = self.ips.get(&ip) {
                 return Some(i);
             }
             for (plen, v4, map) in &self.nets {
@@ -249,8 +329,14 @@ impl IocSet {
             }
             return None;
         }
-        let lower = v.to_lowercase();
-        if let Some(i) = self.exact.get(&lower) {
+        let lower: Cow<'_, str> = if v.is_ascii() && !v.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Borrowed(v)
+        } else {
+            Cow::Owned(v.to_lowercase())
+        };
+        if self.exact_lens.has(lower.len())
+            && let Some(i) = self.exact.get(lower.as_ref())
+        {
             return Some(i);
         }
         if lower.contains("://") {
@@ -261,12 +347,28 @@ impl IocSet {
         }
         if !self.domains.is_empty() && lower.contains('.') {
             let mut d = lower.trim_end_matches('.');
+            // A stored domain holds only host characters: the names that still hold a
+            // character before the last one that is not (a path's `C:\`, a user's `\`) are
+            // no key, so the walk starts after the first dot past it.
+            if let Some((p, c)) = d.char_indices().rfind(|(_, c)| !is_host_char(*c)) {
+                let after = p + c.len_utf8();
+                match d[after..].find('.') {
+                    Some(q) => d = &d[after + q + 1..],
+                    None => return None,
+                }
+            }
+            let key = |d: &str| {
+                self.domain_lens
+                    .has(d.len())
+                    .then(|| self.domains.get(d))
+                    .flatten()
+            };
             loop {
-                if let Some(i) = self.domains.get(d) {
+                if let Some(i) = key(d) {
                     return Some(i);
                 }
                 match d.split_once('.') {
-                    Some((_, rest)) if rest.contains('.') || self.domains.contains_key(rest) => {
+                    Some((_, rest)) if rest.contains('.') || key(rest).is_some() => {
                         d = rest;
                     }
                     _ => break,
@@ -289,9 +391,7 @@ impl IocSet {
             }
             let mut found = self.lookup(&v.raw);
             if found.is_none() {
-                found = v
-                    .raw
-                    .split([',', ';', '=', '|', ' ', '\t'])
+                found = tokens(&v.raw)
                     .filter(|t| t.len() >= 4 && t.len() != v.raw.len())
                     .find_map(|t| self.lookup(t));
             }
@@ -359,6 +459,95 @@ mod tests {
         assert!(s.lookup("http://bad.example/other").is_none());
         assert!(s.lookup("Mallory@Evil.Example").is_some());
         assert!(IocSet::parse("l", "hash:nothex\n").is_err());
+    }
+
+    /// The lookup as first written (every value lowercased and hashed, the domain walk from
+    /// the whole value): the fast paths must agree with it.
+    fn reference_lookup<'a>(set: &'a IocSet, value: &str) -> Option<&'a Ioc> {
+        let v = value.trim();
+        if v.is_empty() {
+            return None;
+        }
+        if let Ok(ip) = v.parse::<IpAddr>() {
+            if let Some(i) = set.ips.get(&ip) {
+                return Some(i);
+            }
+            for (plen, v4, map) in &set.nets {
+                if *v4 != ip.is_ipv4() {
+                    continue;
+                }
+                if let Ok(net) = IpNet::new(ip, *plen)
+                    && let Some(i) = map.get(&net.trunc())
+                {
+                    return Some(i);
+                }
+            }
+            return None;
+        }
+        let lower = v.to_lowercase();
+        if let Some(i) = set.exact.get(&lower) {
+            return Some(i);
+        }
+        if lower.contains("://") {
+            return normalize_url(v).and_then(|u| set.exact.get(&u));
+        }
+        if !set.domains.is_empty() && lower.contains('.') {
+            let mut d = lower.trim_end_matches('.');
+            loop {
+                if let Some(i) = set.domains.get(d) {
+                    return Some(i);
+                }
+                match d.split_once('.') {
+                    Some((_, rest)) if rest.contains('.') || set.domains.contains_key(rest) => {
+                        d = rest;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        None
+    }
+
+    const PROP_LIST: &str = "44d88612fea8a8f36de82e1278abb02f\n\
+        10.0.0.0/8\n198.51.100.7\n2001:db8::1\nevil.example\nsvchost.exe\nx.y.example.jp\n\
+        http://bad.example/path\nmallory@evil.example\nroot@localhost\n日本.example\n";
+
+    use proptest::prelude::*;
+
+    proptest::proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        #[test]
+        fn lookup_agrees_with_the_reference(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(vec![
+                        "44D88612FEA8A8F36DE82E1278ABB02F", "10.1.2.3", "198.51.100.7",
+                        "2001:DB8::1", "Evil.Example", "evil.example.", "svchost.exe", "exe", "x.y.example.jp",
+                        "HTTP://Bad.Example:80/path/", "Mallory@evil.example", "Root@Localhost", "日本.example",
+                        "C:\\", "\\", "/", ".", ":", "@", " ", "a", "Z", "-", "_", "İ", "K",
+                    ]).prop_map(str::to_owned),
+                    "[a-zA-Z0-9.:@/\\\\ _-]{0,6}",
+                ],
+                0..5,
+            )
+        ) {
+            let set = IocSet::parse("l", PROP_LIST).unwrap();
+            let v: String = parts.concat();
+            proptest::prop_assert_eq!(
+                set.lookup(&v).map(|i| &i.value),
+                reference_lookup(&set, &v).map(|i| &i.value),
+                "{:?}", v
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tokens_split_like_the_char_pattern(v in "[a-z,;=| \t日=]{0,12}") {
+            let want: Vec<&str> = v.split([',', ';', '=', '|', ' ', '\t']).collect();
+            let got: Vec<&str> = tokens(&v).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
