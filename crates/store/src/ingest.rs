@@ -423,12 +423,13 @@ impl Store {
                 if let Some(rule) = &b.cross_org
                     && !sightings.is_empty()
                 {
-                    let mut latest: HashMap<(String, String), Vec<(String, i64)>> = HashMap::new();
                     let since = sightings.iter().map(|s| s.seen_at).min().unwrap_or(0) - rule.window_ms;
                     let mut pairs: Vec<(&str, &str)> =
                         sightings.iter().map(|s| (s.kind.as_str(), s.value.as_str())).collect();
                     pairs.sort_unstable();
                     pairs.dedup();
+                    // Per distinct value (as `pairs` orders them): (organisation, latest sighting).
+                    let mut latest: Vec<Vec<(String, i64)>> = vec![Vec::new(); pairs.len()];
                     for chunk in pairs.chunks(SIGHTINGS_PER_INSERT) {
                         let mut q = sqlx::QueryBuilder::new(
                             "SELECT kind, value, org_id, MAX(seen_at) FROM sightings \
@@ -447,13 +448,17 @@ impl Store {
                         let rows: Vec<(String, String, String, i64)> =
                             q.build_query_as().fetch_all(&mut *tx).await?;
                         for (kind, value, org_id, seen) in rows {
-                            latest.entry((kind, value)).or_default().push((org_id, seen));
+                            if let Ok(i) = pairs.binary_search(&(kind.as_str(), value.as_str())) {
+                                latest[i].push((org_id, seen));
+                            }
                         }
                     }
                     for s in &sightings {
                         let since = s.seen_at - rule.window_ms;
-                        let mut orgs: Vec<&str> = latest
-                            .get(&(s.kind.clone(), s.value.clone()))
+                        let mut orgs: Vec<&str> = pairs
+                            .binary_search(&(s.kind.as_str(), s.value.as_str()))
+                            .ok()
+                            .and_then(|i| latest.get(i))
                             .into_iter()
                             .flatten()
                             .filter(|(_, seen)| *seen >= since)
