@@ -34,16 +34,65 @@ pub struct WorkerStats {
     pub events: AtomicU64,
     pub duplicates: AtomicU64,
     pub failures: AtomicU64,
+    /// Failed attempts to join the queue group (the bus not ready yet).
+    pub setup_retries: AtomicU64,
 }
 
-/// Consumes batches until `shutdown` turns true.
+/// Longest pause between two attempts to join the queue group.
+const SETUP_BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Fetches failing in a row after which a worker joins its queue group anew.
+const REJOIN_AFTER_FAILED_FETCHES: u32 = 20;
+
+/// Joins the workers' queue group, trying again (with growing pauses) while the bus cannot
+/// place or find the stream: a JetStream cluster still electing its leaders, a node or the
+/// whole bus down. Gives up only on errors no retry can mend (a bad subject or group name).
+/// `None` when `shutdown` turned true first.
+async fn join_group(
+    bus: &Bus,
+    shutdown: &mut watch::Receiver<bool>,
+    stats: &WorkerStats,
+) -> Result<Option<mamori_bus::Consumer>, BusError> {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        if *shutdown.borrow() {
+            return Ok(None);
+        }
+        match bus.consumer(INGEST_SUBJECT, WORKER_GROUP).await {
+            Ok(c) => {
+                if stats.setup_retries.load(Ordering::Relaxed) > 0 {
+                    tracing::info!("bus: worker joined the queue group");
+                }
+                return Ok(Some(c));
+            }
+            Err(e @ (BusError::InvalidName { .. } | BusError::InvalidUrl { .. })) => return Err(e),
+            Err(e) => {
+                stats.setup_retries.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64,
+                    "bus: worker cannot join the queue group yet; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.changed() => return Ok(None),
+                }
+                backoff = (backoff * 2).min(SETUP_BACKOFF_MAX);
+            }
+        }
+    }
+}
+
+/// Consumes batches until `shutdown` turns true. Transient bus failures (at start or later)
+/// are retried, never the end of the worker: a hub whose workers stopped would acknowledge
+/// batches that nothing processes.
 pub async fn run_worker(
     pipeline: Arc<Pipeline>,
     bus: Bus,
     mut shutdown: watch::Receiver<bool>,
     stats: Arc<WorkerStats>,
 ) -> Result<(), BusError> {
-    let mut consumer = bus.consumer(INGEST_SUBJECT, WORKER_GROUP).await?;
+    let Some(mut consumer) = join_group(&bus, &mut shutdown, &stats).await? else {
+        return Ok(());
+    };
+    let mut failed_fetches = 0u32;
     loop {
         if *shutdown.borrow() {
             return Ok(());
@@ -53,10 +102,22 @@ pub async fn run_worker(
             _ = shutdown.changed() => return Ok(()),
         };
         let deliveries = match deliveries {
-            Ok(d) => d,
+            Ok(d) => {
+                failed_fetches = 0;
+                d
+            }
             Err(e) => {
+                failed_fetches += 1;
                 tracing::warn!(error = %e, "bus: fetching batches failed; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
+                if failed_fetches >= REJOIN_AFTER_FAILED_FETCHES {
+                    // The consumer may be gone (a stream re-created): join the group anew.
+                    failed_fetches = 0;
+                    match join_group(&bus, &mut shutdown, &stats).await? {
+                        Some(c) => consumer = c,
+                        None => return Ok(()),
+                    }
+                }
                 continue;
             }
         };
@@ -67,7 +128,9 @@ pub async fn run_worker(
                     // Nothing can ever process it: keep it out of the way, loudly.
                     tracing::error!(error = %e, seq = d.seq(), "bus: dropping a malformed batch");
                     stats.failures.fetch_add(1, Ordering::Relaxed);
-                    d.ack().await?;
+                    if let Err(e) = d.ack().await {
+                        tracing::warn!(error = %e, "bus: ack of a malformed batch failed");
+                    }
                     continue;
                 }
             };
