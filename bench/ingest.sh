@@ -201,7 +201,7 @@ import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 n, c = db.execute("SELECT COUNT(*), COALESCE(SUM(count), 0) FROM sightings WHERE source = 'detection'").fetchone()
 a, e = db.execute("SELECT COUNT(*), COALESCE(SUM(event_count), 0) FROM alerts WHERE kind = 'ioc'").fetchone()
-print(f"sightings stored: {n} ({c} matching events); IOC alerts: {a} ({e} events)")
+print(f"sighting rows stored: {n} ({c} matching events); IOC alerts: {a} ({e} events)")
 PY
     fi
     retro_hunt "$DB"

@@ -29,8 +29,11 @@ pub const MAX_PATTERN_ROWS: i64 = 2_000;
 
 /// Rows per multi-row INSERT (SQLite allows 32,766 parameters per statement).
 const ROWS_PER_INSERT: usize = 2_000;
-/// Sightings per insert (8 parameters each), and values per cross-organisation query.
+/// Sightings per insert (9 parameters each), and values per cross-organisation query.
 const SIGHTINGS_PER_INSERT: usize = 1_000;
+/// Detection sightings of one value by one organisation within one such span (an hour) share
+/// one row: counts add up, the latest time is kept.
+pub const SIGHTING_BUCKET_MS: i64 = 3_600_000;
 /// Alerts per upsert statement (15 parameters each).
 const ALERTS_PER_UPSERT: usize = 500;
 
@@ -404,20 +407,28 @@ impl Store {
                 // within the window before that sighting: the same as asking per sighting).
                 let sightings: Vec<&SightingHit> =
                     b.sightings.iter().chain(&pattern_sightings).collect();
-                for chunk in sightings.chunks(SIGHTINGS_PER_INSERT) {
+                let rows = sighting_rows(&sightings);
+                for chunk in rows.chunks(SIGHTINGS_PER_INSERT) {
                     let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO sightings (id, kind, value, org_id, source, count, seen_at, created_at) ",
+                        "INSERT INTO sightings (id, kind, value, org_id, source, count, seen_at, created_at, bucket) ",
                     );
                     q.push_values(chunk, |mut row, s| {
                         row.push_bind(uuid::Uuid::now_v7().to_string())
-                            .push_bind(&s.kind)
-                            .push_bind(&s.value)
+                            .push_bind(s.kind)
+                            .push_bind(s.value)
                             .push_bind(&org)
                             .push_bind("detection")
                             .push_bind(s.count)
                             .push_bind(s.seen_at)
-                            .push_bind(now);
+                            .push_bind(now)
+                            .push_bind(s.bucket);
                     });
+                    q.push(
+                        " ON CONFLICT (kind, value, org_id, bucket) WHERE bucket IS NOT NULL \
+                         DO UPDATE SET count = sightings.count + excluded.count, \
+                         seen_at = CASE WHEN excluded.seen_at > sightings.seen_at \
+                         THEN excluded.seen_at ELSE sightings.seen_at END",
+                    );
                     q.build().execute(&mut *tx).await?;
                 }
                 if let Some(rule) = &b.cross_org
@@ -739,6 +750,41 @@ impl Store {
 pub(crate) fn partition_name(ts: i64) -> String {
     let (y, m, d) = mamori_model::date::civil_date(ts);
     format!("event_blocks_d{y:04}{m:02}{d:02}")
+}
+
+/// One detection sightings row: a value's sightings in a batch that fall in one hour.
+struct SightingRow<'a> {
+    kind: &'a str,
+    value: &'a str,
+    bucket: i64,
+    count: i64,
+    seen_at: i64,
+}
+
+/// The batch's sightings merged per (kind, value, hour), in that order: an upsert statement
+/// must not touch one row twice, and every commit taking the rows' locks in the same order
+/// keeps concurrent workers from deadlocking.
+fn sighting_rows<'a>(sightings: &[&'a SightingHit]) -> Vec<SightingRow<'a>> {
+    let mut rows: Vec<SightingRow<'a>> = sightings
+        .iter()
+        .map(|s| SightingRow {
+            kind: &s.kind,
+            value: &s.value,
+            bucket: s.seen_at.div_euclid(SIGHTING_BUCKET_MS),
+            count: s.count,
+            seen_at: s.seen_at,
+        })
+        .collect();
+    rows.sort_unstable_by(|a, b| (a.kind, a.value, a.bucket).cmp(&(b.kind, b.value, b.bucket)));
+    rows.dedup_by(|later, kept| {
+        let same = (later.kind, later.value, later.bucket) == (kept.kind, kept.value, kept.bucket);
+        if same {
+            kept.count += later.count;
+            kept.seen_at = kept.seen_at.max(later.seen_at);
+        }
+        same
+    });
+    rows
 }
 
 /// The PostgreSQL advisory locks a batch's commit takes, sorted: one per indicator value it

@@ -472,6 +472,94 @@ async fn many_sightings_in_one_batch(db: Db) {
     );
 }
 
+/// A busy feed sights the same values in batch after batch: one detection row per value,
+/// organisation and hour holds them (counts added, the latest time kept), so the table grows
+/// with hours, not batches; the statistics and the cross-organisation rule answer as before.
+async fn detection_sightings_share_a_row_per_hour(db: Db) {
+    let s = &db.store;
+    let hub = org(s, "nisc-hour").await;
+    let (a, b) = (org(s, "h1").await, org(s, "h2").await);
+    let hour = mamori_store::ingest::SIGHTING_BUCKET_MS;
+    // Two hours ago on an hour's boundary, so the offsets below stay inside their hours.
+    let base = (now_millis() / hour - 2) * hour;
+    let rule = CrossOrgRule {
+        min_orgs: 2,
+        window_ms: hour,
+        hub_org: hub,
+    };
+    let sight = |value: &str, count: i64, seen_at: i64| SightingHit {
+        kind: "domain".into(),
+        value: value.into(),
+        count,
+        seen_at,
+    };
+    let commit = |o: OrgId, id: String, sightings: Vec<SightingHit>| {
+        let rule = rule.clone();
+        async move {
+            let mut bt = batch(o, &id, vec![]);
+            bt.sightings = sightings;
+            bt.cross_org = Some(rule);
+            s.commit_batch(&bt).await.unwrap().correlations
+        }
+    };
+    // Twenty batches of a in the first hour, out of order, one of them naming the value twice.
+    for i in 0..20 {
+        let at = base + ((i * 7) % 20) * 60_000;
+        let mut list = vec![sight("busy.example", 2, at)];
+        if i == 5 {
+            list.push(sight("busy.example", 1, at + 1));
+        }
+        assert_eq!(commit(a, format!("a{i}"), list).await, 0);
+    }
+    // One batch in the next hour.
+    commit(
+        a,
+        "a-next".into(),
+        vec![sight("busy.example", 1, base + hour + 5)],
+    )
+    .await;
+    let rows = |value: &'static str| async move {
+        let sql = "SELECT count, seen_at FROM sightings WHERE value = $1 ORDER BY seen_at";
+        let r: Vec<(i64, i64)> = match s.db() {
+            Pool::Sqlite(p) => sqlx::query_as(sql).bind(value).fetch_all(p).await.unwrap(),
+            Pool::Postgres(p) => sqlx::query_as(sql).bind(value).fetch_all(p).await.unwrap(),
+        };
+        r
+    };
+    assert_eq!(
+        rows("busy.example").await,
+        vec![(41, base + 19 * 60_000), (1, base + hour + 5)]
+    );
+    let stats = s
+        .sighting_stats(mamori_model::ValueKind::Domain, "busy.example")
+        .await
+        .unwrap();
+    assert_eq!((stats.count, stats.organisations), (42, 1));
+    assert_eq!(stats.last_seen, Some(base + hour + 5));
+    // b within the hour after a's latest: the rule still sees a's latest sighting.
+    assert_eq!(
+        commit(
+            b,
+            "b1".into(),
+            vec![sight("busy.example", 1, base + hour + 30)]
+        )
+        .await,
+        1
+    );
+    // A member's sighting stays its own row beside the detection rows.
+    s.add_sighting(
+        mamori_model::ValueKind::Domain,
+        "busy.example",
+        b,
+        mamori_model::SightingSource::Member,
+        3,
+        base + hour + 40,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows("busy.example").await.len(), 4);
+}
+
 /// Two workers commit batches that sight the same indicators and extend the same alerts (and
 /// a suppression) in opposite orders, at the same time: the per-value locks and the alert rows
 /// must never deadlock (PostgreSQL would abort one transaction).
@@ -952,6 +1040,7 @@ macro_rules! conformance {
             case!(batches_are_exactly_once);
             case!(many_alerts_in_one_batch);
             case!(many_sightings_in_one_batch);
+            case!(detection_sightings_share_a_row_per_hour);
             case!(event_search);
             case!(triage_and_suppression);
             case!(cross_org_correlation);
