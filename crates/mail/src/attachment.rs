@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::archive;
 use crate::extract::{FileRole, Kept};
+use crate::fat;
 use crate::filetype;
 use crate::iso;
 use crate::limits::Limits;
@@ -95,7 +96,12 @@ pub fn analyze(
     let disk = iso::is_iso(data);
     // A hybrid image (ISO 9660 and UDF) is read as ISO 9660.
     let udf_disk = !disk && udf::is_udf(data);
-    if zip || seven_zip || disk || udf_disk {
+    let fat_disk = if zip || seven_zip || disk || udf_disk {
+        None
+    } else {
+        fat::fat_volume(data)
+    };
+    if zip || seven_zip || disk || udf_disk || fat_disk.is_some() {
         if depth < ctx.limits.max_archive_depth {
             if zip {
                 let ar = archive::open_zip(data, ctx, depth);
@@ -108,6 +114,9 @@ pub fn analyze(
                 rep.flags.disk_image = true;
             } else if udf_disk {
                 rep.archive = udf::open_udf(data, ctx, depth);
+                rep.flags.disk_image = true;
+            } else if let Some(volume) = fat_disk {
+                rep.archive = fat::open_fat(volume, ctx, depth);
                 rep.flags.disk_image = true;
             } else {
                 rep.archive = sevenz::open_7z(data, ctx, depth);

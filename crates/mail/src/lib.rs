@@ -23,6 +23,7 @@ pub mod campaign;
 pub mod decode;
 pub mod error;
 pub mod extract;
+pub mod fat;
 pub mod features;
 pub mod filetype;
 pub mod headers;
