@@ -5,7 +5,7 @@
 //! table (the first FAT partition) are read.
 //!
 //! The reader is `fatfs`, which follows cluster chains as the image states them: a cyclic
-//! chain in a directory would be followed for ever. So the image is read through [`Budgeted`],
+//! chain in a directory would be followed for ever. So the image is read through `budgeted::Budgeted`,
 //! which fails a read once the bytes read pass what the message may still decompress
 //! (reported as `limit.decompressed`, and the rest of the image is not read); the walk goes at
 //! most [`MAX_DEPTH`] levels deep and lists at most `Limits::max_archive_entries` entries; a
@@ -15,11 +15,12 @@
 //! analysed afterwards, outside it.
 
 use std::cell::Cell;
-use std::io::{Cursor, Read, Seek, SeekFrom, Write};
+use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
 use crate::attachment::{self, Ctx};
+use crate::budgeted::Budgeted;
 use crate::report::{ArchiveReport, Finding};
 
 /// Directory levels followed below the root.
@@ -82,46 +83,6 @@ fn declared_size(boot: &[u8]) -> Option<u64> {
     Some(if small != 0 { small } else { large } * sector)
 }
 
-/// A read-only view of the image that fails once `budget` bytes have been read, so that no
-/// cluster chain can make the reader go on for ever. Writes fail (`fatfs` asks for a writable
-/// device; it writes nothing unless asked to change the volume).
-struct Budgeted<'a> {
-    inner: Cursor<&'a [u8]>,
-    /// Bytes that may still be read (shared with the walk, which reports a spent budget).
-    budget: Rc<Cell<u64>>,
-}
-
-impl Read for Budgeted<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let budget = self.budget.get();
-        if budget == 0 && !buf.is_empty() {
-            return Err(std::io::Error::other("the image's read budget is spent"));
-        }
-        let want = buf.len().min(usize::try_from(budget).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..want])?;
-        self.budget.set(budget.saturating_sub(n as u64));
-        Ok(n)
-    }
-}
-
-impl Seek for Budgeted<'_> {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.inner.seek(pos)
-    }
-}
-
-impl Write for Budgeted<'_> {
-    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            "the image is read only",
-        ))
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// What the FAT reader gave: every path listed, the files read, and what went wrong.
 #[derive(Default)]
 struct Listing {
@@ -139,10 +100,7 @@ fn list(
     mut remaining: u64,
 ) -> Listing {
     let mut out = Listing::default();
-    let reader = Budgeted {
-        inner: Cursor::new(volume),
-        budget: budget.clone(),
-    };
+    let reader = Budgeted::new(volume, budget.clone());
     let fs = match fatfs::FileSystem::new(reader, fatfs::FsOptions::new()) {
         Ok(fs) => fs,
         Err(e) => {

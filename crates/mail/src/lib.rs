@@ -19,6 +19,7 @@ pub mod archive;
 pub mod attachment;
 pub mod auth;
 pub mod brands;
+mod budgeted;
 pub mod campaign;
 pub mod decode;
 pub mod error;

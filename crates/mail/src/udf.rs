@@ -5,7 +5,7 @@
 //!
 //! The reader is `hadris-udf`, which bounds each extent it reads by the image's size. A file
 //! entry may still chain many extents, each up to the image's size, and the reader gathers a
-//! whole file or directory before it returns; so the image is read through [`Budgeted`], which
+//! whole file or directory before it returns; so the image is read through `budgeted::Budgeted`, which
 //! fails a read once the bytes read pass what the message may still decompress (reported as
 //! `limit.decompressed`, and the rest of the image is not read). The walk
 //! visits each directory once (by its ICB), goes at most [`MAX_DEPTH`] levels deep and lists
@@ -14,12 +14,12 @@
 
 use std::cell::Cell;
 use std::collections::HashSet;
-use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::rc::Rc;
 
 use hadris_udf::sync::UdfVolume;
 
 use crate::attachment::{self, Ctx};
+use crate::budgeted::Budgeted;
 use crate::report::{ArchiveReport, Finding};
 
 /// Directory levels followed below the root.
@@ -40,42 +40,12 @@ pub fn is_udf(data: &[u8]) -> bool {
     })
 }
 
-/// A reader over the image that fails once `budget` bytes have been read, so that no chain of
-/// extents can make the reader gather more than the message may cost.
-struct Budgeted<'a> {
-    inner: Cursor<&'a [u8]>,
-    /// Bytes that may still be read (shared with the walk, which reports a spent budget).
-    budget: Rc<Cell<u64>>,
-}
-
-impl Read for Budgeted<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let budget = self.budget.get();
-        if budget == 0 && !buf.is_empty() {
-            return Err(std::io::Error::other("the image's read budget is spent"));
-        }
-        let want = buf.len().min(usize::try_from(budget).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..want])?;
-        self.budget.set(budget.saturating_sub(n as u64));
-        Ok(n)
-    }
-}
-
-impl Seek for Budgeted<'_> {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.inner.seek(pos)
-    }
-}
-
 /// Opens a UDF image and analyses its files.
 pub fn open_udf(data: &[u8], ctx: &mut Ctx<'_>, depth: usize) -> Option<ArchiveReport> {
     let budget = Rc::new(Cell::new(
         ctx.remaining_budget().saturating_add(DIRECTORY_BUDGET),
     ));
-    let reader = Budgeted {
-        inner: Cursor::new(data),
-        budget: budget.clone(),
-    };
+    let reader = Budgeted::new(data, budget.clone());
     let volume = match UdfVolume::open(reader) {
         Ok(v) => v,
         Err(e) => {

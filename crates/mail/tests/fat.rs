@@ -10,7 +10,7 @@ mod common;
 
 use std::io::{Cursor, Write};
 
-use common::{DLL, LNK, attachment, message, sha256, signal_ids};
+use common::{DLL, LNK, attachment, message, sha256};
 use mamori_mail::{Limits, Options, analyze, analyze_with};
 use proptest::prelude::*;
 
@@ -60,31 +60,7 @@ fn lnk_and_dll_inside_a_fat_image_are_analysed() {
     assert!(mamori_mail::fat::is_fat_boot_sector(&image));
     assert!(!mamori_mail::iso::is_iso(&image) && !mamori_mail::udf::is_udf(&image));
     let a = analyze(&message("請求書.img", &image));
-    let f = attachment(&a);
-    assert!(f.flags.disk_image);
-    let ar = f.archive.as_ref().expect("FAT opened");
-    assert_eq!(ar.kind, "fat");
-    let mut names = ar.entry_names.clone();
-    names.sort();
-    assert_eq!(
-        names,
-        ["data", "data/data.dll", "請求書.pdf.lnk"],
-        "{:?}",
-        a.findings
-    );
-    let lnk = ar
-        .entries
-        .iter()
-        .find(|e| e.name.as_deref() == Some("請求書.pdf.lnk"))
-        .expect("LNK analysed");
-    assert!(lnk.flags.lnk && lnk.flags.executable);
-    let dll = ar
-        .entries
-        .iter()
-        .find(|e| e.name.as_deref() == Some("data/data.dll"))
-        .expect("DLL analysed");
-    assert_eq!(dll.sha256, sha256(DLL));
-    assert!(signal_ids(&a).contains(&"att.disk_image"));
+    common::assert_lure_opened(&a, "fat");
     assert!(a.files().iter().any(|f| f.sha256 == sha256(DLL)));
     // Named as anything else, it is still found by its content.
     let renamed = analyze(&message("scan.dat", &image));

@@ -10,7 +10,7 @@ mod common;
 use std::io::Cursor;
 use std::sync::Arc;
 
-use common::{DLL, LNK, attachment, message, sha256, signal_ids};
+use common::{DLL, LNK, attachment, message, signal_ids};
 use hadris_iso::joliet::JolietLevel;
 use hadris_iso::read::PathSeparator;
 use hadris_iso::write::options::{BaseIsoLevel, CreationFeatures, IsoFormatOptions};
@@ -74,32 +74,7 @@ fn lnk_and_dll_inside_an_iso_are_analysed() {
         dir("data", vec![file("data.dll", DLL)]),
     ]);
     let a = analyze(&message("請求書.iso", &image));
-    let f = attachment(&a);
-    assert!(f.flags.disk_image);
-    let ar = f.archive.as_ref().expect("ISO opened");
-    assert_eq!(ar.kind, "iso");
-    let mut names = ar.entry_names.clone();
-    names.sort();
-    assert_eq!(
-        names,
-        ["data", "data/data.dll", "請求書.pdf.lnk"],
-        "{:?}",
-        a.findings
-    );
-    let lnk = ar
-        .entries
-        .iter()
-        .find(|e| e.name.as_deref() == Some("請求書.pdf.lnk"))
-        .expect("LNK analysed");
-    assert!(lnk.flags.lnk && lnk.flags.executable);
-    let dll = ar
-        .entries
-        .iter()
-        .find(|e| e.name.as_deref() == Some("data/data.dll"))
-        .expect("DLL analysed");
-    assert_eq!(dll.sha256, sha256(DLL));
-    let ids = signal_ids(&a);
-    assert!(ids.contains(&"att.disk_image"), "{ids:?}");
+    common::assert_lure_opened(&a, "iso");
 }
 
 #[test]

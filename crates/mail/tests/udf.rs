@@ -44,31 +44,7 @@ fn lnk_and_dll_inside_a_udf_image_are_analysed() {
     assert!(!mamori_mail::iso::is_iso(&image));
     // Named .img, as the lures were: found by content.
     let a = analyze(&message("請求書.img", &image));
-    let f = attachment(&a);
-    assert!(f.flags.disk_image);
-    let ar = f.archive.as_ref().expect("UDF opened");
-    assert_eq!(ar.kind, "udf");
-    let mut names = ar.entry_names.clone();
-    names.sort();
-    assert_eq!(
-        names,
-        ["data", "data/data.dll", "請求書.pdf.lnk"],
-        "{:?}",
-        a.findings
-    );
-    let lnk = ar
-        .entries
-        .iter()
-        .find(|e| e.name.as_deref() == Some("請求書.pdf.lnk"))
-        .expect("LNK analysed");
-    assert!(lnk.flags.lnk && lnk.flags.executable);
-    let dll = ar
-        .entries
-        .iter()
-        .find(|e| e.name.as_deref() == Some("data/data.dll"))
-        .expect("DLL analysed");
-    assert_eq!(dll.sha256, sha256(DLL));
-    assert!(signal_ids(&a).contains(&"att.disk_image"));
+    common::assert_lure_opened(&a, "udf");
     // The members count as files of the message (indicator matching and sharing use these).
     assert!(a.files().iter().any(|f| f.sha256 == sha256(DLL)));
 }

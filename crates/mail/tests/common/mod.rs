@@ -67,6 +67,41 @@ pub const LNK: &[u8] = b"\x4c\x00\x00\x00\x01\x14\x02\x00\x00\x00\x00\x00\xc0\x0
 pub const DLL: &[u8] =
     b"MZ\x90\x00\x03\x00\x00\x00 this program cannot be run in DOS mode, padding padding";
 
+/// Checks the disk-image lure (`請求書.pdf.lnk` at the root, `data/data.dll` below it) was
+/// opened as an image of `kind` and both files analysed; returns the image's report.
+pub fn assert_lure_opened<'a>(
+    a: &'a mamori_mail::Analysis,
+    kind: &str,
+) -> &'a mamori_mail::report::ArchiveReport {
+    let f = attachment(a);
+    assert!(f.flags.disk_image);
+    let ar = f.archive.as_ref().expect("image opened");
+    assert_eq!(ar.kind, kind);
+    let mut names = ar.entry_names.clone();
+    names.sort();
+    assert_eq!(
+        names,
+        ["data", "data/data.dll", "請求書.pdf.lnk"],
+        "{:?}",
+        a.findings
+    );
+    let lnk = ar
+        .entries
+        .iter()
+        .find(|e| e.name.as_deref() == Some("請求書.pdf.lnk"))
+        .expect("LNK analysed");
+    assert!(lnk.flags.lnk && lnk.flags.executable);
+    let dll = ar
+        .entries
+        .iter()
+        .find(|e| e.name.as_deref() == Some("data/data.dll"))
+        .expect("DLL analysed");
+    assert_eq!(dll.sha256, sha256(DLL));
+    let ids = signal_ids(a);
+    assert!(ids.contains(&"att.disk_image"), "{ids:?}");
+    ar
+}
+
 /// An invoice message with `attachment` as a binary part named `name`.
 pub fn message(name: &str, attachment: &[u8]) -> Vec<u8> {
     let mut m = format!(
