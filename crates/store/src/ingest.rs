@@ -435,9 +435,8 @@ impl Store {
                     && !sightings.is_empty()
                 {
                     let since = sightings.iter().map(|s| s.seen_at).min().unwrap_or(0) - rule.window_ms;
-                    let mut pairs: Vec<(&str, &str)> =
-                        sightings.iter().map(|s| (s.kind.as_str(), s.value.as_str())).collect();
-                    pairs.sort_unstable();
+                    // The distinct values, sorted: the rows are sorted by value already.
+                    let mut pairs: Vec<(&str, &str)> = rows.iter().map(|r| (r.kind, r.value)).collect();
                     pairs.dedup();
                     // Per distinct value (as `pairs` orders them): (organisation, latest sighting).
                     let mut latest: Vec<Vec<(String, i64)>> = vec![Vec::new(); pairs.len()];
